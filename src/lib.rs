@@ -1,0 +1,5 @@
+//! lakectl: a console and a CLI for a secure, encrypted data lake. The binary is a thin edge
+//! (`main.rs`); everything else is here so that tests drive exactly what users run.
+
+pub mod local;
+pub mod service;

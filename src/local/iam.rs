@@ -1,0 +1,102 @@
+//! Principals and the audit service on the local lake. Principals are named users; lake admins
+//! manage the control plane and read the audit log.
+
+use async_trait::async_trait;
+use rusqlite::{Transaction, params};
+
+use super::{Lake, now, parse_ts, ts};
+use crate::service::audit::{Audit, AuditEvent, AuditVerification};
+use crate::service::iam::{Iam, PrincipalInfo};
+use crate::service::{Code, Principal, Result, ServiceError};
+
+/// IAM's rule for user names.
+fn check_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(ServiceError::invalid(format!(
+            "principal name {name:?} is not valid: use 1 to 64 letters, digits or +=,.@_-"
+        )))
+    }
+}
+
+pub(super) fn insert_principal(tx: &Transaction, name: &str, admin: bool) -> Result<()> {
+    check_name(name)?;
+    let inserted = tx.execute(
+        "INSERT INTO principals(name, admin, created) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+        params![name, admin, ts(now())],
+    )?;
+    if inserted == 0 {
+        return Err(ServiceError::new(
+            Code::AlreadyExistsException,
+            format!("principal {name} already exists"),
+        ));
+    }
+    Ok(())
+}
+
+impl Lake {
+    fn principal_info(&self, name: String, admin: bool, created: String) -> PrincipalInfo {
+        PrincipalInfo {
+            arn: self.user_arn(&name),
+            user_name: name,
+            admin,
+            create_date: parse_ts(&created),
+        }
+    }
+}
+
+#[async_trait]
+impl Iam for Lake {
+    async fn create_principal(
+        &self,
+        by: &Principal,
+        name: &str,
+        admin: bool,
+    ) -> Result<PrincipalInfo> {
+        self.audited(by, "iam", "CreateUser", name, |tx, caller| {
+            self.require_admin(caller, "iam:CreateUser")?;
+            insert_principal(tx, name, admin)?;
+            let info = self.principal_info(name.into(), admin, ts(now()));
+            Ok((
+                info,
+                serde_json::json!({ "UserName": name, "Admin": admin }),
+            ))
+        })
+    }
+
+    async fn list_principals(&self, by: &Principal) -> Result<Vec<PrincipalInfo>> {
+        self.reading(by, "iam", "ListUsers", "*", |tx, _| {
+            let mut stmt =
+                tx.prepare("SELECT name, admin, created FROM principals ORDER BY name")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.map(|r| {
+                let (name, admin, created) = r?;
+                Ok(self.principal_info(name, admin, created))
+            })
+            .collect()
+        })
+    }
+}
+
+#[async_trait]
+impl Audit for Lake {
+    async fn list(&self, by: &Principal, principal: Option<&str>) -> Result<Vec<AuditEvent>> {
+        self.reading(by, "lakectl", "ListAuditEvents", "audit", |tx, caller| {
+            self.require_admin(caller, "audit:List")?;
+            self.audit.list(tx, principal)
+        })
+    }
+
+    async fn verify(&self, by: &Principal) -> Result<AuditVerification> {
+        self.reading(by, "lakectl", "VerifyAuditLog", "audit", |tx, caller| {
+            self.require_admin(caller, "audit:Verify")?;
+            self.audit.verify(tx)
+        })
+    }
+}

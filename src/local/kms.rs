@@ -1,0 +1,737 @@
+//! KMS on the local lake. Key material lives only sealed under the root key's "kms key material"
+//! sub-key, one row per version; a new version on rotation, old versions kept so old data still
+//! opens. Key policies decide who may use and manage a key; the state machine is KMS's
+//! (Enabled, Disabled, PendingDeletion with a waiting period, then gone).
+
+use async_trait::async_trait;
+use chrono::{Duration, Utc};
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde_json::json;
+
+use super::audit::Event;
+use super::authz::{self, Decision, Request};
+use super::crypto::{self, Secret};
+use super::{Caller, Lake, now, parse_ts, ts};
+use crate::service::keys::{
+    AliasEntry, CreateKey, KeyListEntry, KeyMetadata, KeyState, Keys, RotationStatus,
+};
+use crate::service::policy::{PolicyDocument, PrincipalSpec};
+use crate::service::{Code, Principal, Result, ServiceError};
+
+const MANAGED_S3_ALIAS: &str = "alias/aws/s3";
+const DEFAULT_ROTATION_DAYS: u32 = 365;
+
+pub(super) struct KeyRow {
+    pub id: String,
+    description: String,
+    state: KeyState,
+    created: String,
+    deletion_date: Option<String>,
+    pending_window_days: Option<u32>,
+    rotation_enabled: bool,
+    rotation_period_days: Option<u32>,
+    next_rotation: Option<String>,
+    policy: String,
+    manager: String,
+}
+
+const KEY_COLUMNS: &str = "id, description, state, created, deletion_date, pending_window_days, \
+     rotation_enabled, rotation_period_days, next_rotation, policy, manager";
+
+fn read_key(r: &rusqlite::Row) -> rusqlite::Result<KeyRow> {
+    let state: String = r.get(2)?;
+    Ok(KeyRow {
+        id: r.get(0)?,
+        description: r.get(1)?,
+        state: match state.as_str() {
+            "Disabled" => KeyState::Disabled,
+            "PendingDeletion" => KeyState::PendingDeletion,
+            _ => KeyState::Enabled,
+        },
+        created: r.get(3)?,
+        deletion_date: r.get(4)?,
+        pending_window_days: r.get(5)?,
+        rotation_enabled: r.get(6)?,
+        rotation_period_days: r.get(7)?,
+        next_rotation: r.get(8)?,
+        policy: r.get(9)?,
+        manager: r.get(10)?,
+    })
+}
+
+fn default_policy(account_id: &str) -> PolicyDocument {
+    PolicyDocument::parse(&format!(
+        r#"{{"Version":"2012-10-17","Id":"key-default-1","Statement":[{{"Sid":"Enable IAM User Permissions",
+            "Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{account_id}:root"}},"Action":"kms:*","Resource":"*"}}]}}"#
+    ))
+    .expect("the default key policy is valid")
+}
+
+/// The managed key behind SSE-S3 and SSE-KMS without a key id: every principal of the lake may
+/// use it through S3, nobody may change it.
+pub(super) fn create_managed_s3_key(lake: &Lake, tx: &Transaction) -> Result<()> {
+    let policy = PolicyDocument::parse(
+        r#"{"Version":"2012-10-17","Id":"auto-s3","Statement":[{"Sid":"Allow access through S3 for all principals",
+            "Effect":"Allow","Principal":{"AWS":"*"},"Action":["kms:Encrypt","kms:Decrypt","kms:ReEncrypt*",
+            "kms:GenerateDataKey*","kms:DescribeKey"],"Resource":"*"}]}"#,
+    )
+    .expect("the managed key policy is valid");
+    let id = lake.insert_key(
+        tx,
+        "Default key that protects my S3 objects when no other key is defined",
+        &policy,
+        "AWS",
+    )?;
+    tx.execute(
+        "INSERT INTO aliases(name, key_id, created) VALUES (?1, ?2, ?3)",
+        params![MANAGED_S3_ALIAS, id, ts(now())],
+    )?;
+    Ok(())
+}
+
+/// Destroys keys whose deletion date has passed and rotates keys whose rotation is due. Runs when
+/// a lake opens; it takes the write lock only when something is due.
+pub(super) fn run_due_maintenance(lake: &Lake) -> Result<()> {
+    let t = ts(now());
+    let due: i64 = lake.meta.read(|tx| {
+        Ok(tx.query_row(
+            "SELECT count(*) FROM keys WHERE (state = 'PendingDeletion' AND deletion_date <= ?1)
+                OR (rotation_enabled = 1 AND state = 'Enabled' AND next_rotation <= ?1)",
+            params![t],
+            |r| r.get(0),
+        )?)
+    })?;
+    if due == 0 {
+        return Ok(());
+    }
+    lake.meta.write(|tx| {
+        let gone: Vec<String> = tx
+            .prepare("SELECT id FROM keys WHERE state = 'PendingDeletion' AND deletion_date <= ?1")?
+            .query_map(params![t], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for id in gone {
+            tx.execute("DELETE FROM keys WHERE id = ?1", params![id])?;
+            lake.audit.append(tx, Event {
+                principal: "lakectl",
+                source: "kms",
+                name: "DeleteKey",
+                resource: &lake.key_arn(&id),
+                error_code: None,
+                detail: json!({"Reason": "the waiting period ended; the key material is destroyed"}),
+            })?;
+        }
+        let rotate: Vec<(String, u32)> = tx
+            .prepare(
+                "SELECT id, rotation_period_days FROM keys
+                 WHERE rotation_enabled = 1 AND state = 'Enabled' AND next_rotation <= ?1",
+            )?
+            .query_map(params![t], |r| r.get::<_, String>(0).and_then(|id| Ok((id, r.get::<_, Option<u32>>(1)?.unwrap_or(DEFAULT_ROTATION_DAYS)))))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (id, days) in rotate {
+            let version = lake.add_version(tx, &id)?;
+            tx.execute(
+                "UPDATE keys SET next_rotation = ?2 WHERE id = ?1",
+                params![id, ts(now() + Duration::days(days as i64))],
+            )?;
+            lake.audit.append(tx, Event {
+                principal: "lakectl",
+                source: "kms",
+                name: "RotateKey",
+                resource: &lake.key_arn(&id),
+                error_code: None,
+                detail: json!({"RotationType": "AUTOMATIC", "KeyVersion": version}),
+            })?;
+        }
+        Ok(())
+    })
+}
+
+fn material_aad(key_id: &str, version: u32) -> Vec<u8> {
+    format!("lakectl key material v1|{key_id}|{version}").into_bytes()
+}
+
+fn data_key_aad(context: &str) -> Vec<u8> {
+    format!("lakectl data key v1|{context}").into_bytes()
+}
+
+impl Lake {
+    pub(super) fn key_arn(&self, id: &str) -> String {
+        format!(
+            "arn:aws:kms:{}:{}:key/{id}",
+            self.header.region, self.header.account_id
+        )
+    }
+
+    fn insert_key(
+        &self,
+        tx: &Transaction,
+        description: &str,
+        policy: &PolicyDocument,
+        manager: &str,
+    ) -> Result<String> {
+        let id = uuid::Uuid::new_v4().to_string();
+        tx.execute(
+            "INSERT INTO keys(id, description, state, created, policy, manager) VALUES (?1, ?2, 'Enabled', ?3, ?4, ?5)",
+            params![id, description, ts(now()), policy.to_json(), manager],
+        )?;
+        self.add_version(tx, &id)?;
+        Ok(id)
+    }
+
+    fn add_version(&self, tx: &Transaction, key_id: &str) -> Result<u32> {
+        let version: u32 = tx.query_row(
+            "SELECT coalesce(max(version), 0) + 1 FROM key_versions WHERE key_id = ?1",
+            params![key_id],
+            |r| r.get(0),
+        )?;
+        let material = Secret::random();
+        let sealed = crypto::seal(&self.key_wrap, &material.0, &material_aad(key_id, version));
+        tx.execute(
+            "INSERT INTO key_versions(key_id, version, sealed_material, created) VALUES (?1, ?2, ?3, ?4)",
+            params![key_id, version, sealed, ts(now())],
+        )?;
+        Ok(version)
+    }
+
+    /// The material of `version`, or of the newest version.
+    fn material(
+        &self,
+        tx: &Transaction,
+        key_id: &str,
+        version: Option<u32>,
+    ) -> Result<(u32, Secret)> {
+        let row: Option<(u32, Vec<u8>)> = tx
+            .query_row(
+                "SELECT version, sealed_material FROM key_versions WHERE key_id = ?1 AND (?2 IS NULL OR version = ?2)
+                 ORDER BY version DESC LIMIT 1",
+                params![key_id, version],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let (v, sealed) = row.ok_or_else(|| {
+            ServiceError::new(
+                Code::NotFoundException,
+                format!("key material for {} is gone", self.key_arn(key_id)),
+            )
+        })?;
+        Ok((
+            v,
+            crypto::open_key(&self.key_wrap, &sealed, &material_aad(key_id, v))?,
+        ))
+    }
+
+    /// Finds a key by id, ARN, `alias/NAME` or alias ARN.
+    pub(super) fn resolve_key(&self, tx: &Transaction, key: &str) -> Result<KeyRow> {
+        let key = key.trim();
+        let alias = if let Some(rest) = key.strip_prefix("arn:aws:kms:") {
+            match rest.split_once(":alias/") {
+                Some((_, name)) => Some(format!("alias/{name}")),
+                None => None,
+            }
+        } else if key.starts_with("alias/") {
+            Some(key.to_string())
+        } else {
+            None
+        };
+        let found = match &alias {
+            Some(name) => tx
+                .query_row(
+                    &format!("SELECT {KEY_COLUMNS} FROM keys WHERE id = (SELECT key_id FROM aliases WHERE name = ?1)"),
+                    params![name],
+                    read_key,
+                )
+                .optional()?,
+            None => {
+                let id = key.rsplit_once(":key/").map_or(key, |(_, id)| id);
+                tx.query_row(&format!("SELECT {KEY_COLUMNS} FROM keys WHERE id = ?1"), params![id], read_key)
+                    .optional()?
+            }
+        };
+        found.ok_or_else(|| match alias {
+            Some(name) => ServiceError::new(Code::NotFoundException, format!("Alias {name} is not found.")),
+            None => ServiceError::new(
+                Code::NotFoundException,
+                format!("Key '{key}' does not exist; `lakectl kms list-keys` and `list-aliases` show the keys there are"),
+            ),
+        })
+    }
+
+    fn key_metadata(&self, k: &KeyRow) -> KeyMetadata {
+        KeyMetadata {
+            key_id: k.id.clone(),
+            arn: self.key_arn(&k.id),
+            aws_account_id: self.header.account_id.clone(),
+            creation_date: parse_ts(&k.created),
+            enabled: k.state == KeyState::Enabled,
+            description: k.description.clone(),
+            key_usage: "ENCRYPT_DECRYPT",
+            key_state: k.state,
+            deletion_date: k.deletion_date.as_deref().map(parse_ts),
+            pending_deletion_window_in_days: k.pending_window_days,
+            origin: "AWS_KMS",
+            key_manager: if k.manager == "AWS" {
+                "AWS"
+            } else {
+                "CUSTOMER"
+            },
+            key_spec: "SYMMETRIC_DEFAULT",
+        }
+    }
+
+    fn key_request<'a>(&'a self, caller: &'a Caller, arn: &'a str, action: &'a str) -> Request<'a> {
+        Request {
+            principal_arn: &caller.arn,
+            principal_is_admin: caller.admin,
+            account_id: &self.header.account_id,
+            action,
+            resource: arn,
+            context: &[],
+        }
+    }
+
+    /// The key policy decides; nothing else grants use of a key.
+    pub(super) fn authorize_key(&self, caller: &Caller, key: &KeyRow, action: &str) -> Result<()> {
+        let policy = PolicyDocument::parse(&key.policy)?;
+        let arn = self.key_arn(&key.id);
+        match authz::evaluate(&policy, &self.key_request(caller, &arn, action)) {
+            Decision::Allow(_) => Ok(()),
+            Decision::Deny(sid) => Err(ServiceError::denied(format!(
+                "User: {} is not authorized to perform: {action} on resource: {arn} with an explicit deny in the key policy (statement {sid})",
+                caller.arn
+            ))),
+            Decision::NotGranted => Err(ServiceError::denied(format!(
+                "User: {} is not authorized to perform: {action} on resource: {arn} because no key policy statement allows it; `lakectl kms allow --key-id {} --principal {} --operations ...` grants it",
+                caller.arn, key.id, caller.name
+            ))),
+        }
+    }
+
+    /// Cryptographic operations need an Enabled key.
+    fn check_usable(&self, key: &KeyRow) -> Result<()> {
+        match key.state {
+            KeyState::Enabled => Ok(()),
+            KeyState::Disabled => Err(ServiceError::new(
+                Code::DisabledException,
+                format!("{} is disabled.", self.key_arn(&key.id)),
+            )),
+            KeyState::PendingDeletion => Err(ServiceError::new(
+                Code::KMSInvalidStateException,
+                format!("{} is pending deletion.", self.key_arn(&key.id)),
+            )),
+        }
+    }
+
+    fn check_customer_managed(&self, key: &KeyRow) -> Result<()> {
+        if key.manager == "AWS" {
+            return Err(ServiceError::new(
+                Code::UnsupportedOperationException,
+                format!(
+                    "{} is managed by the lake; it cannot be changed",
+                    self.key_arn(&key.id)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// GenerateDataKey: a fresh data key and its sealed form, bound to `context`.
+    pub(super) fn generate_data_key(
+        &self,
+        tx: &Transaction,
+        caller: &Caller,
+        key: &str,
+        context: &str,
+    ) -> Result<(Secret, String, u32, Vec<u8>)> {
+        let row = self.resolve_key(tx, key)?;
+        self.authorize_key(caller, &row, "kms:GenerateDataKey")?;
+        self.check_usable(&row)?;
+        let (version, material) = self.material(tx, &row.id, None)?;
+        let data_key = Secret::random();
+        let sealed = crypto::seal(&material.aead(), &data_key.0, &data_key_aad(context));
+        Ok((data_key, row.id, version, sealed))
+    }
+
+    /// Decrypt: opens a sealed data key; a different context fails authentication.
+    pub(super) fn decrypt_data_key(
+        &self,
+        tx: &Transaction,
+        caller: &Caller,
+        key_id: &str,
+        version: u32,
+        sealed: &[u8],
+        context: &str,
+    ) -> Result<Secret> {
+        let row = self.resolve_key(tx, key_id)?;
+        self.authorize_key(caller, &row, "kms:Decrypt")?;
+        self.check_usable(&row)?;
+        let (_, material) = self.material(tx, &row.id, Some(version))?;
+        crypto::open_key(&material.aead(), sealed, &data_key_aad(context))
+    }
+
+    /// Checks a policy before it is stored: evaluable here, and naming only principals that exist.
+    pub(super) fn check_policy(&self, tx: &Transaction, policy: &PolicyDocument) -> Result<()> {
+        authz::check_supported(policy)?;
+        let root = format!("arn:aws:iam::{}:root", self.header.account_id);
+        let user_prefix = format!("arn:aws:iam::{}:user/", self.header.account_id);
+        for p in policy.named_principals() {
+            let known = p == "*"
+                || p == root
+                || p == self.header.account_id
+                || match p.strip_prefix(&user_prefix) {
+                    Some(name) => tx
+                        .query_row(
+                            "SELECT 1 FROM principals WHERE name = ?1",
+                            params![name],
+                            |_| Ok(()),
+                        )
+                        .optional()?
+                        .is_some(),
+                    None => false,
+                };
+            if !known {
+                return Err(ServiceError::new(
+                    Code::MalformedPolicyDocumentException,
+                    format!(
+                        "the policy names an unknown principal {p:?}; principals are {user_prefix}NAME, {root} or \"*\""
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn rotation_status(&self, tx: &Transaction, key: &KeyRow) -> Result<RotationStatus> {
+        let (versions, last): (u32, Option<String>) = tx.query_row(
+            "SELECT count(*), max(CASE WHEN version > 1 THEN created END) FROM key_versions WHERE key_id = ?1",
+            params![key.id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(RotationStatus {
+            key_id: key.id.clone(),
+            key_rotation_enabled: key.rotation_enabled,
+            rotation_period_in_days: key
+                .rotation_enabled
+                .then(|| key.rotation_period_days.unwrap_or(DEFAULT_ROTATION_DAYS)),
+            next_rotation_date: key.next_rotation.as_deref().map(parse_ts),
+            last_rotation_date: last.as_deref().map(parse_ts),
+            key_versions: versions,
+        })
+    }
+
+    /// The common shape of a change to one key: resolve, authorize, change, audit.
+    fn change_key<T>(
+        &self,
+        by: &Principal,
+        key: &str,
+        event: &str,
+        f: impl FnOnce(&Transaction, &Caller, &KeyRow) -> Result<(T, serde_json::Value)>,
+    ) -> Result<T> {
+        self.audited(by, "kms", event, key, |tx, caller| {
+            let row = self.resolve_key(tx, key)?;
+            self.authorize_key(caller, &row, &format!("kms:{event}"))?;
+            let (out, mut detail) = f(tx, caller, &row)?;
+            detail["KeyId"] = json!(row.id);
+            Ok((out, detail))
+        })
+    }
+
+    fn read_key<T>(
+        &self,
+        by: &Principal,
+        key: &str,
+        action: &str,
+        f: impl FnOnce(&Transaction, &KeyRow) -> Result<T>,
+    ) -> Result<T> {
+        self.reading(by, "kms", action, key, |tx, caller| {
+            let row = self.resolve_key(tx, key)?;
+            self.authorize_key(caller, &row, &format!("kms:{action}"))?;
+            f(tx, &row)
+        })
+    }
+}
+
+fn check_alias_name(alias: &str) -> Result<()> {
+    let name = alias.strip_prefix("alias/").ok_or_else(|| {
+        ServiceError::invalid(format!(
+            "alias {alias:?} must begin with alias/ (for example alias/lake-key)"
+        ))
+    })?;
+    if name.starts_with("aws/") {
+        return Err(ServiceError::invalid(
+            "aliases beginning with alias/aws/ are reserved",
+        ));
+    }
+    let ok = !name.is_empty()
+        && alias.len() <= 256
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c));
+    if !ok {
+        return Err(ServiceError::invalid(format!(
+            "alias {alias:?} is not valid: after alias/ use letters, digits, /, _ and -"
+        )));
+    }
+    Ok(())
+}
+
+fn insert_alias(tx: &Transaction, alias: &str, key_id: &str) -> Result<()> {
+    check_alias_name(alias)?;
+    let n = tx.execute(
+        "INSERT INTO aliases(name, key_id, created) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+        params![alias, key_id, ts(now())],
+    )?;
+    if n == 0 {
+        return Err(ServiceError::new(
+            Code::AlreadyExistsException,
+            format!("An alias with the name {alias} already exists"),
+        ));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Keys for Lake {
+    async fn create_key(&self, by: &Principal, req: CreateKey) -> Result<KeyMetadata> {
+        let resource = req.alias.clone().unwrap_or_else(|| "*".into());
+        self.audited(by, "kms", "CreateKey", &resource, |tx, caller| {
+            self.require_admin(caller, "kms:CreateKey")?;
+            let policy = default_policy(&self.header.account_id);
+            let id = self.insert_key(
+                tx,
+                req.description.as_deref().unwrap_or(""),
+                &policy,
+                "CUSTOMER",
+            )?;
+            if let Some(alias) = &req.alias {
+                insert_alias(tx, alias, &id)?;
+            }
+            let row = self.resolve_key(tx, &id)?;
+            Ok((
+                self.key_metadata(&row),
+                json!({"KeyId": id, "Alias": req.alias}),
+            ))
+        })
+    }
+
+    async fn list_keys(&self, by: &Principal) -> Result<Vec<KeyListEntry>> {
+        self.reading(by, "kms", "ListKeys", "*", |tx, _| {
+            let mut stmt = tx.prepare("SELECT id FROM keys ORDER BY created, id")?;
+            let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            ids.map(|id| {
+                let id = id?;
+                Ok(KeyListEntry {
+                    key_arn: self.key_arn(&id),
+                    key_id: id,
+                })
+            })
+            .collect()
+        })
+    }
+
+    async fn list_aliases(&self, by: &Principal) -> Result<Vec<AliasEntry>> {
+        self.reading(by, "kms", "ListAliases", "*", |tx, _| {
+            let mut stmt = tx.prepare("SELECT name, key_id FROM aliases ORDER BY name")?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            rows.map(|r| {
+                let (name, key_id) = r?;
+                Ok(AliasEntry {
+                    alias_arn: format!(
+                        "arn:aws:kms:{}:{}:{name}",
+                        self.header.region, self.header.account_id
+                    ),
+                    alias_name: name,
+                    target_key_id: key_id,
+                })
+            })
+            .collect()
+        })
+    }
+
+    async fn describe_key(&self, by: &Principal, key: &str) -> Result<KeyMetadata> {
+        self.read_key(by, key, "DescribeKey", |_, row| Ok(self.key_metadata(row)))
+    }
+
+    async fn create_alias(&self, by: &Principal, alias: &str, key: &str) -> Result<()> {
+        self.change_key(by, key, "CreateAlias", |tx, _, row| {
+            self.check_customer_managed(row)?;
+            insert_alias(tx, alias, &row.id)?;
+            Ok(((), json!({"AliasName": alias})))
+        })
+    }
+
+    async fn set_key_enabled(&self, by: &Principal, key: &str, enabled: bool) -> Result<()> {
+        let event = if enabled { "EnableKey" } else { "DisableKey" };
+        self.change_key(by, key, event, |tx, _, row| {
+            self.check_customer_managed(row)?;
+            if row.state == KeyState::PendingDeletion {
+                return Err(ServiceError::new(
+                    Code::KMSInvalidStateException,
+                    format!(
+                        "{} is pending deletion; cancel the deletion first",
+                        self.key_arn(&row.id)
+                    ),
+                ));
+            }
+            let state = if enabled { "Enabled" } else { "Disabled" };
+            tx.execute(
+                "UPDATE keys SET state = ?2 WHERE id = ?1",
+                params![row.id, state],
+            )?;
+            Ok(((), json!({})))
+        })
+    }
+
+    async fn schedule_key_deletion(
+        &self,
+        by: &Principal,
+        key: &str,
+        days: u32,
+    ) -> Result<KeyMetadata> {
+        self.change_key(by, key, "ScheduleKeyDeletion", |tx, _, row| {
+            self.check_customer_managed(row)?;
+            if !(7..=30).contains(&days) {
+                return Err(ServiceError::invalid("the pending window must be 7 to 30 days"));
+            }
+            if row.state == KeyState::PendingDeletion {
+                return Err(ServiceError::new(
+                    Code::KMSInvalidStateException,
+                    format!("{} is already pending deletion", self.key_arn(&row.id)),
+                ));
+            }
+            let date = ts(Utc::now() + Duration::days(days as i64));
+            tx.execute(
+                "UPDATE keys SET state = 'PendingDeletion', deletion_date = ?2, pending_window_days = ?3 WHERE id = ?1",
+                params![row.id, date, days],
+            )?;
+            let row = self.resolve_key(tx, &row.id)?;
+            Ok((self.key_metadata(&row), json!({"DeletionDate": date})))
+        })
+    }
+
+    async fn cancel_key_deletion(&self, by: &Principal, key: &str) -> Result<KeyMetadata> {
+        self.change_key(by, key, "CancelKeyDeletion", |tx, _, row| {
+            if row.state != KeyState::PendingDeletion {
+                return Err(ServiceError::new(
+                    Code::KMSInvalidStateException,
+                    format!("{} is not pending deletion", self.key_arn(&row.id)),
+                ));
+            }
+            // As in KMS, a key whose deletion is cancelled comes back disabled.
+            tx.execute(
+                "UPDATE keys SET state = 'Disabled', deletion_date = NULL, pending_window_days = NULL WHERE id = ?1",
+                params![row.id],
+            )?;
+            let row = self.resolve_key(tx, &row.id)?;
+            Ok((self.key_metadata(&row), json!({})))
+        })
+    }
+
+    async fn set_key_rotation(
+        &self,
+        by: &Principal,
+        key: &str,
+        enabled: bool,
+        period_days: Option<u32>,
+    ) -> Result<()> {
+        let event = if enabled {
+            "EnableKeyRotation"
+        } else {
+            "DisableKeyRotation"
+        };
+        self.change_key(by, key, event, |tx, _, row| {
+            self.check_customer_managed(row)?;
+            self.check_usable(row).map_err(|e| ServiceError::new(Code::KMSInvalidStateException, e.message))?;
+            let days = period_days.unwrap_or(DEFAULT_ROTATION_DAYS);
+            if !(90..=2560).contains(&days) {
+                return Err(ServiceError::invalid("the rotation period must be 90 to 2560 days"));
+            }
+            let next = enabled.then(|| ts(now() + Duration::days(days as i64)));
+            tx.execute(
+                "UPDATE keys SET rotation_enabled = ?2, rotation_period_days = ?3, next_rotation = ?4 WHERE id = ?1",
+                params![row.id, enabled, enabled.then_some(days), next],
+            )?;
+            Ok(((), json!({"RotationPeriodInDays": enabled.then_some(days)})))
+        })
+    }
+
+    async fn rotate_key_on_demand(&self, by: &Principal, key: &str) -> Result<RotationStatus> {
+        self.change_key(by, key, "RotateKeyOnDemand", |tx, _, row| {
+            self.check_customer_managed(row)?;
+            self.check_usable(row)
+                .map_err(|e| ServiceError::new(Code::KMSInvalidStateException, e.message))?;
+            let version = self.add_version(tx, &row.id)?;
+            Ok((
+                self.rotation_status(tx, row)?,
+                json!({"RotationType": "ON_DEMAND", "KeyVersion": version}),
+            ))
+        })
+    }
+
+    async fn get_key_rotation_status(&self, by: &Principal, key: &str) -> Result<RotationStatus> {
+        self.read_key(by, key, "GetKeyRotationStatus", |tx, row| {
+            self.rotation_status(tx, row)
+        })
+    }
+
+    async fn get_key_policy(&self, by: &Principal, key: &str) -> Result<PolicyDocument> {
+        self.read_key(by, key, "GetKeyPolicy", |_, row| {
+            PolicyDocument::parse(&row.policy)
+        })
+    }
+
+    async fn put_key_policy(
+        &self,
+        by: &Principal,
+        key: &str,
+        policy: PolicyDocument,
+        bypass: bool,
+    ) -> Result<()> {
+        self.change_key(by, key, "PutKeyPolicy", |tx, caller, row| {
+            self.check_customer_managed(row)?;
+            self.check_policy(tx, &policy)?;
+            if !bypass {
+                let arn = self.key_arn(&row.id);
+                let keeps_access =
+                    authz::evaluate(&policy, &self.key_request(caller, &arn, "kms:PutKeyPolicy"));
+                if !matches!(keeps_access, Decision::Allow(_)) {
+                    return Err(ServiceError::new(
+                        Code::MalformedPolicyDocumentException,
+                        "the new key policy would not allow you to change it again (lockout); \
+                         pass --bypass-policy-lockout-safety-check if that is what you want",
+                    ));
+                }
+            }
+            tx.execute(
+                "UPDATE keys SET policy = ?2 WHERE id = ?1",
+                params![row.id, policy.to_json()],
+            )?;
+            let granted: Vec<String> = policy
+                .statement
+                .iter()
+                .filter_map(|s| match &s.principal {
+                    PrincipalSpec::Any => Some("*".to_string()),
+                    PrincipalSpec::Ids { aws, .. } => Some(aws.join(",")),
+                })
+                .collect();
+            Ok(((), json!({"Principals": granted})))
+        })
+    }
+
+    async fn principal_arn(&self, by: &Principal, name: &str) -> Result<String> {
+        self.reading(by, "iam", "GetUser", name, |tx, _| {
+            let exists = tx
+                .query_row("SELECT 1 FROM principals WHERE name = ?1", params![name], |_| Ok(()))
+                .optional()?
+                .is_some();
+            if exists {
+                Ok(self.user_arn(name))
+            } else {
+                Err(ServiceError::new(
+                    Code::EntityNotFoundException,
+                    format!("principal {name:?} does not exist; create it with `lakectl iam create-principal --name {name}`"),
+                ))
+            }
+        })
+    }
+}

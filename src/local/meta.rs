@@ -1,0 +1,138 @@
+//! The metadata store: one SQLite database in WAL mode. SQLite gives the lake transactions that
+//! hold across processes (two `lakectl` on one lake serialize their writes, readers never block)
+//! and crash safety. Write transactions start IMMEDIATE so a read-then-write never deadlocks.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use crate::service::{Result, ServiceError};
+
+impl From<rusqlite::Error> for ServiceError {
+    fn from(err: rusqlite::Error) -> Self {
+        ServiceError::internal(format!("metadata store: {err}"))
+    }
+}
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = r#"
+CREATE TABLE principals(
+    name TEXT PRIMARY KEY,
+    admin INTEGER NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE TABLE keys(
+    id TEXT PRIMARY KEY,
+    description TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created TEXT NOT NULL,
+    deletion_date TEXT,
+    pending_window_days INTEGER,
+    rotation_enabled INTEGER NOT NULL DEFAULT 0,
+    rotation_period_days INTEGER,
+    next_rotation TEXT,
+    policy TEXT NOT NULL,
+    manager TEXT NOT NULL
+);
+CREATE TABLE key_versions(
+    key_id TEXT NOT NULL REFERENCES keys(id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    sealed_material BLOB NOT NULL,
+    created TEXT NOT NULL,
+    PRIMARY KEY(key_id, version)
+);
+CREATE TABLE aliases(
+    name TEXT PRIMARY KEY,
+    key_id TEXT NOT NULL REFERENCES keys(id) ON DELETE CASCADE,
+    created TEXT NOT NULL
+);
+CREATE TABLE buckets(
+    name TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    created TEXT NOT NULL,
+    policy TEXT,
+    sse_algorithm TEXT,
+    kms_key_id TEXT
+);
+CREATE TABLE objects(
+    bucket TEXT NOT NULL REFERENCES buckets(name),
+    key TEXT NOT NULL,
+    blob TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    last_modified TEXT NOT NULL,
+    sse TEXT NOT NULL,
+    kms_key_id TEXT NOT NULL,
+    PRIMARY KEY(bucket, key)
+) WITHOUT ROWID;
+CREATE TABLE audit(
+    seq INTEGER PRIMARY KEY,
+    time TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    source TEXT NOT NULL,
+    name TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    error_code TEXT,
+    detail TEXT NOT NULL,
+    prev TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TABLE audit_head(
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    mac TEXT NOT NULL
+);
+"#;
+
+pub struct Meta {
+    conn: Mutex<Connection>,
+}
+
+impl Meta {
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(30))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let meta = Meta {
+            conn: Mutex::new(conn),
+        };
+        meta.write(|tx| {
+            let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            match version {
+                0 => {
+                    tx.execute_batch(SCHEMA)?;
+                    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+                    Ok(())
+                }
+                SCHEMA_VERSION => Ok(()),
+                v => Err(ServiceError::new(
+                    crate::service::Code::LakeConfiguration,
+                    format!("metadata schema {v} is newer than this lakectl understands"),
+                )),
+            }
+        })?;
+        Ok(meta)
+    }
+
+    /// Runs `f` in a write transaction; it commits only if `f` returns Ok.
+    pub fn write<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `f` on a consistent snapshot.
+    pub fn read<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        f(&tx)
+    }
+}

@@ -1,0 +1,719 @@
+//! S3 on the local lake. Object bodies are sealed files under `objects/`, named by a random id
+//! (so nothing of an object's name or content is on disk in the clear); the metadata store maps
+//! bucket and key to the body. A put streams into a locked file under `tmp/`, then one
+//! transaction checks the caller again, moves the body into place and records it: a killed upload
+//! leaves only an unlocked temporary file, which the next open of the lake sweeps away.
+
+use std::fs::{self, File};
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde_json::json;
+
+use super::authz::{self, Decision, Request};
+use super::envelope::{self, CHUNK_SIZE, Header, SealedFile};
+use super::{Caller, Lake, blocking, now, parse_ts, ts};
+use crate::service::policy::PolicyDocument;
+use crate::service::storage::{
+    Body, Bucket, BucketEncryption, BucketOverview, CreateBucket, Listing, ObjectInfo, PutOptions,
+    Sink, Sse, Storage,
+};
+use crate::service::{Code, Principal, Progress, Result, ServiceError};
+
+const MANAGED_KEY: &str = "alias/aws/s3";
+
+struct BucketRow {
+    name: String,
+    owner: String,
+    created: String,
+    policy: Option<String>,
+    sse_algorithm: Option<String>,
+    kms_key_id: Option<String>,
+}
+
+struct ObjectRow {
+    key: String,
+    blob: String,
+    size: u64,
+    etag: String,
+    last_modified: String,
+    sse: String,
+    kms_key_id: String,
+}
+
+const OBJECT_COLUMNS: &str = "key, blob, size, etag, last_modified, sse, kms_key_id";
+
+fn read_object(r: &rusqlite::Row) -> rusqlite::Result<ObjectRow> {
+    Ok(ObjectRow {
+        key: r.get(0)?,
+        blob: r.get(1)?,
+        size: r.get(2)?,
+        etag: r.get(3)?,
+        last_modified: r.get(4)?,
+        sse: r.get(5)?,
+        kms_key_id: r.get(6)?,
+    })
+}
+
+/// S3's bucket naming rules.
+fn check_bucket_name(name: &str) -> Result<()> {
+    let bytes = name.as_bytes();
+    let valid = (3..=63).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+        && !name.contains("..")
+        && !name.starts_with("xn--")
+        && name.parse::<std::net::Ipv4Addr>().is_err();
+    if valid {
+        Ok(())
+    } else {
+        Err(ServiceError::new(
+            Code::InvalidBucketName,
+            format!(
+                "the bucket name {name:?} is not valid: use 3 to 63 lowercase letters, digits, dots and hyphens, beginning and ending with a letter or digit"
+            ),
+        ))
+    }
+}
+
+fn check_object_key(key: &str) -> Result<()> {
+    if key.is_empty() || key.len() > 1024 || key.contains('\0') {
+        return Err(ServiceError::new(
+            Code::InvalidArgument,
+            format!("the object key {key:?} is not valid (1 to 1024 bytes, no NUL)"),
+        ));
+    }
+    Ok(())
+}
+
+fn object_arn(bucket: &str, key: &str) -> String {
+    format!("arn:aws:s3:::{bucket}/{key}")
+}
+
+/// The encryption context a body's data key is bound to, as S3 binds SSE-KMS data keys.
+fn encryption_context(bucket: &str, key: &str) -> String {
+    format!("aws:s3:arn={}", object_arn(bucket, key))
+}
+
+/// Removes bodies of uploads whose process is gone (their lock is released).
+pub(super) fn sweep_abandoned_uploads(lake: &Lake) {
+    let Ok(entries) = fs::read_dir(lake.dir.tmp()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if let Ok(file) = File::open(entry.path()) {
+            if file.try_lock().is_ok() {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+/// A temporary body: locked while its upload lives, removed if the upload does not commit.
+struct PendingBody {
+    file: File,
+    tmp: PathBuf,
+    committed: bool,
+}
+
+impl Drop for PendingBody {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+impl Lake {
+    fn bucket_row(&self, tx: &Transaction, name: &str) -> Result<BucketRow> {
+        tx.query_row(
+            "SELECT name, owner, created, policy, sse_algorithm, kms_key_id FROM buckets WHERE name = ?1",
+            params![name],
+            |r| {
+                Ok(BucketRow {
+                    name: r.get(0)?,
+                    owner: r.get(1)?,
+                    created: r.get(2)?,
+                    policy: r.get(3)?,
+                    sse_algorithm: r.get(4)?,
+                    kms_key_id: r.get(5)?,
+                })
+            },
+        )
+        .optional()?
+        .ok_or_else(|| ServiceError::new(Code::NoSuchBucket, format!("The specified bucket does not exist: {name}")))
+    }
+
+    fn object_row(&self, tx: &Transaction, bucket: &str, key: &str) -> Result<ObjectRow> {
+        tx.query_row(
+            &format!("SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ?1 AND key = ?2"),
+            params![bucket, key],
+            read_object,
+        )
+        .optional()?
+        .ok_or_else(|| {
+            ServiceError::new(
+                Code::NoSuchKey,
+                format!("The specified key does not exist: s3://{bucket}/{key}"),
+            )
+        })
+    }
+
+    /// An explicit Deny in the bucket policy always wins; then an Allow; else the bucket's owner
+    /// and lake admins may (as their IAM rights would let them), and nobody else.
+    fn authorize_s3(
+        &self,
+        caller: &Caller,
+        bucket: &BucketRow,
+        action: &str,
+        resource: &str,
+        context: &[(&str, String)],
+    ) -> Result<()> {
+        let decision = match &bucket.policy {
+            Some(text) => authz::evaluate(
+                &PolicyDocument::parse(text)?,
+                &Request {
+                    principal_arn: &caller.arn,
+                    principal_is_admin: caller.admin,
+                    account_id: &self.header.account_id,
+                    action,
+                    resource,
+                    context,
+                },
+            ),
+            None => Decision::NotGranted,
+        };
+        match decision {
+            Decision::Allow(_) => Ok(()),
+            Decision::NotGranted if caller.admin || caller.name == bucket.owner => Ok(()),
+            Decision::Deny(sid) => Err(ServiceError::denied(format!(
+                "User: {} is not authorized to perform: {action} on resource: {resource} with an explicit deny in the bucket policy (statement {sid})",
+                caller.arn
+            ))),
+            Decision::NotGranted => Err(ServiceError::denied(format!(
+                "User: {} is not authorized to perform: {action} on resource: {resource} because no bucket policy statement allows it",
+                caller.arn
+            ))),
+        }
+    }
+
+    fn blob_path(&self, blob: &str) -> PathBuf {
+        self.dir.objects().join(&blob[..2]).join(blob)
+    }
+
+    fn object_info(&self, row: &ObjectRow) -> ObjectInfo {
+        let sse = Sse::parse(&row.sse).unwrap_or(Sse::Aes256);
+        ObjectInfo {
+            key: row.key.clone(),
+            size: row.size,
+            last_modified: parse_ts(&row.last_modified),
+            etag: format!("\"{}\"", row.etag),
+            server_side_encryption: sse,
+            sse_kms_key_id: (sse == Sse::Kms).then(|| self.key_arn(&row.kms_key_id)),
+        }
+    }
+
+    /// Which key a put encrypts under, and the header it claims: S3's rules for the request's
+    /// header, its key id and the bucket's default encryption.
+    fn put_encryption(&self, bucket: &BucketRow, opts: &PutOptions) -> Result<(Sse, String)> {
+        match (opts.sse, &opts.sse_kms_key_id) {
+            (Some(Sse::Kms), Some(k)) => Ok((Sse::Kms, k.clone())),
+            (Some(Sse::Kms), None) => Ok((
+                Sse::Kms,
+                match bucket.sse_algorithm.as_deref() {
+                    Some("aws:kms") => bucket
+                        .kms_key_id
+                        .clone()
+                        .unwrap_or_else(|| MANAGED_KEY.into()),
+                    _ => MANAGED_KEY.into(),
+                },
+            )),
+            (_, Some(_)) => Err(ServiceError::new(
+                Code::InvalidArgument,
+                "a KMS key id needs server-side encryption aws:kms (add --sse aws:kms)",
+            )),
+            (Some(Sse::Aes256), None) => Ok((Sse::Aes256, MANAGED_KEY.into())),
+            (None, None) => match (bucket.sse_algorithm.as_deref(), &bucket.kms_key_id) {
+                (Some("aws:kms"), Some(k)) => Ok((Sse::Kms, k.clone())),
+                (Some("aws:kms"), None) => Ok((Sse::Kms, MANAGED_KEY.into())),
+                _ => Ok((Sse::Aes256, MANAGED_KEY.into())),
+            },
+        }
+    }
+
+    fn put_context(opts: &PutOptions) -> Vec<(&'static str, String)> {
+        let mut ctx = Vec::new();
+        if let Some(sse) = opts.sse {
+            ctx.push(("s3:x-amz-server-side-encryption", sse.header().to_string()));
+        }
+        if let Some(k) = &opts.sse_kms_key_id {
+            ctx.push(("s3:x-amz-server-side-encryption-aws-kms-key-id", k.clone()));
+        }
+        ctx
+    }
+}
+
+#[async_trait]
+impl Storage for Lake {
+    async fn create_bucket(
+        &self,
+        by: &Principal,
+        name: &str,
+        opts: CreateBucket,
+    ) -> Result<Bucket> {
+        self.audited(by, "s3", "CreateBucket", name, |tx, caller| {
+            self.require_admin(caller, "s3:CreateBucket")?;
+            check_bucket_name(name)?;
+            let kms_key = match &opts.sse_kms_key_id {
+                Some(k) => Some(self.resolve_key(tx, k)?.id),
+                None => None,
+            };
+            let policy = opts
+                .require_sse_kms
+                .then(|| PolicyDocument::require_sse_kms(name).to_json());
+            let created = ts(now());
+            let n = tx.execute(
+                "INSERT INTO buckets(name, owner, created, policy, sse_algorithm, kms_key_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+                params![
+                    name,
+                    caller.name,
+                    created,
+                    policy,
+                    kms_key.as_ref().map(|_| "aws:kms"),
+                    kms_key
+                ],
+            )?;
+            if n == 0 {
+                return Err(ServiceError::new(
+                    Code::BucketAlreadyExists,
+                    format!("the bucket {name} already exists"),
+                ));
+            }
+            let detail = json!({"DefaultKmsKey": kms_key, "RequireSseKms": opts.require_sse_kms});
+            Ok((
+                Bucket {
+                    name: name.into(),
+                    creation_date: parse_ts(&created),
+                },
+                detail,
+            ))
+        })
+    }
+
+    async fn delete_bucket(&self, by: &Principal, name: &str) -> Result<()> {
+        self.audited(by, "s3", "DeleteBucket", name, |tx, caller| {
+            let bucket = self.bucket_row(tx, name)?;
+            self.authorize_s3(caller, &bucket, "s3:DeleteBucket", &format!("arn:aws:s3:::{name}"), &[])?;
+            let objects: i64 = tx.query_row("SELECT count(*) FROM objects WHERE bucket = ?1", params![name], |r| r.get(0))?;
+            if objects > 0 {
+                return Err(ServiceError::new(
+                    Code::BucketNotEmpty,
+                    format!("the bucket {name} holds {objects} objects; remove them first (lakectl s3 rm s3://{name}/KEY)"),
+                ));
+            }
+            tx.execute("DELETE FROM buckets WHERE name = ?1", params![name])?;
+            Ok(((), json!({})))
+        })
+    }
+
+    async fn list_buckets(&self, by: &Principal) -> Result<Vec<Bucket>> {
+        Ok(self
+            .bucket_overview(by)
+            .await?
+            .into_iter()
+            .map(|o| o.bucket)
+            .collect())
+    }
+
+    async fn bucket_overview(&self, by: &Principal) -> Result<Vec<BucketOverview>> {
+        self.reading(by, "s3", "ListBuckets", "*", |tx, caller| {
+            let names: Vec<String> = tx
+                .prepare("SELECT name FROM buckets ORDER BY name")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut out = Vec::new();
+            for name in names {
+                let b = self.bucket_row(tx, &name)?;
+                let arn = format!("arn:aws:s3:::{name}");
+                // The policy is shown only to those who may read it.
+                let policy = match &b.policy {
+                    Some(text)
+                        if self
+                            .authorize_s3(caller, &b, "s3:GetBucketPolicy", &arn, &[])
+                            .is_ok() =>
+                    {
+                        Some(PolicyDocument::parse(text)?)
+                    }
+                    _ => None,
+                };
+                out.push(BucketOverview {
+                    encryption: Some(bucket_encryption(self, &b)),
+                    policy,
+                    bucket: Bucket {
+                        name: b.name.clone(),
+                        creation_date: parse_ts(&b.created),
+                    },
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    async fn list_objects(
+        &self,
+        by: &Principal,
+        bucket: &str,
+        prefix: &str,
+        delimiter: Option<char>,
+    ) -> Result<Listing> {
+        self.reading(by, "s3", "ListObjects", bucket, |tx, caller| {
+            let b = self.bucket_row(tx, bucket)?;
+            self.authorize_s3(
+                caller,
+                &b,
+                "s3:ListBucket",
+                &format!("arn:aws:s3:::{bucket}"),
+                &[("s3:prefix", prefix.to_string())],
+            )?;
+            let mut stmt = tx.prepare(&format!(
+                "SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ?1 AND key >= ?2 ORDER BY key"
+            ))?;
+            let mut rows = stmt.query(params![bucket, prefix])?;
+            let mut listing = Listing::default();
+            while let Some(r) = rows.next()? {
+                let row = read_object(r)?;
+                if !row.key.starts_with(prefix) {
+                    break;
+                }
+                let rest = &row.key[prefix.len()..];
+                match delimiter.and_then(|d| rest.find(d).map(|i| i + d.len_utf8())) {
+                    Some(end) => {
+                        let common = format!("{prefix}{}", &rest[..end]);
+                        if listing.common_prefixes.last() != Some(&common) {
+                            listing.common_prefixes.push(common);
+                        }
+                    }
+                    None => listing.objects.push(self.object_info(&row)),
+                }
+            }
+            Ok(listing)
+        })
+    }
+
+    async fn head_object(&self, by: &Principal, bucket: &str, key: &str) -> Result<ObjectInfo> {
+        self.reading(
+            by,
+            "s3",
+            "HeadObject",
+            &object_arn(bucket, key),
+            |tx, caller| {
+                let b = self.bucket_row(tx, bucket)?;
+                self.authorize_s3(caller, &b, "s3:GetObject", &object_arn(bucket, key), &[])?;
+                Ok(self.object_info(&self.object_row(tx, bucket, key)?))
+            },
+        )
+    }
+
+    async fn put_object(
+        &self,
+        by: &Principal,
+        bucket: &str,
+        key: &str,
+        body: Body,
+        opts: PutOptions,
+        progress: Progress,
+    ) -> Result<ObjectInfo> {
+        let arn = object_arn(bucket, key);
+        let context = encryption_context(bucket, key);
+        let put_ctx = Self::put_context(&opts);
+        // 1. Check everything and take a data key; nothing changes yet.
+        let (data_key, header, sse) = self.reading(by, "s3", "PutObject", &arn, |tx, caller| {
+            check_object_key(key)?;
+            let b = self.bucket_row(tx, bucket)?;
+            self.authorize_s3(caller, &b, "s3:PutObject", &arn, &put_ctx)?;
+            let (sse, kms_key) = self.put_encryption(&b, &opts)?;
+            let (dk, key_id, key_version, sealed) =
+                self.generate_data_key(tx, caller, &kms_key, &context)?;
+            let header = Header {
+                key_id,
+                key_version,
+                sealed_data_key: sealed,
+                chunk_size: CHUNK_SIZE as u32,
+            };
+            Ok((dk, header, sse))
+        })?;
+
+        // 2. Stream the body into a locked temporary file, off the async runtime.
+        let blob = uuid::Uuid::new_v4().simple().to_string();
+        let tmp = self.dir.tmp().join(&blob);
+        let key_id = header.key_id.clone();
+        let (pending, sealed) = blocking(move || {
+            let file = File::create_new(&tmp)
+                .map_err(|e| ServiceError::local_io("cannot create an upload file", &e))?;
+            let pending = PendingBody {
+                file,
+                tmp,
+                committed: false,
+            };
+            pending
+                .file
+                .try_lock()
+                .map_err(|e| ServiceError::internal(format!("cannot lock an upload file: {e}")))?;
+            let mut body = body;
+            let mut out = std::io::BufWriter::with_capacity(CHUNK_SIZE + 64, &pending.file);
+            let sealed = envelope::seal_stream(&data_key, &header, &mut body, &mut out, &progress)?;
+            drop(out);
+            pending
+                .file
+                .sync_data()
+                .map_err(|e| ServiceError::local_io("cannot flush an upload", &e))?;
+            Ok((pending, sealed))
+        })
+        .await?;
+
+        // 3. Commit: check again (the policy or key may have changed meanwhile), move, record.
+        let final_path = self.blob_path(&blob);
+        let mut pending = pending;
+        let replaced = self.audited(by, "s3", "PutObject", &arn, |tx, caller| {
+            let b = self.bucket_row(tx, bucket)?;
+            self.authorize_s3(caller, &b, "s3:PutObject", &arn, &put_ctx)?;
+            let k = self.resolve_key(tx, &key_id)?;
+            self.authorize_key(caller, &k, "kms:GenerateDataKey")?;
+            let old: Option<String> = tx
+                .query_row("SELECT blob FROM objects WHERE bucket = ?1 AND key = ?2", params![bucket, key], |r| r.get(0))
+                .optional()?;
+            tx.execute(
+                "INSERT INTO objects(bucket, key, blob, size, etag, last_modified, sse, kms_key_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT(bucket, key) DO UPDATE SET blob = excluded.blob, size = excluded.size,
+                   etag = excluded.etag, last_modified = excluded.last_modified, sse = excluded.sse,
+                   kms_key_id = excluded.kms_key_id",
+                params![bucket, key, blob, sealed.plaintext_len, sealed.etag, ts(now()), sse.header(), key_id],
+            )?;
+            let dir = final_path.parent().expect("blob paths have a parent");
+            fs::create_dir_all(dir).map_err(|e| ServiceError::local_io("cannot create an object directory", &e))?;
+            fs::rename(&pending.tmp, &final_path).map_err(|e| ServiceError::local_io("cannot move an upload into place", &e))?;
+            pending.committed = true;
+            let detail = json!({"Size": sealed.plaintext_len, "ServerSideEncryption": sse.header(), "KeyId": key_id});
+            Ok((old, detail))
+        });
+        let replaced = match replaced {
+            Ok(old) => old,
+            Err(e) => {
+                if pending.committed {
+                    let _ = fs::remove_file(&final_path);
+                }
+                return Err(e);
+            }
+        };
+        if let Some(old) = replaced {
+            let _ = fs::remove_file(self.blob_path(&old));
+        }
+        drop(pending);
+        self.head_object(by, bucket, key).await
+    }
+
+    async fn get_object(
+        &self,
+        by: &Principal,
+        bucket: &str,
+        key: &str,
+        range: Option<(u64, u64)>,
+        sink: Sink,
+        progress: Progress,
+    ) -> Result<ObjectInfo> {
+        let arn = object_arn(bucket, key);
+        // The read is authorized, its key opened and the access recorded before any byte flows.
+        let (info, file, data_key) = self.audited(by, "s3", "GetObject", &arn, |tx, caller| {
+            let b = self.bucket_row(tx, bucket)?;
+            self.authorize_s3(caller, &b, "s3:GetObject", &arn, &[])?;
+            let row = self.object_row(tx, bucket, key)?;
+            let file = File::open(self.blob_path(&row.blob)).map_err(|e| {
+                ServiceError::new(
+                    Code::InvalidCiphertextException,
+                    format!("the body of {arn} is missing: {e}"),
+                )
+            })?;
+            let file = SealedFile::open(file)?;
+            let h = &file.header;
+            let dk = self.decrypt_data_key(
+                tx,
+                caller,
+                &h.key_id,
+                h.key_version,
+                &h.sealed_data_key,
+                &encryption_context(bucket, key),
+            )?;
+            if file.plaintext_len != row.size {
+                return Err(ServiceError::new(
+                    Code::InvalidCiphertextException,
+                    format!("the body of {arn} has the wrong length"),
+                ));
+            }
+            let detail =
+                json!({"Range": range.map(|(s, e)| format!("bytes={s}-{}", e.saturating_sub(1)))});
+            Ok(((self.object_info(&row), file, dk), detail))
+        })?;
+        let (start, end) = range.unwrap_or((0, info.size));
+        progress.set_total(end.min(info.size).saturating_sub(start));
+        let mut sink = sink;
+        blocking(move || file.copy_range(&data_key, start, end, &mut sink, &progress)).await?;
+        Ok(info)
+    }
+
+    async fn delete_object(&self, by: &Principal, bucket: &str, key: &str) -> Result<()> {
+        let arn = object_arn(bucket, key);
+        let blob = self.audited(by, "s3", "DeleteObject", &arn, |tx, caller| {
+            let b = self.bucket_row(tx, bucket)?;
+            self.authorize_s3(caller, &b, "s3:DeleteObject", &arn, &[])?;
+            let blob: Option<String> = tx
+                .query_row(
+                    "DELETE FROM objects WHERE bucket = ?1 AND key = ?2 RETURNING blob",
+                    params![bucket, key],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok((blob, json!({})))
+        })?;
+        if let Some(blob) = blob {
+            let _ = fs::remove_file(self.blob_path(&blob));
+        }
+        Ok(())
+    }
+
+    async fn put_bucket_policy(
+        &self,
+        by: &Principal,
+        bucket: &str,
+        policy: PolicyDocument,
+    ) -> Result<()> {
+        self.audited(by, "s3", "PutBucketPolicy", bucket, |tx, caller| {
+            let b = self.bucket_row(tx, bucket)?;
+            self.authorize_s3(caller, &b, "s3:PutBucketPolicy", &format!("arn:aws:s3:::{bucket}"), &[])?;
+            self.check_policy(tx, &policy)?;
+            let this = format!("arn:aws:s3:::{bucket}");
+            for r in policy.statement.iter().flat_map(|s| &s.resource) {
+                if r != &this && !r.starts_with(&format!("{this}/")) {
+                    return Err(ServiceError::new(
+                        Code::MalformedPolicyDocumentException,
+                        format!("Policy has invalid resource {r:?}: a bucket policy names {this} or {this}/..."),
+                    ));
+                }
+            }
+            tx.execute("UPDATE buckets SET policy = ?2 WHERE name = ?1", params![bucket, policy.to_json()])?;
+            Ok(((), json!({"Statements": policy.statement.len()})))
+        })
+    }
+
+    async fn get_bucket_policy(&self, by: &Principal, bucket: &str) -> Result<PolicyDocument> {
+        self.reading(by, "s3", "GetBucketPolicy", bucket, |tx, caller| {
+            let b = self.bucket_row(tx, bucket)?;
+            self.authorize_s3(
+                caller,
+                &b,
+                "s3:GetBucketPolicy",
+                &format!("arn:aws:s3:::{bucket}"),
+                &[],
+            )?;
+            match &b.policy {
+                Some(text) => PolicyDocument::parse(text),
+                None => Err(ServiceError::new(
+                    Code::NoSuchBucketPolicy,
+                    format!("The bucket policy does not exist: {bucket}"),
+                )),
+            }
+        })
+    }
+
+    async fn delete_bucket_policy(&self, by: &Principal, bucket: &str) -> Result<()> {
+        self.audited(by, "s3", "DeleteBucketPolicy", bucket, |tx, caller| {
+            let b = self.bucket_row(tx, bucket)?;
+            self.authorize_s3(
+                caller,
+                &b,
+                "s3:DeleteBucketPolicy",
+                &format!("arn:aws:s3:::{bucket}"),
+                &[],
+            )?;
+            tx.execute(
+                "UPDATE buckets SET policy = NULL WHERE name = ?1",
+                params![bucket],
+            )?;
+            Ok(((), json!({})))
+        })
+    }
+
+    async fn put_bucket_encryption(
+        &self,
+        by: &Principal,
+        bucket: &str,
+        enc: BucketEncryption,
+    ) -> Result<()> {
+        self.audited(by, "s3", "PutBucketEncryption", bucket, |tx, caller| {
+            let b = self.bucket_row(tx, bucket)?;
+            self.authorize_s3(
+                caller,
+                &b,
+                "s3:PutEncryptionConfiguration",
+                &format!("arn:aws:s3:::{bucket}"),
+                &[],
+            )?;
+            let key = match (enc.sse_algorithm, &enc.kms_master_key_id) {
+                (Sse::Kms, Some(k)) => Some(self.resolve_key(tx, k)?.id),
+                (Sse::Kms, None) => None,
+                (Sse::Aes256, Some(_)) => {
+                    return Err(ServiceError::new(
+                        Code::InvalidArgument,
+                        "a KMS key id needs SSEAlgorithm aws:kms",
+                    ));
+                }
+                (Sse::Aes256, None) => None,
+            };
+            tx.execute(
+                "UPDATE buckets SET sse_algorithm = ?2, kms_key_id = ?3 WHERE name = ?1",
+                params![bucket, enc.sse_algorithm.header(), key],
+            )?;
+            Ok((
+                (),
+                json!({"SSEAlgorithm": enc.sse_algorithm.header(), "KeyId": key}),
+            ))
+        })
+    }
+
+    async fn get_bucket_encryption(
+        &self,
+        by: &Principal,
+        bucket: &str,
+    ) -> Result<BucketEncryption> {
+        self.reading(by, "s3", "GetBucketEncryption", bucket, |tx, caller| {
+            let b = self.bucket_row(tx, bucket)?;
+            self.authorize_s3(
+                caller,
+                &b,
+                "s3:GetEncryptionConfiguration",
+                &format!("arn:aws:s3:::{bucket}"),
+                &[],
+            )?;
+            Ok(bucket_encryption(self, &b))
+        })
+    }
+}
+
+/// A bucket with no configuration still encrypts (SSE-S3), as S3 has since 2023.
+fn bucket_encryption(lake: &Lake, b: &BucketRow) -> BucketEncryption {
+    match b.sse_algorithm.as_deref() {
+        Some("aws:kms") => BucketEncryption {
+            sse_algorithm: Sse::Kms,
+            kms_master_key_id: b.kms_key_id.as_deref().map(|k| lake.key_arn(k)),
+        },
+        _ => BucketEncryption {
+            sse_algorithm: Sse::Aes256,
+            kms_master_key_id: None,
+        },
+    }
+}

@@ -1,0 +1,54 @@
+//! The service layer: the one API the console and the CLI speak. It knows domain types (Bucket,
+//! ObjectInfo, KeyMetadata, ...) and one trait per service; backends (`local`, later `aws`)
+//! implement the traits and translate. Every call names the acting principal, and every
+//! permission check happens behind these traits, never in an interface.
+
+pub mod audit;
+pub mod error;
+pub mod iam;
+pub mod keys;
+pub mod policy;
+pub mod progress;
+pub mod storage;
+
+use std::sync::Arc;
+
+pub use error::{Code, Result, ServiceError};
+pub use progress::Progress;
+
+/// Who is acting. On the local lake this is a principal name (`admin`, `analyst`); backends map
+/// it to their own identities (an IAM ARN on AWS).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Principal(String);
+
+impl Principal {
+    pub fn new(name: impl Into<String>) -> Self {
+        Principal(name.into())
+    }
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Principal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What the status bar says about where the services run.
+#[derive(Debug, Clone)]
+pub struct BackendInfo {
+    pub kind: &'static str,
+    pub location: String,
+}
+
+/// One handle on every service of one backend; cheap to clone into tasks.
+#[derive(Clone)]
+pub struct Services {
+    pub backend: BackendInfo,
+    pub iam: Arc<dyn iam::Iam>,
+    pub keys: Arc<dyn keys::Keys>,
+    pub storage: Arc<dyn storage::Storage>,
+    pub audit: Arc<dyn audit::Audit>,
+}

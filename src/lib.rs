@@ -1,5 +1,9 @@
 //! lakectl: a console and a CLI for a secure, encrypted data lake. The binary is a thin edge
 //! (`main.rs`); everything else is here so that tests drive exactly what users run.
 
+pub mod cli;
+pub mod config;
+pub mod demo;
 pub mod local;
 pub mod service;
+pub mod tui;

@@ -1,1 +1,231 @@
-fn main() {}
+//! The edge: parse the arguments, unlock the lake, then open the console or run headless.
+//! Errors become AWS CLI exit codes here and nowhere else.
+
+use std::io::{BufReader, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use lakectl::cli::commands::Command;
+use lakectl::cli::output::{self, Format};
+use lakectl::cli::{Context, script};
+use lakectl::config::{self, PassphraseSource};
+use lakectl::local::{Lake, LakeDir};
+use lakectl::service::{Principal, ServiceError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Backend {
+    /// The embedded lake in --lake DIR
+    Local,
+}
+
+/// A keyboard-driven console and a scriptable CLI for a secure, encrypted data lake.
+///
+/// With no command, lakectl opens the console. With a command (AWS CLI names: `kms create-key`,
+/// `s3 cp`, ...) it runs it, prints the result (JSON shaped like the AWS CLI's) and exits with
+/// the AWS CLI's codes: 0 success, 252 bad command line, 253 bad configuration, 254 the service
+/// refused (access denied, not found, invalid state, integrity failure), 255 anything else.
+///
+/// The lake's passphrase comes from $LAKECTL_PASSPHRASE, --passphrase-file, or a prompt. The demo
+/// lake's passphrase is `demo`.
+#[derive(Debug, Parser)]
+#[command(name = "lakectl", version, disable_help_subcommand = true)]
+struct Cli {
+    /// The local lake [default: $XDG_DATA_HOME/lakectl/lake]
+    #[arg(long, env = "LAKECTL_LAKE", global = true)]
+    lake: Option<PathBuf>,
+    /// Where the services run (the AWS backend arrives with its own issue)
+    #[arg(long, value_enum, default_value = "local", global = true)]
+    backend: Backend,
+    /// The acting principal
+    #[arg(
+        long = "as",
+        env = "LAKECTL_PRINCIPAL",
+        default_value = "admin",
+        global = true
+    )]
+    principal: String,
+    /// Output format [default: table on a terminal, json otherwise]
+    #[arg(long, value_enum, global = true)]
+    output: Option<Format>,
+    /// A file holding the lake's passphrase (instead of $LAKECTL_PASSPHRASE or a prompt)
+    #[arg(long, env = "LAKECTL_PASSPHRASE_FILE", global = true)]
+    passphrase_file: Option<PathBuf>,
+    /// Console: leave out every action that changes something
+    #[arg(long)]
+    readonly: bool,
+    /// Console: open the demo lake, creating it on first use
+    #[arg(long)]
+    demo: bool,
+    /// Run commands one a line from --script FILE or stdin; print one JSON object a line
+    #[arg(long)]
+    headless: bool,
+    #[arg(long, requires = "headless")]
+    script: Option<PathBuf>,
+    /// Headless: go on after a failing line
+    #[arg(long, requires = "headless")]
+    keep_going: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 252 } else { 0 });
+        }
+    };
+    let _ = color_eyre::install();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::from(255);
+        }
+    };
+    let format = cli.output.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Json
+    });
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("{}", output::render_error(&err, format));
+            ExitCode::from(err.code.exit_code() as u8)
+        }
+    }
+}
+
+fn init_logging() {
+    let Some(path) = config::log_file() else {
+        return;
+    };
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    else {
+        return;
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .try_init();
+}
+
+async fn run(cli: Cli) -> Result<u8, ServiceError> {
+    let format = cli.output.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Json
+    });
+    let demo = cli.demo || matches!(cli.command, Some(Command::Demo));
+    let dir = LakeDir::new(match (&cli.lake, demo) {
+        (Some(dir), _) => dir.clone(),
+        (None, true) => config::demo_lake(),
+        (None, false) => config::default_lake(),
+    });
+    let source = PassphraseSource {
+        file: cli.passphrase_file.as_deref(),
+        demo,
+    };
+    let principal = Principal::new(cli.principal.clone());
+    let print = |value: &serde_json::Value| {
+        let text = output::render(value, format);
+        if !text.is_empty() {
+            println!("{text}");
+        }
+    };
+
+    match cli.command {
+        Some(Command::Init) => {
+            let lake = Lake::init(dir.clone(), &config::passphrase(&source, dir.root(), true)?)?;
+            print(
+                &serde_json::json!({"Lake": dir.root(), "AccountId": lake.account_id(), "Principal": "admin"}),
+            );
+            Ok(0)
+        }
+        Some(Command::Demo) => {
+            let lake = Lake::init(dir.clone(), &config::passphrase(&source, dir.root(), true)?)?;
+            let services = lake.services();
+            let ctx = Context {
+                services: &services,
+                principal: &Principal::new("admin"),
+                console: false,
+            };
+            let scenarios = lakectl::demo::load(&ctx).await?;
+            print(&serde_json::json!({"Lake": dir.root(), "Scenarios": scenarios}));
+            Ok(0)
+        }
+        Some(cmd) => {
+            let lake = Lake::open(
+                dir.clone(),
+                &config::passphrase(&source, dir.root(), false)?,
+            )?;
+            let services = lake.services();
+            let ctx = Context {
+                services: &services,
+                principal: &principal,
+                console: false,
+            };
+            print(&ctx.execute(cmd).await?);
+            Ok(0)
+        }
+        None if cli.headless => {
+            let lake = Lake::open(
+                dir.clone(),
+                &config::passphrase(&source, dir.root(), false)?,
+            )?;
+            let services = lake.services();
+            let ctx = Context {
+                services: &services,
+                principal: &principal,
+                console: false,
+            };
+            let code = match &cli.script {
+                Some(path) => {
+                    let file = std::fs::File::open(path).map_err(|e| {
+                        ServiceError::local_io(&format!("cannot read {}", path.display()), &e)
+                    })?;
+                    script::run(&ctx, &mut BufReader::new(file), cli.keep_going).await
+                }
+                None => script::run(&ctx, &mut std::io::stdin().lock(), cli.keep_going).await,
+            };
+            Ok(code as u8)
+        }
+        None => {
+            let lake = if cli.demo && !dir.exists() {
+                let lake =
+                    Lake::init(dir.clone(), &config::passphrase(&source, dir.root(), true)?)?;
+                let services = lake.services();
+                let ctx = Context {
+                    services: &services,
+                    principal: &Principal::new("admin"),
+                    console: false,
+                };
+                lakectl::demo::load(&ctx).await?;
+                lake
+            } else {
+                Lake::open(
+                    dir.clone(),
+                    &config::passphrase(&source, dir.root(), false)?,
+                )?
+            };
+            let options = lakectl::tui::Options {
+                readonly: cli.readonly,
+            };
+            lakectl::tui::run(lake.services(), principal, options)
+                .await
+                .map_err(|e| ServiceError::internal(format!("the console failed: {e}")))?;
+            Ok(0)
+        }
+    }
+}

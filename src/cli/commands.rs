@@ -1,0 +1,290 @@
+//! The command tree, once: the shell, `--headless` scripts and the console's `:` line all parse
+//! with it. Names follow the AWS CLI (service, then operation, kebab-case).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// A command as typed after `lakectl` (or after `:` in the console).
+#[derive(Debug, Parser)]
+#[command(no_binary_name = true, disable_help_subcommand = true)]
+pub struct CommandLine {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create an empty lake with the principal `admin` (needs a passphrase; see --help of lakectl)
+    Init,
+    /// Create a lake with the seed scenarios loaded (the demo lake, passphrase `demo`)
+    Demo,
+    /// Principals (users) of the local lake
+    #[command(subcommand)]
+    Iam(IamCommand),
+    /// Customer-managed keys (AWS KMS semantics)
+    #[command(subcommand)]
+    Kms(KmsCommand),
+    /// Buckets and objects, the high-level commands (aws s3)
+    #[command(subcommand)]
+    S3(S3Command),
+    /// Buckets and objects, the API-level commands (aws s3api)
+    #[command(subcommand)]
+    S3api(S3apiCommand),
+    /// The hash-chained audit log
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IamCommand {
+    /// Create a principal
+    CreatePrincipal {
+        #[arg(long)]
+        name: String,
+        /// Make it a lake admin (may create principals, keys, buckets; reads the audit log)
+        #[arg(long)]
+        admin: bool,
+    },
+    /// List the principals
+    ListPrincipals,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyArg {
+    /// Key id, key ARN, alias/NAME or alias ARN
+    #[arg(long)]
+    pub key_id: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KmsCommand {
+    /// Create a symmetric customer-managed key
+    CreateKey {
+        /// alias/NAME to give the key
+        #[arg(long)]
+        alias: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    ListKeys,
+    ListAliases,
+    DescribeKey(KeyArg),
+    CreateAlias {
+        #[arg(long)]
+        alias_name: String,
+        #[arg(long)]
+        target_key_id: String,
+    },
+    EnableKeyRotation {
+        #[command(flatten)]
+        key: KeyArg,
+        /// 90 to 2560 days (365 by default)
+        #[arg(long)]
+        rotation_period_in_days: Option<u32>,
+    },
+    DisableKeyRotation(KeyArg),
+    /// Give the key a new version now; old data stays readable
+    RotateKeyOnDemand(KeyArg),
+    GetKeyRotationStatus(KeyArg),
+    DisableKey(KeyArg),
+    EnableKey(KeyArg),
+    ScheduleKeyDeletion {
+        #[command(flatten)]
+        key: KeyArg,
+        /// 7 to 30 days
+        #[arg(long, default_value_t = 30)]
+        pending_window_in_days: u32,
+    },
+    /// Cancel a scheduled deletion; the key comes back disabled
+    CancelKeyDeletion(KeyArg),
+    PutKeyPolicy {
+        #[command(flatten)]
+        key: KeyArg,
+        /// The policy: file://PATH or the JSON itself
+        #[arg(long)]
+        policy: String,
+        #[arg(long, default_value = "default")]
+        policy_name: String,
+        #[arg(long)]
+        bypass_policy_lockout_safety_check: bool,
+    },
+    GetKeyPolicy {
+        #[command(flatten)]
+        key: KeyArg,
+        #[arg(long, default_value = "default")]
+        policy_name: String,
+    },
+    /// Let a principal use the key: edits the key policy (an empty list removes the grant)
+    Allow {
+        #[command(flatten)]
+        key: KeyArg,
+        #[arg(long)]
+        principal: String,
+        /// Comma-separated: Encrypt,Decrypt,GenerateDataKey,ReEncrypt*,DescribeKey,...
+        #[arg(long, value_delimiter = ',', num_args = 0..)]
+        operations: Vec<String>,
+    },
+}
+
+#[derive(Debug, Args, Default)]
+pub struct SseArgs {
+    /// Server-side encryption header: aws:kms or AES256
+    #[arg(long)]
+    pub sse: Option<String>,
+    /// The KMS key (id, ARN or alias) for --sse aws:kms
+    #[arg(long)]
+    pub sse_kms_key_id: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum S3Command {
+    /// Make a bucket
+    Mb {
+        /// s3://BUCKET
+        uri: String,
+        /// Default encryption: SSE-KMS under this key
+        #[arg(long)]
+        sse_kms_key_id: Option<String>,
+        /// Install the policy that refuses any put not encrypted with KMS
+        #[arg(long)]
+        require_sse_kms: bool,
+    },
+    /// Remove an empty bucket
+    Rb { uri: String },
+    /// List buckets, or objects under s3://BUCKET[/PREFIX]
+    Ls {
+        uri: Option<String>,
+        #[arg(long)]
+        recursive: bool,
+    },
+    /// Copy: local file or directory, '-' (stdin/stdout) or s3://BUCKET/KEY, in any direction
+    Cp {
+        source: String,
+        destination: String,
+        #[command(flatten)]
+        sse: SseArgs,
+        #[arg(long)]
+        recursive: bool,
+    },
+    /// Remove an object (or everything under a prefix with --recursive)
+    Rm {
+        uri: String,
+        #[arg(long)]
+        recursive: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum S3apiCommand {
+    HeadObject {
+        #[arg(long)]
+        bucket: String,
+        #[arg(long)]
+        key: String,
+    },
+    ListObjectsV2 {
+        #[arg(long)]
+        bucket: String,
+        #[arg(long, default_value = "")]
+        prefix: String,
+        #[arg(long)]
+        delimiter: Option<char>,
+    },
+    /// Download an object into OUTFILE (`--range bytes=A-B` for part of it)
+    GetObject {
+        #[arg(long)]
+        bucket: String,
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        range: Option<String>,
+        outfile: PathBuf,
+    },
+    PutObject {
+        #[arg(long)]
+        bucket: String,
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        body: PathBuf,
+        /// aws:kms or AES256
+        #[arg(long)]
+        server_side_encryption: Option<String>,
+        #[arg(long = "ssekms-key-id")]
+        ssekms_key_id: Option<String>,
+    },
+    PutBucketPolicy {
+        #[arg(long)]
+        bucket: String,
+        /// file://PATH or the JSON itself
+        #[arg(long)]
+        policy: String,
+    },
+    GetBucketPolicy {
+        #[arg(long)]
+        bucket: String,
+    },
+    DeleteBucketPolicy {
+        #[arg(long)]
+        bucket: String,
+    },
+    /// Default encryption: SSE-KMS under a key, or AES256 (SSE-S3)
+    PutBucketEncryption {
+        #[arg(long)]
+        bucket: String,
+        #[arg(long, conflicts_with = "sse")]
+        sse_kms_key_id: Option<String>,
+        /// AES256 for SSE-S3
+        #[arg(long)]
+        sse: Option<String>,
+    },
+    GetBucketEncryption {
+        #[arg(long)]
+        bucket: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// The audit events, oldest first
+    List {
+        #[arg(long)]
+        principal: Option<String>,
+    },
+    /// Check every link of the hash chain; names the first entry altered or removed
+    Verify,
+}
+
+impl Command {
+    /// Whether running it may change the lake (the console's --readonly removes those).
+    pub fn changes_anything(&self) -> bool {
+        match self {
+            Command::Init | Command::Demo => true,
+            Command::Iam(c) => !matches!(c, IamCommand::ListPrincipals),
+            Command::Kms(c) => !matches!(
+                c,
+                KmsCommand::ListKeys
+                    | KmsCommand::ListAliases
+                    | KmsCommand::DescribeKey(_)
+                    | KmsCommand::GetKeyRotationStatus(_)
+                    | KmsCommand::GetKeyPolicy { .. }
+            ),
+            Command::S3(c) => match c {
+                S3Command::Ls { .. } => false,
+                // Downloads change nothing in the lake.
+                S3Command::Cp { destination, .. } => destination.starts_with("s3://"),
+                _ => true,
+            },
+            Command::S3api(c) => !matches!(
+                c,
+                S3apiCommand::HeadObject { .. }
+                    | S3apiCommand::ListObjectsV2 { .. }
+                    | S3apiCommand::GetObject { .. }
+                    | S3apiCommand::GetBucketPolicy { .. }
+                    | S3apiCommand::GetBucketEncryption { .. }
+            ),
+            Command::Audit(_) => false,
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! Headless mode: one command tree (`commands`), one executor (`execute`) that turns a command
+//! into a service call and an AWS-shaped JSON answer, output rendering, and the script runner.
+//! The console's `:` line calls the same executor.
+
+pub mod commands;
+pub mod output;
+pub mod s3;
+pub mod script;
+
+use serde_json::{Value, json};
+
+use crate::service::keys::CreateKey;
+use crate::service::policy::PolicyDocument;
+use crate::service::{Code, Principal, Result, ServiceError, Services};
+use commands::{AuditCommand, Command, CommandLine, IamCommand, KmsCommand};
+
+/// Everything a command runs against.
+pub struct Context<'a> {
+    pub services: &'a Services,
+    pub principal: &'a Principal,
+    /// In the console, stdin and stdout belong to the terminal UI.
+    pub console: bool,
+}
+
+/// Parses one line the way a shell would split it (`:kms describe-key --key-id alias/x`).
+pub fn parse_line(line: &str) -> std::result::Result<Command, String> {
+    let words = shell_words::split(line).map_err(|e| format!("cannot split the line: {e}"))?;
+    let words = match words.first().map(String::as_str) {
+        Some("lakectl") => &words[1..],
+        _ => &words[..],
+    };
+    CommandLine::try_parse_from(words)
+        .map(|c| c.command)
+        .map_err(|e| e.render().to_string())
+}
+
+use clap::Parser;
+
+impl Context<'_> {
+    pub async fn execute(&self, cmd: Command) -> Result<Value> {
+        match cmd {
+            Command::Init | Command::Demo => Err(ServiceError::new(
+                Code::InvalidArgument,
+                "init and demo create a lake; run them from the shell (lakectl init, lakectl demo)",
+            )),
+            Command::Iam(c) => self.iam(c).await,
+            Command::Kms(c) => self.kms(c).await,
+            Command::S3(c) => self.s3(c).await,
+            Command::S3api(c) => self.s3api(c).await,
+            Command::Audit(c) => self.audit(c).await,
+        }
+    }
+
+    async fn iam(&self, cmd: IamCommand) -> Result<Value> {
+        let iam = &self.services.iam;
+        Ok(match cmd {
+            IamCommand::CreatePrincipal { name, admin } => {
+                json!({"User": iam.create_principal(self.principal, &name, admin).await?})
+            }
+            IamCommand::ListPrincipals => {
+                json!({"Users": iam.list_principals(self.principal).await?})
+            }
+        })
+    }
+
+    async fn kms(&self, cmd: KmsCommand) -> Result<Value> {
+        let keys = &self.services.keys;
+        let by = self.principal;
+        Ok(match cmd {
+            KmsCommand::CreateKey { alias, description } => {
+                json!({"KeyMetadata": keys.create_key(by, CreateKey { alias, description }).await?})
+            }
+            KmsCommand::ListKeys => json!({"Keys": keys.list_keys(by).await?}),
+            KmsCommand::ListAliases => json!({"Aliases": keys.list_aliases(by).await?}),
+            KmsCommand::DescribeKey(k) => {
+                json!({"KeyMetadata": keys.describe_key(by, &k.key_id).await?})
+            }
+            KmsCommand::CreateAlias {
+                alias_name,
+                target_key_id,
+            } => {
+                keys.create_alias(by, &alias_name, &target_key_id).await?;
+                json!({})
+            }
+            KmsCommand::EnableKeyRotation {
+                key,
+                rotation_period_in_days,
+            } => {
+                keys.set_key_rotation(by, &key.key_id, true, rotation_period_in_days)
+                    .await?;
+                json!({})
+            }
+            KmsCommand::DisableKeyRotation(k) => {
+                keys.set_key_rotation(by, &k.key_id, false, None).await?;
+                json!({})
+            }
+            KmsCommand::RotateKeyOnDemand(k) => {
+                let status = keys.rotate_key_on_demand(by, &k.key_id).await?;
+                json!({"KeyId": status.key_id})
+            }
+            KmsCommand::GetKeyRotationStatus(k) => {
+                json!(keys.get_key_rotation_status(by, &k.key_id).await?)
+            }
+            KmsCommand::DisableKey(k) => {
+                keys.set_key_enabled(by, &k.key_id, false).await?;
+                json!({})
+            }
+            KmsCommand::EnableKey(k) => {
+                keys.set_key_enabled(by, &k.key_id, true).await?;
+                json!({})
+            }
+            KmsCommand::ScheduleKeyDeletion {
+                key,
+                pending_window_in_days,
+            } => {
+                let m = keys
+                    .schedule_key_deletion(by, &key.key_id, pending_window_in_days)
+                    .await?;
+                json!({"KeyId": m.arn, "DeletionDate": m.deletion_date, "KeyState": m.key_state,
+                       "PendingWindowInDays": pending_window_in_days})
+            }
+            KmsCommand::CancelKeyDeletion(k) => {
+                json!({"KeyId": keys.cancel_key_deletion(by, &k.key_id).await?.arn})
+            }
+            KmsCommand::PutKeyPolicy {
+                key,
+                policy,
+                policy_name,
+                bypass_policy_lockout_safety_check,
+            } => {
+                check_policy_name(&policy_name)?;
+                let doc = PolicyDocument::parse(&s3::read_document(&policy)?)?;
+                keys.put_key_policy(by, &key.key_id, doc, bypass_policy_lockout_safety_check)
+                    .await?;
+                json!({})
+            }
+            KmsCommand::GetKeyPolicy { key, policy_name } => {
+                check_policy_name(&policy_name)?;
+                json!({"Policy": keys.get_key_policy(by, &key.key_id).await?.to_json(), "PolicyName": "default"})
+            }
+            KmsCommand::Allow {
+                key,
+                principal,
+                operations,
+            } => {
+                let policy = keys.allow(by, &key.key_id, &principal, &operations).await?;
+                json!({"Policy": policy.to_json(), "PolicyName": "default"})
+            }
+        })
+    }
+
+    async fn audit(&self, cmd: AuditCommand) -> Result<Value> {
+        let audit = &self.services.audit;
+        Ok(match cmd {
+            AuditCommand::List { principal } => {
+                json!({"Events": audit.list(self.principal, principal.as_deref()).await?})
+            }
+            AuditCommand::Verify => json!(audit.verify(self.principal).await?),
+        })
+    }
+}
+
+fn check_policy_name(name: &str) -> Result<()> {
+    if name != "default" {
+        return Err(ServiceError::new(
+            Code::NotFoundException,
+            "a key has one policy, named default",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! What a command prints. JSON has the AWS CLI's shape (4-space indent, PascalCase fields); a
+//! table is a generic rendering of that same JSON, so the two cannot disagree.
+
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use serde_json::{Map, Value};
+
+use crate::service::ServiceError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Json,
+    Table,
+}
+
+pub fn json_pretty(value: &Value) -> String {
+    let mut out = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+    serde::Serialize::serialize(value, &mut ser).expect("JSON values serialize");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// The command's answer, as it is printed (nothing for an empty answer, as the AWS CLI does).
+pub fn render(value: &Value, format: Format) -> String {
+    match value {
+        Value::Object(m) if m.is_empty() => String::new(),
+        _ => match format {
+            Format::Json => json_pretty(value),
+            Format::Table => render_table(value),
+        },
+    }
+}
+
+pub fn error_json(err: &ServiceError) -> Value {
+    serde_json::json!({"Error": {"Code": err.code.as_str(), "Message": err.message}})
+}
+
+pub fn render_error(err: &ServiceError, format: Format) -> String {
+    match format {
+        Format::Json => serde_json::to_string(&error_json(err)).expect("JSON values serialize"),
+        Format::Table => format!("An error occurred ({}): {}", err.code, err.message),
+    }
+}
+
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn new_table() -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    t
+}
+
+fn rows_table(items: &[Value]) -> Table {
+    let mut columns: Vec<String> = Vec::new();
+    for item in items {
+        if let Value::Object(m) = item {
+            for k in m.keys() {
+                if !columns.contains(k) {
+                    columns.push(k.clone());
+                }
+            }
+        }
+    }
+    let mut t = new_table();
+    if columns.is_empty() {
+        t.set_header(vec!["Value"]);
+        for item in items {
+            t.add_row(vec![cell(item)]);
+        }
+    } else {
+        t.set_header(columns.clone());
+        for item in items {
+            t.add_row(
+                columns
+                    .iter()
+                    .map(|c| item.get(c).map(cell).unwrap_or_default())
+                    .collect::<Vec<_>>(),
+            );
+        }
+    }
+    t
+}
+
+fn fields_table(fields: &Map<String, Value>) -> Table {
+    let mut t = new_table();
+    for (k, v) in fields {
+        t.add_row(vec![k.clone(), cell(v)]);
+    }
+    t
+}
+
+fn render_table(value: &Value) -> String {
+    let Value::Object(top) = value else {
+        return cell(value);
+    };
+    let mut sections = Vec::new();
+    let mut scalars = Map::new();
+    for (name, v) in top {
+        match v {
+            Value::Array(items) => sections.push(format!("{name}\n{}", rows_table(items))),
+            Value::Object(inner) => sections.push(format!("{name}\n{}", fields_table(inner))),
+            scalar => {
+                scalars.insert(name.clone(), scalar.clone());
+            }
+        }
+    }
+    if !scalars.is_empty() {
+        sections.insert(0, fields_table(&scalars).to_string());
+    }
+    sections.join("\n")
+}

@@ -1,0 +1,647 @@
+//! `s3` and `s3api`: argument handling around the storage service. Transfers stream both ways;
+//! a download lands in a temporary file beside its destination and is renamed into place only
+//! once it decrypted whole, so a failed download never leaves a truncated file behind.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use super::Context;
+use super::commands::{S3Command, S3apiCommand, SseArgs};
+use crate::service::storage::{BucketEncryption, CreateBucket, PutOptions, Sse};
+use crate::service::{Code, Progress, Result, ServiceError};
+
+/// `s3://bucket/key` → (bucket, key).
+pub fn parse_s3_uri(uri: &str) -> Result<(String, String)> {
+    let rest = uri.strip_prefix("s3://").ok_or_else(|| {
+        ServiceError::new(
+            Code::InvalidArgument,
+            format!("{uri:?} is not an S3 location (s3://BUCKET/KEY)"),
+        )
+    })?;
+    let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(ServiceError::new(
+            Code::InvalidArgument,
+            format!("{uri:?} names no bucket"),
+        ));
+    }
+    Ok((bucket.to_string(), key.to_string()))
+}
+
+/// A policy argument: `file://PATH` or the JSON itself.
+pub fn read_document(arg: &str) -> Result<String> {
+    match arg.strip_prefix("file://") {
+        Some(path) => fs::read_to_string(path)
+            .map_err(|e| ServiceError::local_io(&format!("cannot read {path}"), &e)),
+        None => Ok(arg.to_string()),
+    }
+}
+
+fn put_options(sse: &SseArgs) -> Result<PutOptions> {
+    let header = match sse.sse.as_deref() {
+        None => None,
+        Some(text) => Some(Sse::parse(text).ok_or_else(|| {
+            ServiceError::new(
+                Code::InvalidArgument,
+                format!("--sse {text:?}: use aws:kms or AES256"),
+            )
+        })?),
+    };
+    Ok(PutOptions {
+        sse: header,
+        sse_kms_key_id: sse.sse_kms_key_id.clone(),
+    })
+}
+
+/// The last path segment of a key or path, for copies into a "directory".
+fn file_name(path: &str) -> &str {
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(path)
+}
+
+fn transfer(op: &str, source: &str, destination: &str, size: u64) -> Value {
+    json!({"Operation": op, "Source": source, "Destination": destination, "Size": size})
+}
+
+impl Context<'_> {
+    fn local_stream_allowed(&self) -> Result<()> {
+        if self.console {
+            return Err(ServiceError::new(
+                Code::InvalidArgument,
+                "'-' (stdin/stdout) is not available in the console",
+            ));
+        }
+        Ok(())
+    }
+
+    async fn upload(
+        &self,
+        path: &Path,
+        bucket: &str,
+        key: &str,
+        opts: &PutOptions,
+    ) -> Result<Value> {
+        let file = File::open(path)
+            .map_err(|e| ServiceError::local_io(&format!("cannot read {}", path.display()), &e))?;
+        let progress = Progress::default();
+        progress.set_total(file.metadata().map(|m| m.len()).unwrap_or(0));
+        let info = self
+            .services
+            .storage
+            .put_object(
+                self.principal,
+                bucket,
+                key,
+                Box::new(file),
+                opts.clone(),
+                progress,
+            )
+            .await?;
+        Ok(transfer(
+            "upload",
+            &path.display().to_string(),
+            &format!("s3://{bucket}/{key}"),
+            info.size,
+        ))
+    }
+
+    async fn download(&self, bucket: &str, key: &str, path: &Path) -> Result<Value> {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs::create_dir_all(dir)
+            .map_err(|e| ServiceError::local_io(&format!("cannot create {}", dir.display()), &e))?;
+        let tmp = tempfile_in(dir)?;
+        let file = File::create(&tmp).map_err(|e| {
+            ServiceError::local_io(&format!("cannot write in {}", dir.display()), &e)
+        })?;
+        let got = self
+            .services
+            .storage
+            .get_object(
+                self.principal,
+                bucket,
+                key,
+                None,
+                Box::new(file),
+                Progress::default(),
+            )
+            .await;
+        match got {
+            Ok(info) => {
+                fs::rename(&tmp, path).map_err(|e| {
+                    ServiceError::local_io(&format!("cannot write {}", path.display()), &e)
+                })?;
+                Ok(transfer(
+                    "download",
+                    &format!("s3://{bucket}/{key}"),
+                    &path.display().to_string(),
+                    info.size,
+                ))
+            }
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                Err(e)
+            }
+        }
+    }
+
+    /// Streams one object into another through a pipe. The put side insists on the source's
+    /// full length, so a get that fails midway can never leave a shorter copy behind.
+    async fn copy_between_buckets(
+        &self,
+        from: (&str, &str),
+        to: (&str, &str),
+        opts: &PutOptions,
+    ) -> Result<Value> {
+        let storage = &self.services.storage;
+        let expected = storage
+            .head_object(self.principal, from.0, from.1)
+            .await?
+            .size;
+        let (reader, writer) =
+            std::io::pipe().map_err(|e| ServiceError::local_io("cannot create a pipe", &e))?;
+        let body = ExactLength {
+            inner: reader,
+            expected,
+            seen: 0,
+        };
+        let get = storage.get_object(
+            self.principal,
+            from.0,
+            from.1,
+            None,
+            Box::new(writer),
+            Progress::default(),
+        );
+        let put = storage.put_object(
+            self.principal,
+            to.0,
+            to.1,
+            Box::new(body),
+            opts.clone(),
+            Progress::default(),
+        );
+        let info = match tokio::join!(get, put) {
+            (_, Err(e)) if e.code != Code::LocalIo => return Err(e),
+            (Err(e), _) | (_, Err(e)) => return Err(e),
+            (Ok(_), Ok(info)) => info,
+        };
+        Ok(transfer(
+            "copy",
+            &format!("s3://{}/{}", from.0, from.1),
+            &format!("s3://{}/{}", to.0, to.1),
+            info.size,
+        ))
+    }
+
+    async fn cp(
+        &self,
+        source: &str,
+        destination: &str,
+        sse: &SseArgs,
+        recursive: bool,
+    ) -> Result<Value> {
+        let opts = put_options(sse)?;
+        let mut transfers = Vec::new();
+        match (
+            source.starts_with("s3://"),
+            destination.starts_with("s3://"),
+        ) {
+            (false, true) => {
+                let (bucket, prefix) = parse_s3_uri(destination)?;
+                if source == "-" {
+                    self.local_stream_allowed()?;
+                    if prefix.is_empty() || prefix.ends_with('/') {
+                        return Err(ServiceError::new(
+                            Code::InvalidArgument,
+                            "an upload from stdin needs a full key: s3://BUCKET/KEY",
+                        ));
+                    }
+                    let info = self
+                        .services
+                        .storage
+                        .put_object(
+                            self.principal,
+                            &bucket,
+                            &prefix,
+                            Box::new(std::io::stdin()),
+                            opts,
+                            Progress::default(),
+                        )
+                        .await?;
+                    transfers.push(transfer("upload", "-", destination, info.size));
+                } else if recursive {
+                    let root = Path::new(source);
+                    for path in walk(root)? {
+                        let rel = path
+                            .strip_prefix(root)
+                            .expect("walked under root")
+                            .to_string_lossy()
+                            .replace('\\', "/");
+                        let key = join_key(&prefix, &rel);
+                        transfers.push(self.upload(&path, &bucket, &key, &opts).await?);
+                    }
+                } else {
+                    let key = if prefix.is_empty() || prefix.ends_with('/') {
+                        format!("{prefix}{}", file_name(source))
+                    } else {
+                        prefix
+                    };
+                    transfers.push(self.upload(Path::new(source), &bucket, &key, &opts).await?);
+                }
+            }
+            (true, false) => {
+                let (bucket, key) = parse_s3_uri(source)?;
+                if destination == "-" {
+                    self.local_stream_allowed()?;
+                    let info = self
+                        .services
+                        .storage
+                        .get_object(
+                            self.principal,
+                            &bucket,
+                            &key,
+                            None,
+                            Box::new(std::io::stdout()),
+                            Progress::default(),
+                        )
+                        .await?;
+                    transfers.push(transfer("download", source, "-", info.size));
+                } else if recursive {
+                    let listing = self
+                        .services
+                        .storage
+                        .list_objects(self.principal, &bucket, &key, None)
+                        .await?;
+                    for obj in listing.objects {
+                        let rel = obj.key[key.len()..].trim_start_matches('/');
+                        let path = Path::new(destination).join(rel);
+                        transfers.push(self.download(&bucket, &obj.key, &path).await?);
+                    }
+                } else {
+                    let dest = Path::new(destination);
+                    let path = if destination.ends_with('/') || dest.is_dir() {
+                        dest.join(file_name(&key))
+                    } else {
+                        dest.to_path_buf()
+                    };
+                    transfers.push(self.download(&bucket, &key, &path).await?);
+                }
+            }
+            (true, true) => {
+                let (sb, sk) = parse_s3_uri(source)?;
+                let (db, dk) = parse_s3_uri(destination)?;
+                if recursive {
+                    let listing = self
+                        .services
+                        .storage
+                        .list_objects(self.principal, &sb, &sk, None)
+                        .await?;
+                    for obj in listing.objects {
+                        let key = join_key(&dk, obj.key[sk.len()..].trim_start_matches('/'));
+                        transfers.push(
+                            self.copy_between_buckets((&sb, &obj.key), (&db, &key), &opts)
+                                .await?,
+                        );
+                    }
+                } else {
+                    let dk = if dk.is_empty() || dk.ends_with('/') {
+                        format!("{dk}{}", file_name(&sk))
+                    } else {
+                        dk
+                    };
+                    transfers.push(
+                        self.copy_between_buckets((&sb, &sk), (&db, &dk), &opts)
+                            .await?,
+                    );
+                }
+            }
+            (false, false) => {
+                return Err(ServiceError::new(
+                    Code::InvalidArgument,
+                    "one side of cp must be s3://BUCKET/KEY",
+                ));
+            }
+        }
+        Ok(json!({ "Transfers": transfers }))
+    }
+
+    pub(super) async fn s3(&self, cmd: S3Command) -> Result<Value> {
+        let storage = &self.services.storage;
+        let by = self.principal;
+        match cmd {
+            S3Command::Mb {
+                uri,
+                sse_kms_key_id,
+                require_sse_kms,
+            } => {
+                let (bucket, _) = parse_s3_uri(&uri)?;
+                let b = storage
+                    .create_bucket(
+                        by,
+                        &bucket,
+                        CreateBucket {
+                            sse_kms_key_id,
+                            require_sse_kms,
+                        },
+                    )
+                    .await?;
+                Ok(json!({"Bucket": b.name, "Location": format!("/{}", b.name)}))
+            }
+            S3Command::Rb { uri } => {
+                let (bucket, _) = parse_s3_uri(&uri)?;
+                storage.delete_bucket(by, &bucket).await?;
+                Ok(json!({"Bucket": bucket}))
+            }
+            S3Command::Ls { uri: None, .. } => {
+                Ok(json!({"Buckets": storage.list_buckets(by).await?}))
+            }
+            S3Command::Ls {
+                uri: Some(uri),
+                recursive,
+            } => {
+                let (bucket, prefix) = parse_s3_uri(&uri)?;
+                let listing = storage
+                    .list_objects(by, &bucket, &prefix, (!recursive).then_some('/'))
+                    .await?;
+                let contents: Vec<Value> = listing
+                    .objects
+                    .iter()
+                    .map(|o| json!({"Key": o.key, "Size": o.size, "LastModified": o.last_modified, "ETag": o.etag}))
+                    .collect();
+                let prefixes: Vec<Value> = listing
+                    .common_prefixes
+                    .iter()
+                    .map(|p| json!({"Prefix": p}))
+                    .collect();
+                Ok(json!({"CommonPrefixes": prefixes, "Contents": contents}))
+            }
+            S3Command::Cp {
+                source,
+                destination,
+                sse,
+                recursive,
+            } => self.cp(&source, &destination, &sse, recursive).await,
+            S3Command::Rm { uri, recursive } => {
+                let (bucket, key) = parse_s3_uri(&uri)?;
+                let keys = if recursive {
+                    storage
+                        .list_objects(by, &bucket, &key, None)
+                        .await?
+                        .objects
+                        .into_iter()
+                        .map(|o| o.key)
+                        .collect()
+                } else {
+                    vec![key]
+                };
+                let mut deleted = Vec::new();
+                for key in keys {
+                    storage.delete_object(by, &bucket, &key).await?;
+                    deleted.push(json!({"Key": key}));
+                }
+                Ok(json!({"Deleted": deleted}))
+            }
+        }
+    }
+
+    pub(super) async fn s3api(&self, cmd: S3apiCommand) -> Result<Value> {
+        let storage = &self.services.storage;
+        let by = self.principal;
+        match cmd {
+            S3apiCommand::HeadObject { bucket, key } => {
+                let info = storage.head_object(by, &bucket, &key).await?;
+                let mut v = serde_json::to_value(&info).expect("ObjectInfo serializes");
+                v.as_object_mut().expect("an object").remove("Key");
+                Ok(v)
+            }
+            S3apiCommand::ListObjectsV2 {
+                bucket,
+                prefix,
+                delimiter,
+            } => {
+                let listing = storage
+                    .list_objects(by, &bucket, &prefix, delimiter)
+                    .await?;
+                let contents: Vec<Value> = listing
+                    .objects
+                    .iter()
+                    .map(|o| json!({"Key": o.key, "LastModified": o.last_modified, "ETag": o.etag, "Size": o.size, "StorageClass": "STANDARD"}))
+                    .collect();
+                let mut out = json!({"Name": bucket, "Prefix": prefix, "KeyCount": contents.len(), "Contents": contents});
+                if !listing.common_prefixes.is_empty() {
+                    out["CommonPrefixes"] = listing
+                        .common_prefixes
+                        .iter()
+                        .map(|p| json!({"Prefix": p}))
+                        .collect();
+                }
+                Ok(out)
+            }
+            S3apiCommand::GetObject {
+                bucket,
+                key,
+                range,
+                outfile,
+            } => {
+                let range = range.as_deref().map(parse_range).transpose()?;
+                let dir = outfile
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                let tmp = tempfile_in(dir)?;
+                let file = File::create(&tmp)
+                    .map_err(|e| ServiceError::local_io("cannot write the outfile", &e))?;
+                match storage
+                    .get_object(
+                        by,
+                        &bucket,
+                        &key,
+                        range,
+                        Box::new(file),
+                        Progress::default(),
+                    )
+                    .await
+                {
+                    Ok(info) => {
+                        fs::rename(&tmp, &outfile)
+                            .map_err(|e| ServiceError::local_io("cannot write the outfile", &e))?;
+                        let mut v = serde_json::to_value(&info).expect("ObjectInfo serializes");
+                        if let Some((s, e)) = range {
+                            let end = e.min(info.size);
+                            v["ContentLength"] = json!(end.saturating_sub(s));
+                            v["ContentRange"] =
+                                json!(format!("bytes {s}-{}/{}", end.saturating_sub(1), info.size));
+                        }
+                        v.as_object_mut().expect("an object").remove("Key");
+                        Ok(v)
+                    }
+                    Err(e) => {
+                        let _ = fs::remove_file(&tmp);
+                        Err(e)
+                    }
+                }
+            }
+            S3apiCommand::PutObject {
+                bucket,
+                key,
+                body,
+                server_side_encryption,
+                ssekms_key_id,
+            } => {
+                let opts = put_options(&SseArgs {
+                    sse: server_side_encryption,
+                    sse_kms_key_id: ssekms_key_id,
+                })?;
+                let file = File::open(&body).map_err(|e| {
+                    ServiceError::local_io(&format!("cannot read {}", body.display()), &e)
+                })?;
+                let info = storage
+                    .put_object(by, &bucket, &key, Box::new(file), opts, Progress::default())
+                    .await?;
+                Ok(
+                    json!({"ETag": info.etag, "ServerSideEncryption": info.server_side_encryption, "SSEKMSKeyId": info.sse_kms_key_id}),
+                )
+            }
+            S3apiCommand::PutBucketPolicy { bucket, policy } => {
+                let doc = crate::service::policy::PolicyDocument::parse(&read_document(&policy)?)?;
+                storage.put_bucket_policy(by, &bucket, doc).await?;
+                Ok(json!({}))
+            }
+            S3apiCommand::GetBucketPolicy { bucket } => {
+                Ok(json!({"Policy": storage.get_bucket_policy(by, &bucket).await?.to_json()}))
+            }
+            S3apiCommand::DeleteBucketPolicy { bucket } => {
+                storage.delete_bucket_policy(by, &bucket).await?;
+                Ok(json!({}))
+            }
+            S3apiCommand::PutBucketEncryption {
+                bucket,
+                sse_kms_key_id,
+                sse,
+            } => {
+                let enc = match (sse_kms_key_id, sse.as_deref()) {
+                    (Some(k), _) => BucketEncryption {
+                        sse_algorithm: Sse::Kms,
+                        kms_master_key_id: Some(k),
+                    },
+                    (None, Some("aws:kms")) => BucketEncryption {
+                        sse_algorithm: Sse::Kms,
+                        kms_master_key_id: None,
+                    },
+                    (None, Some("AES256")) => BucketEncryption {
+                        sse_algorithm: Sse::Aes256,
+                        kms_master_key_id: None,
+                    },
+                    _ => {
+                        return Err(ServiceError::new(
+                            Code::InvalidArgument,
+                            "give --sse-kms-key-id KEY (SSE-KMS) or --sse AES256 (SSE-S3)",
+                        ));
+                    }
+                };
+                storage.put_bucket_encryption(by, &bucket, enc).await?;
+                Ok(json!({}))
+            }
+            S3apiCommand::GetBucketEncryption { bucket } => {
+                let enc = storage.get_bucket_encryption(by, &bucket).await?;
+                Ok(
+                    json!({"ServerSideEncryptionConfiguration": {"Rules": [{"ApplyServerSideEncryptionByDefault": enc, "BucketKeyEnabled": false}]}}),
+                )
+            }
+        }
+    }
+}
+
+/// `bytes=A-B` (inclusive, as HTTP) → `[A, B+1)`; `bytes=A-` → to the end.
+fn parse_range(text: &str) -> Result<(u64, u64)> {
+    let bad = || {
+        ServiceError::new(
+            Code::InvalidArgument,
+            format!("--range {text:?}: use bytes=START-END"),
+        )
+    };
+    let spec = text.strip_prefix("bytes=").ok_or_else(bad)?;
+    let (a, b) = spec.split_once('-').ok_or_else(bad)?;
+    let start: u64 = a.parse().map_err(|_| bad())?;
+    let end = if b.is_empty() {
+        u64::MAX
+    } else {
+        b.parse::<u64>().map_err(|_| bad())?.saturating_add(1)
+    };
+    if end <= start {
+        return Err(bad());
+    }
+    Ok((start, end))
+}
+
+fn join_key(prefix: &str, rest: &str) -> String {
+    if prefix.is_empty() || prefix.ends_with('/') {
+        format!("{prefix}{rest}")
+    } else {
+        format!("{prefix}/{rest}")
+    }
+}
+
+fn tempfile_in(dir: &Path) -> Result<PathBuf> {
+    Ok(dir.join(format!(
+        ".lakectl-download-{}",
+        uuid::Uuid::new_v4().simple()
+    )))
+}
+
+/// Every file under `root`, in a stable order.
+fn walk(root: &Path) -> Result<Vec<PathBuf>> {
+    let meta = fs::metadata(root)
+        .map_err(|e| ServiceError::local_io(&format!("cannot read {}", root.display()), &e))?;
+    if !meta.is_dir() {
+        return Err(ServiceError::new(
+            Code::InvalidArgument,
+            format!("{} is not a directory (drop --recursive)", root.display()),
+        ));
+    }
+    let mut files = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let entries = fs::read_dir(&dir)
+            .map_err(|e| ServiceError::local_io(&format!("cannot read {}", dir.display()), &e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| ServiceError::local_io("cannot read a directory", &e))?;
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// A body that fails instead of ending early.
+struct ExactLength<R> {
+    inner: R,
+    expected: u64,
+    seen: u64,
+}
+
+impl<R: std::io::Read> std::io::Read for ExactLength<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.seen += n as u64;
+        if n == 0 && !buf.is_empty() && self.seen != self.expected {
+            return Err(std::io::Error::other(format!(
+                "the source ended after {} of {} bytes",
+                self.seen, self.expected
+            )));
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,101 @@
+//! `--headless`: runs commands one a line from a file or stdin and prints one JSON object a line,
+//! so a script's outcome can be read by another program line by line.
+
+use std::io::BufRead;
+
+use serde_json::json;
+
+use super::{Context, output, parse_line};
+use crate::service::{Code, ServiceError};
+
+/// Replaces `$VAR` and `${VAR}` with the environment's value; an unset variable is an error,
+/// so a typo cannot silently become an empty argument.
+pub fn expand_vars(line: &str) -> Result<String, String> {
+    expand_with(line, |name| std::env::var(name).ok())
+}
+
+/// `expand_vars` with the variables looked up by `lookup`.
+pub fn expand_with(line: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '$' {
+            out.push(c);
+            continue;
+        }
+        let braced = chars.peek() == Some(&'{');
+        if braced {
+            chars.next();
+        }
+        let mut name = String::new();
+        while let Some(&n) = chars.peek() {
+            if n.is_ascii_alphanumeric() || n == '_' {
+                name.push(n);
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        if braced && chars.next() != Some('}') {
+            return Err(format!("unterminated ${{{name}"));
+        }
+        if name.is_empty() {
+            out.push('$');
+            continue;
+        }
+        match lookup(&name) {
+            Some(v) => out.push_str(&v),
+            None => return Err(format!("${name} is not set in the environment")),
+        }
+    }
+    Ok(out)
+}
+
+/// Runs the script; returns the exit code of the first failure (0 when every line succeeded).
+pub async fn run(ctx: &Context<'_>, input: &mut dyn BufRead, keep_going: bool) -> i32 {
+    let mut first_failure = 0;
+    for (index, line) in input.lines().enumerate() {
+        let number = index + 1;
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!(
+                    "{}",
+                    output::render_error(
+                        &ServiceError::local_io("cannot read the script", &e),
+                        output::Format::Json
+                    )
+                );
+                return 255;
+            }
+        };
+        let text = line.trim();
+        if text.is_empty() || text.starts_with('#') {
+            continue;
+        }
+        let outcome = match expand_vars(text).and_then(|l| parse_line(&l)) {
+            Err(usage) => Err((
+                ServiceError::new(Code::InvalidArgument, usage.trim().to_string()),
+                252,
+            )),
+            Ok(cmd) => ctx.execute(cmd).await.map_err(|e| {
+                let code = e.code.exit_code();
+                (e, code)
+            }),
+        };
+        let record = match outcome {
+            Ok(result) => json!({"line": number, "command": text, "ok": true, "result": result}),
+            Err((err, code)) => {
+                if first_failure == 0 {
+                    first_failure = code;
+                }
+                json!({"line": number, "command": text, "ok": false, "error": {"Code": err.code.as_str(), "Message": err.message}})
+            }
+        };
+        println!("{record}");
+        if first_failure != 0 && !keep_going {
+            break;
+        }
+    }
+    first_failure
+}

@@ -138,6 +138,7 @@ async fn run(cli: Cli) -> Result<u8, ServiceError> {
         demo,
     };
     let principal = Principal::new(cli.principal.clone());
+    let admin = Principal::new("admin");
     let print = |value: &serde_json::Value| {
         let text = output::render(value, format);
         if !text.is_empty() {
@@ -156,11 +157,7 @@ async fn run(cli: Cli) -> Result<u8, ServiceError> {
         Some(Command::Demo) => {
             let lake = Lake::init(dir.clone(), &config::passphrase(&source, dir.root(), true)?)?;
             let services = lake.services();
-            let ctx = Context {
-                services: &services,
-                principal: &Principal::new("admin"),
-                console: false,
-            };
+            let ctx = Context::new(&services, &admin);
             let scenarios = lakectl::demo::load(&ctx).await?;
             print(&serde_json::json!({"Lake": dir.root(), "Scenarios": scenarios}));
             Ok(0)
@@ -171,11 +168,7 @@ async fn run(cli: Cli) -> Result<u8, ServiceError> {
                 &config::passphrase(&source, dir.root(), false)?,
             )?;
             let services = lake.services();
-            let ctx = Context {
-                services: &services,
-                principal: &principal,
-                console: false,
-            };
+            let ctx = Context::new(&services, &principal);
             print(&ctx.execute(cmd).await?);
             Ok(0)
         }
@@ -185,11 +178,7 @@ async fn run(cli: Cli) -> Result<u8, ServiceError> {
                 &config::passphrase(&source, dir.root(), false)?,
             )?;
             let services = lake.services();
-            let ctx = Context {
-                services: &services,
-                principal: &principal,
-                console: false,
-            };
+            let ctx = Context::new(&services, &principal);
             let code = match &cli.script {
                 Some(path) => {
                     let file = std::fs::File::open(path).map_err(|e| {
@@ -206,11 +195,7 @@ async fn run(cli: Cli) -> Result<u8, ServiceError> {
                 let lake =
                     Lake::init(dir.clone(), &config::passphrase(&source, dir.root(), true)?)?;
                 let services = lake.services();
-                let ctx = Context {
-                    services: &services,
-                    principal: &Principal::new("admin"),
-                    console: false,
-                };
+                let ctx = Context::new(&services, &admin);
                 lakectl::demo::load(&ctx).await?;
                 lake
             } else {

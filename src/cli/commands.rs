@@ -257,6 +257,18 @@ pub enum AuditCommand {
 }
 
 impl Command {
+    /// Parses already-split words (the console builds its actions this way: no quoting issues).
+    pub fn from_words(words: &[String]) -> crate::service::Result<Command> {
+        CommandLine::try_parse_from(words)
+            .map(|c| c.command)
+            .map_err(|e| {
+                crate::service::ServiceError::new(
+                    crate::service::Code::InvalidArgument,
+                    e.render().to_string(),
+                )
+            })
+    }
+
     /// Whether running it may change the lake (the console's --readonly removes those).
     pub fn changes_anything(&self) -> bool {
         match self {

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::service::keys::CreateKey;
 use crate::service::policy::PolicyDocument;
-use crate::service::{Code, Principal, Result, ServiceError, Services};
+use crate::service::{Code, Principal, Progress, Result, ServiceError, Services};
 use commands::{AuditCommand, Command, CommandLine, IamCommand, KmsCommand};
 
 /// Everything a command runs against.
@@ -20,6 +20,19 @@ pub struct Context<'a> {
     pub principal: &'a Principal,
     /// In the console, stdin and stdout belong to the terminal UI.
     pub console: bool,
+    /// Transfers report here (the console's status bar reads it) and stop when it is cancelled.
+    pub progress: Progress,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(services: &'a Services, principal: &'a Principal) -> Self {
+        Context {
+            services,
+            principal,
+            console: false,
+            progress: Progress::default(),
+        }
+    }
 }
 
 /// Parses one line the way a shell would split it (`:kms describe-key --key-id alias/x`).

@@ -87,8 +87,8 @@ impl Context<'_> {
     ) -> Result<Value> {
         let file = File::open(path)
             .map_err(|e| ServiceError::local_io(&format!("cannot read {}", path.display()), &e))?;
-        let progress = Progress::default();
-        progress.set_total(file.metadata().map(|m| m.len()).unwrap_or(0));
+        let progress = self.progress.clone();
+        progress.set_total(progress.total() + file.metadata().map(|m| m.len()).unwrap_or(0));
         let info = self
             .services
             .storage

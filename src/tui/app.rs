@@ -1,0 +1,484 @@
+//! The console's state and its one update path: key events become intents (keymap.rs), intents
+//! become popups or jobs (actions.rs), and jobs and loads come back as messages on a channel.
+//! Nothing here waits on I/O: every service call runs on a tokio task.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::widgets::TableState;
+use tokio::sync::mpsc;
+use tui_textarea::TextArea;
+
+use super::jobs::{Job, JobContext, JobOutcome};
+use super::keymap::{self, Intent, Scope};
+use super::popup::{Outcome, Popup, single_line};
+use crate::service::iam::PrincipalInfo;
+use crate::service::keys::KeyOverview;
+use crate::service::storage::{BucketOverview, ObjectInfo};
+use crate::service::{Principal, Progress, Result, ServiceError, Services};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Buckets,
+    Keys,
+    Findings,
+    Runs,
+    Grants,
+    Query,
+}
+
+pub const PANES: [Pane; 6] = [
+    Pane::Buckets,
+    Pane::Keys,
+    Pane::Findings,
+    Pane::Runs,
+    Pane::Grants,
+    Pane::Query,
+];
+
+impl Pane {
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Buckets => "Buckets",
+            Pane::Keys => "Keys",
+            Pane::Findings => "Findings",
+            Pane::Runs => "Runs",
+            Pane::Grants => "Grants",
+            Pane::Query => "Query",
+        }
+    }
+}
+
+pub enum Msg {
+    Buckets(Result<Vec<BucketOverview>>),
+    Objects {
+        bucket: String,
+        result: Result<Vec<ObjectInfo>>,
+    },
+    Keys(Result<Vec<KeyOverview>>),
+    Principals(Result<Vec<PrincipalInfo>>),
+    JobDone {
+        task: u64,
+        label: String,
+        result: Result<JobOutcome>,
+    },
+}
+
+/// A list with a selection and a filter.
+pub struct ListView<T> {
+    pub items: Vec<T>,
+    pub state: TableState,
+    pub filter: String,
+}
+
+impl<T> Default for ListView<T> {
+    fn default() -> Self {
+        ListView {
+            items: Vec::new(),
+            state: TableState::default(),
+            filter: String::new(),
+        }
+    }
+}
+
+impl<T> ListView<T> {
+    /// The items the filter lets through; `name` says what the filter matches against.
+    pub fn visible<'a>(&'a self, name: impl Fn(&T) -> String + 'a) -> Vec<&'a T> {
+        let needle = self.filter.to_lowercase();
+        self.items
+            .iter()
+            .filter(|i| needle.is_empty() || name(i).to_lowercase().contains(&needle))
+            .collect()
+    }
+
+    pub fn set(&mut self, items: Vec<T>) {
+        self.items = items;
+        self.clamp(self.items.len());
+    }
+
+    pub fn clamp(&mut self, len: usize) {
+        let sel = match (self.state.selected(), len) {
+            (_, 0) => None,
+            (None, _) => Some(0),
+            (Some(i), n) => Some(i.min(n - 1)),
+        };
+        self.state.select(sel);
+    }
+
+    pub fn step(&mut self, len: usize, down: bool) {
+        if len == 0 {
+            return;
+        }
+        let i = self.state.selected().unwrap_or(0);
+        self.state.select(Some(if down {
+            (i + 1).min(len - 1)
+        } else {
+            i.saturating_sub(1)
+        }));
+    }
+}
+
+pub struct Objects {
+    pub bucket: String,
+    pub list: ListView<ObjectInfo>,
+}
+
+pub struct Task {
+    pub id: u64,
+    pub label: String,
+    pub progress: Progress,
+}
+
+pub struct Options {
+    pub readonly: bool,
+}
+
+pub struct App {
+    pub services: Services,
+    pub principal: Principal,
+    pub readonly: bool,
+    pub pane: Pane,
+    pub buckets: ListView<BucketOverview>,
+    pub objects: Option<Objects>,
+    pub keys: ListView<KeyOverview>,
+    pub principals: Vec<PrincipalInfo>,
+    pub popup: Option<Popup>,
+    /// The filter being typed, when `/` is active.
+    pub filter_input: Option<TextArea<'static>>,
+    pub tasks: Vec<Task>,
+    pub message: Option<String>,
+    pub history: Vec<String>,
+    pub should_quit: bool,
+    next_task: u64,
+    in_flight: usize,
+    tx: mpsc::UnboundedSender<Msg>,
+    rx: mpsc::UnboundedReceiver<Msg>,
+}
+
+impl App {
+    pub fn new(services: Services, principal: Principal, options: Options) -> App {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut app = App {
+            services,
+            principal,
+            readonly: options.readonly,
+            pane: Pane::Buckets,
+            buckets: ListView::default(),
+            objects: None,
+            keys: ListView::default(),
+            principals: Vec::new(),
+            popup: None,
+            filter_input: None,
+            tasks: Vec::new(),
+            message: None,
+            history: Vec::new(),
+            should_quit: false,
+            next_task: 1,
+            in_flight: 0,
+            tx,
+            rx,
+        };
+        app.refresh();
+        app
+    }
+
+    /// Runs `fut` on a task; its message comes back through `next_message`.
+    fn spawn(&mut self, fut: impl std::future::Future<Output = Msg> + Send + 'static) {
+        self.in_flight += 1;
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let _ = tx.send(fut.await);
+        });
+    }
+
+    pub fn refresh(&mut self) {
+        let (s, p) = (self.services.clone(), self.principal.clone());
+        self.spawn(async move { Msg::Buckets(s.storage.bucket_overview(&p).await) });
+        let (s, p) = (self.services.clone(), self.principal.clone());
+        self.spawn(async move { Msg::Keys(s.keys.key_overview(&p).await) });
+        let (s, p) = (self.services.clone(), self.principal.clone());
+        self.spawn(async move { Msg::Principals(s.iam.list_principals(&p).await) });
+        if let Some(o) = &self.objects {
+            let bucket = o.bucket.clone();
+            self.load_objects(bucket);
+        }
+    }
+
+    pub fn load_objects(&mut self, bucket: String) {
+        let (s, p) = (self.services.clone(), self.principal.clone());
+        self.spawn(async move {
+            let result = s
+                .storage
+                .list_objects(&p, &bucket, "", None)
+                .await
+                .map(|l| l.objects);
+            Msg::Objects { bucket, result }
+        });
+    }
+
+    /// Runs a confirmed job, with its progress in the status bar.
+    pub fn run_job(&mut self, job: Job) {
+        let id = self.next_task;
+        self.next_task += 1;
+        let progress = Progress::default();
+        self.tasks.push(Task {
+            id,
+            label: job.label.clone(),
+            progress: progress.clone(),
+        });
+        let ctx = JobContext {
+            services: self.services.clone(),
+            principal: self.principal.clone(),
+            progress,
+        };
+        let label = job.label;
+        let run = job.run;
+        self.spawn(async move {
+            Msg::JobDone {
+                task: id,
+                label,
+                result: run(ctx).await,
+            }
+        });
+    }
+
+    pub fn show_error(&mut self, err: &ServiceError) {
+        self.popup = Some(Popup::Error {
+            title: err.code.as_str().to_string(),
+            message: err.message.clone(),
+        });
+    }
+
+    pub fn update(&mut self, msg: Msg) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        match msg {
+            Msg::Buckets(Ok(items)) => self.buckets.set(items),
+            Msg::Keys(Ok(items)) => self.keys.set(items),
+            Msg::Principals(Ok(items)) => self.principals = items,
+            Msg::Objects {
+                bucket,
+                result: Ok(items),
+            } => {
+                if let Some(o) = self.objects.as_mut().filter(|o| o.bucket == bucket) {
+                    o.list.set(items);
+                }
+            }
+            Msg::Objects { result: Err(e), .. }
+            | Msg::Buckets(Err(e))
+            | Msg::Keys(Err(e))
+            | Msg::Principals(Err(e)) => self.show_error(&e),
+            Msg::JobDone {
+                task,
+                label,
+                result,
+            } => {
+                self.tasks.retain(|t| t.id != task);
+                match result {
+                    Ok(JobOutcome::Message(m)) => self.message = Some(m),
+                    Ok(JobOutcome::Text { title, body }) => {
+                        self.message = Some(format!("{label}: done"));
+                        self.popup = Some(Popup::Text {
+                            title,
+                            body,
+                            scroll: 0,
+                        });
+                    }
+                    Err(e) => {
+                        self.message = Some(format!("{label}: failed"));
+                        self.show_error(&e);
+                    }
+                }
+                self.refresh();
+            }
+        }
+    }
+
+    /// Waits for every load and job under way (tests use it to reach a settled screen).
+    pub async fn settle(&mut self) {
+        while self.in_flight > 0 {
+            match tokio::time::timeout(std::time::Duration::from_secs(30), self.rx.recv()).await {
+                Ok(Some(msg)) => self.update(msg),
+                _ => break,
+            }
+        }
+    }
+
+    /// The next message from a task (the event loop selects on it).
+    pub async fn next_message(&mut self) -> Option<Msg> {
+        self.rx.recv().await
+    }
+
+    pub fn scope(&self) -> Scope {
+        match self.pane {
+            Pane::Buckets if self.objects.is_some() => Scope::Objects,
+            Pane::Buckets => Scope::Buckets,
+            Pane::Keys => Scope::Keys,
+            _ => Scope::Global,
+        }
+    }
+
+    pub fn hints(&self) -> Vec<(String, &'static str)> {
+        match (&self.popup, &self.filter_input) {
+            (Some(p), _) => p.hints(),
+            (None, Some(_)) => keymap::FILTER_HINTS
+                .iter()
+                .map(|(k, h)| (k.to_string(), *h))
+                .collect(),
+            (None, None) => keymap::hints(self.scope(), self.readonly),
+        }
+    }
+
+    pub fn handle_key(&mut self, ev: KeyEvent) {
+        if let Some(mut input) = self.filter_input.take() {
+            match ev.code {
+                KeyCode::Enter => {}
+                KeyCode::Esc => self.set_filter(String::new()),
+                _ => {
+                    input.input(ev);
+                    self.set_filter(input.lines().join(""));
+                    self.filter_input = Some(input);
+                }
+            }
+            return;
+        }
+        if let Some(popup) = self.popup.take() {
+            let (keep, outcome) = popup.handle(ev, &self.history);
+            self.popup = keep;
+            if let Outcome::Submit(submit) = outcome {
+                self.submit(submit);
+            }
+            return;
+        }
+        if let Some(intent) = keymap::lookup(self.scope(), &ev, self.readonly) {
+            self.on_intent(intent);
+        }
+    }
+
+    fn set_filter(&mut self, text: String) {
+        match (self.pane, self.objects.as_mut()) {
+            (Pane::Buckets, Some(o)) => o.list.filter = text,
+            (Pane::Buckets, None) => self.buckets.filter = text,
+            (Pane::Keys, _) => self.keys.filter = text,
+            _ => {}
+        }
+        self.clamp_selection();
+    }
+
+    fn clamp_selection(&mut self) {
+        let n = self.visible_len();
+        match (self.pane, self.objects.as_mut()) {
+            (Pane::Buckets, Some(o)) => o.list.clamp(n),
+            (Pane::Buckets, None) => self.buckets.clamp(n),
+            (Pane::Keys, _) => self.keys.clamp(n),
+            _ => {}
+        }
+    }
+
+    pub fn visible_len(&self) -> usize {
+        match (self.pane, &self.objects) {
+            (Pane::Buckets, Some(o)) => o.list.visible(|i| i.key.clone()).len(),
+            (Pane::Buckets, None) => self.buckets.visible(bucket_name).len(),
+            (Pane::Keys, _) => self.keys.visible(key_label).len(),
+            _ => 0,
+        }
+    }
+
+    pub fn current_filter(&self) -> Option<&str> {
+        let f = match (self.pane, &self.objects) {
+            (Pane::Buckets, Some(o)) => &o.list.filter,
+            (Pane::Buckets, None) => &self.buckets.filter,
+            (Pane::Keys, _) => &self.keys.filter,
+            _ => return None,
+        };
+        (!f.is_empty() || self.filter_input.is_some()).then_some(f.as_str())
+    }
+
+    pub fn selected_bucket(&self) -> Option<&BucketOverview> {
+        let visible = self.buckets.visible(bucket_name);
+        self.buckets
+            .state
+            .selected()
+            .and_then(|i| visible.get(i).copied())
+    }
+
+    pub fn selected_object(&self) -> Option<&ObjectInfo> {
+        let o = self.objects.as_ref()?;
+        let visible = o.list.visible(|i| i.key.clone());
+        o.list
+            .state
+            .selected()
+            .and_then(|i| visible.get(i).copied())
+    }
+
+    pub fn selected_key(&self) -> Option<&KeyOverview> {
+        let visible = self.keys.visible(key_label);
+        self.keys
+            .state
+            .selected()
+            .and_then(|i| visible.get(i).copied())
+    }
+
+    fn on_intent(&mut self, intent: Intent) {
+        match intent {
+            Intent::Quit => self.should_quit = true,
+            Intent::NextPane | Intent::PrevPane => {
+                let i = PANES.iter().position(|p| *p == self.pane).unwrap_or(0);
+                let next = if intent == Intent::NextPane {
+                    (i + 1) % 6
+                } else {
+                    (i + 5) % 6
+                };
+                self.pane = PANES[next];
+            }
+            Intent::Pane(i) => self.pane = PANES[i.min(5)],
+            Intent::Up | Intent::Down => {
+                let n = self.visible_len();
+                let down = intent == Intent::Down;
+                match (self.pane, self.objects.as_mut()) {
+                    (Pane::Buckets, Some(o)) => o.list.step(n, down),
+                    (Pane::Buckets, None) => self.buckets.step(n, down),
+                    (Pane::Keys, _) => self.keys.step(n, down),
+                    _ => {}
+                }
+            }
+            Intent::Back => self.objects = None,
+            Intent::Help => {
+                self.popup = Some(Popup::Help {
+                    readonly: self.readonly,
+                    scroll: 0,
+                })
+            }
+            Intent::CommandLine => {
+                self.popup = Some(Popup::CommandLine {
+                    input: single_line(""),
+                    history_at: None,
+                })
+            }
+            Intent::Filter if self.scope() != Scope::Global => {
+                self.filter_input = Some(single_line(self.current_filter().unwrap_or("")));
+            }
+            Intent::Filter => {}
+            Intent::Refresh => {
+                self.message = None;
+                self.refresh();
+            }
+            Intent::CancelTask => {
+                if let Some(t) = self.tasks.last() {
+                    t.progress.cancel();
+                    self.message = Some(format!("cancelling {}", t.label));
+                }
+            }
+            other => self.act(other),
+        }
+    }
+}
+
+pub fn bucket_name(b: &BucketOverview) -> String {
+    b.bucket.name.clone()
+}
+
+/// A key as people name it: its first alias, else its id.
+pub fn key_label(k: &KeyOverview) -> String {
+    k.aliases
+        .first()
+        .cloned()
+        .unwrap_or_else(|| k.key_id.clone())
+}

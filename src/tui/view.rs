@@ -1,0 +1,388 @@
+//! Drawing the console: the pane bar, the pane, the status bar and the hints, then any popup.
+//! Pure functions of the App's state; nothing here calls a service.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Cell, Paragraph, Row, Table, Wrap};
+
+use super::app::{App, PANES, Pane, bucket_name, key_label};
+use super::theme;
+use crate::service::keys::KeyState;
+use crate::service::storage::Sse;
+
+pub fn render(app: &mut App, f: &mut Frame) {
+    let [top, main, status, hints] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(f.area());
+    render_pane_bar(app, f, top);
+    match app.pane {
+        Pane::Buckets if app.objects.is_some() => render_objects(app, f, main),
+        Pane::Buckets => render_buckets(app, f, main),
+        Pane::Keys => render_keys(app, f, main),
+        other => render_not_here_yet(other, f, main),
+    }
+    if let Some(input) = &mut app.filter_input {
+        let r = Rect {
+            y: main.bottom().saturating_sub(3),
+            height: 3.min(main.height),
+            ..main
+        };
+        input.set_block(
+            Block::bordered()
+                .border_type(BorderType::Rounded)
+                .title(" / filter "),
+        );
+        f.render_widget(ratatui::widgets::Clear, r);
+        f.render_widget(&*input, r);
+    }
+    render_status(app, f, status);
+    let spans: Vec<Span> = app
+        .hints()
+        .into_iter()
+        .flat_map(|(k, h)| [Span::styled(k, theme::key()), Span::raw(format!(" {h}  "))])
+        .collect();
+    f.render_widget(Paragraph::new(Line::from(spans)), hints);
+    if let Some(popup) = &mut app.popup {
+        popup.render(f, main);
+    }
+}
+
+fn render_pane_bar(app: &App, f: &mut Frame, area: Rect) {
+    let mut spans = vec![
+        Span::styled(" lakectl ", theme::title().reversed()),
+        Span::raw(" "),
+    ];
+    for (i, pane) in PANES.iter().enumerate() {
+        let text = format!(" {} {} ", i + 1, pane.title());
+        spans.push(if *pane == app.pane {
+            Span::styled(text, theme::selected())
+        } else {
+            Span::raw(text)
+        });
+    }
+    if app.readonly {
+        spans.push(Span::styled(
+            "  READ-ONLY",
+            Style::new().fg(theme::WARN).bold(),
+        ));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn render_status(app: &App, f: &mut Frame, area: Rect) {
+    let mut spans = vec![
+        Span::styled(
+            format!(" {} ", app.services.backend.kind),
+            theme::title().reversed(),
+        ),
+        Span::raw(format!(" {} ", app.services.backend.location)),
+        Span::styled(" as ", theme::dim()),
+        Span::styled(app.principal.name().to_string(), theme::key()),
+    ];
+    for task in &app.tasks {
+        spans.push(Span::styled("  ⟳ ", Style::new().fg(theme::WARN)));
+        spans.push(Span::raw(task.label.clone()));
+        if let Some(r) = task.progress.ratio() {
+            let filled = (r * 10.0).round() as usize;
+            spans.push(Span::raw(format!(
+                " {}{} {:>3.0}%",
+                "█".repeat(filled),
+                "░".repeat(10 - filled),
+                r * 100.0
+            )));
+        }
+    }
+    if let Some(m) = &app.message {
+        spans.push(Span::styled(format!("  {m}"), theme::dim()));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn pane_block(title: String, filter: Option<&str>) -> Block<'static> {
+    let mut block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .title(Span::styled(title, theme::title()));
+    if let Some(f) = filter {
+        block = block.title_bottom(Line::from(format!(" filter: {f} ")).right_aligned());
+    }
+    block
+}
+
+fn empty(f: &mut Frame, area: Rect, block: Block, text: &str) {
+    f.render_widget(
+        Paragraph::new(text.to_string())
+            .style(theme::dim())
+            .wrap(Wrap { trim: false })
+            .block(block),
+        area,
+    );
+}
+
+fn table<'a>(
+    rows: Vec<Row<'a>>,
+    header: &[&'a str],
+    widths: &[Constraint],
+    block: Block<'a>,
+) -> Table<'a> {
+    Table::new(rows, widths.to_vec())
+        .header(Row::new(header.iter().map(|h| Cell::from(*h))).style(theme::header()))
+        .block(block)
+        .row_highlight_style(theme::selected())
+        .highlight_symbol("› ")
+}
+
+fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
+}
+
+fn size(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let (mut v, mut u) = (n as f64, 0);
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+fn render_buckets(app: &mut App, f: &mut Frame, area: Rect) {
+    let block = pane_block(
+        format!(" Buckets ({}) ", app.buckets.items.len()),
+        app.current_filter(),
+    );
+    if app.buckets.items.is_empty() {
+        let hint = if app.readonly {
+            "No buckets."
+        } else {
+            "No buckets yet. Press n to create one."
+        };
+        return empty(f, area, block, hint);
+    }
+    let rows: Vec<Row> = app
+        .buckets
+        .visible(bucket_name)
+        .into_iter()
+        .map(|b| {
+            let enc = match &b.encryption {
+                Some(e) if e.sse_algorithm == Sse::Kms => format!(
+                    "SSE-KMS {}",
+                    e.kms_master_key_id
+                        .as_deref()
+                        .map(|k| app.key_name_for_arn(k))
+                        .unwrap_or_else(|| "alias/aws/s3".into())
+                ),
+                _ => "SSE-S3".into(),
+            };
+            let policy = match &b.policy {
+                None => Span::styled("—", theme::dim()),
+                Some(p) if p.denies_unencrypted_puts() => Span::styled(
+                    "refuses puts not encrypted with KMS",
+                    Style::new().fg(theme::OK),
+                ),
+                Some(p) => Span::raw(format!("custom ({} statements)", p.statement.len())),
+            };
+            Row::new(vec![
+                Cell::from(b.bucket.name.clone()),
+                Cell::from(enc),
+                Cell::from(policy),
+                Cell::from(when(b.bucket.creation_date)),
+            ])
+        })
+        .collect();
+    let widths = [
+        Constraint::Fill(2),
+        Constraint::Fill(2),
+        Constraint::Fill(3),
+        Constraint::Length(16),
+    ];
+    let t = table(
+        rows,
+        &["Name", "Default encryption", "Policy", "Created"],
+        &widths,
+        block,
+    );
+    f.render_stateful_widget(t, area, &mut app.buckets.state);
+}
+
+fn render_objects(app: &mut App, f: &mut Frame, area: Rect) {
+    let key_names: Vec<(String, String)> = app
+        .keys
+        .items
+        .iter()
+        .map(|k| (k.arn.clone(), key_label(k)))
+        .collect();
+    let filter = app.current_filter().map(str::to_string);
+    let Some(objects) = &mut app.objects else {
+        return;
+    };
+    let block = pane_block(
+        format!(
+            " s3://{} ({} objects) ",
+            objects.bucket,
+            objects.list.items.len()
+        ),
+        filter.as_deref(),
+    );
+    if objects.list.items.is_empty() {
+        return empty(
+            f,
+            area,
+            block,
+            "This bucket is empty. Press u to upload a file.",
+        );
+    }
+    let rows: Vec<Row> = objects
+        .list
+        .visible(|o| o.key.clone())
+        .into_iter()
+        .map(|o| {
+            let enc = match (&o.server_side_encryption, &o.sse_kms_key_id) {
+                (Sse::Kms, Some(arn)) => {
+                    let name = key_names
+                        .iter()
+                        .find(|(a, _)| a == arn)
+                        .map(|(_, n)| n.clone())
+                        .unwrap_or(arn.clone());
+                    format!("SSE-KMS {name}")
+                }
+                _ => "SSE-S3".into(),
+            };
+            Row::new(vec![
+                Cell::from(o.key.clone()),
+                Cell::from(Line::from(size(o.size)).right_aligned()),
+                Cell::from(enc),
+                Cell::from(when(o.last_modified)),
+            ])
+        })
+        .collect();
+    let widths = [
+        Constraint::Fill(3),
+        Constraint::Length(10),
+        Constraint::Fill(2),
+        Constraint::Length(16),
+    ];
+    let t = table(
+        rows,
+        &["Key", "Size", "Encryption", "Last modified"],
+        &widths,
+        block,
+    );
+    f.render_stateful_widget(t, area, &mut objects.list.state);
+}
+
+fn render_keys(app: &mut App, f: &mut Frame, area: Rect) {
+    let block = pane_block(
+        format!(" Keys ({}) ", app.keys.items.len()),
+        app.current_filter(),
+    );
+    let rows: Vec<Row> = app
+        .keys
+        .visible(key_label)
+        .into_iter()
+        .map(|k| {
+            let (state, description) = match &k.metadata {
+                Some(m) => {
+                    let state = match m.key_state {
+                        KeyState::Enabled => Span::styled("Enabled", Style::new().fg(theme::OK)),
+                        KeyState::Disabled => {
+                            Span::styled("Disabled", Style::new().fg(theme::WARN))
+                        }
+                        KeyState::PendingDeletion => Span::styled(
+                            format!(
+                                "Deletion {}",
+                                m.deletion_date
+                                    .map(|d| d.format("%Y-%m-%d").to_string())
+                                    .unwrap_or_default()
+                            ),
+                            Style::new().fg(theme::BAD),
+                        ),
+                    };
+                    (state, m.description.clone())
+                }
+                None => (Span::styled("no access", theme::dim()), String::new()),
+            };
+            let (rotation, last) = match &k.rotation {
+                Some(r) => (
+                    if r.key_rotation_enabled {
+                        format!("every {}d", r.rotation_period_in_days.unwrap_or(365))
+                    } else {
+                        "off".into()
+                    },
+                    r.last_rotation_date
+                        .map(when)
+                        .unwrap_or_else(|| "never".into()),
+                ),
+                // Rotation status needs rights on the key the viewer may not have.
+                None => ("—".into(), "—".into()),
+            };
+            Row::new(vec![
+                Cell::from(k.aliases.first().cloned().unwrap_or_else(|| "—".into())),
+                Cell::from(k.key_id.clone()),
+                Cell::from(state),
+                Cell::from(rotation),
+                Cell::from(last),
+                Cell::from(description),
+            ])
+        })
+        .collect();
+    let widths = [
+        Constraint::Length(22),
+        Constraint::Length(36),
+        Constraint::Length(20),
+        Constraint::Length(10),
+        Constraint::Length(16),
+        Constraint::Fill(3),
+    ];
+    let t = table(
+        rows,
+        &[
+            "Alias",
+            "Key id",
+            "State",
+            "Rotation",
+            "Last rotation",
+            "Description",
+        ],
+        &widths,
+        block,
+    );
+    f.render_stateful_widget(t, area, &mut app.keys.state);
+}
+
+/// Panes whose services this version of lakectl does not have yet say so plainly.
+fn render_not_here_yet(pane: Pane, f: &mut Frame, area: Rect) {
+    let text = match pane {
+        Pane::Findings => {
+            "No classification jobs or findings.\n\nThis lake has no sensitive-data discovery service in this version of lakectl; \
+             when it does, Macie-style findings are listed here by severity."
+        }
+        Pane::Runs => {
+            "No jobs, crawlers or runs.\n\nThis lake has no ETL jobs or crawlers in this version of lakectl; \
+             when it does, their runs are listed and started here."
+        }
+        Pane::Grants => {
+            "No Lake Formation grants.\n\nThis lake has no catalog permissions in this version of lakectl; \
+             key policies (pane 2) and bucket policies (pane 1) are what control access today."
+        }
+        _ => {
+            "No query engine.\n\nThis lake has no SQL service in this version of lakectl; objects can be read with \
+              `:s3 cp s3://BUCKET/KEY FILE` or from the Buckets pane."
+        }
+    };
+    empty(
+        f,
+        area,
+        pane_block(format!(" {} ", pane.title()), None),
+        text,
+    );
+}

@@ -224,10 +224,7 @@ impl Lake {
     pub(super) fn resolve_key(&self, tx: &Transaction, key: &str) -> Result<KeyRow> {
         let key = key.trim();
         let alias = if let Some(rest) = key.strip_prefix("arn:aws:kms:") {
-            match rest.split_once(":alias/") {
-                Some((_, name)) => Some(format!("alias/{name}")),
-                None => None,
-            }
+            rest.split_once(":alias/").map(|(_, name)| format!("alias/{name}"))
         } else if key.starts_with("alias/") {
             Some(key.to_string())
         } else {
@@ -709,9 +706,9 @@ impl Keys for Lake {
             let granted: Vec<String> = policy
                 .statement
                 .iter()
-                .filter_map(|s| match &s.principal {
-                    PrincipalSpec::Any => Some("*".to_string()),
-                    PrincipalSpec::Ids { aws, .. } => Some(aws.join(",")),
+                .map(|s| match &s.principal {
+                    PrincipalSpec::Any => "*".to_string(),
+                    PrincipalSpec::Ids { aws, .. } => aws.join(","),
                 })
                 .collect();
             Ok(((), json!({"Principals": granted})))

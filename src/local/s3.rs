@@ -105,10 +105,10 @@ pub(super) fn sweep_abandoned_uploads(lake: &Lake) {
         return;
     };
     for entry in entries.flatten() {
-        if let Ok(file) = File::open(entry.path()) {
-            if file.try_lock().is_ok() {
-                let _ = fs::remove_file(entry.path());
-            }
+        if let Ok(file) = File::open(entry.path())
+            && file.try_lock().is_ok()
+        {
+            let _ = fs::remove_file(entry.path());
         }
     }
 }

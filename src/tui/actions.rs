@@ -84,7 +84,7 @@ impl App {
             Intent::CreateBucket => {
                 let mut keys = vec![SSE_S3.to_string()];
                 keys.extend(self.key_choices());
-                self.popup = Some(Popup::Form(Form::new(
+                self.popup = Some(Popup::form(Form::new(
                     FormKind::CreateBucket,
                     "New bucket",
                     vec![
@@ -112,7 +112,7 @@ impl App {
                 }
                 choices.extend(self.key_choices().into_iter().filter(|k| Some(k) != default_key.as_ref()));
                 choices.push(SSE_S3.into());
-                self.popup = Some(Popup::Form(Form::new(
+                self.popup = Some(Popup::form(Form::new(
                     FormKind::Upload { bucket: bucket.clone(), prefix: String::new() },
                     format!("Upload to s3://{bucket}"),
                     vec![
@@ -125,7 +125,7 @@ impl App {
             Intent::Download => {
                 if let (Some(o), Some(obj)) = (&self.objects, self.selected_object()) {
                     let name = obj.key.rsplit('/').next().unwrap_or(&obj.key).to_string();
-                    self.popup = Some(Popup::Form(Form::new(
+                    self.popup = Some(Popup::form(Form::new(
                         FormKind::Download { bucket: o.bucket.clone(), key: obj.key.clone() },
                         format!("Download s3://{}/{}", o.bucket, obj.key),
                         vec![Field::text("Save as", &name)],
@@ -139,7 +139,7 @@ impl App {
                 }
             }
             Intent::CreateKey => {
-                self.popup = Some(Popup::Form(Form::new(
+                self.popup = Some(Popup::form(Form::new(
                     FormKind::CreateKey,
                     "New key",
                     vec![Field::text("Alias", "alias/"), Field::text("Description", "")],
@@ -167,7 +167,7 @@ impl App {
             }
             Intent::ScheduleDeletion => {
                 if let Some(k) = self.selected_key() {
-                    self.popup = Some(Popup::Form(Form::new(
+                    self.popup = Some(Popup::form(Form::new(
                         FormKind::ScheduleDeletion { key_id: k.key_id.clone() },
                         format!("Schedule the deletion of {}", key_label(k)),
                         vec![Field::text("Waiting period in days (7 to 30)", "30")],
@@ -182,7 +182,7 @@ impl App {
                     let principals: Vec<String> = self.principals.iter().map(|p| p.user_name.clone()).collect();
                     let ops: Vec<String> = USAGE_OPERATIONS.iter().map(|s| s.to_string()).collect();
                     let ticked = ops.iter().map(|o| o != "ReEncrypt*").collect();
-                    self.popup = Some(Popup::Form(Form::new(
+                    self.popup = Some(Popup::form(Form::new(
                         FormKind::KeyUsers { key_id: k.key_id.clone() },
                         format!("Who may use {}", key_label(k)),
                         vec![

@@ -142,7 +142,7 @@ pub struct App {
     pub principals: Vec<PrincipalInfo>,
     pub popup: Option<Popup>,
     /// The filter being typed, when `/` is active.
-    pub filter_input: Option<TextArea<'static>>,
+    pub filter_input: Option<Box<TextArea<'static>>>,
     pub tasks: Vec<Task>,
     pub message: Option<String>,
     pub history: Vec<String>,

@@ -32,9 +32,9 @@ pub enum Popup {
         message: String,
         job: Job,
     },
-    Form(Form),
+    Form(Box<Form>),
     CommandLine {
-        input: TextArea<'static>,
+        input: Box<TextArea<'static>>,
         history_at: Option<usize>,
     },
     Picker(Picker),
@@ -79,7 +79,7 @@ pub enum FormKind {
 pub enum Field {
     Text {
         label: &'static str,
-        input: TextArea<'static>,
+        input: Box<TextArea<'static>>,
     },
     Choice {
         label: &'static str,
@@ -101,11 +101,12 @@ pub struct Form {
     pub focus: usize,
 }
 
-pub fn single_line(text: &str) -> TextArea<'static> {
+/// A one-line text input (boxed: a TextArea is large, and popups move by value).
+pub fn single_line(text: &str) -> Box<TextArea<'static>> {
     let mut t = TextArea::new(vec![text.to_string()]);
     t.set_cursor_line_style(Style::default());
     t.move_cursor(tui_textarea::CursorMove::End);
-    t
+    Box::new(t)
 }
 
 impl Field {
@@ -189,11 +190,15 @@ impl Form {
                 },
             },
         }
-        (Some(Popup::Form(self)), Outcome::Stay)
+        (Some(Popup::Form(Box::new(self))), Outcome::Stay)
     }
 }
 
 impl Popup {
+    pub fn form(form: Form) -> Popup {
+        Popup::Form(Box::new(form))
+    }
+
     /// Handles a key; returns the popup to keep showing (None closes it) and what it produced.
     pub fn handle(self, ev: KeyEvent, history: &[String]) -> (Option<Popup>, Outcome) {
         match self {
@@ -424,7 +429,7 @@ impl Popup {
                         .border_type(BorderType::Rounded)
                         .title(" : command (as in lakectl, without `lakectl`) "),
                 );
-                f.render_widget(&*input, r);
+                f.render_widget(&**input, r);
             }
             Popup::Picker(p) => {
                 let r = centered(
@@ -477,7 +482,7 @@ fn render_form(f: &mut Frame, area: Rect, form: &mut Form) {
                 } else {
                     Style::default()
                 });
-                f.render_widget(&*input, *row);
+                f.render_widget(&**input, *row);
             }
             Field::Choice {
                 label,

@@ -39,7 +39,7 @@ pub fn render(app: &mut App, f: &mut Frame) {
                 .title(" / filter "),
         );
         f.render_widget(ratatui::widgets::Clear, r);
-        f.render_widget(&*input, r);
+        f.render_widget(&**input, r);
     }
     render_status(app, f, status);
     let spans: Vec<Span> = app
@@ -338,7 +338,7 @@ fn render_keys(app: &mut App, f: &mut Frame, area: Rect) {
     let widths = [
         Constraint::Length(22),
         Constraint::Length(36),
-        Constraint::Length(20),
+        Constraint::Length(19),
         Constraint::Length(10),
         Constraint::Length(16),
         Constraint::Fill(3),

@@ -1,1 +1,8 @@
+//! The integration tests: one binary (each extra test binary would link the whole tree again).
 
+mod audit;
+mod cli;
+mod common;
+mod console;
+mod keys;
+mod storage;

@@ -1,0 +1,99 @@
+//! Helpers shared by the tests: a fresh lake in a temporary directory, and byte-level put/get.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use lakectl::local::{Lake, LakeDir};
+use lakectl::service::keys::CreateKey;
+use lakectl::service::storage::{CreateBucket, PutOptions, Sse};
+use lakectl::service::{Principal, Progress, Result, Services};
+
+pub const PASSPHRASE: &str = "correct horse battery staple";
+
+pub struct TestLake {
+    pub dir: tempfile::TempDir,
+    pub services: Services,
+    pub lake: Arc<Lake>,
+}
+
+impl TestLake {
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("lake")
+    }
+}
+
+pub fn new_lake() -> TestLake {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::init(LakeDir::new(dir.path().join("lake")), PASSPHRASE).unwrap();
+    TestLake { services: lake.services(), lake, dir }
+}
+
+pub fn admin() -> Principal {
+    Principal::new("admin")
+}
+
+/// A Write that can be read back after the service consumed the box.
+#[derive(Clone, Default)]
+pub struct SharedBuf(pub Arc<Mutex<Vec<u8>>>);
+
+impl Write for SharedBuf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub fn kms(key: &str) -> PutOptions {
+    PutOptions { sse: Some(Sse::Kms), sse_kms_key_id: Some(key.to_string()) }
+}
+
+pub async fn put(s: &Services, by: &Principal, bucket: &str, key: &str, data: &[u8], opts: PutOptions) -> Result<()> {
+    s.storage.put_object(by, bucket, key, Box::new(std::io::Cursor::new(data.to_vec())), opts, Progress::default()).await?;
+    Ok(())
+}
+
+pub async fn get(s: &Services, by: &Principal, bucket: &str, key: &str) -> Result<Vec<u8>> {
+    get_range(s, by, bucket, key, None).await
+}
+
+pub async fn get_range(s: &Services, by: &Principal, bucket: &str, key: &str, range: Option<(u64, u64)>) -> Result<Vec<u8>> {
+    let buf = SharedBuf::default();
+    s.storage.get_object(by, bucket, key, range, Box::new(buf.clone()), Progress::default()).await?;
+    Ok(buf.0.lock().unwrap().clone())
+}
+
+/// A key `alias/test` and a bucket `data` that requires KMS, as in the seed.
+pub async fn seed(t: &TestLake) {
+    let a = admin();
+    t.services.keys.create_key(&a, CreateKey { alias: Some("alias/test".into()), description: None }).await.unwrap();
+    t.services
+        .storage
+        .create_bucket(&a, "data", CreateBucket { sse_kms_key_id: Some("alias/test".into()), require_sse_kms: true })
+        .await
+        .unwrap();
+}
+
+/// Every file under `dir`.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+/// The sealed bodies in the lake's object store.
+pub fn blobs(lake: &Path) -> Vec<PathBuf> {
+    files_under(&lake.join("objects"))
+}

@@ -1,0 +1,150 @@
+//! The console on ratatui's TestBackend: whole-screen snapshots, and key sequences that do real
+//! work through the same services.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use lakectl::service::keys::KeyState;
+use lakectl::tui::{App, Options, view};
+
+use crate::common::*;
+
+fn screen(app: &mut App) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(120, 24)).unwrap();
+    terminal.draw(|f| view::render(app, f)).unwrap();
+    let buf = terminal.backend().buffer();
+    (0..buf.area.height)
+        .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect::<String>().trim_end().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
+
+/// Random ids, dates, paths and the account differ from run to run; the layout does not.
+macro_rules! snapshot {
+    ($name:expr, $text:expr) => {
+        insta::with_settings!({filters => vec![
+            (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f-]+", "[key-id]"),
+            (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "[date          ]"),
+            (r"/tmp/\S+", "[lake]"),
+        ]}, {
+            insta::assert_snapshot!($name, $text);
+        });
+    };
+}
+
+async fn demo_like() -> (TestLake, App) {
+    let t = new_lake();
+    seed(&t).await;
+    let a = admin();
+    t.services.storage.create_bucket(&a, "open-bucket", Default::default()).await.unwrap();
+    put(&t.services, &a, "data", "raw/data.json", &vec![b'x'; 2048], kms("alias/test")).await.unwrap();
+    let mut app = App::new(t.services.clone(), a, Options { readonly: false });
+    app.settle().await;
+    (t, app)
+}
+
+#[tokio::test]
+async fn buckets_and_keys_panes() {
+    let (_t, mut app) = demo_like().await;
+    snapshot!("buckets", screen(&mut app));
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    snapshot!("objects", screen(&mut app));
+    press(&mut app, KeyCode::Char('2'));
+    snapshot!("keys", screen(&mut app));
+    press(&mut app, KeyCode::Char('3'));
+    assert!(screen(&mut app).contains("No classification jobs or findings."));
+}
+
+#[tokio::test]
+async fn upload_a_file_then_disable_its_key_from_the_keyboard() {
+    let (t, mut app) = demo_like().await;
+    let file = t.dir.path().join("upload.csv");
+    std::fs::write(&file, "name,card\nAda,4111111111111111\n").unwrap();
+    // Buckets: `data` is the first bucket; open it and upload.
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    press(&mut app, KeyCode::Char('u'));
+    type_text(&mut app, file.to_str().unwrap());
+    press(&mut app, KeyCode::Tab);
+    type_text(&mut app, "raw/upload.csv");
+    press(&mut app, KeyCode::Enter);
+    let confirm = screen(&mut app);
+    assert!(confirm.contains("lakectl s3 cp"), "{confirm}");
+    assert!(confirm.contains("--sse-kms-key-id alias/test"), "{confirm}");
+    press(&mut app, KeyCode::Char('y'));
+    app.settle().await;
+    assert!(screen(&mut app).contains("raw/upload.csv"));
+    assert_eq!(get(&t.services, &admin(), "data", "raw/upload.csv").await.unwrap(), std::fs::read(&file).unwrap());
+
+    // Keys: alias/aws/s3 first, then alias/test; disable it, confirming.
+    press(&mut app, KeyCode::Char('2'));
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('e'));
+    assert!(screen(&mut app).contains("kms disable-key"));
+    press(&mut app, KeyCode::Char('y'));
+    app.settle().await;
+    let key = t.services.keys.describe_key(&admin(), "alias/test").await.unwrap();
+    assert_eq!(key.key_state, KeyState::Disabled);
+    assert!(screen(&mut app).contains("Disabled"));
+
+    // Back to the bucket: the object no longer opens, and the console says why.
+    press(&mut app, KeyCode::Char('1'));
+    press(&mut app, KeyCode::Char('d'));
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let s = screen(&mut app);
+    assert!(s.contains("DisabledException"), "{s}");
+}
+
+#[tokio::test]
+async fn readonly_leaves_out_every_change() {
+    let t = new_lake();
+    seed(&t).await;
+    let mut app = App::new(t.services.clone(), admin(), Options { readonly: true });
+    app.settle().await;
+    let s = screen(&mut app);
+    assert!(s.contains("READ-ONLY"));
+    assert!(!s.contains("new bucket") && !s.contains("upload"), "{s}");
+    press(&mut app, KeyCode::Char('n'));
+    assert!(app.popup.is_none());
+    press(&mut app, KeyCode::Char(':'));
+    type_text(&mut app, "s3 mb s3://sneaky");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert!(screen(&mut app).contains("read-only"));
+    assert_eq!(t.services.storage.list_buckets(&admin()).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn help_is_built_from_the_key_map_and_the_principal_can_be_switched() {
+    let (t, mut app) = demo_like().await;
+    t.services.iam.create_principal(&admin(), "analyst", false).await.unwrap();
+    press(&mut app, KeyCode::Char('?'));
+    let s = screen(&mut app);
+    for binding in lakectl::tui::keymap::BINDINGS.iter().filter(|b| b.scope == lakectl::tui::keymap::Scope::Global) {
+        assert!(s.contains(binding.hint), "help lacks {}", binding.hint);
+    }
+    press(&mut app, KeyCode::Esc);
+    app.refresh();
+    app.settle().await;
+    press(&mut app, KeyCode::Char('p'));
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    assert_eq!(app.principal.name(), "analyst");
+    // The analyst is outside every key policy: the Keys pane says so, key by key.
+    press(&mut app, KeyCode::Char('2'));
+    assert!(screen(&mut app).contains("no access"));
+}

@@ -12,7 +12,9 @@ use lakectl::cli::output::{self, Format};
 use lakectl::cli::{Context, script};
 use lakectl::config::{self, PassphraseSource};
 use lakectl::local::{Lake, LakeDir};
-use lakectl::service::{Principal, ServiceError};
+use std::sync::Arc;
+
+use lakectl::service::{Code, Principal, ServiceError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Backend {
@@ -138,12 +140,18 @@ async fn run(cli: Cli) -> Result<u8, ServiceError> {
         demo,
     };
     let principal = Principal::new(cli.principal.clone());
-    let admin = Principal::new("admin");
     let print = |value: &serde_json::Value| {
         let text = output::render(value, format);
         if !text.is_empty() {
             println!("{text}");
         }
+    };
+
+    let open = || {
+        Lake::open(
+            dir.clone(),
+            &config::passphrase(&source, dir.root(), false)?,
+        )
     };
 
     match cli.command {
@@ -155,29 +163,17 @@ async fn run(cli: Cli) -> Result<u8, ServiceError> {
             Ok(0)
         }
         Some(Command::Demo) => {
-            let lake = Lake::init(dir.clone(), &config::passphrase(&source, dir.root(), true)?)?;
-            let services = lake.services();
-            let ctx = Context::new(&services, &admin);
-            let scenarios = lakectl::demo::load(&ctx).await?;
+            let (_, scenarios) = create_demo(&dir, &source).await?;
             print(&serde_json::json!({"Lake": dir.root(), "Scenarios": scenarios}));
             Ok(0)
         }
         Some(cmd) => {
-            let lake = Lake::open(
-                dir.clone(),
-                &config::passphrase(&source, dir.root(), false)?,
-            )?;
-            let services = lake.services();
-            let ctx = Context::new(&services, &principal);
-            print(&ctx.execute(cmd).await?);
+            let services = open()?.services();
+            print(&Context::new(&services, &principal).execute(cmd).await?);
             Ok(0)
         }
         None if cli.headless => {
-            let lake = Lake::open(
-                dir.clone(),
-                &config::passphrase(&source, dir.root(), false)?,
-            )?;
-            let services = lake.services();
+            let services = open()?.services();
             let ctx = Context::new(&services, &principal);
             let code = match &cli.script {
                 Some(path) => {
@@ -192,25 +188,28 @@ async fn run(cli: Cli) -> Result<u8, ServiceError> {
         }
         None => {
             let lake = if cli.demo && !dir.exists() {
-                let lake =
-                    Lake::init(dir.clone(), &config::passphrase(&source, dir.root(), true)?)?;
-                let services = lake.services();
-                let ctx = Context::new(&services, &admin);
-                lakectl::demo::load(&ctx).await?;
-                lake
+                create_demo(&dir, &source).await?.0
             } else {
-                Lake::open(
-                    dir.clone(),
-                    &config::passphrase(&source, dir.root(), false)?,
-                )?
+                open()?
             };
             let options = lakectl::tui::Options {
                 readonly: cli.readonly,
             };
             lakectl::tui::run(lake.services(), principal, options)
                 .await
-                .map_err(|e| ServiceError::internal(format!("the console failed: {e}")))?;
+                .map_err(|e| ServiceError::new(Code::LakeConfiguration, e.to_string()))?;
             Ok(0)
         }
     }
+}
+
+/// A new lake with both seed scenarios loaded.
+async fn create_demo(
+    dir: &LakeDir,
+    source: &PassphraseSource<'_>,
+) -> Result<(Arc<Lake>, Vec<String>), ServiceError> {
+    let lake = Lake::init(dir.clone(), &config::passphrase(source, dir.root(), true)?)?;
+    let services = lake.services();
+    let scenarios = lakectl::demo::load(&Context::new(&services, &Principal::new("admin"))).await?;
+    Ok((lake, scenarios))
 }

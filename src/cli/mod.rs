@@ -7,6 +7,7 @@ pub mod output;
 pub mod s3;
 pub mod script;
 
+use clap::Parser;
 use serde_json::{Value, json};
 
 use crate::service::keys::CreateKey;
@@ -46,8 +47,6 @@ pub fn parse_line(line: &str) -> std::result::Result<Command, String> {
         .map(|c| c.command)
         .map_err(|e| e.render().to_string())
 }
-
-use clap::Parser;
 
 impl Context<'_> {
     pub async fn execute(&self, cmd: Command) -> Result<Value> {

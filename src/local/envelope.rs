@@ -227,6 +227,21 @@ impl SealedFile {
         })
     }
 
+    /// The final chunk's tag, which `Sealed::etag` recorded at upload: comparing the two tells
+    /// whether this body is the version the metadata store names.
+    pub fn final_tag(&self) -> Result<String> {
+        let len = self
+            .file
+            .metadata()
+            .map_err(|e| ServiceError::local_io("cannot stat an object", &e))?
+            .len();
+        let mut tag = [0u8; TAG_LEN];
+        self.file
+            .read_exact_at(&mut tag, len - TAG_LEN as u64)
+            .map_err(|_| invalid("the object is truncated"))?;
+        Ok(hex::encode(tag))
+    }
+
     /// Decrypts the plaintext bytes `[start, end)` into `out`, touching only the chunks needed.
     pub fn copy_range(
         &self,

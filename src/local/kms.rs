@@ -224,7 +224,8 @@ impl Lake {
     pub(super) fn resolve_key(&self, tx: &Transaction, key: &str) -> Result<KeyRow> {
         let key = key.trim();
         let alias = if let Some(rest) = key.strip_prefix("arn:aws:kms:") {
-            rest.split_once(":alias/").map(|(_, name)| format!("alias/{name}"))
+            rest.split_once(":alias/")
+                .map(|(_, name)| format!("alias/{name}"))
         } else if key.starts_with("alias/") {
             Some(key.to_string())
         } else {

@@ -549,10 +549,11 @@ impl Storage for Lake {
                 &h.sealed_data_key,
                 &encryption_context(bucket, key),
             )?;
-            if file.plaintext_len != row.size {
+            // The body must be the very version the store names, not an older copy put back.
+            if file.plaintext_len != row.size || file.final_tag()? != row.etag {
                 return Err(ServiceError::new(
                     Code::InvalidCiphertextException,
-                    format!("the body of {arn} has the wrong length"),
+                    format!("the body of {arn} is not the version the lake recorded"),
                 ));
             }
             let detail =

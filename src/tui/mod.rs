@@ -24,7 +24,11 @@ pub async fn run(
     principal: Principal,
     options: Options,
 ) -> std::io::Result<()> {
-    let mut terminal = ratatui::init();
+    let mut terminal = ratatui::try_init().map_err(|e| {
+        std::io::Error::other(format!(
+            "the console needs a terminal ({e}); to run commands without one, name a command or use --headless"
+        ))
+    })?;
     let mut app = App::new(services, principal, options);
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(200));

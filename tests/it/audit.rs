@@ -11,13 +11,22 @@ async fn changes_reads_and_refusals_are_recorded() {
     let t = new_lake();
     seed(&t).await;
     let a = admin();
-    put(&t.services, &a, "data", "k", b"x", kms("alias/test")).await.unwrap();
+    put(&t.services, &a, "data", "k", b"x", kms("alias/test"))
+        .await
+        .unwrap();
     get(&t.services, &a, "data", "k").await.unwrap();
     let _ = put(&t.services, &a, "data", "plain", b"x", Default::default()).await;
-    t.services.iam.create_principal(&a, "bob", false).await.unwrap();
+    t.services
+        .iam
+        .create_principal(&a, "bob", false)
+        .await
+        .unwrap();
     let _ = get(&t.services, &Principal::new("bob"), "data", "k").await;
     let events = t.services.audit.list(&a, None).await.unwrap();
-    let names: Vec<(String, Option<String>)> = events.iter().map(|e| (e.event_name.clone(), e.error_code.clone())).collect();
+    let names: Vec<(String, Option<String>)> = events
+        .iter()
+        .map(|e| (e.event_name.clone(), e.error_code.clone()))
+        .collect();
     for expected in [
         ("CreateKey", None),
         ("CreateBucket", None),
@@ -45,7 +54,16 @@ async fn lake_with_history() -> TestLake {
     let t = new_lake();
     seed(&t).await;
     for i in 0..3 {
-        put(&t.services, &admin(), "data", &format!("k{i}"), b"x", kms("alias/test")).await.unwrap();
+        put(
+            &t.services,
+            &admin(),
+            "data",
+            &format!("k{i}"),
+            b"x",
+            kms("alias/test"),
+        )
+        .await
+        .unwrap();
     }
     t
 }
@@ -53,7 +71,10 @@ async fn lake_with_history() -> TestLake {
 #[tokio::test]
 async fn verify_names_an_altered_entry() {
     let t = lake_with_history().await;
-    edit(&t, "UPDATE audit SET principal = 'someone-else' WHERE seq = 3");
+    edit(
+        &t,
+        "UPDATE audit SET principal = 'someone-else' WHERE seq = 3",
+    );
     let err = t.services.audit.verify(&admin()).await.unwrap_err();
     assert_eq!(err.code, Code::AuditIntegrityException);
     assert!(err.message.contains("entry 3"), "{}", err.message);
@@ -70,11 +91,28 @@ async fn verify_names_a_removed_entry() {
 #[tokio::test]
 async fn verify_catches_a_cut_tail_even_with_the_head_rewritten() {
     let t = lake_with_history().await;
-    let n: i64 = Connection::open(t.path().join("meta.db")).unwrap().query_row("SELECT max(seq) FROM audit", [], |r| r.get(0)).unwrap();
+    let n: i64 = Connection::open(t.path().join("meta.db"))
+        .unwrap()
+        .query_row("SELECT max(seq) FROM audit", [], |r| r.get(0))
+        .unwrap();
     edit(&t, &format!("DELETE FROM audit WHERE seq = {n}"));
     let err = t.services.audit.verify(&admin()).await.unwrap_err();
-    assert!(err.message.contains(&format!("entry {n}")), "{}", err.message);
+    assert!(
+        err.message.contains(&format!("entry {n}")),
+        "{}",
+        err.message
+    );
     // Pointing the head at the new last entry does not help: the head carries a MAC.
-    edit(&t, &format!("UPDATE audit_head SET seq = {}, hash = (SELECT hash FROM audit WHERE seq = {})", n - 1, n - 1));
-    assert_eq!(t.services.audit.verify(&admin()).await.unwrap_err().code, Code::AuditIntegrityException);
+    edit(
+        &t,
+        &format!(
+            "UPDATE audit_head SET seq = {}, hash = (SELECT hash FROM audit WHERE seq = {})",
+            n - 1,
+            n - 1
+        ),
+    );
+    assert_eq!(
+        t.services.audit.verify(&admin()).await.unwrap_err().code,
+        Code::AuditIntegrityException
+    );
 }

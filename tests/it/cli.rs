@@ -11,7 +11,9 @@ use crate::common::{PASSPHRASE, blobs, files_under};
 
 fn lakectl(lake: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_lakectl"));
-    c.env("LAKECTL_LAKE", lake).env("LAKECTL_PASSPHRASE", PASSPHRASE).env_remove("LAKECTL_PRINCIPAL");
+    c.env("LAKECTL_LAKE", lake)
+        .env("LAKECTL_PASSPHRASE", PASSPHRASE)
+        .env_remove("LAKECTL_PRINCIPAL");
     c
 }
 
@@ -21,9 +23,17 @@ fn run(lake: &Path, args: &[&str]) -> Output {
 
 fn ok(lake: &Path, args: &[&str]) -> Value {
     let out = run(lake, args);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
-    if text.trim().is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() }
+    if text.trim().is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap()
+    }
 }
 
 /// A lake with key alias/k and the seed's bucket `lake-data`.
@@ -32,7 +42,17 @@ fn seeded() -> (tempfile::TempDir, std::path::PathBuf) {
     let lake = dir.path().join("lake");
     ok(&lake, &["init"]);
     ok(&lake, &["kms", "create-key", "--alias", "alias/k"]);
-    ok(&lake, &["s3", "mb", "s3://lake-data", "--sse-kms-key-id", "alias/k", "--require-sse-kms"]);
+    ok(
+        &lake,
+        &[
+            "s3",
+            "mb",
+            "s3://lake-data",
+            "--sse-kms-key-id",
+            "alias/k",
+            "--require-sse-kms",
+        ],
+    );
     (dir, lake)
 }
 
@@ -40,17 +60,42 @@ fn seeded() -> (tempfile::TempDir, std::path::PathBuf) {
 fn exit_codes_and_errors_follow_the_aws_cli() {
     let (dir, lake) = seeded();
     // 252: the command line is wrong.
-    assert_eq!(run(&lake, &["kms", "no-such-operation"]).status.code(), Some(252));
+    assert_eq!(
+        run(&lake, &["kms", "no-such-operation"]).status.code(),
+        Some(252)
+    );
     // 253: configuration: wrong passphrase, no lake.
-    let out = lakectl(&lake).env("LAKECTL_PASSPHRASE", "wrong").args(["kms", "list-keys"]).output().unwrap();
+    let out = lakectl(&lake)
+        .env("LAKECTL_PASSPHRASE", "wrong")
+        .args(["kms", "list-keys"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(253));
     let err: Value = serde_json::from_slice(&out.stderr).unwrap();
-    assert!(err["Error"]["Message"].as_str().unwrap().contains("wrong passphrase"));
-    assert_eq!(run(&dir.path().join("none"), &["kms", "list-keys"]).status.code(), Some(253));
+    assert!(
+        err["Error"]["Message"]
+            .as_str()
+            .unwrap()
+            .contains("wrong passphrase")
+    );
+    assert_eq!(
+        run(&dir.path().join("none"), &["kms", "list-keys"])
+            .status
+            .code(),
+        Some(253)
+    );
     // 254: the service refused; stderr says why in AWS's shape.
     let file = dir.path().join("f.txt");
     std::fs::write(&file, "hello").unwrap();
-    let out = run(&lake, &["s3", "cp", file.to_str().unwrap(), "s3://lake-data/raw/f.txt"]);
+    let out = run(
+        &lake,
+        &[
+            "s3",
+            "cp",
+            file.to_str().unwrap(),
+            "s3://lake-data/raw/f.txt",
+        ],
+    );
     assert_eq!(out.status.code(), Some(254));
     let err: Value = serde_json::from_slice(&out.stderr).unwrap();
     assert_eq!(err["Error"]["Code"], "AccessDenied");
@@ -58,12 +103,35 @@ fn exit_codes_and_errors_follow_the_aws_cli() {
     assert_eq!(out.status.code(), Some(254));
     // Malformed policy JSON: a clear error, nothing changed.
     let before = ok(&lake, &["kms", "get-key-policy", "--key-id", "alias/k"]);
-    let out = run(&lake, &["kms", "put-key-policy", "--key-id", "alias/k", "--policy", "{\"Statement\": ["]);
+    let out = run(
+        &lake,
+        &[
+            "kms",
+            "put-key-policy",
+            "--key-id",
+            "alias/k",
+            "--policy",
+            "{\"Statement\": [",
+        ],
+    );
     let err: Value = serde_json::from_slice(&out.stderr).unwrap();
     assert_eq!(err["Error"]["Code"], "MalformedPolicyDocumentException");
-    assert_eq!(ok(&lake, &["kms", "get-key-policy", "--key-id", "alias/k"]), before);
+    assert_eq!(
+        ok(&lake, &["kms", "get-key-policy", "--key-id", "alias/k"]),
+        before
+    );
     // A missing local file.
-    let out = run(&lake, &["s3", "cp", "/no/such/file", "s3://lake-data/raw/x", "--sse", "aws:kms"]);
+    let out = run(
+        &lake,
+        &[
+            "s3",
+            "cp",
+            "/no/such/file",
+            "s3://lake-data/raw/x",
+            "--sse",
+            "aws:kms",
+        ],
+    );
     assert_eq!(out.status.code(), Some(255));
 }
 
@@ -72,25 +140,78 @@ fn json_has_the_aws_shapes() {
     let (dir, lake) = seeded();
     let file = dir.path().join("data.json");
     std::fs::write(&file, "{\"symbol\":\"AMZN\"}\n").unwrap();
-    ok(&lake, &["s3", "cp", file.to_str().unwrap(), "s3://lake-data/raw/", "--sse", "aws:kms", "--sse-kms-key-id", "alias/k"]);
-    let head = ok(&lake, &["s3api", "head-object", "--bucket", "lake-data", "--key", "raw/data.json"]);
+    ok(
+        &lake,
+        &[
+            "s3",
+            "cp",
+            file.to_str().unwrap(),
+            "s3://lake-data/raw/",
+            "--sse",
+            "aws:kms",
+            "--sse-kms-key-id",
+            "alias/k",
+        ],
+    );
+    let head = ok(
+        &lake,
+        &[
+            "s3api",
+            "head-object",
+            "--bucket",
+            "lake-data",
+            "--key",
+            "raw/data.json",
+        ],
+    );
     assert_eq!(head["ServerSideEncryption"], "aws:kms");
     assert_eq!(head["ContentLength"], 18);
-    assert!(head["SSEKMSKeyId"].as_str().unwrap().starts_with("arn:aws:kms:"));
+    assert!(
+        head["SSEKMSKeyId"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:kms:")
+    );
     assert!(head["ETag"].as_str().unwrap().starts_with('"'));
-    let list = ok(&lake, &["s3api", "list-objects-v2", "--bucket", "lake-data", "--prefix", "raw/"]);
+    let list = ok(
+        &lake,
+        &[
+            "s3api",
+            "list-objects-v2",
+            "--bucket",
+            "lake-data",
+            "--prefix",
+            "raw/",
+        ],
+    );
     assert_eq!(list["Contents"][0]["Key"], "raw/data.json");
     assert_eq!(list["Contents"][0]["Size"], 18);
     let key = ok(&lake, &["kms", "describe-key", "--key-id", "alias/k"]);
     assert_eq!(key["KeyMetadata"]["KeyState"], "Enabled");
     assert_eq!(key["KeyMetadata"]["KeyManager"], "CUSTOMER");
-    let enc = ok(&lake, &["s3api", "get-bucket-encryption", "--bucket", "lake-data"]);
-    assert_eq!(enc["ServerSideEncryptionConfiguration"]["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"], "aws:kms");
-    let policy = ok(&lake, &["s3api", "get-bucket-policy", "--bucket", "lake-data"]);
+    let enc = ok(
+        &lake,
+        &["s3api", "get-bucket-encryption", "--bucket", "lake-data"],
+    );
+    assert_eq!(
+        enc["ServerSideEncryptionConfiguration"]["Rules"][0]["ApplyServerSideEncryptionByDefault"]
+            ["SSEAlgorithm"],
+        "aws:kms"
+    );
+    let policy = ok(
+        &lake,
+        &["s3api", "get-bucket-policy", "--bucket", "lake-data"],
+    );
     let doc: Value = serde_json::from_str(policy["Policy"].as_str().unwrap()).unwrap();
     assert_eq!(doc["Statement"][0]["Sid"], "DenyIncorrectEncryptionHeader");
     let keys = ok(&lake, &["kms", "list-aliases"]);
-    assert!(keys["Aliases"].as_array().unwrap().iter().any(|a| a["AliasName"] == "alias/k"));
+    assert!(
+        keys["Aliases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["AliasName"] == "alias/k")
+    );
 }
 
 #[test]
@@ -101,7 +222,13 @@ fn transfers_go_every_way_and_downloads_land_whole() {
     std::fs::write(src.join("a.csv"), "a,b\n1,2\n").unwrap();
     std::fs::write(src.join("nested/b.csv"), vec![b'z'; 200_000]).unwrap();
     let kms = ["--sse", "aws:kms", "--sse-kms-key-id", "alias/k"];
-    let mut args = vec!["s3", "cp", src.to_str().unwrap(), "s3://lake-data/raw/", "--recursive"];
+    let mut args = vec![
+        "s3",
+        "cp",
+        src.to_str().unwrap(),
+        "s3://lake-data/raw/",
+        "--recursive",
+    ];
     args.extend(kms);
     let up = ok(&lake, &args);
     assert_eq!(up["Transfers"].as_array().unwrap().len(), 2);
@@ -109,30 +236,81 @@ fn transfers_go_every_way_and_downloads_land_whole() {
     assert_eq!(ls["CommonPrefixes"][0]["Prefix"], "raw/nested/");
     assert_eq!(ls["Contents"][0]["Key"], "raw/a.csv");
     // Bucket to bucket, then down again, recursively.
-    let mut args = vec!["s3", "cp", "s3://lake-data/raw/", "s3://lake-data/copy/", "--recursive"];
+    let mut args = vec![
+        "s3",
+        "cp",
+        "s3://lake-data/raw/",
+        "s3://lake-data/copy/",
+        "--recursive",
+    ];
     args.extend(kms);
     ok(&lake, &args);
     let out = dir.path().join("out");
-    ok(&lake, &["s3", "cp", "s3://lake-data/copy/", out.to_str().unwrap(), "--recursive"]);
-    assert_eq!(std::fs::read(out.join("nested/b.csv")).unwrap(), vec![b'z'; 200_000]);
-    assert_eq!(std::fs::read_to_string(out.join("a.csv")).unwrap(), "a,b\n1,2\n");
+    ok(
+        &lake,
+        &[
+            "s3",
+            "cp",
+            "s3://lake-data/copy/",
+            out.to_str().unwrap(),
+            "--recursive",
+        ],
+    );
+    assert_eq!(
+        std::fs::read(out.join("nested/b.csv")).unwrap(),
+        vec![b'z'; 200_000]
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("a.csv")).unwrap(),
+        "a,b\n1,2\n"
+    );
     // stdin in, stdout out.
     let mut child = lakectl(&lake)
-        .args(["s3", "cp", "-", "s3://lake-data/raw/stdin.txt", "--sse", "aws:kms"])
+        .args([
+            "s3",
+            "cp",
+            "-",
+            "s3://lake-data/raw/stdin.txt",
+            "--sse",
+            "aws:kms",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"from a pipe").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"from a pipe")
+        .unwrap();
     assert!(child.wait().unwrap().success());
     let out = run(&lake, &["s3", "cp", "s3://lake-data/raw/stdin.txt", "-"]);
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("from a pipe"));
     // A refused download leaves no file behind.
     ok(&lake, &["kms", "disable-key", "--key-id", "alias/k"]);
     let dest = dir.path().join("refused.csv");
-    assert_eq!(run(&lake, &["s3", "cp", "s3://lake-data/raw/a.csv", dest.to_str().unwrap()]).status.code(), Some(254));
+    assert_eq!(
+        run(
+            &lake,
+            &[
+                "s3",
+                "cp",
+                "s3://lake-data/raw/a.csv",
+                dest.to_str().unwrap()
+            ]
+        )
+        .status
+        .code(),
+        Some(254)
+    );
     assert!(!dest.exists());
-    assert!(std::fs::read_dir(dir.path()).unwrap().flatten().all(|e| !e.file_name().to_string_lossy().starts_with(".lakectl")));
+    assert!(
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .all(|e| !e.file_name().to_string_lossy().starts_with(".lakectl"))
+    );
 }
 
 #[test]
@@ -144,9 +322,17 @@ fn a_headless_script_prints_a_json_line_per_command_and_stops_at_the_first_failu
         "# a comment\n\nkms list-keys\niam create-principal --name $WHO\ns3 rb s3://no-such-bucket\nkms list-aliases\n",
     )
     .unwrap();
-    let out = lakectl(&lake).env("WHO", "analyst").args(["--headless", "--script", script.to_str().unwrap()]).output().unwrap();
+    let out = lakectl(&lake)
+        .env("WHO", "analyst")
+        .args(["--headless", "--script", script.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(254));
-    let lines: Vec<Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 3, "{lines:?}");
     assert_eq!(lines[0]["line"], 3);
     assert_eq!(lines[0]["ok"], true);
@@ -159,7 +345,11 @@ fn a_headless_script_prints_a_json_line_per_command_and_stops_at_the_first_failu
         .env("WHO", "analyst")
         .output()
         .unwrap();
-    let lines: Vec<Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 4);
     assert_eq!(lines[1]["error"]["Code"], "AlreadyExistsException");
     assert_eq!(lines[3]["ok"], true);
@@ -169,7 +359,16 @@ fn a_headless_script_prints_a_json_line_per_command_and_stops_at_the_first_failu
 fn an_upload_killed_midway_leaves_nothing_visible() {
     let (_dir, lake) = seeded();
     let mut child = lakectl(&lake)
-        .args(["s3", "cp", "-", "s3://lake-data/raw/big.bin", "--sse", "aws:kms", "--sse-kms-key-id", "alias/k"])
+        .args([
+            "s3",
+            "cp",
+            "-",
+            "s3://lake-data/raw/big.bin",
+            "--sse",
+            "aws:kms",
+            "--sse-kms-key-id",
+            "alias/k",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -189,9 +388,27 @@ fn an_upload_killed_midway_leaves_nothing_visible() {
     child.kill().unwrap();
     child.wait().unwrap();
     drop(stdin);
-    let list = ok(&lake, &["s3api", "list-objects-v2", "--bucket", "lake-data"]);
+    let list = ok(
+        &lake,
+        &["s3api", "list-objects-v2", "--bucket", "lake-data"],
+    );
     assert_eq!(list["KeyCount"], 0, "{list}");
-    assert_eq!(run(&lake, &["s3api", "head-object", "--bucket", "lake-data", "--key", "raw/big.bin"]).status.code(), Some(254));
+    assert_eq!(
+        run(
+            &lake,
+            &[
+                "s3api",
+                "head-object",
+                "--bucket",
+                "lake-data",
+                "--key",
+                "raw/big.bin"
+            ]
+        )
+        .status
+        .code(),
+        Some(254)
+    );
     // The lake swept the abandoned body when it was opened again.
     assert!(files_under(&lake.join("tmp")).is_empty());
     assert!(blobs(&lake).is_empty());
@@ -209,12 +426,21 @@ fn two_processes_on_one_lake_do_not_corrupt_it() {
             .collect();
         let path = dir.path().join(format!("{who}.lake"));
         std::fs::write(&path, script).unwrap();
-        children.push(lakectl(&lake).args(["--headless", "--script", path.to_str().unwrap()]).stdout(Stdio::null()).spawn().unwrap());
+        children.push(
+            lakectl(&lake)
+                .args(["--headless", "--script", path.to_str().unwrap()])
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
     }
     for mut c in children {
         assert!(c.wait().unwrap().success());
     }
-    let list = ok(&lake, &["s3api", "list-objects-v2", "--bucket", "lake-data"]);
+    let list = ok(
+        &lake,
+        &["s3api", "list-objects-v2", "--bucket", "lake-data"],
+    );
     assert_eq!(list["KeyCount"], 30);
     assert_eq!(blobs(&lake).len(), 30);
     let v = ok(&lake, &["audit", "verify"]);
@@ -225,8 +451,16 @@ fn two_processes_on_one_lake_do_not_corrupt_it() {
 fn the_demo_loads_both_seed_scenarios() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("demo");
-    let out = Command::new(env!("CARGO_BIN_EXE_lakectl")).args(["--lake", lake.to_str().unwrap(), "demo"]).env_remove("LAKECTL_PASSPHRASE").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_lakectl"))
+        .args(["--lake", lake.to_str().unwrap(), "demo"])
+        .env_remove("LAKECTL_PASSPHRASE")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let demo = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_lakectl"))
             .args(["--lake", lake.to_str().unwrap()])
@@ -234,13 +468,29 @@ fn the_demo_loads_both_seed_scenarios() {
             .env("LAKECTL_PASSPHRASE", "demo")
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice::<Value>(&out.stdout).unwrap()
     };
     let buckets = demo(&["s3", "ls"]);
-    let names: Vec<&str> = buckets["Buckets"].as_array().unwrap().iter().map(|b| b["Name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = buckets["Buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["Name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["pii-datalake", "secure-datalake"]);
-    let raw = demo(&["s3api", "head-object", "--bucket", "secure-datalake", "--key", "raw/data.json"]);
+    let raw = demo(&[
+        "s3api",
+        "head-object",
+        "--bucket",
+        "secure-datalake",
+        "--key",
+        "raw/data.json",
+    ]);
     assert_eq!(raw["ServerSideEncryption"], "aws:kms");
     let pii = demo(&["s3", "ls", "s3://pii-datalake/", "--recursive"]);
     assert_eq!(pii["Contents"].as_array().unwrap().len(), 3);

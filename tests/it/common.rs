@@ -26,7 +26,11 @@ impl TestLake {
 pub fn new_lake() -> TestLake {
     let dir = tempfile::tempdir().unwrap();
     let lake = Lake::init(LakeDir::new(dir.path().join("lake")), PASSPHRASE).unwrap();
-    TestLake { services: lake.services(), lake, dir }
+    TestLake {
+        services: lake.services(),
+        lake,
+        dir,
+    }
 }
 
 pub fn admin() -> Principal {
@@ -48,11 +52,30 @@ impl Write for SharedBuf {
 }
 
 pub fn kms(key: &str) -> PutOptions {
-    PutOptions { sse: Some(Sse::Kms), sse_kms_key_id: Some(key.to_string()) }
+    PutOptions {
+        sse: Some(Sse::Kms),
+        sse_kms_key_id: Some(key.to_string()),
+    }
 }
 
-pub async fn put(s: &Services, by: &Principal, bucket: &str, key: &str, data: &[u8], opts: PutOptions) -> Result<()> {
-    s.storage.put_object(by, bucket, key, Box::new(std::io::Cursor::new(data.to_vec())), opts, Progress::default()).await?;
+pub async fn put(
+    s: &Services,
+    by: &Principal,
+    bucket: &str,
+    key: &str,
+    data: &[u8],
+    opts: PutOptions,
+) -> Result<()> {
+    s.storage
+        .put_object(
+            by,
+            bucket,
+            key,
+            Box::new(std::io::Cursor::new(data.to_vec())),
+            opts,
+            Progress::default(),
+        )
+        .await?;
     Ok(())
 }
 
@@ -60,19 +83,51 @@ pub async fn get(s: &Services, by: &Principal, bucket: &str, key: &str) -> Resul
     get_range(s, by, bucket, key, None).await
 }
 
-pub async fn get_range(s: &Services, by: &Principal, bucket: &str, key: &str, range: Option<(u64, u64)>) -> Result<Vec<u8>> {
+pub async fn get_range(
+    s: &Services,
+    by: &Principal,
+    bucket: &str,
+    key: &str,
+    range: Option<(u64, u64)>,
+) -> Result<Vec<u8>> {
     let buf = SharedBuf::default();
-    s.storage.get_object(by, bucket, key, range, Box::new(buf.clone()), Progress::default()).await?;
+    s.storage
+        .get_object(
+            by,
+            bucket,
+            key,
+            range,
+            Box::new(buf.clone()),
+            Progress::default(),
+        )
+        .await?;
     Ok(buf.0.lock().unwrap().clone())
 }
 
 /// A key `alias/test` and a bucket `data` that requires KMS, as in the seed.
 pub async fn seed(t: &TestLake) {
     let a = admin();
-    t.services.keys.create_key(&a, CreateKey { alias: Some("alias/test".into()), description: None }).await.unwrap();
+    t.services
+        .keys
+        .create_key(
+            &a,
+            CreateKey {
+                alias: Some("alias/test".into()),
+                description: None,
+            },
+        )
+        .await
+        .unwrap();
     t.services
         .storage
-        .create_bucket(&a, "data", CreateBucket { sse_kms_key_id: Some("alias/test".into()), require_sse_kms: true })
+        .create_bucket(
+            &a,
+            "data",
+            CreateBucket {
+                sse_kms_key_id: Some("alias/test".into()),
+                require_sse_kms: true,
+            },
+        )
         .await
         .unwrap();
 }

@@ -15,7 +15,13 @@ fn screen(app: &mut App) -> String {
     terminal.draw(|f| view::render(app, f)).unwrap();
     let buf = terminal.backend().buffer();
     (0..buf.area.height)
-        .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect::<String>().trim_end().to_string())
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -47,8 +53,21 @@ async fn demo_like() -> (TestLake, App) {
     let t = new_lake();
     seed(&t).await;
     let a = admin();
-    t.services.storage.create_bucket(&a, "open-bucket", Default::default()).await.unwrap();
-    put(&t.services, &a, "data", "raw/data.json", &vec![b'x'; 2048], kms("alias/test")).await.unwrap();
+    t.services
+        .storage
+        .create_bucket(&a, "open-bucket", Default::default())
+        .await
+        .unwrap();
+    put(
+        &t.services,
+        &a,
+        "data",
+        "raw/data.json",
+        &vec![b'x'; 2048],
+        kms("alias/test"),
+    )
+    .await
+    .unwrap();
     let mut app = App::new(t.services.clone(), a, Options { readonly: false });
     app.settle().await;
     (t, app)
@@ -86,7 +105,12 @@ async fn upload_a_file_then_disable_its_key_from_the_keyboard() {
     press(&mut app, KeyCode::Char('y'));
     app.settle().await;
     assert!(screen(&mut app).contains("raw/upload.csv"));
-    assert_eq!(get(&t.services, &admin(), "data", "raw/upload.csv").await.unwrap(), std::fs::read(&file).unwrap());
+    assert_eq!(
+        get(&t.services, &admin(), "data", "raw/upload.csv")
+            .await
+            .unwrap(),
+        std::fs::read(&file).unwrap()
+    );
 
     // Keys: alias/aws/s3 first, then alias/test; disable it, confirming.
     press(&mut app, KeyCode::Char('2'));
@@ -95,7 +119,12 @@ async fn upload_a_file_then_disable_its_key_from_the_keyboard() {
     assert!(screen(&mut app).contains("kms disable-key"));
     press(&mut app, KeyCode::Char('y'));
     app.settle().await;
-    let key = t.services.keys.describe_key(&admin(), "alias/test").await.unwrap();
+    let key = t
+        .services
+        .keys
+        .describe_key(&admin(), "alias/test")
+        .await
+        .unwrap();
     assert_eq!(key.key_state, KeyState::Disabled);
     assert!(screen(&mut app).contains("Disabled"));
 
@@ -124,16 +153,31 @@ async fn readonly_leaves_out_every_change() {
     press(&mut app, KeyCode::Enter);
     app.settle().await;
     assert!(screen(&mut app).contains("read-only"));
-    assert_eq!(t.services.storage.list_buckets(&admin()).await.unwrap().len(), 1);
+    assert_eq!(
+        t.services
+            .storage
+            .list_buckets(&admin())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
 async fn help_is_built_from_the_key_map_and_the_principal_can_be_switched() {
     let (t, mut app) = demo_like().await;
-    t.services.iam.create_principal(&admin(), "analyst", false).await.unwrap();
+    t.services
+        .iam
+        .create_principal(&admin(), "analyst", false)
+        .await
+        .unwrap();
     press(&mut app, KeyCode::Char('?'));
     let s = screen(&mut app);
-    for binding in lakectl::tui::keymap::BINDINGS.iter().filter(|b| b.scope == lakectl::tui::keymap::Scope::Global) {
+    for binding in lakectl::tui::keymap::BINDINGS
+        .iter()
+        .filter(|b| b.scope == lakectl::tui::keymap::Scope::Global)
+    {
         assert!(s.contains(binding.hint), "help lacks {}", binding.hint);
     }
     press(&mut app, KeyCode::Esc);

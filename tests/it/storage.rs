@@ -12,13 +12,41 @@ async fn objects_round_trip_whole_and_by_range() {
     seed(&t).await;
     let a = admin();
     let data: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
-    put(&t.services, &a, "data", "raw/x.bin", &data, kms("alias/test")).await.unwrap();
-    assert_eq!(get(&t.services, &a, "data", "raw/x.bin").await.unwrap(), data);
-    for (s, e) in [(0, 1), (65_535, 65_537), (100_000, 200_000), (199_999, 300_000)] {
-        let part = get_range(&t.services, &a, "data", "raw/x.bin", Some((s, e))).await.unwrap();
-        assert_eq!(part, &data[s as usize..(e as usize).min(data.len())], "range {s}-{e}");
+    put(
+        &t.services,
+        &a,
+        "data",
+        "raw/x.bin",
+        &data,
+        kms("alias/test"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        get(&t.services, &a, "data", "raw/x.bin").await.unwrap(),
+        data
+    );
+    for (s, e) in [
+        (0, 1),
+        (65_535, 65_537),
+        (100_000, 200_000),
+        (199_999, 300_000),
+    ] {
+        let part = get_range(&t.services, &a, "data", "raw/x.bin", Some((s, e)))
+            .await
+            .unwrap();
+        assert_eq!(
+            part,
+            &data[s as usize..(e as usize).min(data.len())],
+            "range {s}-{e}"
+        );
     }
-    let info = t.services.storage.head_object(&a, "data", "raw/x.bin").await.unwrap();
+    let info = t
+        .services
+        .storage
+        .head_object(&a, "data", "raw/x.bin")
+        .await
+        .unwrap();
     assert_eq!(info.size, data.len() as u64);
     assert_eq!(info.server_side_encryption, Sse::Kms);
     assert!(info.sse_kms_key_id.unwrap().contains(":key/"));
@@ -29,7 +57,16 @@ async fn a_tampered_byte_is_an_invalid_ciphertext_never_garbage() {
     let t = new_lake();
     seed(&t).await;
     let a = admin();
-    put(&t.services, &a, "data", "k", &vec![1u8; 150_000], kms("alias/test")).await.unwrap();
+    put(
+        &t.services,
+        &a,
+        "data",
+        "k",
+        &vec![1u8; 150_000],
+        kms("alias/test"),
+    )
+    .await
+    .unwrap();
     let blob = blobs(&t.path()).pop().unwrap();
     let mut bytes = std::fs::read(&blob).unwrap();
     let middle = bytes.len() / 2;
@@ -40,7 +77,10 @@ async fn a_tampered_byte_is_an_invalid_ciphertext_never_garbage() {
     // Truncation, too.
     bytes[middle] ^= 0x20;
     std::fs::write(&blob, &bytes[..bytes.len() - 100]).unwrap();
-    assert_eq!(get(&t.services, &a, "data", "k").await.unwrap_err().code, Code::InvalidCiphertextException);
+    assert_eq!(
+        get(&t.services, &a, "data", "k").await.unwrap_err().code,
+        Code::InvalidCiphertextException
+    );
 }
 
 #[tokio::test]
@@ -48,13 +88,36 @@ async fn a_body_moved_under_another_name_does_not_open() {
     let t = new_lake();
     seed(&t).await;
     let a = admin();
-    put(&t.services, &a, "data", "public.txt", b"nothing to see", kms("alias/test")).await.unwrap();
+    put(
+        &t.services,
+        &a,
+        "data",
+        "public.txt",
+        b"nothing to see",
+        kms("alias/test"),
+    )
+    .await
+    .unwrap();
     let before: Vec<_> = blobs(&t.path());
-    put(&t.services, &a, "data", "secret.txt", b"the secret", kms("alias/test")).await.unwrap();
-    let secret_blob = blobs(&t.path()).into_iter().find(|b| !before.contains(b)).unwrap();
+    put(
+        &t.services,
+        &a,
+        "data",
+        "secret.txt",
+        b"the secret",
+        kms("alias/test"),
+    )
+    .await
+    .unwrap();
+    let secret_blob = blobs(&t.path())
+        .into_iter()
+        .find(|b| !before.contains(b))
+        .unwrap();
     // Someone with the directory swaps the secret's body in for the public object's.
     std::fs::copy(&secret_blob, &before[0]).unwrap();
-    let err = get(&t.services, &a, "data", "public.txt").await.unwrap_err();
+    let err = get(&t.services, &a, "data", "public.txt")
+        .await
+        .unwrap_err();
     assert_eq!(err.code, Code::InvalidCiphertextException, "{err}");
 }
 
@@ -63,15 +126,33 @@ async fn the_seed_bucket_policy_refuses_puts_not_encrypted_with_kms() {
     let t = new_lake();
     seed(&t).await;
     let a = admin();
-    for opts in [PutOptions::default(), PutOptions { sse: Some(Sse::Aes256), sse_kms_key_id: None }] {
-        let err = put(&t.services, &a, "data", "raw/plain", b"x", opts).await.unwrap_err();
+    for opts in [
+        PutOptions::default(),
+        PutOptions {
+            sse: Some(Sse::Aes256),
+            sse_kms_key_id: None,
+        },
+    ] {
+        let err = put(&t.services, &a, "data", "raw/plain", b"x", opts)
+            .await
+            .unwrap_err();
         assert_eq!(err.code, Code::AccessDenied);
         assert!(err.message.contains("explicit deny"), "{}", err.message);
     }
-    let listing = t.services.storage.list_objects(&a, "data", "", None).await.unwrap();
+    let listing = t
+        .services
+        .storage
+        .list_objects(&a, "data", "", None)
+        .await
+        .unwrap();
     assert!(listing.objects.is_empty());
-    assert!(blobs(&t.path()).is_empty(), "a refused put left a body behind");
-    put(&t.services, &a, "data", "raw/ok", b"x", kms("alias/test")).await.unwrap();
+    assert!(
+        blobs(&t.path()).is_empty(),
+        "a refused put left a body behind"
+    );
+    put(&t.services, &a, "data", "raw/ok", b"x", kms("alias/test"))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -84,16 +165,42 @@ async fn no_file_under_the_lake_holds_the_plaintext() {
     for at in [0, 65_530, 150_000, 299_000] {
         data[at..at + marker.len()].copy_from_slice(marker);
     }
-    put(&t.services, &a, "data", "raw/customers.csv", &data, kms("alias/test")).await.unwrap();
+    put(
+        &t.services,
+        &a,
+        "data",
+        "raw/customers.csv",
+        &data,
+        kms("alias/test"),
+    )
+    .await
+    .unwrap();
     // Small objects too, and one under SSE-S3 in a bucket without the policy.
-    t.services.storage.create_bucket(&a, "open", Default::default()).await.unwrap();
-    put(&t.services, &a, "open", "m.txt", marker, PutOptions::default()).await.unwrap();
+    t.services
+        .storage
+        .create_bucket(&a, "open", Default::default())
+        .await
+        .unwrap();
+    put(
+        &t.services,
+        &a,
+        "open",
+        "m.txt",
+        marker,
+        PutOptions::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(get(&t.services, &a, "open", "m.txt").await.unwrap(), marker);
     let files = files_under(&t.path());
     assert!(files.len() >= 4, "{files:?}");
     for f in files {
         let bytes = std::fs::read(&f).unwrap();
-        assert!(!bytes.windows(marker.len()).any(|w| w == marker), "{} holds the plaintext", f.display());
+        assert!(
+            !bytes.windows(marker.len()).any(|w| w == marker),
+            "{} holds the plaintext",
+            f.display()
+        );
     }
 }
 
@@ -102,11 +209,30 @@ async fn bucket_policies_govern_other_principals() {
     let t = new_lake();
     seed(&t).await;
     let a = admin();
-    t.services.iam.create_principal(&a, "analyst", false).await.unwrap();
+    t.services
+        .iam
+        .create_principal(&a, "analyst", false)
+        .await
+        .unwrap();
     let analyst = Principal::new("analyst");
-    put(&t.services, &a, "data", "raw/x", b"hello", kms("alias/test")).await.unwrap();
+    put(
+        &t.services,
+        &a,
+        "data",
+        "raw/x",
+        b"hello",
+        kms("alias/test"),
+    )
+    .await
+    .unwrap();
     // No bucket statement allows the analyst: refused.
-    assert_eq!(get(&t.services, &analyst, "data", "raw/x").await.unwrap_err().code, Code::AccessDenied);
+    assert_eq!(
+        get(&t.services, &analyst, "data", "raw/x")
+            .await
+            .unwrap_err()
+            .code,
+        Code::AccessDenied
+    );
     // A bucket statement allows GetObject, but the key policy does not admit the analyst.
     let policy = lakectl::service::policy::PolicyDocument::parse(&format!(
         r#"{{"Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{}:user/analyst"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::data/*"}}]}}"#,
@@ -115,13 +241,26 @@ async fn bucket_policies_govern_other_principals() {
     .unwrap();
     let mut with_seed = lakectl::service::policy::PolicyDocument::require_sse_kms("data");
     with_seed.statement.extend(policy.statement);
-    t.services.storage.put_bucket_policy(&a, "data", with_seed).await.unwrap();
-    let err = get(&t.services, &analyst, "data", "raw/x").await.unwrap_err();
+    t.services
+        .storage
+        .put_bucket_policy(&a, "data", with_seed)
+        .await
+        .unwrap();
+    let err = get(&t.services, &analyst, "data", "raw/x")
+        .await
+        .unwrap_err();
     assert_eq!(err.code, Code::AccessDenied);
     assert!(err.message.contains("kms:Decrypt"), "{}", err.message);
     // Once the key admits the analyst, the read goes through.
-    t.services.keys.allow(&a, "alias/test", "analyst", &["Decrypt".to_string()]).await.unwrap();
-    assert_eq!(get(&t.services, &analyst, "data", "raw/x").await.unwrap(), b"hello");
+    t.services
+        .keys
+        .allow(&a, "alias/test", "analyst", &["Decrypt".to_string()])
+        .await
+        .unwrap();
+    assert_eq!(
+        get(&t.services, &analyst, "data", "raw/x").await.unwrap(),
+        b"hello"
+    );
 }
 
 #[tokio::test]
@@ -130,17 +269,67 @@ async fn bad_input_changes_nothing() {
     seed(&t).await;
     let a = admin();
     let s = &t.services.storage;
-    assert_eq!(s.create_bucket(&a, "Bad_Name", Default::default()).await.unwrap_err().code, Code::InvalidBucketName);
-    assert_eq!(s.create_bucket(&a, "data", Default::default()).await.unwrap_err().code, Code::BucketAlreadyExists);
-    let unknown_key = lakectl::service::storage::CreateBucket { sse_kms_key_id: Some("alias/nope".into()), require_sse_kms: false };
-    assert_eq!(s.create_bucket(&a, "other", unknown_key).await.unwrap_err().code, Code::NotFoundException);
-    assert_eq!(put(&t.services, &a, "nope", "k", b"x", kms("alias/test")).await.unwrap_err().code, Code::NoSuchBucket);
-    assert_eq!(put(&t.services, &a, "data", "k", b"x", kms("alias/nope")).await.unwrap_err().code, Code::NotFoundException);
-    assert_eq!(get(&t.services, &a, "data", "missing").await.unwrap_err().code, Code::NoSuchKey);
-    let names: Vec<String> = s.list_buckets(&a).await.unwrap().into_iter().map(|b| b.name).collect();
+    assert_eq!(
+        s.create_bucket(&a, "Bad_Name", Default::default())
+            .await
+            .unwrap_err()
+            .code,
+        Code::InvalidBucketName
+    );
+    assert_eq!(
+        s.create_bucket(&a, "data", Default::default())
+            .await
+            .unwrap_err()
+            .code,
+        Code::BucketAlreadyExists
+    );
+    let unknown_key = lakectl::service::storage::CreateBucket {
+        sse_kms_key_id: Some("alias/nope".into()),
+        require_sse_kms: false,
+    };
+    assert_eq!(
+        s.create_bucket(&a, "other", unknown_key)
+            .await
+            .unwrap_err()
+            .code,
+        Code::NotFoundException
+    );
+    assert_eq!(
+        put(&t.services, &a, "nope", "k", b"x", kms("alias/test"))
+            .await
+            .unwrap_err()
+            .code,
+        Code::NoSuchBucket
+    );
+    assert_eq!(
+        put(&t.services, &a, "data", "k", b"x", kms("alias/nope"))
+            .await
+            .unwrap_err()
+            .code,
+        Code::NotFoundException
+    );
+    assert_eq!(
+        get(&t.services, &a, "data", "missing")
+            .await
+            .unwrap_err()
+            .code,
+        Code::NoSuchKey
+    );
+    let names: Vec<String> = s
+        .list_buckets(&a)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.name)
+        .collect();
     assert_eq!(names, vec!["data"]);
     assert!(blobs(&t.path()).is_empty());
-    assert!(std::fs::read_dir(t.path().join("tmp")).unwrap().next().is_none());
+    assert!(
+        std::fs::read_dir(t.path().join("tmp"))
+            .unwrap()
+            .next()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -148,13 +337,60 @@ async fn overwrite_and_delete_leave_no_stale_bodies() {
     let t = new_lake();
     seed(&t).await;
     let a = admin();
-    put(&t.services, &a, "data", "k", b"one", kms("alias/test")).await.unwrap();
-    put(&t.services, &a, "data", "k", b"two", kms("alias/test")).await.unwrap();
+    put(&t.services, &a, "data", "k", b"one", kms("alias/test"))
+        .await
+        .unwrap();
+    put(&t.services, &a, "data", "k", b"two", kms("alias/test"))
+        .await
+        .unwrap();
     assert_eq!(get(&t.services, &a, "data", "k").await.unwrap(), b"two");
     assert_eq!(blobs(&t.path()).len(), 1);
-    let err = t.services.storage.delete_bucket(&a, "data").await.unwrap_err();
+    let err = t
+        .services
+        .storage
+        .delete_bucket(&a, "data")
+        .await
+        .unwrap_err();
     assert_eq!(err.code, Code::BucketNotEmpty);
-    t.services.storage.delete_object(&a, "data", "k").await.unwrap();
+    t.services
+        .storage
+        .delete_object(&a, "data", "k")
+        .await
+        .unwrap();
     assert!(blobs(&t.path()).is_empty());
     t.services.storage.delete_bucket(&a, "data").await.unwrap();
+}
+
+#[tokio::test]
+async fn an_older_body_put_back_in_place_is_refused() {
+    let t = new_lake();
+    seed(&t).await;
+    let a = admin();
+    put(
+        &t.services,
+        &a,
+        "data",
+        "balance",
+        b"owes 1000",
+        kms("alias/test"),
+    )
+    .await
+    .unwrap();
+    let blob = blobs(&t.path()).pop().unwrap();
+    let old = std::fs::read(&blob).unwrap();
+    put(
+        &t.services,
+        &a,
+        "data",
+        "balance",
+        b"owes 0000",
+        kms("alias/test"),
+    )
+    .await
+    .unwrap();
+    // Same name, same length, sealed for this very object: only the version differs.
+    let current = blobs(&t.path()).pop().unwrap();
+    std::fs::write(&current, &old).unwrap();
+    let err = get(&t.services, &a, "data", "balance").await.unwrap_err();
+    assert_eq!(err.code, Code::InvalidCiphertextException, "{err}");
 }

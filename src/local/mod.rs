@@ -9,6 +9,7 @@ mod iam;
 mod kms;
 mod lake;
 mod meta;
+mod pipe;
 mod s3;
 
 use std::sync::Arc;

@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::authz::{self, Decision, Request};
 use super::envelope::{self, CHUNK_SIZE, Header, SealedFile};
+use super::pipe;
 use super::{Caller, Lake, blocking, now, parse_ts, ts};
 use crate::service::policy::PolicyDocument;
 use crate::service::storage::{
@@ -465,9 +466,13 @@ impl Storage for Lake {
                 .try_lock()
                 .map_err(|e| ServiceError::internal(format!("cannot lock an upload file: {e}")))?;
             let mut body = body;
-            let mut out = std::io::BufWriter::with_capacity(CHUNK_SIZE + 64, &pending.file);
-            let sealed = envelope::seal_stream(&data_key, &header, &mut body, &mut out, &progress)?;
-            drop(out);
+            let io_error =
+                |e: std::io::Error| ServiceError::local_io("cannot write the object store", &e);
+            let sealed = pipe::write_behind(&pending.file, io_error, |out| {
+                envelope::seal_stream(&data_key, &header, &mut body, out, &progress)
+            })?;
+            // On disk before the transaction that makes it visible: a committed object survives a
+            // power cut, not just a killed process.
             pending
                 .file
                 .sync_data()
@@ -563,7 +568,14 @@ impl Storage for Lake {
         let (start, end) = range.unwrap_or((0, info.size));
         progress.set_total(end.min(info.size).saturating_sub(start));
         let mut sink = sink;
-        blocking(move || file.copy_range(&data_key, start, end, &mut sink, &progress)).await?;
+        blocking(move || {
+            let io_error =
+                |e: std::io::Error| ServiceError::local_io("cannot write the download", &e);
+            pipe::write_behind(&mut sink, io_error, |out| {
+                file.copy_range(&data_key, start, end, out, &progress)
+            })
+        })
+        .await?;
         Ok(info)
     }
 

@@ -3,12 +3,17 @@
 //! implement the traits and translate. Every call names the acting principal, and every
 //! permission check happens behind these traits, never in an interface.
 
+pub mod access;
 pub mod audit;
+pub mod catalog;
+pub mod classification;
 pub mod error;
 pub mod iam;
+pub mod jobs;
 pub mod keys;
 pub mod policy;
 pub mod progress;
+pub mod query;
 pub mod storage;
 
 use std::sync::Arc;
@@ -43,7 +48,8 @@ pub struct BackendInfo {
     pub location: String,
 }
 
-/// One handle on every service of one backend; cheap to clone into tasks.
+/// One handle on every service of one backend; cheap to clone into tasks. The catalog, jobs,
+/// classification, access and query traits join it as a backend serves them.
 #[derive(Clone)]
 pub struct Services {
     pub backend: BackendInfo,

@@ -1,0 +1,120 @@
+//! ETL jobs and crawlers (Glue semantics): definitions, runs with their states and metrics.
+//! No backend serves it yet; the Glue issue implements it on the local lake.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{Principal, Progress, Result};
+
+/// A column's masking: the column and the operator (`redact`, `partial:4`, `hash`, `tokenize`, ...).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MaskRule {
+    pub column: String,
+    pub operator: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct JobDefinition {
+    pub name: String,
+    /// `s3://bucket/prefix/` read from, and written to.
+    pub source: String,
+    pub target: String,
+    pub dedup: bool,
+    pub security_configuration: Option<String>,
+    pub masks: Vec<MaskRule>,
+    /// Mask what this classification job found.
+    pub from_findings: Option<String>,
+    /// The principal the job runs as.
+    pub role: String,
+    pub timeout_minutes: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RunState {
+    Starting,
+    Running,
+    Succeeded,
+    Failed,
+    Stopped,
+    Timeout,
+}
+
+/// RecordsRead = RecordsWritten + Duplicates + Quarantined, always.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RunMetrics {
+    pub records_read: u64,
+    pub records_written: u64,
+    pub duplicates: u64,
+    pub quarantined: u64,
+    pub bytes_read: u64,
+    pub bytes_written: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct JobRun {
+    pub id: String,
+    pub job_name: String,
+    pub job_run_state: RunState,
+    pub started_on: DateTime<Utc>,
+    pub completed_on: Option<DateTime<Utc>>,
+    /// Seconds.
+    pub execution_time: u64,
+    pub metrics: RunMetrics,
+    pub error_message: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CrawlerDefinition {
+    pub name: String,
+    pub database_name: String,
+    pub targets: Vec<String>,
+    pub security_configuration: Option<String>,
+    /// `UPDATE_IN_DATABASE` or `LOG`.
+    pub update_behavior: String,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CrawlerRun {
+    pub crawler_name: String,
+    pub state: RunState,
+    pub started_on: DateTime<Utc>,
+    pub completed_on: Option<DateTime<Utc>>,
+    pub tables_created: Vec<String>,
+    pub tables_updated: Vec<String>,
+    pub partitions_added: u64,
+    pub error_message: Option<String>,
+}
+
+#[async_trait]
+pub trait Jobs: Send + Sync {
+    async fn create_job(&self, by: &Principal, def: JobDefinition) -> Result<()>;
+    async fn get_jobs(&self, by: &Principal) -> Result<Vec<JobDefinition>>;
+    /// Starts a run and returns its id; the run reports through `progress` and stops when it is
+    /// cancelled.
+    async fn start_job_run(&self, by: &Principal, job: &str, progress: Progress) -> Result<String>;
+    async fn get_job_run(&self, by: &Principal, job: &str, run_id: &str) -> Result<JobRun>;
+    async fn get_job_runs(&self, by: &Principal, job: &str) -> Result<Vec<JobRun>>;
+    async fn stop_job_run(&self, by: &Principal, job: &str, run_id: &str) -> Result<()>;
+    /// The run's log, decrypted for a principal allowed to read it.
+    async fn get_job_run_log(&self, by: &Principal, job: &str, run_id: &str) -> Result<String>;
+    async fn create_crawler(&self, by: &Principal, def: CrawlerDefinition) -> Result<()>;
+    async fn start_crawler(&self, by: &Principal, name: &str, progress: Progress) -> Result<()>;
+    async fn get_crawler(
+        &self,
+        by: &Principal,
+        name: &str,
+    ) -> Result<(CrawlerDefinition, Option<CrawlerRun>)>;
+    async fn get_crawlers(
+        &self,
+        by: &Principal,
+    ) -> Result<Vec<(CrawlerDefinition, Option<CrawlerRun>)>>;
+}

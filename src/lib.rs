@@ -5,5 +5,6 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod local;
+pub mod mask;
 pub mod service;
 pub mod tui;

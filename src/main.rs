@@ -42,12 +42,14 @@ struct Cli {
     backend: Backend,
     /// The acting principal
     #[arg(
+        id = "acting_as",
         long = "as",
+        value_name = "PRINCIPAL",
         env = "LAKECTL_PRINCIPAL",
         default_value = "admin",
         global = true
     )]
-    principal: String,
+    acting_as: String,
     /// Output format [default: table on a terminal, json otherwise]
     #[arg(long, value_enum, global = true)]
     output: Option<Format>,
@@ -139,7 +141,7 @@ async fn run(cli: Cli) -> Result<u8, ServiceError> {
         file: cli.passphrase_file.as_deref(),
         demo,
     };
-    let principal = Principal::new(cli.principal.clone());
+    let principal = Principal::new(cli.acting_as.clone());
     let print = |value: &serde_json::Value| {
         let text = output::render(value, format);
         if !text.is_empty() {

@@ -31,9 +31,136 @@ pub enum Command {
     /// Buckets and objects, the API-level commands (aws s3api)
     #[command(subcommand)]
     S3api(S3apiCommand),
+    /// The catalog, ETL jobs and crawlers (AWS Glue)
+    #[command(subcommand)]
+    Glue(GlueCommand),
     /// The hash-chained audit log
     #[command(subcommand)]
     Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GlueCommand {
+    CreateDatabase {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    GetDatabases,
+    GetTables {
+        #[arg(long)]
+        database: String,
+    },
+    GetTable {
+        #[arg(long)]
+        database: String,
+        #[arg(long)]
+        name: String,
+    },
+    DeleteTable {
+        #[arg(long)]
+        database: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// A named key for the output (S3 SSE-KMS) and logs of jobs and crawlers
+    CreateSecurityConfiguration {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        sse_kms_key_id: String,
+    },
+    GetSecurityConfigurations,
+    /// An ETL job: every object under --source (JSON lines or array, CSV, Parquet, gzip) to Parquet (zstd) under --target
+    CreateJob {
+        #[arg(long)]
+        name: String,
+        /// s3://BUCKET/PREFIX/ to read
+        #[arg(long)]
+        source: String,
+        /// s3://BUCKET/PREFIX/ to write (replaced whole by each run)
+        #[arg(long)]
+        target: String,
+        /// Write exact duplicate records once
+        #[arg(long)]
+        dedup: bool,
+        #[arg(long)]
+        security_configuration: Option<String>,
+        /// COLUMN=OPERATOR (redact, null); repeat for more columns
+        #[arg(long = "mask", value_name = "COLUMN=OPERATOR")]
+        masks: Vec<String>,
+        /// Mask the columns a classification job found
+        #[arg(long)]
+        from_findings: Option<String>,
+        /// The principal the job runs as [default: the caller]
+        #[arg(long)]
+        role: Option<String>,
+        /// Stop the run with TIMEOUT after this many minutes
+        #[arg(long)]
+        timeout: Option<u32>,
+    },
+    GetJobs,
+    /// Start a run. On the local lake it runs in this process: without --wait the JobRunId is
+    /// printed at once and the process stays until the run ends
+    StartJobRun {
+        #[arg(long)]
+        job_name: String,
+        /// Print the finished run instead of its id
+        #[arg(long)]
+        wait: bool,
+    },
+    GetJobRun {
+        #[arg(long)]
+        job_name: String,
+        #[arg(long)]
+        run_id: String,
+    },
+    GetJobRuns {
+        #[arg(long)]
+        job_name: String,
+    },
+    BatchStopJobRun {
+        #[arg(long)]
+        job_name: String,
+        #[arg(long, value_delimiter = ',', num_args = 1..)]
+        job_run_ids: Vec<String>,
+    },
+    /// The run's log, decrypted (needs kms:Decrypt on the security configuration's key)
+    GetJobRunLog {
+        #[arg(long)]
+        job_name: String,
+        #[arg(long)]
+        run_id: String,
+    },
+    CreateCrawler {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        database: String,
+        /// s3://BUCKET/PREFIX/ (repeat for more)
+        #[arg(long = "target", required = true)]
+        targets: Vec<String>,
+        #[arg(long)]
+        security_configuration: Option<String>,
+        /// UPDATE_IN_DATABASE or LOG
+        #[arg(long, default_value = "UPDATE_IN_DATABASE")]
+        schema_change_policy: String,
+        /// The principal the crawler reads as [default: the caller]
+        #[arg(long)]
+        role: Option<String>,
+    },
+    StartCrawler {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        wait: bool,
+    },
+    GetCrawler {
+        #[arg(long)]
+        name: String,
+    },
+    GetCrawlers,
 }
 
 #[derive(Debug, Subcommand)]
@@ -295,6 +422,19 @@ impl Command {
                     | S3apiCommand::GetObject { .. }
                     | S3apiCommand::GetBucketPolicy { .. }
                     | S3apiCommand::GetBucketEncryption { .. }
+            ),
+            Command::Glue(c) => !matches!(
+                c,
+                GlueCommand::GetDatabases
+                    | GlueCommand::GetTables { .. }
+                    | GlueCommand::GetTable { .. }
+                    | GlueCommand::GetSecurityConfigurations
+                    | GlueCommand::GetJobs
+                    | GlueCommand::GetJobRun { .. }
+                    | GlueCommand::GetJobRuns { .. }
+                    | GlueCommand::GetJobRunLog { .. }
+                    | GlueCommand::GetCrawler { .. }
+                    | GlueCommand::GetCrawlers
             ),
             Command::Audit(_) => false,
         }

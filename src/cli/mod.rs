@@ -3,6 +3,7 @@
 //! The console's `:` line calls the same executor.
 
 pub mod commands;
+mod glue;
 pub mod output;
 pub mod s3;
 pub mod script;
@@ -59,6 +60,7 @@ impl Context<'_> {
             Command::Kms(c) => self.kms(c).await,
             Command::S3(c) => self.s3(c).await,
             Command::S3api(c) => self.s3api(c).await,
+            Command::Glue(c) => self.glue(c).await,
             Command::Audit(c) => self.audit(c).await,
         }
     }

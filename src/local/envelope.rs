@@ -15,6 +15,7 @@
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::unix::fs::FileExt;
+use std::sync::Arc;
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, NONCE_LEN, Nonce};
 use aws_lc_rs::digest;
@@ -129,7 +130,89 @@ pub struct Sealed {
     pub etag: String,
 }
 
-/// Encrypts `input` into `out` under `data_key`, chunk by chunk, in constant memory.
+/// A `Write` that seals what it is given, chunk by chunk, into `out`. A full chunk is sealed only
+/// once more bytes arrive, so `finish` can mark the true last chunk as final.
+pub struct SealingWriter<W: Write> {
+    out: W,
+    key: LessSafeKey,
+    digest: [u8; 32],
+    chunk_size: usize,
+    buf: Vec<u8>,
+    index: u64,
+    total: u64,
+}
+
+impl<W: Write> SealingWriter<W> {
+    pub fn new(data_key: &Secret, header: &Header, mut out: W) -> std::io::Result<Self> {
+        let encoded = header.encode();
+        out.write_all(&encoded)?;
+        let chunk_size = header.chunk_size as usize;
+        Ok(SealingWriter {
+            out,
+            key: data_key.aead(),
+            digest: sha256(&encoded),
+            chunk_size,
+            buf: Vec::with_capacity(chunk_size + TAG_LEN),
+            index: 0,
+            total: 0,
+        })
+    }
+
+    fn seal(&mut self, last: bool) -> std::io::Result<String> {
+        let len = self.buf.len();
+        let tag = self
+            .key
+            .seal_in_place_separate_tag(
+                nonce(self.index),
+                Aad::from(chunk_aad(&self.digest, self.index, last)),
+                &mut self.buf,
+            )
+            .map_err(|_| std::io::Error::other("AES-GCM seal failed"))?;
+        self.buf.extend_from_slice(tag.as_ref());
+        self.out.write_all(&self.buf)?;
+        self.total += len as u64;
+        self.index += 1;
+        self.buf.clear();
+        Ok(hex::encode(tag.as_ref()))
+    }
+
+    /// Seals the final chunk (possibly empty) and returns the sink with what was sealed.
+    pub fn finish(mut self) -> std::io::Result<(W, Sealed)> {
+        let etag = self.seal(true)?;
+        self.out.flush()?;
+        Ok((
+            self.out,
+            Sealed {
+                plaintext_len: self.total,
+                etag,
+            },
+        ))
+    }
+}
+
+impl<W: Write> Write for SealingWriter<W> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let mut data = data;
+        let n = data.len();
+        while !data.is_empty() {
+            if self.buf.len() == self.chunk_size {
+                self.seal(false)?;
+            }
+            let take = (self.chunk_size - self.buf.len()).min(data.len());
+            self.buf.extend_from_slice(&data[..take]);
+            data = &data[take..];
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        // Chunks are sealed when they are full; the tail waits for `finish`.
+        self.out.flush()
+    }
+}
+
+/// Encrypts `input` into `out` under `data_key`, in constant memory, reporting progress and
+/// stopping when it is cancelled.
 pub fn seal_stream(
     data_key: &Secret,
     header: &Header,
@@ -138,54 +221,25 @@ pub fn seal_stream(
     progress: &Progress,
 ) -> Result<Sealed> {
     let write_err = |e: std::io::Error| ServiceError::local_io("cannot write the object store", &e);
-    let read_err = |e: std::io::Error| ServiceError::local_io("cannot read the upload", &e);
-    let encoded = header.encode();
-    out.write_all(&encoded).map_err(write_err)?;
-    let digest = sha256(&encoded);
-    let key: LessSafeKey = data_key.aead();
-    let cs = header.chunk_size as usize;
-    // Two buffers: a chunk is sealed only once we know whether another follows it.
-    let mut current = vec![0u8; cs + TAG_LEN];
-    let mut next = vec![0u8; cs + TAG_LEN];
-    let mut len = fill(input, &mut current[..cs]).map_err(read_err)?;
-    let (mut index, mut total) = (0u64, 0u64);
-    let etag = loop {
+    let mut writer = SealingWriter::new(data_key, header, out).map_err(write_err)?;
+    let mut buf = vec![0u8; header.chunk_size as usize];
+    loop {
         if progress.is_cancelled() {
             return Err(ServiceError::new(
                 Code::Cancelled,
                 "the upload was cancelled",
             ));
         }
-        let next_len = if len == cs {
-            fill(input, &mut next[..cs]).map_err(read_err)?
-        } else {
-            0
-        };
-        let last = next_len == 0;
-        let tag = key
-            .seal_in_place_separate_tag(
-                nonce(index),
-                Aad::from(chunk_aad(&digest, index, last)),
-                &mut current[..len],
-            )
-            .map_err(|_| ServiceError::internal("AES-GCM seal failed"))?;
-        current[len..len + TAG_LEN].copy_from_slice(tag.as_ref());
-        out.write_all(&current[..len + TAG_LEN])
-            .map_err(write_err)?;
-        total += len as u64;
-        progress.advance(len as u64);
-        if last {
-            break hex::encode(tag.as_ref());
+        let n = fill(input, &mut buf)
+            .map_err(|e| ServiceError::local_io("cannot read the upload", &e))?;
+        writer.write_all(&buf[..n]).map_err(write_err)?;
+        progress.advance(n as u64);
+        if n < buf.len() {
+            break;
         }
-        std::mem::swap(&mut current, &mut next);
-        len = next_len;
-        index += 1;
-    };
-    out.flush().map_err(write_err)?;
-    Ok(Sealed {
-        plaintext_len: total,
-        etag,
-    })
+    }
+    let (_, sealed) = writer.finish().map_err(write_err)?;
+    Ok(sealed)
 }
 
 /// An object file opened for reading: its header parsed, its geometry known.
@@ -300,6 +354,111 @@ impl SealedFile {
     }
 }
 
+/// An opened object: its sealed file and its data key, shareable between readers (Parquet reads
+/// a file's footer and column chunks through several).
+#[derive(Clone)]
+pub struct SealedObject {
+    file: Arc<SealedFile>,
+    key: Arc<Secret>,
+}
+
+impl SealedObject {
+    pub fn new(file: SealedFile, key: Secret) -> Self {
+        SealedObject {
+            file: Arc::new(file),
+            key: Arc::new(key),
+        }
+    }
+
+    pub fn len(&self) -> u64 {
+        self.file.plaintext_len
+    }
+
+    /// The plaintext from `offset` to the end, decrypted one chunk at a time as it is read.
+    pub fn reader_at(&self, offset: u64) -> OpeningReader {
+        let cs = self.file.header.chunk_size as u64;
+        OpeningReader {
+            object: self.clone(),
+            aead: self.key.aead(),
+            next: offset / cs,
+            skip: (offset % cs) as usize,
+            plain: Vec::new(),
+            at: 0,
+        }
+    }
+
+    /// The plaintext bytes `[start, start + len)`.
+    pub fn read_range(&self, start: u64, len: u64) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(len as usize);
+        self.file.copy_range(
+            &self.key,
+            start,
+            start + len,
+            &mut out,
+            &Progress::default(),
+        )?;
+        Ok(out)
+    }
+}
+
+/// Reads a sealed object's plaintext from an offset to the end.
+pub struct OpeningReader {
+    object: SealedObject,
+    aead: LessSafeKey,
+    next: u64,
+    /// Bytes of the first chunk before the offset.
+    skip: usize,
+    plain: Vec<u8>,
+    at: usize,
+}
+
+impl Read for OpeningReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.at == self.plain.len() {
+            let f = &self.object.file;
+            if self.next >= f.chunks || (f.plaintext_len == 0 && self.next > 0) {
+                return Ok(0);
+            }
+            let cs = f.header.chunk_size as u64;
+            let index = self.next;
+            let is_last = index == f.chunks - 1;
+            let plain_len = if is_last {
+                f.plaintext_len - index * cs
+            } else {
+                cs
+            };
+            self.plain.resize(plain_len as usize + TAG_LEN, 0);
+            let at = f.body_start + index * (cs + TAG_LEN as u64);
+            f.file
+                .read_exact_at(&mut self.plain, at)
+                .map_err(|_| std::io::Error::other(invalid("the object is truncated")))?;
+            let n = self
+                .aead
+                .open_in_place(
+                    nonce(index),
+                    Aad::from(chunk_aad(&f.digest, index, is_last)),
+                    &mut self.plain,
+                )
+                .map_err(|_| {
+                    std::io::Error::other(invalid(&format!(
+                        "chunk {index} was altered, reordered or cut"
+                    )))
+                })?
+                .len();
+            self.plain.truncate(n);
+            self.at = std::mem::take(&mut self.skip).min(n);
+            self.next += 1;
+            if self.at == self.plain.len() {
+                return self.read(out);
+            }
+        }
+        let n = out.len().min(self.plain.len() - self.at);
+        out[..n].copy_from_slice(&self.plain[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,6 +499,38 @@ mod tests {
                         &data[s as usize..e as usize]
                     );
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn the_writer_and_the_reader_agree_with_the_stream_functions() {
+        let dk = Secret::random();
+        let header = Header {
+            key_id: "k".into(),
+            key_version: 1,
+            sealed_data_key: vec![7; 60],
+            chunk_size: 16,
+        };
+        for len in [0usize, 5, 16, 40, 48] {
+            let data: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let mut w = SealingWriter::new(&dk, &header, Vec::new()).unwrap();
+            for piece in data.chunks(7) {
+                w.write_all(piece).unwrap();
+            }
+            let (sealed, _) = w.finish().unwrap();
+            assert_eq!(sealed, seal_bytes(&dk, &data, 16), "len {len}");
+            let path = tempfile::NamedTempFile::new().unwrap();
+            std::fs::write(path.path(), &sealed).unwrap();
+            let dk2 = Secret(dk.0);
+            let object = SealedObject::new(
+                SealedFile::open(File::open(path.path()).unwrap()).unwrap(),
+                dk2,
+            );
+            for offset in 0..=len as u64 {
+                let mut plain = Vec::new();
+                object.reader_at(offset).read_to_end(&mut plain).unwrap();
+                assert_eq!(plain, &data[offset as usize..], "len {len} offset {offset}");
             }
         }
     }

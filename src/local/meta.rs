@@ -16,9 +16,10 @@ impl From<rusqlite::Error> for ServiceError {
     }
 }
 
-const SCHEMA_VERSION: i64 = 1;
+/// The schema, as the migrations that build it: a lake at version N runs migrations N.. in order.
+const MIGRATIONS: &[&str] = &[V1, V2];
 
-const SCHEMA: &str = r#"
+const V1: &str = r#"
 CREATE TABLE principals(
     name TEXT PRIMARY KEY,
     admin INTEGER NOT NULL,
@@ -88,6 +89,46 @@ CREATE TABLE audit_head(
 );
 "#;
 
+/// The catalog, security configurations, jobs and crawlers (Glue).
+const V2: &str = r#"
+CREATE TABLE databases(
+    name TEXT PRIMARY KEY,
+    description TEXT,
+    location TEXT,
+    created TEXT NOT NULL
+);
+CREATE TABLE catalog_tables(
+    database TEXT NOT NULL REFERENCES databases(name) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    PRIMARY KEY(database, name)
+);
+CREATE TABLE security_configurations(
+    name TEXT PRIMARY KEY,
+    kms_key_id TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE TABLE jobs(
+    name TEXT PRIMARY KEY,
+    definition TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE TABLE job_runs(
+    id TEXT PRIMARY KEY,
+    job TEXT NOT NULL REFERENCES jobs(name) ON DELETE CASCADE,
+    run TEXT NOT NULL,
+    started TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    stop_requested INTEGER NOT NULL DEFAULT 0,
+    log BLOB
+);
+CREATE TABLE crawlers(
+    name TEXT PRIMARY KEY,
+    definition TEXT NOT NULL,
+    last_run TEXT
+);
+"#;
+
 pub struct Meta {
     conn: Mutex<Connection>,
 }
@@ -103,19 +144,18 @@ impl Meta {
             conn: Mutex::new(conn),
         };
         meta.write(|tx| {
-            let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-            match version {
-                0 => {
-                    tx.execute_batch(SCHEMA)?;
-                    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-                    Ok(())
-                }
-                SCHEMA_VERSION => Ok(()),
-                v => Err(ServiceError::new(
+            let version: usize = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if version > MIGRATIONS.len() {
+                return Err(ServiceError::new(
                     crate::service::Code::LakeConfiguration,
-                    format!("metadata schema {v} is newer than this lakectl understands"),
-                )),
+                    format!("metadata schema {version} is newer than this lakectl understands"),
+                ));
             }
+            for migration in &MIGRATIONS[version..] {
+                tx.execute_batch(migration)?;
+            }
+            tx.pragma_update(None, "user_version", MIGRATIONS.len())?;
+            Ok(())
         })?;
         Ok(meta)
     }

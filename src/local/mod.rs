@@ -3,8 +3,12 @@
 
 mod audit;
 mod authz;
+mod catalog;
+mod crawler;
 mod crypto;
 mod envelope;
+mod etl;
+mod glue;
 mod iam;
 mod kms;
 mod lake;
@@ -12,7 +16,7 @@ mod meta;
 mod pipe;
 mod s3;
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use aws_lc_rs::aead::LessSafeKey;
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -25,6 +29,8 @@ use lake::LakeHeader;
 use meta::Meta;
 
 pub struct Lake {
+    /// Runs (jobs, crawls) outlive the call that starts them and need the lake to themselves.
+    me: Weak<Lake>,
     dir: LakeDir,
     header: LakeHeader,
     meta: Meta,
@@ -60,7 +66,7 @@ impl Lake {
                 },
             )
         })?;
-        Ok(Arc::new(lake))
+        Ok(lake)
     }
 
     pub fn open(dir: LakeDir, passphrase: &str) -> Result<Arc<Lake>> {
@@ -68,19 +74,24 @@ impl Lake {
         let lake = Lake::assemble(dir, header, &root)?;
         kms::run_due_maintenance(&lake)?;
         s3::sweep_abandoned_uploads(&lake);
-        Ok(Arc::new(lake))
+        Ok(lake)
     }
 
-    fn assemble(dir: LakeDir, header: LakeHeader, root: &crypto::Secret) -> Result<Lake> {
+    fn assemble(dir: LakeDir, header: LakeHeader, root: &crypto::Secret) -> Result<Arc<Lake>> {
         let meta = Meta::open(&dir.meta_db())?;
         lake::restrict(&dir.meta_db());
-        Ok(Lake {
+        Ok(Arc::new_cyclic(|me| Lake {
+            me: me.clone(),
             key_wrap: root.derive("kms key material").aead(),
             audit: AuditLog::new(root),
             dir,
             header,
             meta,
-        })
+        }))
+    }
+
+    fn arc(&self) -> Arc<Lake> {
+        self.me.upgrade().expect("a lake in use is alive")
     }
 
     pub fn services(self: &Arc<Self>) -> Services {
@@ -93,6 +104,8 @@ impl Lake {
             keys: self.clone(),
             storage: self.clone(),
             audit: self.clone(),
+            catalog: self.clone(),
+            jobs: self.clone(),
         }
     }
 

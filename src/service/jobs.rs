@@ -3,19 +3,19 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Principal, Progress, Result};
 
 /// A column's masking: the column and the operator (`redact`, `partial:4`, `hash`, `tokenize`, ...).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct MaskRule {
     pub column: String,
     pub operator: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct JobDefinition {
     pub name: String,
@@ -32,7 +32,7 @@ pub struct JobDefinition {
     pub timeout_minutes: Option<u32>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RunState {
     Starting,
@@ -43,8 +43,14 @@ pub enum RunState {
     Timeout,
 }
 
+impl RunState {
+    pub fn is_finished(self) -> bool {
+        !matches!(self, RunState::Starting | RunState::Running)
+    }
+}
+
 /// RecordsRead = RecordsWritten + Duplicates + Quarantined, always.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RunMetrics {
     pub records_read: u64,
@@ -55,7 +61,7 @@ pub struct RunMetrics {
     pub bytes_written: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct JobRun {
     pub id: String,
@@ -67,9 +73,12 @@ pub struct JobRun {
     pub execution_time: u64,
     pub metrics: RunMetrics,
     pub error_message: Option<String>,
+    /// Where the run wrote (Parquet, and quarantined records under `_errors/`).
+    #[serde(default)]
+    pub outputs: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CrawlerDefinition {
     pub name: String,
@@ -81,7 +90,7 @@ pub struct CrawlerDefinition {
     pub role: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CrawlerRun {
     pub crawler_name: String,
@@ -92,14 +101,17 @@ pub struct CrawlerRun {
     pub tables_updated: Vec<String>,
     pub partitions_added: u64,
     pub error_message: Option<String>,
+    /// What the crawler found and did, one line each (names and counts, never data).
+    #[serde(default)]
+    pub log: Vec<String>,
 }
 
 #[async_trait]
 pub trait Jobs: Send + Sync {
     async fn create_job(&self, by: &Principal, def: JobDefinition) -> Result<()>;
     async fn get_jobs(&self, by: &Principal) -> Result<Vec<JobDefinition>>;
-    /// Starts a run and returns its id; the run reports through `progress` and stops when it is
-    /// cancelled.
+    /// Starts a run and returns its id. On the local lake the run executes in this process: it
+    /// reports through `progress`, and stops when that is cancelled or on `stop_job_run`.
     async fn start_job_run(&self, by: &Principal, job: &str, progress: Progress) -> Result<String>;
     async fn get_job_run(&self, by: &Principal, job: &str, run_id: &str) -> Result<JobRun>;
     async fn get_job_runs(&self, by: &Principal, job: &str) -> Result<Vec<JobRun>>;
@@ -107,6 +119,7 @@ pub trait Jobs: Send + Sync {
     /// The run's log, decrypted for a principal allowed to read it.
     async fn get_job_run_log(&self, by: &Principal, job: &str, run_id: &str) -> Result<String>;
     async fn create_crawler(&self, by: &Principal, def: CrawlerDefinition) -> Result<()>;
+    /// Starts a crawl; it runs in this process and reports through `progress`.
     async fn start_crawler(&self, by: &Principal, name: &str, progress: Progress) -> Result<()>;
     async fn get_crawler(
         &self,

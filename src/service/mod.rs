@@ -48,8 +48,8 @@ pub struct BackendInfo {
     pub location: String,
 }
 
-/// One handle on every service of one backend; cheap to clone into tasks. The catalog, jobs,
-/// classification, access and query traits join it as a backend serves them.
+/// One handle on every service of one backend; cheap to clone into tasks. The classification,
+/// access and query traits join it as a backend serves them.
 #[derive(Clone)]
 pub struct Services {
     pub backend: BackendInfo,
@@ -57,4 +57,6 @@ pub struct Services {
     pub keys: Arc<dyn keys::Keys>,
     pub storage: Arc<dyn storage::Storage>,
     pub audit: Arc<dyn audit::Audit>,
+    pub catalog: Arc<dyn catalog::Catalog>,
+    pub jobs: Arc<dyn jobs::Jobs>,
 }

@@ -136,6 +136,47 @@ fn exit_codes_and_errors_follow_the_aws_cli() {
 }
 
 #[test]
+fn a_command_s_own_principal_option_is_not_the_acting_principal() {
+    let (_dir, lake) = seeded();
+    ok(&lake, &["iam", "create-principal", "--name", "reader"]);
+    // `--principal` names the grantee; the call is still made as admin.
+    let out = ok(
+        &lake,
+        &[
+            "kms",
+            "allow",
+            "--key-id",
+            "alias/k",
+            "--principal",
+            "reader",
+            "--operations",
+            "Decrypt",
+        ],
+    );
+    assert!(out["Policy"].as_str().unwrap().contains("user/reader"));
+    let out = run(
+        &lake,
+        &[
+            "--as",
+            "reader",
+            "kms",
+            "allow",
+            "--key-id",
+            "alias/k",
+            "--principal",
+            "reader",
+            "--operations",
+            "Encrypt",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(254),
+        "the grantee cannot grant itself more"
+    );
+}
+
+#[test]
 fn json_has_the_aws_shapes() {
     let (dir, lake) = seeded();
     let file = dir.path().join("data.json");

@@ -1,0 +1,246 @@
+//! The Glue catalog on the local lake: databases, tables (stored as their Glue JSON), and
+//! security configurations. Lake admins change it; any principal may read it until Lake
+//! Formation permissions narrow that (the access issue).
+
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde_json::json;
+
+use super::{Lake, now, parse_ts, ts};
+use crate::service::catalog::{Catalog, Database, SecurityConfiguration, Table};
+use crate::service::{Code, Principal, Result, ServiceError};
+
+/// Glue's rule for database and table names: lowercase letters, digits, `_` and `-`.
+pub(super) fn check_catalog_name(kind: &str, name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 255
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ServiceError::new(
+            Code::InvalidArgument,
+            format!(
+                "the {kind} name {name:?} is not valid: use lowercase letters, digits, _ and -"
+            ),
+        ))
+    }
+}
+
+fn not_found(what: String) -> ServiceError {
+    ServiceError::new(Code::EntityNotFoundException, what)
+}
+
+impl Lake {
+    pub(super) fn database_exists(&self, tx: &Transaction, name: &str) -> Result<()> {
+        tx.query_row(
+            "SELECT 1 FROM databases WHERE name = ?1",
+            params![name],
+            |_| Ok(()),
+        )
+        .optional()?
+        .ok_or_else(|| not_found(format!("Database {name} not found.")))
+    }
+
+    pub(super) fn table(
+        &self,
+        tx: &Transaction,
+        database: &str,
+        name: &str,
+    ) -> Result<Option<Table>> {
+        let text: Option<String> = tx
+            .query_row(
+                "SELECT definition FROM catalog_tables WHERE database = ?1 AND name = ?2",
+                params![database, name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        text.map(|t| {
+            serde_json::from_str(&t)
+                .map_err(|e| ServiceError::internal(format!("table {database}.{name}: {e}")))
+        })
+        .transpose()
+    }
+
+    /// Creates or replaces a table (jobs and crawlers write through here).
+    pub(super) fn put_table(&self, tx: &Transaction, table: &Table) -> Result<()> {
+        self.database_exists(tx, &table.database_name)?;
+        check_catalog_name("table", &table.name)?;
+        let text = serde_json::to_string(table).expect("tables serialize");
+        tx.execute(
+            "INSERT INTO catalog_tables(database, name, definition) VALUES (?1, ?2, ?3)
+             ON CONFLICT(database, name) DO UPDATE SET definition = excluded.definition",
+            params![table.database_name, table.name, text],
+        )?;
+        Ok(())
+    }
+
+    /// The key ARN a security configuration names.
+    pub(super) fn security_configuration(
+        &self,
+        tx: &Transaction,
+        name: &str,
+    ) -> Result<SecurityConfiguration> {
+        tx.query_row(
+            "SELECT name, kms_key_id, created FROM security_configurations WHERE name = ?1",
+            params![name],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            },
+        )
+        .optional()?
+        .map(|(name, key, created)| SecurityConfiguration {
+            name,
+            kms_key_arn: self.key_arn(&key),
+            created_time_stamp: parse_ts(&created),
+        })
+        .ok_or_else(|| not_found(format!("Security configuration {name} not found.")))
+    }
+}
+
+#[async_trait]
+impl Catalog for Lake {
+    async fn create_database(
+        &self,
+        by: &Principal,
+        name: &str,
+        description: Option<&str>,
+    ) -> Result<Database> {
+        self.audited(by, "glue", "CreateDatabase", name, |tx, caller| {
+            self.require_admin(caller, "glue:CreateDatabase")?;
+            check_catalog_name("database", name)?;
+            let created = ts(now());
+            let n = tx.execute(
+                "INSERT INTO databases(name, description, created) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                params![name, description, created],
+            )?;
+            if n == 0 {
+                return Err(ServiceError::new(Code::AlreadyExistsException, format!("Database {name} already exists.")));
+            }
+            let db = Database {
+                name: name.into(),
+                description: description.map(String::from),
+                location_uri: None,
+                create_time: parse_ts(&created),
+            };
+            Ok((db, json!({})))
+        })
+    }
+
+    async fn get_databases(&self, by: &Principal) -> Result<Vec<Database>> {
+        self.reading(by, "glue", "GetDatabases", "*", |tx, _| {
+            let mut stmt = tx.prepare(
+                "SELECT name, description, location, created FROM databases ORDER BY name",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(Database {
+                    name: r.get(0)?,
+                    description: r.get(1)?,
+                    location_uri: r.get(2)?,
+                    create_time: parse_ts(&r.get::<_, String>(3)?),
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    async fn get_tables(&self, by: &Principal, database: &str) -> Result<Vec<Table>> {
+        self.reading(by, "glue", "GetTables", database, |tx, _| {
+            self.database_exists(tx, database)?;
+            let mut stmt = tx.prepare(
+                "SELECT definition FROM catalog_tables WHERE database = ?1 ORDER BY name",
+            )?;
+            let rows = stmt.query_map(params![database], |r| r.get::<_, String>(0))?;
+            rows.map(|t| {
+                serde_json::from_str(&t?)
+                    .map_err(|e| ServiceError::internal(format!("a table of {database}: {e}")))
+            })
+            .collect()
+        })
+    }
+
+    async fn get_table(&self, by: &Principal, database: &str, name: &str) -> Result<Table> {
+        self.reading(
+            by,
+            "glue",
+            "GetTable",
+            &format!("{database}.{name}"),
+            |tx, _| {
+                self.database_exists(tx, database)?;
+                self.table(tx, database, name)?.ok_or_else(|| {
+                    not_found(format!("Table {name} not found in database {database}."))
+                })
+            },
+        )
+    }
+
+    async fn delete_table(&self, by: &Principal, database: &str, name: &str) -> Result<()> {
+        self.audited(
+            by,
+            "glue",
+            "DeleteTable",
+            &format!("{database}.{name}"),
+            |tx, caller| {
+                self.require_admin(caller, "glue:DeleteTable")?;
+                let n = tx.execute(
+                    "DELETE FROM catalog_tables WHERE database = ?1 AND name = ?2",
+                    params![database, name],
+                )?;
+                if n == 0 {
+                    return Err(not_found(format!(
+                        "Table {name} not found in database {database}."
+                    )));
+                }
+                Ok(((), json!({})))
+            },
+        )
+    }
+
+    async fn create_security_configuration(
+        &self,
+        by: &Principal,
+        name: &str,
+        kms_key: &str,
+    ) -> Result<SecurityConfiguration> {
+        self.audited(by, "glue", "CreateSecurityConfiguration", name, |tx, caller| {
+            self.require_admin(caller, "glue:CreateSecurityConfiguration")?;
+            if name.is_empty() || name.len() > 255 {
+                return Err(ServiceError::new(Code::InvalidArgument, "a security configuration needs a name"));
+            }
+            let key = self.resolve_key(tx, kms_key)?;
+            let n = tx.execute(
+                "INSERT INTO security_configurations(name, kms_key_id, created) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                params![name, key.id, ts(now())],
+            )?;
+            if n == 0 {
+                return Err(ServiceError::new(
+                    Code::AlreadyExistsException,
+                    format!("Security configuration {name} already exists."),
+                ));
+            }
+            Ok((self.security_configuration(tx, name)?, json!({"KeyId": key.id})))
+        })
+    }
+
+    async fn get_security_configurations(
+        &self,
+        by: &Principal,
+    ) -> Result<Vec<SecurityConfiguration>> {
+        self.reading(by, "glue", "GetSecurityConfigurations", "*", |tx, _| {
+            let names: Vec<String> = tx
+                .prepare("SELECT name FROM security_configurations ORDER BY name")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            names
+                .iter()
+                .map(|n| self.security_configuration(tx, n))
+                .collect()
+        })
+    }
+}

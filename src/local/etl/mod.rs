@@ -1,0 +1,576 @@
+//! The ETL job's engine: every object under a source prefix in, deduplicated Parquet (zstd) out,
+//! encrypted, committed in one transaction that replaces the previous run's output. Two threads:
+//! one decrypts and decodes the sources into Arrow batches, the other deduplicates, masks,
+//! encodes Parquet and encrypts. Records that cannot be rows go, encrypted, to `_errors/`.
+//!
+//! Memory is bounded by a few batches, one Parquet row group (128 Ki rows) and, with `--dedup`,
+//! the set of 128-bit hashes of the distinct rows (16 bytes each, about 24 with the set's
+//! overhead: 10 M distinct rows take about 240 MB; no record is kept).
+
+mod parquet_io;
+pub mod source;
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::sync::Arc;
+use std::sync::mpsc::sync_channel;
+
+use arrow::array::BooleanArray;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use arrow::row::{RowConverter, SortField};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use super::Lake;
+use crate::service::jobs::RunMetrics;
+use crate::service::storage::PutOptions;
+use crate::service::{Code, Principal, Progress, Result, ServiceError};
+use source::{BATCH_ROWS, Format, Quarantined, SAMPLE_RECORDS};
+
+/// What one run reads and writes.
+pub struct Spec {
+    pub source_bucket: String,
+    pub source_keys: Vec<String>,
+    pub target_bucket: String,
+    pub target_prefix: String,
+    pub dedup: bool,
+    /// Columns to mask, and how; applied after dedup, so duplicates are judged on real values.
+    pub masks: Vec<(String, crate::mask::Operator)>,
+    pub put: PutOptions,
+    pub run_id: String,
+}
+
+pub struct Outcome {
+    pub metrics: RunMetrics,
+    pub outputs: Vec<String>,
+    pub log: Vec<String>,
+}
+
+/// Why a run must end early: `Some(reason)` stops it (a stop request, the timeout).
+pub type StopCheck<'a> = &'a (dyn Fn() -> Option<ServiceError> + Sync);
+
+fn failed(m: impl Into<String>) -> ServiceError {
+    ServiceError::new(Code::ValidationException, m)
+}
+
+/// Counts the plaintext bytes a source yields, for the run's progress and BytesRead.
+struct Counting<R> {
+    inner: R,
+    progress: Progress,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.advance(n as u64);
+        Ok(n)
+    }
+}
+
+/// One source object, opened and told apart.
+enum Opened {
+    Json(source::JsonRecords),
+    Csv(csv::Reader<Box<dyn std::io::BufRead + Send>>),
+    Parquet(parquet::arrow::arrow_reader::ParquetRecordBatchReader),
+}
+
+fn open_source(
+    lake: &Lake,
+    by: &Principal,
+    bucket: &str,
+    key: &str,
+    progress: &Progress,
+) -> Result<(Format, Opened)> {
+    let (_, object) = lake.open_object(by, bucket, key)?;
+    let io = |e: std::io::Error| {
+        ServiceError::new(
+            Code::InvalidCiphertextException,
+            format!("s3://{bucket}/{key}: {e}"),
+        )
+    };
+    let counted = Counting {
+        inner: object.reader_at(0),
+        progress: progress.clone(),
+    };
+    let (format, reader, _gz) = source::sniff(Box::new(counted)).map_err(io)?;
+    let opened = match format {
+        Format::Parquet => {
+            let chunks = parquet_io::SealedChunks(object);
+            let reader =
+                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(chunks)
+                    .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
+                    .map_err(|e| {
+                        failed(format!("s3://{bucket}/{key} is not readable Parquet: {e}"))
+                    })?;
+            Opened::Parquet(reader)
+        }
+        Format::JsonLines | Format::JsonArray => {
+            Opened::Json(source::JsonRecords::new(reader, format).map_err(io)?)
+        }
+        Format::Csv => Opened::Csv(csv::ReaderBuilder::new().flexible(true).from_reader(reader)),
+    };
+    Ok((format, opened))
+}
+
+/// Widens two column types to one both fit: int and double give double; anything else that
+/// differs gives string.
+fn widen(a: &DataType, b: &DataType) -> DataType {
+    match (a, b) {
+        _ if a == b => a.clone(),
+        (DataType::Null, t) | (t, DataType::Null) => t.clone(),
+        (DataType::Int64, DataType::Float64) | (DataType::Float64, DataType::Int64) => {
+            DataType::Float64
+        }
+        _ => DataType::Utf8,
+    }
+}
+
+fn merge(into: &mut Vec<Field>, schema: &Schema) {
+    for f in schema.fields() {
+        match into.iter_mut().find(|g| g.name() == f.name()) {
+            Some(g) => *g = Field::new(g.name(), widen(g.data_type(), f.data_type()), true),
+            None => into.push(Field::new(f.name(), f.data_type().clone(), true)),
+        }
+    }
+}
+
+/// The schema of some objects: every object's sample, merged; and the first object's format.
+pub fn sample_schema(
+    lake: &Lake,
+    by: &Principal,
+    bucket: &str,
+    keys: &[String],
+) -> Result<(SchemaRef, Format)> {
+    let mut fields: Vec<Field> = Vec::new();
+    let mut first_format = None;
+    for key in keys {
+        let (format, opened) = open_source(lake, by, bucket, key, &Progress::default())?;
+        first_format.get_or_insert(format);
+        let schema = match opened {
+            Opened::Parquet(r) => arrow::record_batch::RecordBatchReader::schema(&r)
+                .as_ref()
+                .clone(),
+            Opened::Json(mut records) => {
+                let mut sample = Vec::new();
+                while sample.len() < SAMPLE_RECORDS {
+                    match records.next_record() {
+                        Ok(Some((_, r))) if source::json_record_problem(r).is_none() => {
+                            sample.push(r.to_vec())
+                        }
+                        Ok(Some(_)) => {}
+                        _ => break,
+                    }
+                }
+                source::infer_json(&sample)
+                    .map_err(|e| failed(format!("s3://{bucket}/{key}: {e}")))?
+            }
+            Opened::Csv(mut reader) => {
+                let header = reader
+                    .headers()
+                    .map_err(|e| failed(format!("s3://{bucket}/{key}: no CSV header: {e}")))?
+                    .clone();
+                let sample: Vec<csv::StringRecord> = reader
+                    .records()
+                    .take(SAMPLE_RECORDS)
+                    .filter_map(|r| r.ok())
+                    .filter(|r| r.len() == header.len())
+                    .collect();
+                source::infer_csv(&header, &sample)
+            }
+        };
+        merge(&mut fields, &schema);
+    }
+    if fields.is_empty() {
+        return Err(failed(format!(
+            "no columns found in s3://{bucket}/{}: the objects hold no records",
+            keys.first().map(String::as_str).unwrap_or("")
+        )));
+    }
+    Ok((
+        Arc::new(Schema::new(fields)),
+        first_format.unwrap_or(Format::JsonLines),
+    ))
+}
+
+/// What the decoding thread sends.
+enum Decoded {
+    Batch(RecordBatch),
+    Quarantined(Vec<Quarantined>),
+    /// Records seen in the sources (rows and quarantined alike).
+    Records(u64),
+}
+
+/// Decodes every source, in order, into batches of the job's schema.
+fn decode_all(
+    lake: &Lake,
+    spec: &Spec,
+    by: &Principal,
+    schema: &SchemaRef,
+    progress: &Progress,
+    send: &dyn Fn(Decoded) -> bool,
+) -> Result<()> {
+    for key in &spec.source_keys {
+        let object = format!("s3://{}/{key}", spec.source_bucket);
+        let (_, opened) = open_source(lake, by, &spec.source_bucket, key, progress)?;
+        let mut quarantine = Vec::new();
+        match opened {
+            Opened::Parquet(reader) => {
+                for batch in reader {
+                    let batch = batch.map_err(|e| failed(format!("{object}: {e}")))?;
+                    let n = batch.num_rows() as u64;
+                    let cast =
+                        cast_to(&batch, schema).map_err(|e| failed(format!("{object}: {e}")))?;
+                    if !send(Decoded::Records(n)) || !send(Decoded::Batch(cast)) {
+                        return Ok(());
+                    }
+                }
+            }
+            Opened::Json(mut records) => loop {
+                let mut pending = Vec::with_capacity(BATCH_ROWS);
+                let mut seen = 0u64;
+                while pending.len() < BATCH_ROWS {
+                    let Some((line, r)) = records
+                        .next_record()
+                        .map_err(|e| failed(format!("{object}: {e}")))?
+                    else {
+                        break;
+                    };
+                    seen += 1;
+                    match source::json_record_problem(r) {
+                        None => pending.push((line, r.to_vec())),
+                        Some(reason) => quarantine.push(Quarantined {
+                            object: object.clone(),
+                            line,
+                            reason,
+                            record: String::from_utf8_lossy(r).into_owned(),
+                        }),
+                    }
+                }
+                if seen == 0 {
+                    break;
+                }
+                let batch = source::decode_json(schema, &object, &pending, &mut quarantine)
+                    .map_err(failed)?;
+                if !send(Decoded::Records(seen))
+                    || !send(Decoded::Quarantined(std::mem::take(&mut quarantine)))
+                {
+                    return Ok(());
+                }
+                if let Some(b) = batch
+                    && !send(Decoded::Batch(b))
+                {
+                    return Ok(());
+                }
+            },
+            Opened::Csv(mut reader) => {
+                let header = reader
+                    .headers()
+                    .map_err(|e| failed(format!("{object}: {e}")))?
+                    .clone();
+                // The file's own columns, typed as the job's schema says.
+                let file_schema = Arc::new(Schema::new(
+                    header
+                        .iter()
+                        .map(|h| {
+                            let t = schema
+                                .field_with_name(h.trim())
+                                .map(|f| f.data_type().clone())
+                                .unwrap_or(DataType::Utf8);
+                            Field::new(h.trim(), t, true)
+                        })
+                        .collect::<Vec<_>>(),
+                ));
+                let mut rows = reader.into_records();
+                let mut line = 1u64;
+                loop {
+                    let mut pending = Vec::with_capacity(BATCH_ROWS);
+                    while pending.len() < BATCH_ROWS {
+                        match rows.next() {
+                            None => break,
+                            Some(Ok(r)) => {
+                                line = r.position().map_or(line + 1, |p| p.line());
+                                pending.push((line, r));
+                            }
+                            Some(Err(e)) => {
+                                line += 1;
+                                quarantine.push(Quarantined {
+                                    object: object.clone(),
+                                    line,
+                                    reason: format!("not valid CSV: {e}"),
+                                    record: String::new(),
+                                });
+                            }
+                        }
+                    }
+                    let seen = pending.len() as u64 + quarantine.len() as u64;
+                    if seen == 0 {
+                        break;
+                    }
+                    let batch =
+                        source::decode_csv(&file_schema, &object, &pending, &mut quarantine)
+                            .map_err(failed)?;
+                    if !send(Decoded::Records(seen))
+                        || !send(Decoded::Quarantined(std::mem::take(&mut quarantine)))
+                    {
+                        return Ok(());
+                    }
+                    if let Some(b) = batch {
+                        let cast =
+                            cast_to(&b, schema).map_err(|e| failed(format!("{object}: {e}")))?;
+                        if !send(Decoded::Batch(cast)) {
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A batch in the job's schema: columns by name, cast where types differ, null where absent.
+fn cast_to(
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+) -> std::result::Result<RecordBatch, arrow::error::ArrowError> {
+    if batch.schema() == *schema {
+        return Ok(batch.clone());
+    }
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|f| match batch.column_by_name(f.name()) {
+            Some(c) if c.data_type() == f.data_type() => Ok(c.clone()),
+            Some(c) => arrow::compute::cast(c, f.data_type()),
+            None => Ok(arrow::array::new_null_array(
+                f.data_type(),
+                batch.num_rows(),
+            )),
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(schema.clone(), columns)
+}
+
+/// Keeps the first of each exact duplicate row.
+struct Dedup {
+    converter: RowConverter,
+    seen: HashSet<u128>,
+}
+
+impl Dedup {
+    fn new(schema: &SchemaRef) -> Result<Self> {
+        let fields = schema
+            .fields()
+            .iter()
+            .map(|f| SortField::new(f.data_type().clone()))
+            .collect();
+        let converter = RowConverter::new(fields)
+            .map_err(|e| failed(format!("cannot compare rows of this schema: {e}")))?;
+        Ok(Dedup {
+            converter,
+            seen: HashSet::new(),
+        })
+    }
+
+    fn apply(&mut self, batch: &RecordBatch) -> Result<(RecordBatch, u64)> {
+        let rows = self
+            .converter
+            .convert_columns(batch.columns())
+            .map_err(|e| failed(e.to_string()))?;
+        let keep: BooleanArray = rows
+            .iter()
+            .map(|r| Some(self.seen.insert(xxhash_rust::xxh3::xxh3_128(r.as_ref()))))
+            .collect();
+        let kept =
+            arrow::compute::filter_record_batch(batch, &keep).map_err(|e| failed(e.to_string()))?;
+        let dropped = (batch.num_rows() - kept.num_rows()) as u64;
+        Ok((kept, dropped))
+    }
+}
+
+/// Runs the job: reads, dedups, writes; commits the output and the quarantine in one transaction.
+/// The schema written, and for each masked column its index and operator.
+fn masked_schema(
+    schema: &SchemaRef,
+    masks: &[(String, crate::mask::Operator)],
+) -> Result<(SchemaRef, Vec<(usize, crate::mask::Operator)>)> {
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    let mut plan = Vec::new();
+    for (column, op) in masks {
+        let i = schema.index_of(column).map_err(|_| {
+            failed(format!(
+                "--mask names column {column:?}, which the data does not have (columns: {})",
+                schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+        fields[i] = Field::new(column, op.output_type(fields[i].data_type()), true);
+        plan.push((i, *op));
+    }
+    Ok((Arc::new(Schema::new(fields)), plan))
+}
+
+fn apply_masks(
+    batch: RecordBatch,
+    schema: &SchemaRef,
+    plan: &[(usize, crate::mask::Operator)],
+) -> Result<RecordBatch> {
+    if plan.is_empty() {
+        return Ok(batch);
+    }
+    let mut columns = batch.columns().to_vec();
+    for (i, op) in plan {
+        columns[*i] = op.apply(&columns[*i]).map_err(failed)?;
+    }
+    RecordBatch::try_new(schema.clone(), columns).map_err(|e| failed(e.to_string()))
+}
+
+pub fn run(
+    lake: &Lake,
+    by: &Principal,
+    spec: &Spec,
+    progress: &Progress,
+    stop: StopCheck,
+    on_metrics: &dyn Fn(&RunMetrics),
+) -> Result<Outcome> {
+    let mut log = Vec::new();
+    let (schema, format) = sample_schema(lake, by, &spec.source_bucket, &spec.source_keys)?;
+    log.push(format!(
+        "schema from {} object(s), format {:?}: {}",
+        spec.source_keys.len(),
+        format,
+        schema
+            .fields()
+            .iter()
+            .map(|f| format!("{} {}", f.name(), source::hive_type(f.data_type())))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+
+    let short = spec.run_id.trim_start_matches("jr_");
+    let out_key = format!(
+        "{}part-{}-00000.zstd.parquet",
+        spec.target_prefix,
+        &short[..8.min(short.len())]
+    );
+    let plan = lake.meta.read(|tx| {
+        let caller = lake.caller(tx, by)?;
+        lake.plan_put(tx, &caller, &spec.target_bucket, &out_key, &spec.put)
+    })?;
+    let body = lake.body_writer(plan)?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(1).expect("zstd level 1"),
+        ))
+        .set_max_row_group_row_count(Some(128 * 1024))
+        .build();
+    let (out_schema, mask_plan) = masked_schema(&schema, &spec.masks)?;
+    let mut writer = ArrowWriter::try_new(body, out_schema.clone(), Some(props))
+        .map_err(|e| failed(e.to_string()))?;
+    let mut dedup = if spec.dedup {
+        Some(Dedup::new(&schema)?)
+    } else {
+        None
+    };
+    let mut metrics = RunMetrics::default();
+    let mut quarantined: Vec<Quarantined> = Vec::new();
+
+    let (tx, rx) = sync_channel::<Decoded>(4);
+    let decoded: Result<()> = std::thread::scope(|scope| {
+        let schema = &schema;
+        // The producer owns the sender: when it ends, the channel closes and the loop below ends.
+        let producer = scope
+            .spawn(move || decode_all(lake, spec, by, schema, progress, &|d| tx.send(d).is_ok()));
+        let consumed = (|| -> Result<()> {
+            for d in rx.iter() {
+                if let Some(e) = stop() {
+                    return Err(e);
+                }
+                match d {
+                    Decoded::Records(n) => metrics.records_read += n,
+                    Decoded::Quarantined(q) => quarantined.extend(q),
+                    Decoded::Batch(batch) => {
+                        let batch = match dedup.as_mut() {
+                            Some(d) => {
+                                let (kept, dropped) = d.apply(&batch)?;
+                                metrics.duplicates += dropped;
+                                kept
+                            }
+                            None => batch,
+                        };
+                        let batch = apply_masks(batch, &out_schema, &mask_plan)?;
+                        metrics.records_written += batch.num_rows() as u64;
+                        on_metrics(&metrics);
+                        writer.write(&batch).map_err(|e| {
+                            ServiceError::local_io(
+                                "cannot write Parquet",
+                                &std::io::Error::other(e),
+                            )
+                        })?;
+                    }
+                }
+            }
+            Ok(())
+        })();
+        drop(rx);
+        let produced = producer
+            .join()
+            .unwrap_or_else(|_| Err(ServiceError::internal("the decoding thread panicked")));
+        // The consumer's error explains a producer that merely found the channel closed.
+        consumed.and(produced)
+    });
+    decoded?;
+    metrics.quarantined = quarantined.len() as u64;
+    metrics.bytes_read = progress.done();
+    debug_assert_eq!(
+        metrics.records_read,
+        metrics.records_written + metrics.duplicates + metrics.quarantined
+    );
+
+    let body = writer
+        .into_inner()
+        .map_err(|e| failed(format!("cannot finish the Parquet file: {e}")))?;
+    let sealed = body.finish()?;
+    metrics.bytes_written = sealed.len();
+    let mut outputs = vec![format!("s3://{}/{out_key}", spec.target_bucket)];
+    let mut bodies = vec![sealed];
+    if !quarantined.is_empty() {
+        let err_key = format!("{}_errors/{}.jsonl", spec.target_prefix, spec.run_id);
+        let plan = lake.meta.read(|tx| {
+            let caller = lake.caller(tx, by)?;
+            lake.plan_put(tx, &caller, &spec.target_bucket, &err_key, &spec.put)
+        })?;
+        let mut w = lake.body_writer(plan)?;
+        for q in &quarantined {
+            serde_json::to_writer(&mut w, q).map_err(|e| ServiceError::internal(e.to_string()))?;
+            std::io::Write::write_all(&mut w, b"\n")
+                .map_err(|e| ServiceError::local_io("cannot write the quarantine", &e))?;
+        }
+        bodies.push(w.finish()?);
+        outputs.push(format!("s3://{}/{err_key}", spec.target_bucket));
+        log.push(format!(
+            "{} record(s) quarantined to s3://{}/{err_key}",
+            quarantined.len(),
+            spec.target_bucket
+        ));
+    }
+    if let Some(e) = stop() {
+        return Err(e);
+    }
+    lake.commit_bodies(by, bodies, Some((&spec.target_bucket, &spec.target_prefix)))?;
+    log.push(format!(
+        "read {} record(s): wrote {}, {} duplicate(s), {} quarantined",
+        metrics.records_read, metrics.records_written, metrics.duplicates, metrics.quarantined
+    ));
+    Ok(Outcome {
+        metrics,
+        outputs,
+        log,
+    })
+}

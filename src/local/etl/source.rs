@@ -1,0 +1,449 @@
+//! Reading a job's sources: each object's format is told by its bytes (gzip, Parquet, a JSON
+//! array, JSON lines, else CSV with a header), its schema inferred from a sample, and its
+//! records decoded into Arrow batches. A record that is not an object, does not parse, or whose
+//! field cannot take the column's type is handed back as quarantined, with its line and reason:
+//! nothing is dropped silently.
+//!
+//! Coercion rules (JSON, from arrow-json's inference over the sample): integers are bigint,
+//! numbers with a fraction double (an integer column that also holds fractions is double), true
+//! and false boolean, everything else string; numbers and booleans are accepted into a string
+//! column as their text; nested objects and arrays keep their structure. CSV cells: a column is
+//! boolean, bigint or double when every sampled cell parses as one, else string; empty is null.
+//! A field not in the sampled schema quarantines its record (it would otherwise be lost).
+
+use std::io::{BufRead, BufReader, Read};
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, StringBuilder};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+
+pub const SAMPLE_RECORDS: usize = 10_000;
+pub const BATCH_ROWS: usize = 8_192;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    JsonLines,
+    JsonArray,
+    Csv,
+    Parquet,
+}
+
+impl Format {
+    pub fn catalog(self) -> crate::service::catalog::DataFormat {
+        use crate::service::catalog::DataFormat;
+        match self {
+            Format::JsonLines | Format::JsonArray => DataFormat::Json,
+            Format::Csv => DataFormat::Csv,
+            Format::Parquet => DataFormat::Parquet,
+        }
+    }
+}
+
+/// A record set aside: where it was, why, and its text.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Quarantined {
+    pub object: String,
+    pub line: u64,
+    pub reason: String,
+    pub record: String,
+}
+
+/// Reads up to 512 bytes to look at, and gives back a reader that starts over.
+fn peek(mut input: Box<dyn Read + Send>) -> std::io::Result<(Vec<u8>, Box<dyn Read + Send>)> {
+    let mut head = vec![0u8; 512];
+    let n = read_up_to(&mut input, &mut head)?;
+    head.truncate(n);
+    Ok((
+        head.clone(),
+        Box::new(std::io::Cursor::new(head).chain(input)),
+    ))
+}
+
+/// Undoes gzip when the bytes say so, and tells the format from the first bytes.
+pub fn sniff(
+    input: Box<dyn Read + Send>,
+) -> std::io::Result<(Format, Box<dyn BufRead + Send>, bool)> {
+    let (head, input) = peek(input)?;
+    let gz = head.starts_with(&[0x1f, 0x8b]);
+    let (head, input) = if gz {
+        peek(Box::new(flate2::read::MultiGzDecoder::new(input)))?
+    } else {
+        (head, input)
+    };
+    let format = if head.starts_with(b"PAR1") {
+        Format::Parquet
+    } else {
+        match head.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'[') => Format::JsonArray,
+            Some(b'{') => Format::JsonLines,
+            _ => Format::Csv,
+        }
+    };
+    Ok((
+        format,
+        Box::new(BufReader::with_capacity(1 << 20, input)),
+        gz,
+    ))
+}
+
+fn read_up_to(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Text records of an object: JSON values one a line, or the elements of a JSON array.
+pub struct JsonRecords {
+    reader: Box<dyn BufRead + Send>,
+    array: Option<std::vec::IntoIter<(u64, Vec<u8>)>>,
+    line: u64,
+    buf: Vec<u8>,
+}
+
+impl JsonRecords {
+    pub fn new(reader: Box<dyn BufRead + Send>, format: Format) -> std::io::Result<Self> {
+        let mut records = JsonRecords {
+            reader,
+            array: None,
+            line: 0,
+            buf: Vec::new(),
+        };
+        if format == Format::JsonArray {
+            // A JSON array is one document: it is read whole, then served element by element.
+            let mut text = Vec::new();
+            records.reader.read_to_end(&mut text)?;
+            let elements =
+                match serde_json::from_slice::<Vec<Box<serde_json::value::RawValue>>>(&text) {
+                    Ok(items) => items
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, v)| (i as u64 + 1, v.get().as_bytes().to_vec()))
+                        .collect(),
+                    Err(e) => vec![(e.line() as u64, format!("\u{0}{e}").into_bytes())],
+                };
+            records.array = Some(Vec::into_iter(elements));
+        }
+        Ok(records)
+    }
+
+    /// The next non-blank record and its line (element index for arrays).
+    pub fn next_record(&mut self) -> std::io::Result<Option<(u64, &[u8])>> {
+        if let Some(items) = &mut self.array {
+            return Ok(items.next().map(|(i, v)| {
+                self.buf = v;
+                (i, self.buf.as_slice())
+            }));
+        }
+        loop {
+            self.buf.clear();
+            if self.reader.read_until(b'\n', &mut self.buf)? == 0 {
+                return Ok(None);
+            }
+            self.line += 1;
+            let text = self.buf.trim_ascii();
+            if !text.is_empty() {
+                let start = self.buf.len() - self.buf.trim_ascii_start().len();
+                let end = start + text.len();
+                return Ok(Some((self.line, &self.buf[start..end])));
+            }
+        }
+    }
+}
+
+/// Why a JSON record cannot be a row, if it cannot.
+pub fn json_record_problem(record: &[u8]) -> Option<String> {
+    if let Some(rest) = record.strip_prefix(b"\0") {
+        return Some(format!(
+            "the JSON array does not parse: {}",
+            String::from_utf8_lossy(rest)
+        ));
+    }
+    match serde_json::from_slice::<serde::de::IgnoredAny>(record) {
+        Err(e) => Some(format!("not valid JSON: {e}")),
+        Ok(_) if record.first() != Some(&b'{') => Some("the record is not a JSON object".into()),
+        Ok(_) => None,
+    }
+}
+
+/// The schema of a sample of JSON records (arrow-json's inference).
+pub fn infer_json(sample: &[Vec<u8>]) -> Result<Schema, String> {
+    let values = sample.iter().map(|r| {
+        serde_json::from_slice::<serde_json::Value>(r)
+            .map_err(|e| arrow::error::ArrowError::JsonError(e.to_string()))
+    });
+    arrow::json::reader::infer_json_schema_from_iterator(values).map_err(|e| e.to_string())
+}
+
+/// Decodes JSON records into a batch; records the decoder refuses are quarantined one by one.
+pub fn decode_json(
+    schema: &SchemaRef,
+    object: &str,
+    records: &[(u64, Vec<u8>)],
+    quarantine: &mut Vec<Quarantined>,
+) -> Result<Option<RecordBatch>, String> {
+    let build = || {
+        arrow::json::ReaderBuilder::new(schema.clone())
+            .with_batch_size(records.len().max(1))
+            .with_coerce_primitive(true)
+            .with_strict_mode(true)
+            .build_decoder()
+            .map_err(|e| e.to_string())
+    };
+    let mut decoder = build()?;
+    let mut all = Vec::with_capacity(records.iter().map(|r| r.1.len() + 1).sum());
+    for (_, r) in records {
+        all.extend_from_slice(r);
+        all.push(b'\n');
+    }
+    if decoder.decode(&all).is_ok()
+        && let Ok(batch) = decoder.flush()
+    {
+        return Ok(batch);
+    }
+    // Some record does not fit: find which, one at a time.
+    let mut good = Vec::new();
+    for (line, r) in records {
+        let mut one = build()?;
+        match one.decode(r).and_then(|_| one.flush()) {
+            Ok(Some(batch)) => good.push(batch),
+            Ok(None) => {}
+            Err(e) => quarantine.push(Quarantined {
+                object: object.into(),
+                line: *line,
+                reason: format!("does not fit the schema: {e}"),
+                record: String::from_utf8_lossy(r).into_owned(),
+            }),
+        }
+    }
+    if good.is_empty() {
+        return Ok(None);
+    }
+    arrow::compute::concat_batches(schema, &good)
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+/// The type a CSV column takes, from its sampled cells.
+fn csv_type(cells: impl Iterator<Item = String>) -> DataType {
+    let (mut bool_ok, mut int_ok, mut float_ok, mut any) = (true, true, true, false);
+    for c in cells {
+        if c.is_empty() {
+            continue;
+        }
+        any = true;
+        bool_ok &= c.eq_ignore_ascii_case("true") || c.eq_ignore_ascii_case("false");
+        int_ok &= c.parse::<i64>().is_ok() && !(c.len() > 1 && c.starts_with('0'));
+        float_ok &= c.parse::<f64>().is_ok()
+            && !(c.len() > 1 && c.starts_with('0') && !c.starts_with("0."));
+    }
+    match (any, bool_ok, int_ok, float_ok) {
+        (false, ..) => DataType::Utf8,
+        (_, true, ..) => DataType::Boolean,
+        (_, _, true, _) => DataType::Int64,
+        (_, _, _, true) => DataType::Float64,
+        _ => DataType::Utf8,
+    }
+}
+
+/// The schema of a CSV header and its sampled rows.
+pub fn infer_csv(header: &csv::StringRecord, sample: &[csv::StringRecord]) -> Schema {
+    Schema::new(
+        header
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let t = csv_type(sample.iter().map(|r| r.get(i).unwrap_or("").to_string()));
+                Field::new(name.trim(), t, true)
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+enum ColumnBuilder {
+    Bool(BooleanBuilder),
+    Int(Int64Builder),
+    Float(Float64Builder),
+    Text(StringBuilder),
+}
+
+/// Decodes CSV rows into a batch; a row with the wrong number of cells, or a cell its column's
+/// type cannot take, is quarantined.
+pub fn decode_csv(
+    schema: &SchemaRef,
+    object: &str,
+    rows: &[(u64, csv::StringRecord)],
+    quarantine: &mut Vec<Quarantined>,
+) -> Result<Option<RecordBatch>, String> {
+    let mut builders: Vec<ColumnBuilder> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Boolean => ColumnBuilder::Bool(BooleanBuilder::new()),
+            DataType::Int64 => ColumnBuilder::Int(Int64Builder::new()),
+            DataType::Float64 => ColumnBuilder::Float(Float64Builder::new()),
+            _ => ColumnBuilder::Text(StringBuilder::new()),
+        })
+        .collect();
+    let mut kept = 0usize;
+    'rows: for (line, row) in rows {
+        let reject = |reason: String, q: &mut Vec<Quarantined>| {
+            q.push(Quarantined {
+                object: object.into(),
+                line: *line,
+                reason,
+                record: row.iter().collect::<Vec<_>>().join(","),
+            })
+        };
+        if row.len() != schema.fields().len() {
+            reject(
+                format!(
+                    "has {} fields, the header has {}",
+                    row.len(),
+                    schema.fields().len()
+                ),
+                quarantine,
+            );
+            continue;
+        }
+        // Check every cell before appending any, so a bad row leaves the columns aligned.
+        for (i, (cell, f)) in row.iter().zip(schema.fields()).enumerate() {
+            let ok = cell.is_empty()
+                || match f.data_type() {
+                    DataType::Boolean => {
+                        cell.eq_ignore_ascii_case("true") || cell.eq_ignore_ascii_case("false")
+                    }
+                    DataType::Int64 => cell.parse::<i64>().is_ok(),
+                    DataType::Float64 => cell.parse::<f64>().is_ok(),
+                    _ => true,
+                };
+            if !ok {
+                reject(
+                    format!(
+                        "column {} ({}): {cell:?} is not a {}",
+                        i + 1,
+                        f.name(),
+                        hive_type(f.data_type())
+                    ),
+                    quarantine,
+                );
+                continue 'rows;
+            }
+        }
+        for (cell, b) in row.iter().zip(builders.iter_mut()) {
+            let null = cell.is_empty();
+            match b {
+                ColumnBuilder::Bool(b) => {
+                    b.append_option((!null).then(|| cell.eq_ignore_ascii_case("true")))
+                }
+                ColumnBuilder::Int(b) => b.append_option(cell.parse().ok()),
+                ColumnBuilder::Float(b) => b.append_option(cell.parse().ok()),
+                ColumnBuilder::Text(b) => b.append_option((!null).then_some(cell)),
+            }
+        }
+        kept += 1;
+    }
+    if kept == 0 {
+        return Ok(None);
+    }
+    let columns: Vec<ArrayRef> = builders
+        .into_iter()
+        .map(|b| -> ArrayRef {
+            match b {
+                ColumnBuilder::Bool(mut b) => Arc::new(b.finish()),
+                ColumnBuilder::Int(mut b) => Arc::new(b.finish()),
+                ColumnBuilder::Float(mut b) => Arc::new(b.finish()),
+                ColumnBuilder::Text(mut b) => Arc::new(b.finish()),
+            }
+        })
+        .collect();
+    RecordBatch::try_new(schema.clone(), columns)
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+/// The Hive (Glue) name of an Arrow type.
+pub fn hive_type(t: &DataType) -> String {
+    match t {
+        DataType::Boolean => "boolean".into(),
+        DataType::Int8 => "tinyint".into(),
+        DataType::Int16 => "smallint".into(),
+        DataType::Int32 => "int".into(),
+        DataType::Int64 | DataType::UInt32 | DataType::UInt64 => "bigint".into(),
+        DataType::Float32 => "float".into(),
+        DataType::Float64 => "double".into(),
+        DataType::Date32 | DataType::Date64 => "date".into(),
+        DataType::Timestamp(..) => "timestamp".into(),
+        DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => format!("decimal({p},{s})"),
+        DataType::Binary | DataType::LargeBinary => "binary".into(),
+        DataType::List(f) | DataType::LargeList(f) => {
+            format!("array<{}>", hive_type(f.data_type()))
+        }
+        DataType::Struct(fields) => format!(
+            "struct<{}>",
+            fields
+                .iter()
+                .map(|f| format!("{}:{}", f.name(), hive_type(f.data_type())))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        _ => "string".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_types_follow_the_rules() {
+        let t = |cells: &[&str]| csv_type(cells.iter().map(|s| s.to_string()));
+        assert_eq!(t(&["1", "2", ""]), DataType::Int64);
+        assert_eq!(t(&["1", "2.5"]), DataType::Float64);
+        assert_eq!(t(&["true", "False"]), DataType::Boolean);
+        assert_eq!(
+            t(&["007", "8"]),
+            DataType::Utf8,
+            "leading zeros are identifiers, not numbers"
+        );
+        assert_eq!(t(&["4111111111111111", "x"]), DataType::Utf8);
+        assert_eq!(t(&["", ""]), DataType::Utf8);
+    }
+
+    #[test]
+    fn json_records_are_checked_before_decoding() {
+        assert!(json_record_problem(br#"{"a":1}"#).is_none());
+        assert!(
+            json_record_problem(br#"{"a":"#)
+                .unwrap()
+                .contains("not valid JSON")
+        );
+        assert!(
+            json_record_problem(b"[1,2]")
+                .unwrap()
+                .contains("not a JSON object")
+        );
+    }
+
+    #[test]
+    fn a_record_that_does_not_fit_is_quarantined_and_the_rest_decode() {
+        let schema = Arc::new(infer_json(&[br#"{"id":1,"s":"x"}"#.to_vec()]).unwrap());
+        let records = vec![
+            (1, br#"{"id":2,"s":"y"}"#.to_vec()),
+            (2, br#"{"id":"not a number","s":"z"}"#.to_vec()),
+            (3, br#"{"id":3,"s":"w","extra":true}"#.to_vec()),
+            (4, br#"{"id":4,"s":5}"#.to_vec()),
+        ];
+        let mut q = Vec::new();
+        let batch = decode_json(&schema, "o", &records, &mut q)
+            .unwrap()
+            .unwrap();
+        assert_eq!(batch.num_rows(), 2);
+        assert_eq!(q.iter().map(|q| q.line).collect::<Vec<_>>(), vec![2, 3]);
+    }
+}

@@ -59,8 +59,13 @@ pub async fn load(ctx: &Context<'_>) -> Result<Vec<String>> {
                     format!("scenario {} line {}: {m}", scenario.name, index + 1),
                 )
             };
-            let expanded = script::expand_with(text, |name| (name == "DATA").then(|| dir.clone()))
-                .map_err(fail)?;
+            let account = &ctx.services.backend.account;
+            let expanded = script::expand_with(text, |name| match name {
+                "DATA" => Some(dir.clone()),
+                "ACCOUNT" => Some(account.clone()),
+                _ => None,
+            })
+            .map_err(fail)?;
             let cmd = parse_line(&expanded).map_err(fail)?;
             ctx.execute(cmd).await.map_err(|e| fail(e.to_string()))?;
         }

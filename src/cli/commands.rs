@@ -146,6 +146,9 @@ pub enum GlueCommand {
         /// UPDATE_IN_DATABASE or LOG
         #[arg(long, default_value = "UPDATE_IN_DATABASE")]
         schema_change_policy: String,
+        /// Put before every table name this crawler creates
+        #[arg(long)]
+        table_prefix: Option<String>,
         /// The principal the crawler reads as [default: the caller]
         #[arg(long)]
         role: Option<String>,

@@ -18,6 +18,7 @@ fn crawler_json(def: &CrawlerDefinition, last: &Option<CrawlerRun>) -> Value {
         "Targets": {"S3Targets": def.targets.iter().map(|t| json!({"Path": t})).collect::<Vec<_>>()},
         "CrawlerSecurityConfiguration": def.security_configuration,
         "SchemaChangePolicy": {"UpdateBehavior": def.update_behavior},
+        "TablePrefix": def.table_prefix,
         "State": if running { "RUNNING" } else { "READY" },
         "LastCrawl": last.as_ref().map(|r| json!({
             "Status": if running { "RUNNING".to_string() } else { format!("{:?}", r.state).to_uppercase() },
@@ -174,6 +175,7 @@ impl Context<'_> {
                 targets,
                 security_configuration,
                 schema_change_policy,
+                table_prefix,
                 role,
             } => {
                 let def = CrawlerDefinition {
@@ -182,6 +184,7 @@ impl Context<'_> {
                     targets,
                     security_configuration,
                     update_behavior: schema_change_policy,
+                    table_prefix,
                     role: role.unwrap_or_else(|| by.name().to_string()),
                 };
                 jobs.create_crawler(by, def).await?;

@@ -8,8 +8,8 @@ use serde_json::json;
 use super::{Context, output, parse_line};
 use crate::service::{Code, ServiceError};
 
-/// Replaces `$VAR` and `${VAR}` with the environment's value; an unset variable is an error,
-/// so a typo cannot silently become an empty argument.
+/// Replaces `$VAR` and `${VAR}` with the environment's value (`$ACCOUNT`, unless set, is the
+/// backend's account); an unset variable is an error, so a typo cannot become an empty argument.
 pub fn expand_vars(line: &str) -> Result<String, String> {
     expand_with(line, |name| std::env::var(name).ok())
 }
@@ -73,7 +73,13 @@ pub async fn run(ctx: &Context<'_>, input: &mut dyn BufRead, keep_going: bool) -
         if text.is_empty() || text.starts_with('#') {
             continue;
         }
-        let outcome = match expand_vars(text).and_then(|l| parse_line(&l)) {
+        let account = &ctx.services.backend.account;
+        let lookup = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .or_else(|| (name == "ACCOUNT").then(|| account.clone()))
+        };
+        let outcome = match expand_with(text, lookup).and_then(|l| parse_line(&l)) {
             Err(usage) => Err((
                 ServiceError::new(Code::InvalidArgument, usage.trim().to_string()),
                 252,

@@ -108,6 +108,7 @@ impl Lake {
                 let found = datasets(&bucket, &prefix, keys);
                 progress.set_total(found.len() as u64);
                 for (name, ds) in found {
+                    let name = format!("{}{name}", def.table_prefix.as_deref().unwrap_or(""));
                     let (schema, format) = etl::sample_schema(self, &role, &bucket, &ds.keys)?;
                     let columns: Vec<Column> = schema
                         .fields()

@@ -440,6 +440,9 @@ impl Jobs for Lake {
             self.require_admin(caller, "glue:CreateCrawler")?;
             check_job_name(&def.name)?;
             self.database_exists(tx, &def.database_name)?;
+            if let Some(p) = &def.table_prefix {
+                super::catalog::check_catalog_name("table prefix", p)?;
+            }
             if def.targets.is_empty() {
                 return Err(ServiceError::new(
                     Code::InvalidArgument,

@@ -305,7 +305,7 @@ impl Lake {
     }
 
     /// Cryptographic operations need an Enabled key.
-    fn check_usable(&self, key: &KeyRow) -> Result<()> {
+    pub(super) fn check_usable(&self, key: &KeyRow) -> Result<()> {
         match key.state {
             KeyState::Enabled => Ok(()),
             KeyState::Disabled => Err(ServiceError::new(

@@ -99,6 +99,7 @@ impl Lake {
             backend: BackendInfo {
                 kind: "local",
                 location: self.dir.root().display().to_string(),
+                account: self.header.account_id.clone(),
             },
             iam: self.clone(),
             keys: self.clone(),

@@ -294,6 +294,8 @@ impl Lake {
                 self.authorize_s3(&caller, &b, "s3:PutObject", &arn, &p.put_ctx)?;
                 let k = self.resolve_key(tx, &p.header.key_id)?;
                 self.authorize_key(&caller, &k, "kms:GenerateDataKey")?;
+                // A key disabled while the body was written fails the put now, not a later read.
+                self.check_usable(&k)?;
                 let old: Option<String> = tx
                     .query_row(
                         "SELECT blob FROM objects WHERE bucket = ?1 AND key = ?2",

@@ -87,6 +87,9 @@ pub struct CrawlerDefinition {
     pub security_configuration: Option<String>,
     /// `UPDATE_IN_DATABASE` or `LOG`.
     pub update_behavior: String,
+    /// Put before every table name the crawler creates (two crawlers, one database).
+    #[serde(default)]
+    pub table_prefix: Option<String>,
     pub role: String,
 }
 

@@ -46,6 +46,8 @@ impl std::fmt::Display for Principal {
 pub struct BackendInfo {
     pub kind: &'static str,
     pub location: String,
+    /// The account ARNs name (`$ACCOUNT` in scripts).
+    pub account: String,
 }
 
 /// One handle on every service of one backend; cheap to clone into tasks. The classification,

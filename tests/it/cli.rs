@@ -533,6 +533,33 @@ fn the_demo_loads_both_seed_scenarios() {
         "raw/data.json",
     ]);
     assert_eq!(raw["ServerSideEncryption"], "aws:kms");
-    let pii = demo(&["s3", "ls", "s3://pii-datalake/", "--recursive"]);
+    let pii = demo(&["s3", "ls", "s3://pii-datalake/raw/", "--recursive"]);
     assert_eq!(pii["Contents"].as_array().unwrap().len(), 3);
+    // Seed 1's pipeline ran: the crawler made `processed` from the job's Parquet.
+    let table = demo(&[
+        "glue",
+        "get-table",
+        "--database",
+        "lakeformation-glue-catalog-db",
+        "--name",
+        "processed",
+    ]);
+    let columns: Vec<&str> = table["Table"]["StorageDescriptor"]["Columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            "trade_id", "symbol", "side", "quantity", "price", "trader", "ts"
+        ]
+    );
+    let runs = demo(&["glue", "get-job-runs", "--job-name", "raw-to-processed"]);
+    assert_eq!(runs["JobRuns"][0]["Metrics"]["Duplicates"], 20);
+    assert_eq!(runs["JobRuns"][0]["Metrics"]["Quarantined"], 1);
+    // Seed 2's masked copies are cataloged beside the raw tables.
+    let tables = demo(&["glue", "get-tables", "--database", "pii_db"]);
+    assert_eq!(tables["TableList"].as_array().unwrap().len(), 6);
 }

@@ -4,5 +4,6 @@ mod audit;
 mod cli;
 mod common;
 mod console;
+mod glue;
 mod keys;
 mod storage;

@@ -399,6 +399,7 @@ pub fn hive_type(t: &DataType) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow::array::Array;
 
     #[test]
     fn csv_types_follow_the_rules() {
@@ -413,6 +414,32 @@ mod tests {
         );
         assert_eq!(t(&["4111111111111111", "x"]), DataType::Utf8);
         assert_eq!(t(&["", ""]), DataType::Utf8);
+    }
+
+    #[test]
+    fn csv_cells_their_column_cannot_take_quarantine_the_row() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, true),
+            Field::new("ok", DataType::Boolean, true),
+        ]));
+        let rows: Vec<(u64, csv::StringRecord)> = [
+            vec!["1", "true"],
+            vec!["two", "false"],
+            vec!["3", "maybe"],
+            vec!["4"],
+            vec!["", ""],
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| (i as u64 + 2, csv::StringRecord::from(r)))
+        .collect();
+        let mut q = Vec::new();
+        let batch = decode_csv(&schema, "o", &rows, &mut q).unwrap().unwrap();
+        assert_eq!(batch.num_rows(), 2);
+        assert_eq!(batch.column(0).null_count(), 1);
+        assert_eq!(q.iter().map(|q| q.line).collect::<Vec<_>>(), vec![3, 4, 5]);
+        assert!(q[0].reason.contains("is not a bigint"));
+        assert!(q[2].reason.contains("has 1 fields"));
     }
 
     #[test]

@@ -79,8 +79,54 @@ impl App {
                         self.run_job(key_details(k.key_id.clone(), key_label(k)));
                     }
                 }
+                super::app::Pane::Runs => {
+                    if let Some(r) = self.selected_run() {
+                        let w = match (&r.crawler, &r.run_id) {
+                            (true, _) => words(&["glue", "get-crawler", "--name", &r.name]),
+                            (false, Some(id)) => words(&["glue", "get-job-run", "--job-name", &r.name, "--run-id", id]),
+                            (false, None) => words(&["glue", "get-jobs"]),
+                        };
+                        self.run_job(Job::command(format!("details of {}", r.name), w, true));
+                    }
+                }
                 _ => {}
             },
+            Intent::StartRun => {
+                if let Some(r) = self.selected_run() {
+                    // With --wait the task lasts as long as the run: its gauge is in the status
+                    // bar, and `x` stops it.
+                    let w = if r.crawler {
+                        words(&["glue", "start-crawler", "--name", &r.name, "--wait"])
+                    } else {
+                        words(&["glue", "start-job-run", "--job-name", &r.name, "--wait"])
+                    };
+                    let what = if r.crawler { "crawler" } else { "job" };
+                    self.confirm(&format!("Start the {what} {}", r.name), w);
+                }
+            }
+            Intent::StopRun => {
+                let running = self.selected_run().filter(|r| !r.crawler && r.state.is_some_and(|s| !s.is_finished()));
+                if let Some(r) = running
+                    && let Some(id) = &r.run_id
+                {
+                    let w = words(&["glue", "batch-stop-job-run", "--job-name", &r.name, "--job-run-ids", id]);
+                    self.confirm(&format!("Stop the run of {}: its output is discarded", r.name), w);
+                }
+            }
+            Intent::RunLog => {
+                if let Some(r) = self.selected_run().filter(|r| !r.crawler)
+                    && let Some(id) = &r.run_id
+                {
+                    let (job, id) = (r.name.clone(), id.clone());
+                    self.run_job(Job::new(format!("log of {job}"), move |ctx| {
+                        Box::pin(async move {
+                            let body = ctx.services.jobs.get_job_run_log(&ctx.principal, &job, &id).await?;
+                            Ok(JobOutcome::Text { title: format!("log of {job} run {id}"), body })
+                        })
+                    }));
+                }
+            }
+            Intent::Catalog => self.run_job(catalog_tree()),
             Intent::CreateBucket => {
                 let mut keys = vec![SSE_S3.to_string()];
                 keys.extend(self.key_choices());
@@ -374,6 +420,47 @@ fn key_details(key_id: String, label: String) -> Job {
                 Err(e) => body.push_str(&format!("\n\nKey policy: {}", e.message)),
             }
             Ok(JobOutcome::Text { title: label, body })
+        })
+    })
+}
+
+/// The catalog as a tree: databases, their tables with location and format, and columns.
+fn catalog_tree() -> Job {
+    Job::new("catalog", move |ctx| {
+        Box::pin(async move {
+            let catalog = &ctx.services.catalog;
+            let by = &ctx.principal;
+            let mut body = String::new();
+            for db in catalog.get_databases(by).await? {
+                body.push_str(&format!("{}\n", db.name));
+                for t in catalog.get_tables(by, &db.name).await? {
+                    let format = t
+                        .parameters
+                        .get("classification")
+                        .map(String::as_str)
+                        .unwrap_or("?");
+                    body.push_str(&format!(
+                        "  {}  ({format}, {})\n",
+                        t.name, t.storage_descriptor.location
+                    ));
+                    for c in &t.storage_descriptor.columns {
+                        body.push_str(&format!("      {:<28} {}\n", c.name, c.type_name));
+                    }
+                    for c in &t.partition_keys {
+                        body.push_str(&format!(
+                            "      {:<28} {} (partition)\n",
+                            c.name, c.type_name
+                        ));
+                    }
+                }
+            }
+            if body.is_empty() {
+                body = "The catalog is empty: create a database (:glue create-database --name NAME) and crawl data into it.".into();
+            }
+            Ok(JobOutcome::Text {
+                title: "Catalog: databases → tables → columns".into(),
+                body,
+            })
         })
     })
 }

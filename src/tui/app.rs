@@ -11,6 +11,7 @@ use super::jobs::{Job, JobContext, JobOutcome};
 use super::keymap::{self, Intent, Scope};
 use super::popup::{Outcome, Popup, single_line};
 use crate::service::iam::PrincipalInfo;
+use crate::service::jobs::RunState;
 use crate::service::keys::KeyOverview;
 use crate::service::storage::{BucketOverview, ObjectInfo};
 use crate::service::{Principal, Progress, Result, ServiceError, Services};
@@ -47,7 +48,78 @@ impl Pane {
     }
 }
 
+/// A job or a crawler with its last run, as the Runs pane lists them.
+#[derive(Debug, Clone)]
+pub struct RunRow {
+    pub crawler: bool,
+    pub name: String,
+    /// What it reads and writes (source → target, or the crawled targets → database).
+    pub route: String,
+    pub state: Option<RunState>,
+    pub started: Option<chrono::DateTime<chrono::Utc>>,
+    pub seconds: Option<u64>,
+    pub run_id: Option<String>,
+    /// Records read/written/duplicates/quarantined, or tables created/updated for a crawl.
+    pub counts: String,
+    pub error: Option<String>,
+}
+
+async fn load_runs(s: &Services, by: &Principal) -> Result<Vec<RunRow>> {
+    let mut rows = Vec::new();
+    for job in s.jobs.get_jobs(by).await? {
+        let last = s.jobs.get_job_runs(by, &job.name).await?.into_iter().next();
+        rows.push(RunRow {
+            crawler: false,
+            route: format!("{} → {}", job.source, job.target),
+            state: last.as_ref().map(|r| r.job_run_state),
+            started: last.as_ref().map(|r| r.started_on),
+            seconds: last.as_ref().map(|r| r.execution_time),
+            run_id: last.as_ref().map(|r| r.id.clone()),
+            counts: last
+                .as_ref()
+                .map(|r| {
+                    let m = &r.metrics;
+                    format!(
+                        "{} read · {} written · {} dup · {} quar",
+                        m.records_read, m.records_written, m.duplicates, m.quarantined
+                    )
+                })
+                .unwrap_or_default(),
+            error: last.and_then(|r| r.error_message),
+            name: job.name,
+        });
+    }
+    for (def, last) in s.jobs.get_crawlers(by).await? {
+        rows.push(RunRow {
+            crawler: true,
+            route: format!("{} → {}", def.targets.join(", "), def.database_name),
+            state: last.as_ref().map(|r| r.state),
+            started: last.as_ref().map(|r| r.started_on),
+            seconds: last.as_ref().and_then(|r| {
+                r.completed_on
+                    .map(|c| (c - r.started_on).num_seconds().max(0) as u64)
+            }),
+            run_id: None,
+            counts: last
+                .as_ref()
+                .map(|r| {
+                    format!(
+                        "{} created · {} updated · {} partitions",
+                        r.tables_created.len(),
+                        r.tables_updated.len(),
+                        r.partitions_added
+                    )
+                })
+                .unwrap_or_default(),
+            error: last.and_then(|r| r.error_message),
+            name: def.name,
+        });
+    }
+    Ok(rows)
+}
+
 pub enum Msg {
+    Runs(Result<Vec<RunRow>>),
     Buckets(Result<Vec<BucketOverview>>),
     Objects {
         bucket: String,
@@ -139,6 +211,9 @@ pub struct App {
     pub buckets: ListView<BucketOverview>,
     pub objects: Option<Objects>,
     pub keys: ListView<KeyOverview>,
+    pub runs: ListView<RunRow>,
+    /// When the Runs pane last asked for fresh runs (it asks every second while one is running).
+    runs_loaded: std::time::Instant,
     pub principals: Vec<PrincipalInfo>,
     pub popup: Option<Popup>,
     /// The filter being typed, when `/` is active.
@@ -164,6 +239,8 @@ impl App {
             buckets: ListView::default(),
             objects: None,
             keys: ListView::default(),
+            runs: ListView::default(),
+            runs_loaded: std::time::Instant::now(),
             principals: Vec::new(),
             popup: None,
             filter_input: None,
@@ -196,9 +273,29 @@ impl App {
         self.spawn(async move { Msg::Keys(s.keys.key_overview(&p).await) });
         let (s, p) = (self.services.clone(), self.principal.clone());
         self.spawn(async move { Msg::Principals(s.iam.list_principals(&p).await) });
+        self.load_runs();
         if let Some(o) = &self.objects {
             let bucket = o.bucket.clone();
             self.load_objects(bucket);
+        }
+    }
+
+    fn load_runs(&mut self) {
+        self.runs_loaded = std::time::Instant::now();
+        let (s, p) = (self.services.clone(), self.principal.clone());
+        self.spawn(async move { Msg::Runs(load_runs(&s, &p).await) });
+    }
+
+    /// Called on every tick of the event loop: runs under way are watched live.
+    pub fn on_tick(&mut self) {
+        let running = self
+            .runs
+            .items
+            .iter()
+            .any(|r| r.state.is_some_and(|s| !s.is_finished()))
+            || !self.tasks.is_empty();
+        if running && self.runs_loaded.elapsed() > std::time::Duration::from_secs(1) {
+            self.load_runs();
         }
     }
 
@@ -252,6 +349,7 @@ impl App {
         match msg {
             Msg::Buckets(Ok(items)) => self.buckets.set(items),
             Msg::Keys(Ok(items)) => self.keys.set(items),
+            Msg::Runs(Ok(items)) => self.runs.set(items),
             Msg::Principals(Ok(items)) => self.principals = items,
             Msg::Objects {
                 bucket,
@@ -264,6 +362,7 @@ impl App {
             Msg::Objects { result: Err(e), .. }
             | Msg::Buckets(Err(e))
             | Msg::Keys(Err(e))
+            | Msg::Runs(Err(e))
             | Msg::Principals(Err(e)) => self.show_error(&e),
             Msg::JobDone {
                 task,
@@ -311,6 +410,7 @@ impl App {
             Pane::Buckets if self.objects.is_some() => Scope::Objects,
             Pane::Buckets => Scope::Buckets,
             Pane::Keys => Scope::Keys,
+            Pane::Runs => Scope::Runs,
             _ => Scope::Global,
         }
     }
@@ -357,6 +457,7 @@ impl App {
             (Pane::Buckets, Some(o)) => o.list.filter = text,
             (Pane::Buckets, None) => self.buckets.filter = text,
             (Pane::Keys, _) => self.keys.filter = text,
+            (Pane::Runs, _) => self.runs.filter = text,
             _ => {}
         }
         self.clamp_selection();
@@ -368,6 +469,7 @@ impl App {
             (Pane::Buckets, Some(o)) => o.list.clamp(n),
             (Pane::Buckets, None) => self.buckets.clamp(n),
             (Pane::Keys, _) => self.keys.clamp(n),
+            (Pane::Runs, _) => self.runs.clamp(n),
             _ => {}
         }
     }
@@ -377,6 +479,7 @@ impl App {
             (Pane::Buckets, Some(o)) => o.list.visible(|i| i.key.clone()).len(),
             (Pane::Buckets, None) => self.buckets.visible(bucket_name).len(),
             (Pane::Keys, _) => self.keys.visible(key_label).len(),
+            (Pane::Runs, _) => self.runs.visible(|r| r.name.clone()).len(),
             _ => 0,
         }
     }
@@ -386,6 +489,7 @@ impl App {
             (Pane::Buckets, Some(o)) => &o.list.filter,
             (Pane::Buckets, None) => &self.buckets.filter,
             (Pane::Keys, _) => &self.keys.filter,
+            (Pane::Runs, _) => &self.runs.filter,
             _ => return None,
         };
         (!f.is_empty() || self.filter_input.is_some()).then_some(f.as_str())
@@ -403,6 +507,14 @@ impl App {
         let o = self.objects.as_ref()?;
         let visible = o.list.visible(|i| i.key.clone());
         o.list
+            .state
+            .selected()
+            .and_then(|i| visible.get(i).copied())
+    }
+
+    pub fn selected_run(&self) -> Option<&RunRow> {
+        let visible = self.runs.visible(|r| r.name.clone());
+        self.runs
             .state
             .selected()
             .and_then(|i| visible.get(i).copied())
@@ -436,6 +548,7 @@ impl App {
                     (Pane::Buckets, Some(o)) => o.list.step(n, down),
                     (Pane::Buckets, None) => self.buckets.step(n, down),
                     (Pane::Keys, _) => self.keys.step(n, down),
+                    (Pane::Runs, _) => self.runs.step(n, down),
                     _ => {}
                 }
             }

@@ -11,6 +11,7 @@ pub enum Scope {
     Buckets,
     Objects,
     Keys,
+    Runs,
 }
 
 impl Scope {
@@ -20,6 +21,7 @@ impl Scope {
             Scope::Buckets => "Buckets",
             Scope::Objects => "Objects of a bucket",
             Scope::Keys => "Keys",
+            Scope::Runs => "Runs",
         }
     }
 }
@@ -53,6 +55,10 @@ pub enum Intent {
     ScheduleDeletion,
     CancelDeletion,
     EditKeyUsers,
+    StartRun,
+    StopRun,
+    RunLog,
+    Catalog,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -226,6 +232,18 @@ pub const BINDINGS: &[Binding] = &[
         false,
     ),
     b(
+        S::Runs,
+        &[code(KeyCode::Enter)],
+        I::Open,
+        "run details",
+        false,
+        true,
+    ),
+    b(S::Runs, &[ch('s')], I::StartRun, "start", true, true),
+    b(S::Runs, &[ch('S')], I::StopRun, "stop", true, true),
+    b(S::Runs, &[ch('l')], I::RunLog, "log", false, true),
+    b(S::Runs, &[ch('c')], I::Catalog, "catalog", false, true),
+    b(
         S::Global,
         &[ch('1'), ch('2'), ch('3'), ch('4'), ch('5'), ch('6')],
         I::Pane(0),
@@ -349,17 +367,23 @@ pub fn hints(scope: Scope, readonly: bool) -> Vec<(String, &'static str)> {
 
 /// The `?` help: every binding, by scope.
 pub fn help(readonly: bool) -> Vec<(Scope, Vec<(String, &'static str)>)> {
-    [Scope::Global, Scope::Buckets, Scope::Objects, Scope::Keys]
-        .into_iter()
-        .map(|scope| {
-            let rows = BINDINGS
-                .iter()
-                .filter(|b| b.scope == scope && !(readonly && b.changes))
-                .map(|b| (keys_label(b), b.hint))
-                .collect();
-            (scope, rows)
-        })
-        .collect()
+    [
+        Scope::Global,
+        Scope::Buckets,
+        Scope::Objects,
+        Scope::Keys,
+        Scope::Runs,
+    ]
+    .into_iter()
+    .map(|scope| {
+        let rows = BINDINGS
+            .iter()
+            .filter(|b| b.scope == scope && !(readonly && b.changes))
+            .map(|b| (keys_label(b), b.hint))
+            .collect();
+        (scope, rows)
+    })
+    .collect()
 }
 
 /// Keys inside popups, listed by the popups themselves.
@@ -383,7 +407,7 @@ mod tests {
 
     #[test]
     fn no_key_is_bound_twice_in_one_scope() {
-        for scope in [Scope::Buckets, Scope::Objects, Scope::Keys] {
+        for scope in [Scope::Buckets, Scope::Objects, Scope::Keys, Scope::Runs] {
             let mut seen = Vec::new();
             for b in active(scope, false) {
                 for k in b.keys {

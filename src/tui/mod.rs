@@ -44,7 +44,7 @@ pub async fn run(
                 None => break Ok(()),
             },
             Some(msg) = app.next_message() => app.update(msg),
-            _ = tick.tick() => {}
+            _ = tick.tick() => app.on_tick(),
         }
         if app.should_quit {
             break Ok(());

@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, BorderType, Cell, Paragraph, Row, Table, Wrap};
 
 use super::app::{App, PANES, Pane, bucket_name, key_label};
 use super::theme;
+use crate::service::jobs::RunState;
 use crate::service::keys::KeyState;
 use crate::service::storage::Sse;
 
@@ -25,6 +26,7 @@ pub fn render(app: &mut App, f: &mut Frame) {
         Pane::Buckets if app.objects.is_some() => render_objects(app, f, main),
         Pane::Buckets => render_buckets(app, f, main),
         Pane::Keys => render_keys(app, f, main),
+        Pane::Runs => render_runs(app, f, main),
         other => render_not_here_yet(other, f, main),
     }
     if let Some(input) = &mut app.filter_input {
@@ -359,16 +361,76 @@ fn render_keys(app: &mut App, f: &mut Frame, area: Rect) {
     f.render_stateful_widget(t, area, &mut app.keys.state);
 }
 
+fn render_runs(app: &mut App, f: &mut Frame, area: Rect) {
+    let block = pane_block(
+        format!(" Jobs and crawlers ({}) ", app.runs.items.len()),
+        app.current_filter(),
+    );
+    if app.runs.items.is_empty() {
+        let hint = "No jobs or crawlers yet. Create them with :glue create-job and :glue create-crawler \
+                    (the demo lake has both); c shows the catalog.";
+        return empty(f, area, block, hint);
+    }
+    let rows: Vec<Row> = app
+        .runs
+        .visible(|r| r.name.clone())
+        .into_iter()
+        .map(|r| {
+            let state = match r.state {
+                None => Span::styled("never run", theme::dim()),
+                Some(s) => {
+                    let text = format!("{s:?}").to_uppercase();
+                    let color = match s {
+                        RunState::Succeeded => theme::OK,
+                        RunState::Running | RunState::Starting => theme::WARN,
+                        _ => theme::BAD,
+                    };
+                    Span::styled(text, Style::new().fg(color))
+                }
+            };
+            Row::new(vec![
+                Cell::from(if r.crawler { "crawler" } else { "job" }),
+                Cell::from(r.name.clone()),
+                Cell::from(state),
+                Cell::from(r.started.map(when).unwrap_or_default()),
+                Cell::from(r.seconds.map(|s| format!("{s} s")).unwrap_or_default()),
+                Cell::from(r.error.clone().unwrap_or_else(|| r.counts.clone())),
+                Cell::from(r.route.clone()),
+            ])
+        })
+        .collect();
+    let widths = [
+        Constraint::Length(7),
+        Constraint::Fill(3),
+        Constraint::Length(10),
+        Constraint::Length(16),
+        Constraint::Length(6),
+        Constraint::Fill(4),
+        Constraint::Fill(3),
+    ];
+    let t = table(
+        rows,
+        &[
+            "Kind",
+            "Name",
+            "Last run",
+            "Started",
+            "Took",
+            "Records",
+            "Reads → writes",
+        ],
+        &widths,
+        block,
+    );
+    f.render_stateful_widget(t, area, &mut app.runs.state);
+}
+
 /// Panes whose services this version of lakectl does not have yet say so plainly.
 fn render_not_here_yet(pane: Pane, f: &mut Frame, area: Rect) {
     let text = match pane {
         Pane::Findings => {
             "No classification jobs or findings.\n\nThis lake has no sensitive-data discovery service in this version of lakectl; \
              when it does, Macie-style findings are listed here by severity."
-        }
-        Pane::Runs => {
-            "No jobs, crawlers or runs.\n\nThis lake has no ETL jobs or crawlers in this version of lakectl; \
-             when it does, their runs are listed and started here."
         }
         Pane::Grants => {
             "No Lake Formation grants.\n\nThis lake has no catalog permissions in this version of lakectl; \

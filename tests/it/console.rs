@@ -43,6 +43,8 @@ macro_rules! snapshot {
             (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f-]+", "[key-id]"),
             (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "[date          ]"),
             (r"/tmp/\S+", "[lake]"),
+            (r"jr_[0-9a-f]{32}", "[run-id]"),
+            (r" \d+ s ", " [s] "),
         ]}, {
             insta::assert_snapshot!($name, $text);
         });
@@ -191,4 +193,84 @@ async fn help_is_built_from_the_key_map_and_the_principal_can_be_switched() {
     // The analyst is outside every key policy: the Keys pane says so, key by key.
     press(&mut app, KeyCode::Char('2'));
     assert!(screen(&mut app).contains("no access"));
+}
+
+#[tokio::test]
+async fn the_runs_pane_lists_starts_and_explains_runs() {
+    use lakectl::service::jobs::{CrawlerDefinition, JobDefinition};
+    let (t, _) = demo_like().await;
+    let a = admin();
+    let s = &t.services;
+    put(
+        s,
+        &a,
+        "data",
+        "jobin/trades.json",
+        b"{\"id\": 1, \"card\": \"4111\"}\n{\"id\": 1, \"card\": \"4111\"}\n",
+        kms("alias/test"),
+    )
+    .await
+    .unwrap();
+    s.catalog.create_database(&a, "db", None).await.unwrap();
+    let job = JobDefinition {
+        name: "raw-to-processed".into(),
+        source: "s3://data/jobin/".into(),
+        target: "s3://data/processed/".into(),
+        dedup: true,
+        security_configuration: None,
+        masks: vec![],
+        from_findings: None,
+        role: "admin".into(),
+        timeout_minutes: None,
+    };
+    s.jobs.create_job(&a, job).await.unwrap();
+    let crawler = CrawlerDefinition {
+        name: "processed-crawler".into(),
+        database_name: "db".into(),
+        targets: vec!["s3://data/processed/".into()],
+        security_configuration: None,
+        update_behavior: "UPDATE_IN_DATABASE".into(),
+        table_prefix: None,
+        role: "admin".into(),
+    };
+    s.jobs.create_crawler(&a, crawler).await.unwrap();
+    let mut app = App::new(s.clone(), a, Options { readonly: false });
+    app.settle().await;
+    press(&mut app, KeyCode::Char('4'));
+    // Start the job from the keyboard; the task lasts as long as the run.
+    press(&mut app, KeyCode::Char('s'));
+    let confirm = screen(&mut app);
+    assert!(
+        confirm.contains("glue start-job-run") && confirm.contains("--wait"),
+        "{confirm}"
+    );
+    press(&mut app, KeyCode::Char('y'));
+    app.settle().await;
+    app.refresh();
+    app.settle().await;
+    snapshot!("runs", screen(&mut app));
+    // Then the crawler (the row below), and the catalog it filled.
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('s'));
+    press(&mut app, KeyCode::Char('y'));
+    app.settle().await;
+    assert!(
+        s.catalog
+            .get_table(&admin(), "db", "processed")
+            .await
+            .is_ok()
+    );
+    press(&mut app, KeyCode::Char('c'));
+    app.settle().await;
+    let catalog = screen(&mut app);
+    assert!(
+        catalog.contains("processed") && catalog.contains("card"),
+        "{catalog}"
+    );
+    press(&mut app, KeyCode::Esc);
+    // The log of the job's run, decrypted.
+    press(&mut app, KeyCode::Char('k'));
+    press(&mut app, KeyCode::Char('l'));
+    app.settle().await;
+    assert!(screen(&mut app).contains("1 duplicate(s)"));
 }

@@ -228,7 +228,7 @@ fn decode_all(
                 }
             }
             Opened::Json(mut records) => loop {
-                let mut pending = Vec::with_capacity(BATCH_ROWS);
+                let mut pending = source::JsonBatch::default();
                 let mut seen = 0u64;
                 while pending.len() < BATCH_ROWS {
                     let Some((line, r)) = records
@@ -238,14 +238,17 @@ fn decode_all(
                         break;
                     };
                     seen += 1;
-                    match source::json_record_problem(r) {
-                        None => pending.push((line, r.to_vec())),
-                        Some(reason) => quarantine.push(Quarantined {
+                    if source::looks_like_object(r) {
+                        pending.push(line, r);
+                    } else {
+                        let reason = source::json_record_problem(r)
+                            .unwrap_or_else(|| "the record is not a JSON object".into());
+                        quarantine.push(Quarantined {
                             object: object.clone(),
                             line,
                             reason,
                             record: String::from_utf8_lossy(r).into_owned(),
-                        }),
+                        });
                     }
                 }
                 if seen == 0 {

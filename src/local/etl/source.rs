@@ -156,6 +156,13 @@ impl JsonRecords {
     }
 }
 
+/// A cheap look at a record's shape: an object's first and last bytes. Records that pass go to
+/// the batch decoder, and a batch that fails is decoded record by record, with
+/// `json_record_problem` saying why each refused record is refused.
+pub fn looks_like_object(record: &[u8]) -> bool {
+    record.first() == Some(&b'{') && record.last() == Some(&b'}')
+}
+
 /// Why a JSON record cannot be a row, if it cannot.
 pub fn json_record_problem(record: &[u8]) -> Option<String> {
     if let Some(rest) = record.strip_prefix(b"\0") {
@@ -180,42 +187,68 @@ pub fn infer_json(sample: &[Vec<u8>]) -> Result<Schema, String> {
     arrow::json::reader::infer_json_schema_from_iterator(values).map_err(|e| e.to_string())
 }
 
+/// JSON records gathered for one batch: their bytes one after another, each record's line and
+/// span, so no record needs an allocation of its own.
+#[derive(Default)]
+pub struct JsonBatch {
+    bytes: Vec<u8>,
+    spans: Vec<(u64, usize, usize)>,
+}
+
+impl JsonBatch {
+    pub fn push(&mut self, line: u64, record: &[u8]) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(record);
+        self.spans.push((line, start, self.bytes.len()));
+        self.bytes.push(b'\n');
+    }
+
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+}
+
 /// Decodes JSON records into a batch; records the decoder refuses are quarantined one by one.
 pub fn decode_json(
     schema: &SchemaRef,
     object: &str,
-    records: &[(u64, Vec<u8>)],
+    records: &JsonBatch,
     quarantine: &mut Vec<Quarantined>,
 ) -> Result<Option<RecordBatch>, String> {
-    let build = || {
+    let build = |rows: usize| {
         arrow::json::ReaderBuilder::new(schema.clone())
-            .with_batch_size(records.len().max(1))
+            .with_batch_size(rows.max(1))
             .with_coerce_primitive(true)
             .with_strict_mode(true)
             .build_decoder()
             .map_err(|e| e.to_string())
     };
-    let mut decoder = build()?;
-    let mut all = Vec::with_capacity(records.iter().map(|r| r.1.len() + 1).sum());
-    for (_, r) in records {
-        all.extend_from_slice(r);
-        all.push(b'\n');
-    }
-    if decoder.decode(&all).is_ok()
+    let mut decoder = build(records.len())?;
+    if decoder.decode(&records.bytes).is_ok()
         && let Ok(batch) = decoder.flush()
     {
         return Ok(batch);
     }
     // Some record does not fit: find which, one at a time.
     let mut good = Vec::new();
-    for (line, r) in records {
-        let mut one = build()?;
+    for &(line, start, end) in &records.spans {
+        let r = &records.bytes[start..end];
+        if let Some(reason) = json_record_problem(r) {
+            quarantine.push(Quarantined {
+                object: object.into(),
+                line,
+                reason,
+                record: String::from_utf8_lossy(r).into_owned(),
+            });
+            continue;
+        }
+        let mut one = build(1)?;
         match one.decode(r).and_then(|_| one.flush()) {
             Ok(Some(batch)) => good.push(batch),
             Ok(None) => {}
             Err(e) => quarantine.push(Quarantined {
                 object: object.into(),
-                line: *line,
+                line,
                 reason: format!("does not fit the schema: {e}"),
                 record: String::from_utf8_lossy(r).into_owned(),
             }),
@@ -460,12 +493,11 @@ mod tests {
     #[test]
     fn a_record_that_does_not_fit_is_quarantined_and_the_rest_decode() {
         let schema = Arc::new(infer_json(&[br#"{"id":1,"s":"x"}"#.to_vec()]).unwrap());
-        let records = vec![
-            (1, br#"{"id":2,"s":"y"}"#.to_vec()),
-            (2, br#"{"id":"not a number","s":"z"}"#.to_vec()),
-            (3, br#"{"id":3,"s":"w","extra":true}"#.to_vec()),
-            (4, br#"{"id":4,"s":5}"#.to_vec()),
-        ];
+        let mut records = JsonBatch::default();
+        records.push(1, br#"{"id":2,"s":"y"}"#);
+        records.push(2, br#"{"id":"not a number","s":"z"}"#);
+        records.push(3, br#"{"id":3,"s":"w","extra":true}"#);
+        records.push(4, br#"{"id":4,"s":5}"#);
         let mut q = Vec::new();
         let batch = decode_json(&schema, "o", &records, &mut q)
             .unwrap()

@@ -76,7 +76,7 @@ pub enum GlueCommand {
     CreateJob {
         #[arg(long)]
         name: String,
-        /// s3://BUCKET/PREFIX/ to read
+        /// s3://BUCKET/PREFIX/ to read, or a catalog table DB.TABLE (its columns are the schema)
         #[arg(long)]
         source: String,
         /// s3://BUCKET/PREFIX/ to write (replaced whole by each run)
@@ -97,7 +97,7 @@ pub enum GlueCommand {
         #[arg(long)]
         role: Option<String>,
         /// Stop the run with TIMEOUT after this many minutes
-        #[arg(long)]
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
         timeout: Option<u32>,
     },
     GetJobs,

@@ -152,6 +152,50 @@ impl Lake {
         seal_under(key).or_else(|_| seal_under("alias/aws/s3"))
     }
 
+    /// A job's source: an S3 location, or `DB.TABLE`, whose location and columns the catalog gives.
+    fn job_source(
+        &self,
+        by: &Principal,
+        source: &str,
+    ) -> Result<(String, Option<arrow::datatypes::SchemaRef>)> {
+        if source.starts_with("s3://") {
+            return Ok((source.to_string(), None));
+        }
+        let (db, name) = source.split_once('.').ok_or_else(|| {
+            ServiceError::new(
+                Code::InvalidArgument,
+                format!("the source {source:?} is neither s3://BUCKET/PREFIX/ nor DB.TABLE"),
+            )
+        })?;
+        let table = self
+            .reading(by, "glue", "GetTable", source, |tx, _| {
+                self.table(tx, db, name)
+            })?
+            .ok_or_else(|| not_found(format!("Table {name} not found in database {db}.")))?;
+        let fields = table
+            .storage_descriptor
+            .columns
+            .iter()
+            .map(|c| {
+                etl::source::arrow_type(&c.type_name)
+                    .map(|t| arrow::datatypes::Field::new(&c.name, t, true))
+                    .ok_or_else(|| {
+                        ServiceError::new(
+                            Code::InvalidArgument,
+                            format!(
+                                "{source}: column {} has type {}, which jobs do not read yet",
+                                c.name, c.type_name
+                            ),
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((
+            table.storage_descriptor.location,
+            Some(std::sync::Arc::new(arrow::datatypes::Schema::new(fields))),
+        ))
+    }
+
     fn execute_run(&self, job: JobDefinition, mut run: JobRun, progress: Progress) {
         let role = Principal::new(job.role.clone());
         let started = Instant::now();
@@ -196,7 +240,8 @@ impl Lake {
             }
         };
         let outcome = (|| -> Result<etl::Outcome> {
-            let (src_bucket, src_prefix) = s3_location(&job.source)?;
+            let (source, schema) = self.job_source(&role, &job.source)?;
+            let (src_bucket, src_prefix) = s3_location(&source)?;
             let (dst_bucket, dst_prefix) = s3_location(&job.target)?;
             let keys: Vec<String> = self
                 .list_keys(&role, &src_bucket, &src_prefix)?
@@ -235,6 +280,7 @@ impl Lake {
                 source_keys: keys,
                 target_bucket: dst_bucket,
                 target_prefix: dst_prefix,
+                schema,
                 dedup: job.dedup,
                 masks,
                 put,
@@ -293,10 +339,15 @@ impl Jobs for Lake {
         self.audited(by, "glue", "CreateJob", &def.name, |tx, caller| {
             self.require_admin(caller, "glue:CreateJob")?;
             check_job_name(&def.name)?;
-            let (sb, _) = s3_location(&def.source)?;
             let (tb, _) = s3_location(&def.target)?;
-            for b in [&sb, &tb] {
-                self.bucket_row_exists(tx, b)?;
+            self.bucket_row_exists(tx, &tb)?;
+            if def.source.starts_with("s3://") {
+                self.bucket_row_exists(tx, &s3_location(&def.source)?.0)?;
+            } else {
+                let (db, name) = def.source.split_once('.').ok_or_else(|| {
+                    ServiceError::new(Code::InvalidArgument, format!("the source {:?} is neither s3://BUCKET/PREFIX/ nor DB.TABLE", def.source))
+                })?;
+                self.table(tx, db, name)?.ok_or_else(|| not_found(format!("Table {name} not found in database {db}.")))?;
             }
             self.caller(tx, &Principal::new(def.role.clone()))
                 .map_err(|_| not_found(format!("the role {:?} is not a principal of this lake", def.role)))?;

@@ -617,3 +617,134 @@ async fn the_crawler_finds_tables_and_partitions() {
     let (_, last) = t.services.jobs.get_crawler(&a, "raw").await.unwrap();
     assert_eq!(last.unwrap().partitions_added, 2);
 }
+
+#[tokio::test]
+async fn a_catalog_table_as_source_fixes_the_schema() {
+    let t = glue_lake().await;
+    let a = admin();
+    put(
+        &t.services,
+        &a,
+        "data",
+        "raw/people/a.json",
+        b"{\"id\": 1, \"name\": \"Ada\"}\n",
+        kms("alias/test"),
+    )
+    .await
+    .unwrap();
+    crawl(&t.services, "raw", "s3://data/raw/").await;
+    // A later object whose id is not a number: inferred afresh it would widen the column; read as
+    // the catalog's table it is quarantined.
+    put(
+        &t.services,
+        &a,
+        "data",
+        "raw/people/b.json",
+        b"{\"id\": \"x\", \"name\": \"Bob\"}\n{\"id\": 3, \"name\": \"Cy\"}\n",
+        kms("alias/test"),
+    )
+    .await
+    .unwrap();
+    let run = run_job(
+        &t.services,
+        job("from-table", "db.people", "s3://data/people-out/"),
+    )
+    .await;
+    assert_eq!(
+        run.job_run_state,
+        RunState::Succeeded,
+        "{:?}",
+        run.error_message
+    );
+    assert_eq!(
+        (
+            run.metrics.records_read,
+            run.metrics.records_written,
+            run.metrics.quarantined
+        ),
+        (3, 2, 1)
+    );
+    assert!(
+        t.services
+            .jobs
+            .create_job(&a, job("no-table", "db.nope", "s3://data/x/"))
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn a_timeout_and_a_key_disabled_midway_end_runs_cleanly() {
+    let t = glue_lake().await;
+    let a = admin();
+    put(
+        &t.services,
+        &a,
+        "data",
+        "big/trades.json",
+        trades(200_000, 0).as_bytes(),
+        kms("alias/test"),
+    )
+    .await
+    .unwrap();
+    let mut def = job("timed", "s3://data/big/", "s3://data/timed/");
+    def.timeout_minutes = Some(0);
+    let run = run_job(&t.services, def).await;
+    assert_eq!(
+        run.job_run_state,
+        RunState::Timeout,
+        "{:?}",
+        run.error_message
+    );
+    assert!(
+        t.services
+            .storage
+            .list_objects(&a, "data", "timed/", None)
+            .await
+            .unwrap()
+            .objects
+            .is_empty()
+    );
+
+    t.services
+        .jobs
+        .create_job(&a, job("midway", "s3://data/big/", "s3://data/midway/"))
+        .await
+        .unwrap();
+    let id = t
+        .services
+        .jobs
+        .start_job_run(&a, "midway", Progress::default())
+        .await
+        .unwrap();
+    t.services
+        .keys
+        .set_key_enabled(&a, "alias/test", false)
+        .await
+        .unwrap();
+    let run = wait(&t.services, "midway", &id).await;
+    assert_eq!(run.job_run_state, RunState::Failed);
+    assert!(
+        run.error_message
+            .as_deref()
+            .unwrap()
+            .contains("DisabledException"),
+        "{:?}",
+        run.error_message
+    );
+    assert!(
+        t.services
+            .storage
+            .list_objects(&a, "data", "midway/", None)
+            .await
+            .unwrap()
+            .objects
+            .is_empty()
+    );
+    assert!(
+        std::fs::read_dir(t.path().join("tmp"))
+            .unwrap()
+            .next()
+            .is_none()
+    );
+}

@@ -35,6 +35,8 @@ pub struct Spec {
     pub source_keys: Vec<String>,
     pub target_bucket: String,
     pub target_prefix: String,
+    /// The schema, when the source is a catalog table: records that do not fit are quarantined.
+    pub schema: Option<SchemaRef>,
     pub dedup: bool,
     /// Columns to mask, and how; applied after dedup, so duplicates are judged on real values.
     pub masks: Vec<(String, crate::mask::Operator)>,
@@ -443,10 +445,20 @@ pub fn run(
     on_metrics: &dyn Fn(&RunMetrics),
 ) -> Result<Outcome> {
     let mut log = Vec::new();
-    let (schema, format) = sample_schema(lake, by, &spec.source_bucket, &spec.source_keys)?;
+    let (schema, format) = match &spec.schema {
+        Some(schema) => (
+            schema.clone(),
+            sample_schema(lake, by, &spec.source_bucket, &spec.source_keys[..1])?.1,
+        ),
+        None => sample_schema(lake, by, &spec.source_bucket, &spec.source_keys)?,
+    };
     log.push(format!(
-        "schema from {} object(s), format {:?}: {}",
-        spec.source_keys.len(),
+        "schema from {}, format {:?}: {}",
+        if spec.schema.is_some() {
+            "the catalog".to_string()
+        } else {
+            format!("{} object(s)", spec.source_keys.len())
+        },
         format,
         schema
             .fields()

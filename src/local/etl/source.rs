@@ -400,6 +400,17 @@ pub fn decode_csv(
         .map_err(|e| e.to_string())
 }
 
+/// The Arrow type of a Hive (Glue) type name, for the types the lake writes.
+pub fn arrow_type(hive: &str) -> Option<DataType> {
+    Some(match hive {
+        "boolean" => DataType::Boolean,
+        "tinyint" | "smallint" | "int" | "bigint" => DataType::Int64,
+        "float" | "double" => DataType::Float64,
+        "string" => DataType::Utf8,
+        _ => return None,
+    })
+}
+
 /// The Hive (Glue) name of an Arrow type.
 pub fn hive_type(t: &DataType) -> String {
     match t {

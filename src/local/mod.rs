@@ -13,6 +13,7 @@ mod iam;
 mod kms;
 mod lake;
 mod meta;
+mod objects;
 mod pipe;
 mod s3;
 
@@ -73,7 +74,7 @@ impl Lake {
         let (header, root) = lake::unlock(&dir, passphrase)?;
         let lake = Lake::assemble(dir, header, &root)?;
         kms::run_due_maintenance(&lake)?;
-        s3::sweep_abandoned_uploads(&lake);
+        objects::sweep_abandoned_uploads(&lake);
         Ok(lake)
     }
 

@@ -1,21 +1,16 @@
-//! S3 on the local lake. Object bodies are sealed files under `objects/`, named by a random id
-//! (so nothing of an object's name or content is on disk in the clear); the metadata store maps
-//! bucket and key to the body. A put streams into a locked file under `tmp/`, then one
-//! transaction checks the caller again, moves the body into place and records it: a killed upload
-//! leaves only an unlocked temporary file, which the next open of the lake sweeps away.
+//! S3 on the local lake: buckets, their policies and default encryption, and the rules a put or
+//! a get must pass (names, the encryption header, bucket policy, key policy). Object bodies are
+//! sealed files named by a random id, so nothing of an object's name or content is on disk in the
+//! clear; objects.rs writes, commits and reads them.
 
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::PathBuf;
 
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
-use super::audit::Event;
 use super::authz::{self, Decision, Request};
-use super::crypto::Secret;
-use super::envelope::{self, CHUNK_SIZE, Header, SealedFile};
 use super::pipe;
 use super::{Caller, Lake, blocking, now, parse_ts, ts};
 use crate::service::policy::PolicyDocument;
@@ -27,7 +22,7 @@ use crate::service::{Code, Principal, Progress, Result, ServiceError};
 
 const MANAGED_KEY: &str = "alias/aws/s3";
 
-struct BucketRow {
+pub(super) struct BucketRow {
     name: String,
     owner: String,
     created: String,
@@ -36,11 +31,11 @@ struct BucketRow {
     kms_key_id: Option<String>,
 }
 
-struct ObjectRow {
-    key: String,
-    blob: String,
-    size: u64,
-    etag: String,
+pub(super) struct ObjectRow {
+    pub(super) key: String,
+    pub(super) blob: String,
+    pub(super) size: u64,
+    pub(super) etag: String,
     last_modified: String,
     sse: String,
     kms_key_id: String,
@@ -84,7 +79,7 @@ fn check_bucket_name(name: &str) -> Result<()> {
     }
 }
 
-fn check_object_key(key: &str) -> Result<()> {
+pub(super) fn check_object_key(key: &str) -> Result<()> {
     if key.is_empty() || key.len() > 1024 || key.contains('\0') {
         return Err(ServiceError::new(
             Code::InvalidArgument,
@@ -94,362 +89,17 @@ fn check_object_key(key: &str) -> Result<()> {
     Ok(())
 }
 
-fn object_arn(bucket: &str, key: &str) -> String {
+pub(super) fn object_arn(bucket: &str, key: &str) -> String {
     format!("arn:aws:s3:::{bucket}/{key}")
 }
 
 /// The encryption context a body's data key is bound to, as S3 binds SSE-KMS data keys.
-fn encryption_context(bucket: &str, key: &str) -> String {
+pub(super) fn encryption_context(bucket: &str, key: &str) -> String {
     format!("aws:s3:arn={}", object_arn(bucket, key))
 }
 
-/// Removes bodies of uploads whose process is gone (their lock is released).
-pub(super) fn sweep_abandoned_uploads(lake: &Lake) {
-    let Ok(entries) = fs::read_dir(lake.dir.tmp()) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        if let Ok(file) = File::open(entry.path())
-            && file.try_lock().is_ok()
-        {
-            let _ = fs::remove_file(entry.path());
-        }
-    }
-}
-
-/// A temporary body: locked while its upload lives, removed if the upload does not commit.
-struct PendingBody {
-    file: File,
-    tmp: PathBuf,
-    committed: bool,
-}
-
-impl PendingBody {
-    /// A new temporary body, locked for as long as this lives.
-    fn create(tmp: PathBuf) -> Result<Self> {
-        let file = File::create_new(&tmp)
-            .map_err(|e| ServiceError::local_io("cannot create an upload file", &e))?;
-        let pending = PendingBody {
-            file,
-            tmp,
-            committed: false,
-        };
-        pending
-            .file
-            .try_lock()
-            .map_err(|e| ServiceError::internal(format!("cannot lock an upload file: {e}")))?;
-        Ok(pending)
-    }
-
-    /// On disk before the transaction that makes it visible: a committed object survives a
-    /// power cut, not just a killed process.
-    fn sync(&self) -> Result<()> {
-        self.file
-            .sync_data()
-            .map_err(|e| ServiceError::local_io("cannot flush an upload", &e))
-    }
-}
-
-/// A put that is authorized and has its data key; its body is written next.
-pub(super) struct PutPlan {
-    bucket: String,
-    key: String,
-    sse: Sse,
-    put_ctx: Vec<(&'static str, String)>,
-    data_key: Secret,
-    header: Header,
-}
-
-/// A body sealed into its temporary file, waiting for `commit_bodies`.
-pub(super) struct SealedBody {
-    plan: PutPlan,
-    pending: PendingBody,
-    sealed: envelope::Sealed,
-}
-
-/// Writes one object's body (jobs write their output through this).
-pub(super) struct BodyWriter {
-    plan: PutPlan,
-    writer: envelope::SealingWriter<std::io::BufWriter<PendingBody>>,
-}
-
-impl Write for BodyWriter {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.writer.write(data)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.writer.flush()
-    }
-}
-
-impl Write for PendingBody {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        (&self.file).write(data)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        (&self.file).flush()
-    }
-}
-
-impl SealedBody {
-    /// Plaintext bytes written.
-    pub fn len(&self) -> u64 {
-        self.sealed.plaintext_len
-    }
-}
-
-impl BodyWriter {
-    pub fn finish(self) -> Result<SealedBody> {
-        let io_error =
-            |e: std::io::Error| ServiceError::local_io("cannot write the object store", &e);
-        let (out, sealed) = self.writer.finish().map_err(io_error)?;
-        let pending = out.into_inner().map_err(|e| io_error(e.into_error()))?;
-        pending.sync()?;
-        Ok(SealedBody {
-            plan: self.plan,
-            pending,
-            sealed,
-        })
-    }
-}
-
-impl Drop for PendingBody {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = fs::remove_file(&self.tmp);
-        }
-    }
-}
-
 impl Lake {
-    /// Authorizes a put and takes its data key.
-    pub(super) fn plan_put(
-        &self,
-        tx: &Transaction,
-        caller: &Caller,
-        bucket: &str,
-        key: &str,
-        opts: &PutOptions,
-    ) -> Result<PutPlan> {
-        check_object_key(key)?;
-        let b = self.bucket_row(tx, bucket)?;
-        let put_ctx = Self::put_context(opts);
-        self.authorize_s3(
-            caller,
-            &b,
-            "s3:PutObject",
-            &object_arn(bucket, key),
-            &put_ctx,
-        )?;
-        let (sse, kms_key) = self.put_encryption(&b, opts)?;
-        let (data_key, key_id, key_version, sealed_data_key) =
-            self.generate_data_key(tx, caller, &kms_key, &encryption_context(bucket, key))?;
-        let header = Header {
-            key_id,
-            key_version,
-            sealed_data_key,
-            chunk_size: CHUNK_SIZE as u32,
-        };
-        Ok(PutPlan {
-            bucket: bucket.into(),
-            key: key.into(),
-            sse,
-            put_ctx,
-            data_key,
-            header,
-        })
-    }
-
-    /// A writer for the body of a planned put.
-    pub(super) fn body_writer(&self, plan: PutPlan) -> Result<BodyWriter> {
-        let pending = PendingBody::create(
-            self.dir
-                .tmp()
-                .join(uuid::Uuid::new_v4().simple().to_string()),
-        )?;
-        let out = std::io::BufWriter::with_capacity(1 << 20, pending);
-        let writer = envelope::SealingWriter::new(&plan.data_key, &plan.header, out)
-            .map_err(|e| ServiceError::local_io("cannot write the object store", &e))?;
-        Ok(BodyWriter { plan, writer })
-    }
-
-    /// Makes sealed bodies visible, all at once: one transaction checks each put again, moves
-    /// the bodies into place and records them. With `replace`, every other object under that
-    /// bucket and prefix goes in the same transaction, so readers see the old set or the new one.
-    pub(super) fn commit_bodies(
-        &self,
-        by: &Principal,
-        bodies: Vec<SealedBody>,
-        replace: Option<(&str, &str)>,
-    ) -> Result<()> {
-        let mut bodies = bodies;
-        let mut moved: Vec<PathBuf> = Vec::new();
-        let outcome = self.meta.write(|tx| {
-            let caller = self.caller(tx, by)?;
-            let mut old_blobs = Vec::new();
-            for body in bodies.iter_mut() {
-                let p = &body.plan;
-                let arn = object_arn(&p.bucket, &p.key);
-                let b = self.bucket_row(tx, &p.bucket)?;
-                self.authorize_s3(&caller, &b, "s3:PutObject", &arn, &p.put_ctx)?;
-                let k = self.resolve_key(tx, &p.header.key_id)?;
-                self.authorize_key(&caller, &k, "kms:GenerateDataKey")?;
-                // A key disabled while the body was written fails the put now, not a later read.
-                self.check_usable(&k)?;
-                let old: Option<String> = tx
-                    .query_row(
-                        "SELECT blob FROM objects WHERE bucket = ?1 AND key = ?2",
-                        params![p.bucket, p.key],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                old_blobs.extend(old);
-                let blob = body.pending.tmp.file_name().and_then(|n| n.to_str()).expect("blob names are ASCII").to_string();
-                tx.execute(
-                    "INSERT INTO objects(bucket, key, blob, size, etag, last_modified, sse, kms_key_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                     ON CONFLICT(bucket, key) DO UPDATE SET blob = excluded.blob, size = excluded.size,
-                       etag = excluded.etag, last_modified = excluded.last_modified, sse = excluded.sse,
-                       kms_key_id = excluded.kms_key_id",
-                    params![p.bucket, p.key, blob, body.sealed.plaintext_len, body.sealed.etag, ts(now()), p.sse.header(), p.header.key_id],
-                )?;
-                let final_path = self.blob_path(&blob);
-                let dir = final_path.parent().expect("blob paths have a parent");
-                fs::create_dir_all(dir).map_err(|e| ServiceError::local_io("cannot create an object directory", &e))?;
-                fs::rename(&body.pending.tmp, &final_path)
-                    .map_err(|e| ServiceError::local_io("cannot move an upload into place", &e))?;
-                body.pending.committed = true;
-                moved.push(final_path);
-                self.audit.append(tx, Event {
-                    principal: by.name(),
-                    source: "s3",
-                    name: "PutObject",
-                    resource: &arn,
-                    error_code: None,
-                    detail: json!({"Size": body.sealed.plaintext_len, "ServerSideEncryption": p.sse.header(), "KeyId": p.header.key_id}),
-                })?;
-            }
-            if let Some((bucket, prefix)) = replace {
-                let b = self.bucket_row(tx, bucket)?;
-                let kept: Vec<&str> = bodies.iter().filter(|x| x.plan.bucket == bucket).map(|x| x.plan.key.as_str()).collect();
-                let stale: Vec<(String, String)> = tx
-                    .prepare("SELECT key, blob FROM objects WHERE bucket = ?1 AND substr(key, 1, length(?2)) = ?2")?
-                    .query_map(params![bucket, prefix], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<rusqlite::Result<_>>()?;
-                for (key, blob) in stale.into_iter().filter(|(k, _)| !kept.contains(&k.as_str())) {
-                    let arn = object_arn(bucket, &key);
-                    self.authorize_s3(&caller, &b, "s3:DeleteObject", &arn, &[])?;
-                    tx.execute("DELETE FROM objects WHERE bucket = ?1 AND key = ?2", params![bucket, key])?;
-                    self.audit.append(tx, Event {
-                        principal: by.name(),
-                        source: "s3",
-                        name: "DeleteObject",
-                        resource: &arn,
-                        error_code: None,
-                        detail: json!({"Reason": "replaced by a newer run"}),
-                    })?;
-                    old_blobs.push(blob);
-                }
-            }
-            Ok(old_blobs)
-        });
-        match outcome {
-            Ok(old_blobs) => {
-                for blob in old_blobs {
-                    let _ = fs::remove_file(self.blob_path(&blob));
-                }
-                Ok(())
-            }
-            Err(e) => {
-                for path in moved {
-                    let _ = fs::remove_file(path);
-                }
-                if let Some(b) = bodies.first() {
-                    self.record_refusal(
-                        by,
-                        "s3",
-                        "PutObject",
-                        &object_arn(&b.plan.bucket, &b.plan.key),
-                        &e,
-                    );
-                }
-                Err(e)
-            }
-        }
-    }
-
-    /// Authorizes and records a read, and returns the object's plaintext as a stream.
-    pub(super) fn open_object(
-        &self,
-        by: &Principal,
-        bucket: &str,
-        key: &str,
-    ) -> Result<(ObjectInfo, envelope::SealedObject)> {
-        let (info, file, data_key) = self.authorize_read(by, bucket, key, None)?;
-        Ok((info, envelope::SealedObject::new(file, data_key)))
-    }
-
-    /// The read is authorized, its key opened and the access recorded before any byte flows.
-    fn authorize_read(
-        &self,
-        by: &Principal,
-        bucket: &str,
-        key: &str,
-        range: Option<(u64, u64)>,
-    ) -> Result<(ObjectInfo, SealedFile, Secret)> {
-        let arn = object_arn(bucket, key);
-        self.audited(by, "s3", "GetObject", &arn, |tx, caller| {
-            let b = self.bucket_row(tx, bucket)?;
-            self.authorize_s3(caller, &b, "s3:GetObject", &arn, &[])?;
-            let row = self.object_row(tx, bucket, key)?;
-            let file = File::open(self.blob_path(&row.blob)).map_err(|e| {
-                ServiceError::new(
-                    Code::InvalidCiphertextException,
-                    format!("the body of {arn} is missing: {e}"),
-                )
-            })?;
-            let file = SealedFile::open(file)?;
-            let h = &file.header;
-            let dk = self.decrypt_data_key(
-                tx,
-                caller,
-                &h.key_id,
-                h.key_version,
-                &h.sealed_data_key,
-                &encryption_context(bucket, key),
-            )?;
-            // The body must be the very version the store names, not an older copy put back.
-            if file.plaintext_len != row.size || file.final_tag()? != row.etag {
-                return Err(ServiceError::new(
-                    Code::InvalidCiphertextException,
-                    format!("the body of {arn} is not the version the lake recorded"),
-                ));
-            }
-            let detail =
-                json!({"Range": range.map(|(s, e)| format!("bytes={s}-{}", e.saturating_sub(1)))});
-            Ok(((self.object_info(&row), file, dk), detail))
-        })
-    }
-
-    /// The keys and sizes under a prefix, as `by` may list them (for jobs and crawlers).
-    pub(super) fn list_keys(
-        &self,
-        by: &Principal,
-        bucket: &str,
-        prefix: &str,
-    ) -> Result<Vec<(String, u64)>> {
-        self.reading(by, "s3", "ListObjects", bucket, |tx, caller| {
-            let b = self.bucket_row(tx, bucket)?;
-            self.authorize_s3(caller, &b, "s3:ListBucket", &format!("arn:aws:s3:::{bucket}"), &[])?;
-            let rows: Vec<(String, u64)> = tx
-                .prepare("SELECT key, size FROM objects WHERE bucket = ?1 AND substr(key, 1, length(?2)) = ?2 ORDER BY key")?
-                .query_map(params![bucket, prefix], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            Ok(rows)
-        })
-    }
-
-    fn bucket_row(&self, tx: &Transaction, name: &str) -> Result<BucketRow> {
+    pub(super) fn bucket_row(&self, tx: &Transaction, name: &str) -> Result<BucketRow> {
         tx.query_row(
             "SELECT name, owner, created, policy, sse_algorithm, kms_key_id FROM buckets WHERE name = ?1",
             params![name],
@@ -468,7 +118,12 @@ impl Lake {
         .ok_or_else(|| ServiceError::new(Code::NoSuchBucket, format!("The specified bucket does not exist: {name}")))
     }
 
-    fn object_row(&self, tx: &Transaction, bucket: &str, key: &str) -> Result<ObjectRow> {
+    pub(super) fn object_row(
+        &self,
+        tx: &Transaction,
+        bucket: &str,
+        key: &str,
+    ) -> Result<ObjectRow> {
         tx.query_row(
             &format!("SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ?1 AND key = ?2"),
             params![bucket, key],
@@ -485,7 +140,7 @@ impl Lake {
 
     /// An explicit Deny in the bucket policy always wins; then an Allow; else the bucket's owner
     /// and lake admins may (as their IAM rights would let them), and nobody else.
-    fn authorize_s3(
+    pub(super) fn authorize_s3(
         &self,
         caller: &Caller,
         bucket: &BucketRow,
@@ -521,11 +176,11 @@ impl Lake {
         }
     }
 
-    fn blob_path(&self, blob: &str) -> PathBuf {
+    pub(super) fn blob_path(&self, blob: &str) -> PathBuf {
         self.dir.objects().join(&blob[..2]).join(blob)
     }
 
-    fn object_info(&self, row: &ObjectRow) -> ObjectInfo {
+    pub(super) fn object_info(&self, row: &ObjectRow) -> ObjectInfo {
         let sse = Sse::parse(&row.sse).unwrap_or(Sse::Aes256);
         ObjectInfo {
             key: row.key.clone(),
@@ -539,7 +194,11 @@ impl Lake {
 
     /// Which key a put encrypts under, and the header it claims: S3's rules for the request's
     /// header, its key id and the bucket's default encryption.
-    fn put_encryption(&self, bucket: &BucketRow, opts: &PutOptions) -> Result<(Sse, String)> {
+    pub(super) fn put_encryption(
+        &self,
+        bucket: &BucketRow,
+        opts: &PutOptions,
+    ) -> Result<(Sse, String)> {
         match (opts.sse, &opts.sse_kms_key_id) {
             (Some(Sse::Kms), Some(k)) => Ok((Sse::Kms, k.clone())),
             (Some(Sse::Kms), None) => Ok((
@@ -565,7 +224,7 @@ impl Lake {
         }
     }
 
-    fn put_context(opts: &PutOptions) -> Vec<(&'static str, String)> {
+    pub(super) fn put_context(opts: &PutOptions) -> Vec<(&'static str, String)> {
         let mut ctx = Vec::new();
         if let Some(sse) = opts.sse {
             ctx.push(("s3:x-amz-server-side-encryption", sse.header().to_string()));
@@ -756,28 +415,8 @@ impl Storage for Lake {
             &object_arn(bucket, key),
             |tx, caller| self.plan_put(tx, caller, bucket, key, &opts),
         )?;
-        // 2. Stream the body into a locked temporary file, off the async runtime; encryption on
-        //    this thread, the page-cache writes on another.
-        let tmp = self
-            .dir
-            .tmp()
-            .join(uuid::Uuid::new_v4().simple().to_string());
-        let body = blocking(move || {
-            let pending = PendingBody::create(tmp)?;
-            let mut body = body;
-            let io_error =
-                |e: std::io::Error| ServiceError::local_io("cannot write the object store", &e);
-            let sealed = pipe::write_behind(&pending.file, io_error, |out| {
-                envelope::seal_stream(&plan.data_key, &plan.header, &mut body, out, &progress)
-            })?;
-            pending.sync()?;
-            Ok(SealedBody {
-                plan,
-                pending,
-                sealed,
-            })
-        })
-        .await?;
+        // 2. Stream the body into a locked temporary file, off the async runtime.
+        let body = self.seal_upload(plan, body, progress).await?;
         // 3. Commit: check again (the policy or key may have changed meanwhile), move, record.
         self.commit_bodies(by, vec![body], None)?;
         self.head_object(by, bucket, key).await

@@ -10,6 +10,7 @@ mod envelope;
 mod etl;
 mod glue;
 mod iam;
+mod keys;
 mod kms;
 mod lake;
 mod meta;

@@ -6,6 +6,7 @@ pub mod commands;
 mod glue;
 pub mod output;
 pub mod s3;
+mod s3api;
 pub mod script;
 
 use clap::Parser;

@@ -16,6 +16,7 @@ mod lake;
 mod meta;
 mod objects;
 mod pipe;
+mod runs;
 mod s3;
 
 use std::sync::{Arc, Weak};

@@ -1,0 +1,243 @@
+//! Executing a job run: its source (an S3 prefix or a catalog table), its output encryption, the
+//! stop, timeout and progress checks the engine consults, its final state and metrics, and its
+//! log, sealed under the security configuration's key.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+
+use rusqlite::params;
+use serde_json::json;
+
+use super::etl;
+use super::glue::{not_found, s3_location};
+use super::{Lake, now};
+use crate::service::jobs::{JobDefinition, JobRun, RunMetrics, RunState};
+use crate::service::storage::{PutOptions, Sse};
+use crate::service::{Code, Principal, Progress, Result, ServiceError};
+
+const STOPPED: u8 = 1;
+const TIMED_OUT: u8 = 2;
+
+impl Lake {
+    /// The put options a job or crawler writes with: its security configuration's key, else
+    /// SSE-KMS under the bucket's default.
+    fn output_encryption(
+        &self,
+        security_configuration: Option<&str>,
+    ) -> Result<(PutOptions, String)> {
+        match security_configuration {
+            Some(name) => {
+                let sc = self.meta.read(|tx| self.security_configuration(tx, name))?;
+                Ok((
+                    PutOptions {
+                        sse: Some(Sse::Kms),
+                        sse_kms_key_id: Some(sc.kms_key_arn.clone()),
+                    },
+                    sc.kms_key_arn,
+                ))
+            }
+            None => Ok((
+                PutOptions {
+                    sse: Some(Sse::Kms),
+                    sse_kms_key_id: None,
+                },
+                "alias/aws/s3".into(),
+            )),
+        }
+    }
+
+    /// Seals a run's log under `key` as `by`; if that key cannot be used (the reason the run
+    /// may have failed), under the lake-managed key: a log is never kept in the clear.
+    fn seal_log(&self, by: &Principal, key: &str, context: &str, text: &str) -> Result<Vec<u8>> {
+        let seal_under = |k: &str| {
+            self.meta.read(|tx| {
+                let caller = self.caller(tx, by)?;
+                let (dk, key_id, version, sealed_dk) = self.generate_data_key(tx, &caller, k, context)?;
+                let body = super::crypto::seal(&dk.aead(), text.as_bytes(), context.as_bytes());
+                Ok(serde_json::to_vec(&json!({"KeyId": key_id, "Version": version, "DataKey": hex::encode(sealed_dk), "Log": hex::encode(body)}))
+                    .expect("JSON"))
+            })
+        };
+        seal_under(key).or_else(|_| seal_under("alias/aws/s3"))
+    }
+
+    /// A job's source: an S3 location, or `DB.TABLE`, whose location and columns the catalog gives.
+    fn job_source(
+        &self,
+        by: &Principal,
+        source: &str,
+    ) -> Result<(String, Option<arrow::datatypes::SchemaRef>)> {
+        if source.starts_with("s3://") {
+            return Ok((source.to_string(), None));
+        }
+        let (db, name) = source.split_once('.').ok_or_else(|| {
+            ServiceError::new(
+                Code::InvalidArgument,
+                format!("the source {source:?} is neither s3://BUCKET/PREFIX/ nor DB.TABLE"),
+            )
+        })?;
+        let table = self
+            .reading(by, "glue", "GetTable", source, |tx, _| {
+                self.table(tx, db, name)
+            })?
+            .ok_or_else(|| not_found(format!("Table {name} not found in database {db}.")))?;
+        let fields = table
+            .storage_descriptor
+            .columns
+            .iter()
+            .map(|c| {
+                etl::source::arrow_type(&c.type_name)
+                    .map(|t| arrow::datatypes::Field::new(&c.name, t, true))
+                    .ok_or_else(|| {
+                        ServiceError::new(
+                            Code::InvalidArgument,
+                            format!(
+                                "{source}: column {} has type {}, which jobs do not read yet",
+                                c.name, c.type_name
+                            ),
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((
+            table.storage_descriptor.location,
+            Some(std::sync::Arc::new(arrow::datatypes::Schema::new(fields))),
+        ))
+    }
+
+    pub(super) fn execute_run(&self, job: JobDefinition, mut run: JobRun, progress: Progress) {
+        let role = Principal::new(job.role.clone());
+        let started = Instant::now();
+        let reason = AtomicU8::new(0);
+        let last_save = std::sync::Mutex::new(Instant::now());
+        let stop = || -> Option<ServiceError> {
+            if let Some(minutes) = job.timeout_minutes
+                && started.elapsed() > Duration::from_secs(minutes as u64 * 60)
+            {
+                reason.store(TIMED_OUT, Ordering::Relaxed);
+                return Some(ServiceError::new(
+                    Code::Cancelled,
+                    format!("the run timed out after {minutes} minute(s)"),
+                ));
+            }
+            let asked = progress.is_cancelled()
+                || self
+                    .meta
+                    .read(|tx| {
+                        Ok(tx.query_row(
+                            "SELECT stop_requested FROM job_runs WHERE id = ?1",
+                            params![run.id],
+                            |r| r.get::<_, bool>(0),
+                        )?)
+                    })
+                    .unwrap_or(false);
+            if asked {
+                reason.store(STOPPED, Ordering::Relaxed);
+                return Some(ServiceError::new(Code::Cancelled, "the run was stopped"));
+            }
+            None
+        };
+        let on_metrics = |m: &RunMetrics| {
+            // Records so far, for whoever watches the run; at most once a second.
+            let mut last = last_save.lock().unwrap_or_else(|p| p.into_inner());
+            if last.elapsed() > Duration::from_secs(1) {
+                *last = Instant::now();
+                let mut interim = run.clone();
+                interim.metrics = m.clone();
+                interim.execution_time = started.elapsed().as_secs();
+                let _ = self.save_run(&interim, None);
+            }
+        };
+        let outcome = (|| -> Result<etl::Outcome> {
+            let (source, schema) = self.job_source(&role, &job.source)?;
+            let (src_bucket, src_prefix) = s3_location(&source)?;
+            let (dst_bucket, dst_prefix) = s3_location(&job.target)?;
+            let keys: Vec<String> = self
+                .list_keys(&role, &src_bucket, &src_prefix)?
+                .into_iter()
+                .map(|(k, _)| k)
+                // Never read our own output or anything set aside.
+                .filter(|k| !(src_bucket == dst_bucket && k.starts_with(&dst_prefix)))
+                .filter(|k| {
+                    !k[src_prefix.len()..]
+                        .split('/')
+                        .any(|seg| seg.starts_with('_') || seg.starts_with('.'))
+                })
+                .collect();
+            let total = self
+                .list_keys(&role, &src_bucket, &src_prefix)?
+                .into_iter()
+                .filter(|(k, _)| keys.contains(k))
+                .map(|(_, s)| s)
+                .sum();
+            progress.set_total(total);
+            if keys.is_empty() {
+                return Err(ServiceError::new(
+                    Code::ValidationException,
+                    format!("no objects under {}", job.source),
+                ));
+            }
+            let masks = job
+                .masks
+                .iter()
+                .map(|m| crate::mask::Operator::parse(&m.operator).map(|op| (m.column.clone(), op)))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| ServiceError::new(Code::InvalidArgument, e))?;
+            let (put, _) = self.output_encryption(job.security_configuration.as_deref())?;
+            let spec = etl::Spec {
+                source_bucket: src_bucket,
+                source_keys: keys,
+                target_bucket: dst_bucket,
+                target_prefix: dst_prefix,
+                schema,
+                dedup: job.dedup,
+                masks,
+                put,
+                run_id: run.id.clone(),
+            };
+            etl::run(self, &role, &spec, &progress, &stop, &on_metrics)
+        })();
+        run.execution_time = started.elapsed().as_secs();
+        run.completed_on = Some(now());
+        let mut log = vec![format!(
+            "{} run {} as {} started",
+            job.name, run.id, job.role
+        )];
+        match outcome {
+            Ok(o) => {
+                run.job_run_state = RunState::Succeeded;
+                run.metrics = o.metrics;
+                run.outputs = o.outputs;
+                log.extend(o.log);
+            }
+            Err(e) => {
+                run.job_run_state = match reason.load(Ordering::Relaxed) {
+                    STOPPED => RunState::Stopped,
+                    TIMED_OUT => RunState::Timeout,
+                    _ => RunState::Failed,
+                };
+                log.push(format!("{}: {}", e.code, e.message));
+                run.error_message = Some(format!("{}: {}", e.code, e.message));
+            }
+        }
+        log.push(format!(
+            "ended {:?} after {} s",
+            run.job_run_state, run.execution_time
+        ));
+        let key = self
+            .output_encryption(job.security_configuration.as_deref())
+            .map(|(_, k)| k)
+            .unwrap_or_else(|_| "alias/aws/s3".into());
+        let sealed = self
+            .seal_log(
+                &role,
+                &key,
+                &format!("glue:job-run={}", run.id),
+                &log.join("\n"),
+            )
+            .ok();
+        if let Err(e) = self.save_run(&run, sealed.as_deref()) {
+            tracing::error!("cannot record the end of run {}: {e}", run.id);
+        }
+    }
+}

@@ -19,6 +19,21 @@ async fn wait(s: &Services, job: &str, id: &str) -> JobRun {
     }
 }
 
+fn succeeded(run: &JobRun) {
+    assert_eq!(
+        run.job_run_state,
+        RunState::Succeeded,
+        "{:?}",
+        run.error_message
+    );
+}
+
+/// Records read, written and quarantined.
+fn counts(run: &JobRun) -> (u64, u64, u64) {
+    let m = &run.metrics;
+    (m.records_read, m.records_written, m.quarantined)
+}
+
 fn job(name: &str, source: &str, target: &str) -> JobDefinition {
     JobDefinition {
         name: name.into(),
@@ -153,12 +168,7 @@ async fn the_seed_pipeline_end_to_end() {
         job("raw-to-processed", "s3://data/raw/", "s3://data/processed/"),
     )
     .await;
-    assert_eq!(
-        run.job_run_state,
-        RunState::Succeeded,
-        "{:?}",
-        run.error_message
-    );
+    succeeded(&run);
     let m = &run.metrics;
     assert_eq!(m.records_read, 11_000 + 1_100 + 4);
     assert_eq!(m.records_written, 11_000);
@@ -308,21 +318,9 @@ async fn csv_parquet_and_gzip_sources() {
         job("from-csv", "s3://data/csv/", "s3://data/out1/"),
     )
     .await;
-    assert_eq!(
-        run.job_run_state,
-        RunState::Succeeded,
-        "{:?}",
-        run.error_message
-    );
+    succeeded(&run);
     // The short CSV row is quarantined; the empty cell is a null.
-    assert_eq!(
-        (
-            run.metrics.records_read,
-            run.metrics.records_written,
-            run.metrics.quarantined
-        ),
-        (5, 4, 1)
-    );
+    assert_eq!(counts(&run), (5, 4, 1));
 
     // The Parquet output is itself a source.
     let run = run_job(
@@ -330,12 +328,7 @@ async fn csv_parquet_and_gzip_sources() {
         job("from-parquet", "s3://data/out1/", "s3://data/out2/"),
     )
     .await;
-    assert_eq!(
-        run.job_run_state,
-        RunState::Succeeded,
-        "{:?}",
-        run.error_message
-    );
+    succeeded(&run);
     assert_eq!(run.metrics.records_written, 4);
     let batches = parquet_rows(&t, "out2/").await;
     let schema = batches[0].schema();
@@ -370,12 +363,7 @@ async fn masks_reruns_and_keys_that_stop_working() {
         operator: "redact".into(),
     }];
     let run = run_job(&t.services, def).await;
-    assert_eq!(
-        run.job_run_state,
-        RunState::Succeeded,
-        "{:?}",
-        run.error_message
-    );
+    succeeded(&run);
     let batches = parquet_rows(&t, "masked/").await;
     let cards = batches[0]
         .column_by_name("card")
@@ -650,20 +638,8 @@ async fn a_catalog_table_as_source_fixes_the_schema() {
         job("from-table", "db.people", "s3://data/people-out/"),
     )
     .await;
-    assert_eq!(
-        run.job_run_state,
-        RunState::Succeeded,
-        "{:?}",
-        run.error_message
-    );
-    assert_eq!(
-        (
-            run.metrics.records_read,
-            run.metrics.records_written,
-            run.metrics.quarantined
-        ),
-        (3, 2, 1)
-    );
+    succeeded(&run);
+    assert_eq!(counts(&run), (3, 2, 1));
     assert!(
         t.services
             .jobs

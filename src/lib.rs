@@ -6,5 +6,6 @@ pub mod config;
 pub mod demo;
 pub mod local;
 pub mod mask;
+pub mod pii;
 pub mod service;
 pub mod tui;

@@ -1,0 +1,550 @@
+//! Sensitive-data detectors, pure: text (and the name of the column or JSON path it came from) in,
+//! matches out. Managed identifiers carry Macie's names. A candidate must fit its pattern, pass
+//! its validator (Luhn, mod-97, the SSA's ranges, ...) and, for the identifiers that need one, have
+//! a keyword near it: within `KEYWORD_DISTANCE` characters before it, or in the column name, which
+//! is normalised so that `card_security_code` says "card security code".
+//! Custom data identifiers add a regex, keywords, ignore words and a maximum match distance;
+//! allow lists suppress matches.
+
+pub mod validate;
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub enum Category {
+    Personal,
+    Financial,
+    Credentials,
+    CustomIdentifier,
+}
+
+/// How far before a match a keyword may stand (Macie's default for most identifiers).
+pub const KEYWORD_DISTANCE: usize = 50;
+
+struct Managed {
+    id: &'static str,
+    category: Category,
+    pattern: Regex,
+    validator: fn(&str) -> bool,
+    keywords: &'static [&'static str],
+    keyword_required: bool,
+}
+
+fn any(_: &str) -> bool {
+    true
+}
+
+fn has_digit(s: &str) -> bool {
+    s.chars().any(|c| c.is_ascii_digit())
+}
+
+fn managed() -> &'static [Managed] {
+    static ALL: LazyLock<Vec<Managed>> = LazyLock::new(|| {
+        let m = |id, category, pattern: &str, validator, keywords, keyword_required| Managed {
+            id,
+            category,
+            pattern: Regex::new(pattern).expect("managed patterns compile"),
+            validator,
+            keywords,
+            keyword_required,
+        };
+        use Category::*;
+        vec![
+            m(
+                "CREDIT_CARD_NUMBER",
+                Financial,
+                r"\b\d(?:[ -]?\d){12,18}\b",
+                validate::card_number,
+                &["card", "credit", "visa", "mastercard", "amex", "cc"],
+                false,
+            ),
+            m(
+                "CREDIT_CARD_EXPIRATION",
+                Financial,
+                r"\b(?:0[1-9]|1[0-2]) ?/ ?(?:\d{4}|\d{2})\b",
+                any,
+                &[
+                    "exp",
+                    "expiration",
+                    "expiry",
+                    "expire",
+                    "expires",
+                    "valid thru",
+                ],
+                true,
+            ),
+            m(
+                "CREDIT_CARD_SECURITY_CODE",
+                Financial,
+                r"\b\d{3,4}\b",
+                any,
+                &[
+                    "cvv",
+                    "cvv2",
+                    "cvc",
+                    "cvc2",
+                    "security code",
+                    "card verification",
+                    "csc",
+                ],
+                true,
+            ),
+            m(
+                "BANK_ACCOUNT_NUMBER",
+                Financial,
+                r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b",
+                validate::iban,
+                &[],
+                false,
+            ),
+            m(
+                "BANK_ACCOUNT_NUMBER",
+                Financial,
+                r"\b[A-Z0-9]{8,30}\b",
+                has_digit,
+                &[
+                    "bban",
+                    "account number",
+                    "account no",
+                    "acct",
+                    "bank account",
+                    "routing",
+                    "checking",
+                    "savings",
+                ],
+                true,
+            ),
+            m(
+                "USA_SOCIAL_SECURITY_NUMBER",
+                Personal,
+                r"\b\d{3}-\d{2}-\d{4}\b",
+                validate::ssn,
+                &["ssn", "social security"],
+                false,
+            ),
+            m(
+                "USA_SOCIAL_SECURITY_NUMBER",
+                Personal,
+                r"\b\d{9}\b",
+                validate::ssn,
+                &["ssn", "social security"],
+                true,
+            ),
+            m(
+                "USA_PASSPORT_NUMBER",
+                Personal,
+                r"\b[A-Z]?\d{8,9}\b",
+                any,
+                &["passport"],
+                true,
+            ),
+            m(
+                "DRIVERS_LICENSE",
+                Personal,
+                r"\b[A-Z0-9]{5,15}\b",
+                has_digit,
+                &[
+                    "driver",
+                    "drivers license",
+                    "driving licence",
+                    "license number",
+                    "dl number",
+                    "dln",
+                ],
+                true,
+            ),
+            m(
+                "EMAIL_ADDRESS",
+                Personal,
+                r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b",
+                any,
+                &[],
+                false,
+            ),
+            m(
+                "PHONE_NUMBER",
+                Personal,
+                r"(?:\+\d{1,3}[ -.]?)?\(?\b\d{3}\)?[ -.]?\d{3}[ -.]\d{4}\b",
+                validate::phone,
+                &["phone", "tel", "telephone", "mobile", "cell", "fax"],
+                false,
+            ),
+            m(
+                "IP_ADDRESS",
+                Personal,
+                r"\b\d{1,3}(?:\.\d{1,3}){3}\b",
+                validate::ipv4,
+                &[],
+                false,
+            ),
+            m(
+                "DATE_OF_BIRTH",
+                Personal,
+                r"\b(?:\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})\b",
+                validate::birth_date,
+                &["birth", "dob", "born", "birthdate", "birthday"],
+                true,
+            ),
+            m(
+                "NAME",
+                Personal,
+                r"\b[A-Z][a-z]+(?:[ '-][A-Z][a-z]+){1,3}\b",
+                any,
+                &[
+                    "name",
+                    "full name",
+                    "first name",
+                    "last name",
+                    "holder",
+                    "customer",
+                ],
+                true,
+            ),
+            m(
+                "ADDRESS",
+                Personal,
+                r"\b\d{1,6} [A-Z][A-Za-z]*(?: [A-Z][A-Za-z]*)* (?:St|Street|Ave|Avenue|Rd|Road|Blvd|Boulevard|Ln|Lane|Dr|Drive|Way|Ct|Court|Pl|Place|Terrace|Pkwy)\b",
+                any,
+                &[],
+                false,
+            ),
+            m(
+                "AWS_CREDENTIALS",
+                Credentials,
+                r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
+                any,
+                &[],
+                false,
+            ),
+            m(
+                "AWS_CREDENTIALS",
+                Credentials,
+                r"\b[A-Za-z0-9/+=]{40}\b",
+                validate::aws_secret,
+                &[
+                    "aws_secret_access_key",
+                    "secret access key",
+                    "secret key",
+                    "aws secret",
+                ],
+                true,
+            ),
+            m(
+                "OPENSSH_PRIVATE_KEY",
+                Credentials,
+                r"-----BEGIN OPENSSH PRIVATE KEY-----",
+                any,
+                &[],
+                false,
+            ),
+        ]
+    });
+    &ALL
+}
+
+/// The names of the managed data identifiers.
+pub fn managed_identifiers() -> Vec<&'static str> {
+    let mut ids: Vec<&str> = managed().iter().map(|m| m.id).collect();
+    ids.dedup();
+    ids
+}
+
+/// A custom data identifier, as Macie defines one.
+#[derive(Debug, Clone)]
+pub struct CustomIdentifier {
+    pub name: String,
+    pub regex: Regex,
+    pub keywords: Vec<String>,
+    pub ignore_words: Vec<String>,
+    pub maximum_match_distance: usize,
+}
+
+impl CustomIdentifier {
+    pub fn new(
+        name: &str,
+        regex: &str,
+        keywords: &[String],
+        ignore_words: &[String],
+        distance: usize,
+    ) -> Result<Self, String> {
+        Ok(CustomIdentifier {
+            name: name.into(),
+            regex: Regex::new(regex).map_err(|e| format!("the regex does not compile: {e}"))?,
+            keywords: keywords
+                .iter()
+                .map(|k| normalize(k))
+                .filter(|k| !k.is_empty())
+                .collect(),
+            ignore_words: ignore_words.to_vec(),
+            maximum_match_distance: distance,
+        })
+    }
+}
+
+/// Words or patterns whose matches are not reported.
+#[derive(Debug, Clone, Default)]
+pub struct AllowList {
+    pub words: Vec<String>,
+    pub patterns: Vec<Regex>,
+}
+
+impl AllowList {
+    fn allows(&self, text: &str) -> bool {
+        self.words.iter().any(|w| w == text)
+            || self
+                .patterns
+                .iter()
+                .any(|p| p.find(text).is_some_and(|m| m.len() == text.len()))
+    }
+}
+
+/// A match: which identifier, its category, and where in the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    pub identifier: String,
+    pub category: Category,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Lowercase words separated by single spaces: `card_security_code`, `cardSecurityCode` and
+/// `card-security-code` all become "card security code".
+pub fn normalize(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if c.is_ascii_uppercase() && prev_lower {
+            out.push(' ');
+        }
+        if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        } else if !out.ends_with(' ') {
+            out.push(' ');
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+    }
+    out.trim().to_string()
+}
+
+/// Whether `keyword` stands as whole words in normalised `text`.
+fn contains_words(text: &str, keyword: &str) -> bool {
+    let padded = format!(" {text} ");
+    padded.contains(&format!(" {keyword} "))
+        || (!keyword.contains(' ')
+            && padded
+                .split(' ')
+                .any(|w| w == keyword || (w.starts_with(keyword) && keyword.len() >= 4)))
+}
+
+/// Is one of `keywords` near `[start, ..)` in `text`, or in the column name?
+fn keyword_near(
+    text: &str,
+    start: usize,
+    distance: usize,
+    column: &str,
+    keywords: &[impl AsRef<str>],
+) -> bool {
+    if keywords.iter().any(|k| contains_words(column, k.as_ref())) {
+        return true;
+    }
+    let mut from = start.saturating_sub(distance);
+    while !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    let before = normalize(&text[from..start]);
+    keywords.iter().any(|k| contains_words(&before, k.as_ref()))
+}
+
+/// Every sensitive match in `text`, which came from `column` (a column name or JSON path; empty
+/// for free text).
+pub fn scan(
+    text: &str,
+    column: &str,
+    custom: &[CustomIdentifier],
+    allow: &AllowList,
+) -> Vec<Match> {
+    let column = normalize(column);
+    let mut out: Vec<Match> = Vec::new();
+    for m in managed() {
+        for found in m.pattern.find_iter(text) {
+            let s = found.as_str();
+            if !(m.validator)(s) || allow.allows(s) {
+                continue;
+            }
+            if m.keyword_required
+                && !keyword_near(text, found.start(), KEYWORD_DISTANCE, &column, m.keywords)
+            {
+                continue;
+            }
+            // One report per span: a card number is not also a bank account.
+            if out
+                .iter()
+                .any(|o| o.start < found.end() && found.start() < o.end)
+            {
+                continue;
+            }
+            out.push(Match {
+                identifier: m.id.into(),
+                category: m.category,
+                start: found.start(),
+                end: found.end(),
+            });
+        }
+    }
+    for c in custom {
+        for found in c.regex.find_iter(text) {
+            let s = found.as_str();
+            if c.ignore_words.iter().any(|w| s.contains(w.as_str())) || allow.allows(s) {
+                continue;
+            }
+            if !c.keywords.is_empty()
+                && !keyword_near(
+                    text,
+                    found.start(),
+                    c.maximum_match_distance,
+                    &column,
+                    &c.keywords,
+                )
+            {
+                continue;
+            }
+            out.push(Match {
+                identifier: c.name.clone(),
+                category: Category::CustomIdentifier,
+                start: found.start(),
+                end: found.end(),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(text: &str, column: &str) -> Vec<String> {
+        scan(text, column, &[], &AllowList::default())
+            .into_iter()
+            .map(|m| m.identifier)
+            .collect()
+    }
+
+    #[test]
+    fn names_normalise() {
+        assert_eq!(normalize("card_security_code"), "card security code");
+        assert_eq!(normalize("cardSecurityCode"), "card security code");
+        assert_eq!(normalize("$.customer.credit-card"), "customer credit card");
+    }
+
+    #[test]
+    fn managed_identifiers_find_what_they_should() {
+        assert_eq!(
+            ids("pay with 4111 1111 1111 1111 today", ""),
+            ["CREDIT_CARD_NUMBER"]
+        );
+        assert_eq!(
+            ids("123", "credit_card_security_code"),
+            ["CREDIT_CARD_SECURITY_CODE"]
+        );
+        assert_eq!(ids("CVV: 123", ""), ["CREDIT_CARD_SECURITY_CODE"]);
+        assert_eq!(
+            ids("05/28", "credit_card_expire"),
+            ["CREDIT_CARD_EXPIRATION"]
+        );
+        assert_eq!(
+            ids("GB22NWBK04680428772419", "iban"),
+            ["BANK_ACCOUNT_NUMBER"]
+        );
+        assert_eq!(ids("NWBK04680428772419", "bban"), ["BANK_ACCOUNT_NUMBER"]);
+        assert_eq!(
+            ids("my ssn is 536-22-1234", ""),
+            ["USA_SOCIAL_SECURITY_NUMBER"]
+        );
+        assert_eq!(ids("ada.lovelace@example.com", "mail"), ["EMAIL_ADDRESS"]);
+        assert_eq!(ids("+1-375-555-3690", ""), ["PHONE_NUMBER"]);
+        assert_eq!(ids("from 10.2.33.4", ""), ["IP_ADDRESS"]);
+        assert_eq!(ids("1961-03-12", "birthdate"), ["DATE_OF_BIRTH"]);
+        assert_eq!(ids("Thomas Garcia", "name"), ["NAME"]);
+        assert_eq!(ids("5629 Oak St, Denver, CO 80210", "address"), ["ADDRESS"]);
+        assert_eq!(ids("AKIAIOSFODNN7EXAMPLE", ""), ["AWS_CREDENTIALS"]);
+        assert_eq!(
+            ids("-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl", ""),
+            ["OPENSSH_PRIVATE_KEY"]
+        );
+        assert_eq!(ids("C12345678", "passport_number"), ["USA_PASSPORT_NUMBER"]);
+    }
+
+    #[test]
+    fn look_alikes_do_not_match() {
+        for (text, column) in [
+            ("order 1234567812345670 shipped", ""), // an order id that passes Luhn
+            ("tracking 9400111202555842761023", ""), // a tracking number
+            ("price 473.63", "price"),
+            ("2026-11-02T11:54:00Z", "ts"), // a timestamp
+            ("version 1.2.3", ""),
+            ("da39a3ee5e6b4b0d3255bfef95601890afd80709", "sha1"),
+            ("SKU-88213-XL", "sku"),
+            ("5551234567", "order_id"),
+            ("386", "quantity"),
+            ("Pharmacist", "job"),
+            ("thomasgar54", "username"),
+        ] {
+            assert!(
+                ids(text, column).is_empty(),
+                "{text:?} in {column:?} matched {:?}",
+                ids(text, column)
+            );
+        }
+    }
+
+    #[test]
+    fn the_seed_custom_identifier_and_allow_lists() {
+        let xyz = CustomIdentifier::new(
+            "account_number",
+            r"(XYZ-)\d{1,2}",
+            &["account_number".into()],
+            &["000000".into()],
+            20,
+        )
+        .unwrap();
+        let found = |text: &str, column: &str, allow: &AllowList| {
+            scan(text, column, std::slice::from_ref(&xyz), allow)
+                .into_iter()
+                .filter(|m| m.category == Category::CustomIdentifier)
+                .count()
+        };
+        assert_eq!(found("XYZ-39", "account_number", &AllowList::default()), 1);
+        assert_eq!(found("account_number: XYZ-7", "", &AllowList::default()), 1);
+        assert_eq!(
+            found("XYZ-7 far from any keyword", "notes", &AllowList::default()),
+            0
+        );
+        assert_eq!(
+            found(
+                "account_number ................................. XYZ-7",
+                "",
+                &AllowList::default()
+            ),
+            0,
+            "beyond the distance"
+        );
+        let allow = AllowList {
+            words: vec!["XYZ-7".into()],
+            patterns: vec![],
+        };
+        assert_eq!(found("XYZ-7", "account_number", &allow), 0);
+        let allow = AllowList {
+            words: vec![],
+            patterns: vec![Regex::new(r"XYZ-\d").unwrap()],
+        };
+        assert_eq!(found("XYZ-7", "account_number", &allow), 0);
+        assert_eq!(
+            found("XYZ-71", "account_number", &allow),
+            1,
+            "the pattern must cover the whole match"
+        );
+    }
+}

@@ -24,7 +24,7 @@ pub fn luhn(number: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// A card number: an issuer's prefix and length, and a valid Luhn check digit.

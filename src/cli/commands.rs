@@ -34,9 +34,82 @@ pub enum Command {
     /// The catalog, ETL jobs and crawlers (AWS Glue)
     #[command(subcommand)]
     Glue(GlueCommand),
+    /// Sensitive-data discovery: classification jobs and findings (Amazon Macie)
+    #[command(subcommand)]
+    Macie2(Macie2Command),
     /// The hash-chained audit log
     #[command(subcommand)]
     Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Macie2Command {
+    /// A regex, with keywords that must stand near a match (or name its column)
+    CreateCustomDataIdentifier {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        regex: String,
+        #[arg(long, value_delimiter = ',')]
+        keywords: Vec<String>,
+        #[arg(long, value_delimiter = ',')]
+        ignore_words: Vec<String>,
+        #[arg(long, default_value_t = 50)]
+        maximum_match_distance: u32,
+    },
+    ListCustomDataIdentifiers,
+    /// Words or a regex whose matches are never reported
+    CreateAllowList {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_delimiter = ',', conflicts_with = "regex")]
+        words: Vec<String>,
+        #[arg(long)]
+        regex: Option<String>,
+    },
+    /// Scan the objects under a bucket and prefix. On the local lake it runs in this process
+    CreateClassificationJob {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        bucket: String,
+        #[arg(long)]
+        prefix: Option<String>,
+        /// A custom data identifier to use beside the managed ones (repeat for more)
+        #[arg(long = "custom-data-identifier")]
+        custom_data_identifiers: Vec<String>,
+        /// An allow list (repeat for more)
+        #[arg(long = "allow-list")]
+        allow_lists: Vec<String>,
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u8).range(1..=100))]
+        sampling_percentage: u8,
+        /// Print the finished job
+        #[arg(long)]
+        wait: bool,
+    },
+    ListClassificationJobs,
+    DescribeClassificationJob {
+        #[arg(long)]
+        job_id: String,
+    },
+    ListFindings {
+        #[arg(long)]
+        job_id: Option<String>,
+    },
+    GetFindings {
+        #[arg(long, num_args = 1.., required = true)]
+        finding_ids: Vec<String>,
+    },
+    /// Counts of findings by type (or by severity)
+    GetFindingStatistics {
+        #[arg(long, default_value = "type")]
+        group_by: String,
+    },
+    /// The sensitive values a finding points at: needs read and decrypt rights; audited
+    GetSensitiveDataOccurrences {
+        #[arg(long)]
+        finding_id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -438,6 +511,12 @@ impl Command {
                     | GlueCommand::GetJobRunLog { .. }
                     | GlueCommand::GetCrawler { .. }
                     | GlueCommand::GetCrawlers
+            ),
+            Command::Macie2(c) => matches!(
+                c,
+                Macie2Command::CreateCustomDataIdentifier { .. }
+                    | Macie2Command::CreateAllowList { .. }
+                    | Macie2Command::CreateClassificationJob { .. }
             ),
             Command::Audit(_) => false,
         }

@@ -4,6 +4,7 @@
 
 pub mod commands;
 mod glue;
+mod macie2;
 pub mod output;
 pub mod s3;
 mod s3api;
@@ -62,6 +63,7 @@ impl Context<'_> {
             Command::S3(c) => self.s3(c).await,
             Command::S3api(c) => self.s3api(c).await,
             Command::Glue(c) => self.glue(c).await,
+            Command::Macie2(c) => self.macie2(c).await,
             Command::Audit(c) => self.audit(c).await,
         }
     }

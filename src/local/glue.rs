@@ -403,7 +403,7 @@ impl Lake {
         })
     }
 
-    fn bucket_row_exists(&self, tx: &rusqlite::Transaction, bucket: &str) -> Result<()> {
+    pub(super) fn bucket_row_exists(&self, tx: &rusqlite::Transaction, bucket: &str) -> Result<()> {
         tx.query_row(
             "SELECT 1 FROM buckets WHERE name = ?1",
             params![bucket],

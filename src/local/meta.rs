@@ -17,7 +17,7 @@ impl From<rusqlite::Error> for ServiceError {
 }
 
 /// The schema, as the migrations that build it: a lake at version N runs migrations N.. in order.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 const V1: &str = r#"
 CREATE TABLE principals(
@@ -126,6 +126,29 @@ CREATE TABLE crawlers(
     name TEXT PRIMARY KEY,
     definition TEXT NOT NULL,
     last_run TEXT
+);
+"#;
+
+/// Sensitive-data discovery (Macie).
+const V3: &str = r#"
+CREATE TABLE custom_data_identifiers(
+    name TEXT PRIMARY KEY,
+    definition TEXT NOT NULL
+);
+CREATE TABLE allow_lists(
+    name TEXT PRIMARY KEY,
+    definition TEXT NOT NULL
+);
+CREATE TABLE classification_jobs(
+    id TEXT PRIMARY KEY,
+    job TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE TABLE findings(
+    id TEXT PRIMARY KEY,
+    job_id TEXT NOT NULL REFERENCES classification_jobs(id) ON DELETE CASCADE,
+    finding TEXT NOT NULL,
+    created TEXT NOT NULL
 );
 "#;
 

@@ -4,6 +4,7 @@
 mod audit;
 mod authz;
 mod catalog;
+mod classify;
 mod crawler;
 mod crypto;
 mod envelope;
@@ -13,6 +14,7 @@ mod iam;
 mod keys;
 mod kms;
 mod lake;
+mod macie;
 mod meta;
 mod objects;
 mod pipe;
@@ -110,6 +112,7 @@ impl Lake {
             audit: self.clone(),
             catalog: self.clone(),
             jobs: self.clone(),
+            classification: self.clone(),
         }
     }
 

@@ -367,7 +367,10 @@ pub fn scan(
 ) -> Vec<Match> {
     let column = normalize(column);
     let mut out: Vec<Match> = Vec::new();
-    for m in managed() {
+    // Identifiers whose keyword is present speak first: in a column named `bban`, a run of digits
+    // that could also pass for a card number is the bank account it is said to be.
+    let keyed = managed().iter().filter(|m| m.keyword_required);
+    for m in keyed.chain(managed().iter().filter(|m| !m.keyword_required)) {
         for found in m.pattern.find_iter(text) {
             let s = found.as_str();
             if !(m.validator)(s) || allow.allows(s) {

@@ -1,16 +1,17 @@
 //! Sensitive-data discovery (Macie semantics): custom identifiers, allow lists, classification
-//! jobs and their findings. Findings never hold the sensitive values themselves.
-//! No backend serves it yet; the sensitive-data issue implements it on the local lake.
+//! jobs and their findings, in Macie's JSON shapes. Findings say where sensitive data is (cells,
+//! records, JSON paths), never what it is; revealing samples is a separate, audited call that
+//! needs decrypt rights on the object.
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Principal, Progress, Result};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomDataIdentifier {
     pub name: String,
@@ -18,59 +19,160 @@ pub struct CustomDataIdentifier {
     pub keywords: Vec<String>,
     pub ignore_words: Vec<String>,
     pub maximum_match_distance: u32,
+    pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub enum AllowListCriteria {
-    Words(Vec<String>),
-    Regex(String),
+pub struct AllowList {
+    pub name: String,
+    pub words: Vec<String>,
+    pub regex: Option<String>,
+    pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ClassificationJob {
-    pub job_id: String,
+pub struct ClassificationJobSpec {
     pub name: String,
     pub bucket: String,
     pub prefix: Option<String>,
     pub custom_data_identifiers: Vec<String>,
+    pub allow_lists: Vec<String>,
+    /// Objects whose key hashes under this percentage are scanned (100: all).
     pub sampling_percentage: u8,
-    /// `RUNNING`, `COMPLETE`, `CANCELLED`, ...
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SkippedObject {
+    pub key: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobStatistics {
+    pub objects_total: u64,
+    pub objects_scanned: u64,
+    pub objects_with_findings: u64,
+    /// Objects that could not be read (corrupt, unsupported, key disabled), and why.
+    pub objects_skipped: Vec<SkippedObject>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassificationJob {
+    pub job_id: String,
+    #[serde(flatten)]
+    pub spec: ClassificationJobSpec,
+    /// `RUNNING`, `COMPLETE` or `CANCELLED`.
     pub job_status: String,
     pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub statistics: JobStatistics,
 }
 
-/// Where a match is: a CSV cell, or a record and path in JSON or Parquet.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub enum Occurrence {
-    Cell {
-        row: u64,
-        column: u64,
-        column_name: String,
-    },
-    Record {
-        record_index: u64,
-        json_path: String,
-    },
+pub struct Cell {
+    /// 1-based, the header being row 1, as Macie counts.
+    pub row: u64,
+    /// 1-based.
+    pub column: u64,
+    pub column_name: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Record {
+    /// 0-based.
+    pub record_index: u64,
+    pub json_path: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Occurrences {
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub cells: Vec<Cell>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub records: Vec<Record>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Detection {
+    /// A managed identifier's type (`CREDIT_CARD_NUMBER`) or a custom identifier's name.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub count: u64,
+    pub occurrences: Occurrences,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SensitiveData {
+    /// `PERSONAL_INFORMATION`, `FINANCIAL_INFORMATION`, `CREDENTIALS`.
+    pub category: String,
+    pub total_count: u64,
+    pub detections: Vec<Detection>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomDetections {
+    pub detections: Vec<Detection>,
+    pub total_count: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassificationResult {
+    pub sensitive_data: Vec<SensitiveData>,
+    pub custom_data_identifiers: CustomDetections,
+    pub mime_type: String,
+    pub size_classified: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassificationDetails {
+    pub job_id: String,
+    pub result: ClassificationResult,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Severity {
+    pub description: String,
+    pub score: u8,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct S3Object {
+    pub bucket_name: String,
+    pub key: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourcesAffected {
+    pub s3_object: S3Object,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
     pub id: String,
-    /// `SensitiveData:S3Object/Personal`, `/Financial`, `/Credentials`, `/CustomIdentifier`, `/Multiple`.
+    /// `SensitiveData:S3Object/Personal|Financial|Credentials|CustomIdentifier|Multiple`.
     #[serde(rename = "type")]
     pub finding_type: String,
-    pub severity: String,
-    pub bucket: String,
-    pub key: String,
-    pub job_id: String,
-    /// Detection type (`CREDIT_CARD_NUMBER`, a custom identifier's name) → count.
-    pub counts: BTreeMap<String, u64>,
-    pub occurrences: BTreeMap<String, Vec<Occurrence>>,
+    pub severity: Severity,
     pub created_at: DateTime<Utc>,
+    pub resources_affected: ResourcesAffected,
+    pub classification_details: ClassificationDetails,
+    pub count: u64,
 }
 
 #[async_trait]
@@ -80,16 +182,16 @@ pub trait Classification: Send + Sync {
         by: &Principal,
         id: CustomDataIdentifier,
     ) -> Result<String>;
-    async fn create_allow_list(
+    async fn list_custom_data_identifiers(
         &self,
         by: &Principal,
-        name: &str,
-        criteria: AllowListCriteria,
-    ) -> Result<String>;
+    ) -> Result<Vec<CustomDataIdentifier>>;
+    async fn create_allow_list(&self, by: &Principal, list: AllowList) -> Result<String>;
+    /// Starts a job; on the local lake it scans in this process, reporting through `progress`.
     async fn create_classification_job(
         &self,
         by: &Principal,
-        job: ClassificationJob,
+        spec: ClassificationJobSpec,
         progress: Progress,
     ) -> Result<String>;
     async fn list_classification_jobs(&self, by: &Principal) -> Result<Vec<ClassificationJob>>;
@@ -100,7 +202,8 @@ pub trait Classification: Send + Sync {
     ) -> Result<ClassificationJob>;
     async fn list_findings(&self, by: &Principal, job_id: Option<&str>) -> Result<Vec<String>>;
     async fn get_findings(&self, by: &Principal, ids: &[String]) -> Result<Vec<Finding>>;
-    /// The matched values of one finding: needs decrypt rights on the object's key; audited.
+    /// The matched values of one finding, by detection type: needs decrypt rights on the
+    /// object's key, and is audited.
     async fn get_sensitive_data_occurrences(
         &self,
         by: &Principal,

@@ -50,8 +50,8 @@ pub struct BackendInfo {
     pub account: String,
 }
 
-/// One handle on every service of one backend; cheap to clone into tasks. The classification,
-/// access and query traits join it as a backend serves them.
+/// One handle on every service of one backend; cheap to clone into tasks. The access and query
+/// traits join it as a backend serves them.
 #[derive(Clone)]
 pub struct Services {
     pub backend: BackendInfo,
@@ -61,4 +61,5 @@ pub struct Services {
     pub audit: Arc<dyn audit::Audit>,
     pub catalog: Arc<dyn catalog::Catalog>,
     pub jobs: Arc<dyn jobs::Jobs>,
+    pub classification: Arc<dyn classification::Classification>,
 }

@@ -6,4 +6,5 @@ mod common;
 mod console;
 mod glue;
 mod keys;
+mod macie;
 mod storage;

@@ -72,13 +72,13 @@ impl<R: Read> Read for Counting<R> {
 }
 
 /// One source object, opened and told apart.
-enum Opened {
+pub(super) enum Opened {
     Json(source::JsonRecords),
     Csv(csv::Reader<Box<dyn std::io::BufRead + Send>>),
     Parquet(parquet::arrow::arrow_reader::ParquetRecordBatchReader),
 }
 
-fn open_source(
+pub(super) fn open_source(
     lake: &Lake,
     by: &Principal,
     bucket: &str,

@@ -1,0 +1,360 @@
+//! Classification on the local lake: the seed's tables, JSON and Parquet occurrences, objects that
+//! cannot be read, masked output, and the audited reveal.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use lakectl::service::classification::{
+    ClassificationJob, ClassificationJobSpec, CustomDataIdentifier, Finding,
+};
+use lakectl::service::{Code, Principal, Progress, Services};
+
+use crate::common::*;
+
+fn spec(prefix: &str, custom: &[&str]) -> ClassificationJobSpec {
+    ClassificationJobSpec {
+        name: "scan".into(),
+        bucket: "data".into(),
+        prefix: Some(prefix.into()),
+        custom_data_identifiers: custom.iter().map(|s| s.to_string()).collect(),
+        allow_lists: vec![],
+        sampling_percentage: 100,
+    }
+}
+
+async fn scan(s: &Services, spec: ClassificationJobSpec) -> (ClassificationJob, Vec<Finding>) {
+    let a = admin();
+    let id = s
+        .classification
+        .create_classification_job(&a, spec, Progress::default())
+        .await
+        .unwrap();
+    let job = loop {
+        let job = s
+            .classification
+            .describe_classification_job(&a, &id)
+            .await
+            .unwrap();
+        if job.job_status != "RUNNING" {
+            break job;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let ids = s.classification.list_findings(&a, Some(&id)).await.unwrap();
+    (job, s.classification.get_findings(&a, &ids).await.unwrap())
+}
+
+/// Detection type → the columns (or JSON paths) its occurrences name.
+fn located(f: &Finding) -> BTreeMap<String, BTreeSet<String>> {
+    let r = &f.classification_details.result;
+    r.sensitive_data
+        .iter()
+        .flat_map(|sd| &sd.detections)
+        .chain(&r.custom_data_identifiers.detections)
+        .map(|d| {
+            let places = d
+                .occurrences
+                .cells
+                .iter()
+                .map(|c| c.column_name.clone())
+                .chain(d.occurrences.records.iter().map(|r| r.json_path.clone()));
+            (d.kind.clone(), places.collect())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_seed_tables_are_classified_column_by_column() {
+    let t = new_lake();
+    seed(&t).await;
+    let a = admin();
+    for (name, body) in [
+        (
+            "customers.csv",
+            include_str!("../../assets/demo/customers.csv"),
+        ),
+        (
+            "credit_cards.csv",
+            include_str!("../../assets/demo/credit_cards.csv"),
+        ),
+        ("bank.csv", include_str!("../../assets/demo/bank.csv")),
+    ] {
+        put(
+            &t.services,
+            &a,
+            "data",
+            &format!("raw/{name}"),
+            body.as_bytes(),
+            kms("alias/test"),
+        )
+        .await
+        .unwrap();
+    }
+    let xyz = CustomDataIdentifier {
+        name: "account_number".into(),
+        regex: r"(XYZ-)\d{1,2}".into(),
+        keywords: vec!["account_number".into()],
+        ignore_words: vec!["000000".into()],
+        maximum_match_distance: 20,
+        created_at: chrono::Utc::now(),
+    };
+    t.services
+        .classification
+        .create_custom_data_identifier(&a, xyz)
+        .await
+        .unwrap();
+    let (job, findings) = scan(&t.services, spec("raw/", &["account_number"])).await;
+    assert_eq!(job.job_status, "COMPLETE");
+    assert_eq!(job.statistics.objects_with_findings, 3);
+    let by_key: BTreeMap<String, &Finding> = findings
+        .iter()
+        .map(|f| (f.resources_affected.s3_object.key.clone(), f))
+        .collect();
+    let cols = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+    let expect = |key: &str, pairs: &[(&str, &[&str])]| {
+        let got = located(by_key[key]);
+        let want: BTreeMap<String, BTreeSet<String>> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), cols(v)))
+            .collect();
+        assert_eq!(got, want, "{key}");
+    };
+    expect(
+        "raw/customers.csv",
+        &[
+            ("ADDRESS", &["address"]),
+            ("DATE_OF_BIRTH", &["birthdate"]),
+            ("EMAIL_ADDRESS", &["mail"]),
+            ("NAME", &["name"]),
+            ("PHONE_NUMBER", &["phone"]),
+        ],
+    );
+    expect(
+        "raw/credit_cards.csv",
+        &[
+            ("CREDIT_CARD_EXPIRATION", &["credit_card_expire"]),
+            ("CREDIT_CARD_NUMBER", &["credit_card_number"]),
+            ("CREDIT_CARD_SECURITY_CODE", &["credit_card_security_code"]),
+        ],
+    );
+    expect(
+        "raw/bank.csv",
+        &[
+            ("BANK_ACCOUNT_NUMBER", &["bban", "iban"]),
+            ("account_number", &["account_number"]),
+        ],
+    );
+    let cards = by_key["raw/credit_cards.csv"];
+    assert_eq!(cards.finding_type, "SensitiveData:S3Object/Financial");
+    assert_eq!(cards.severity.description, "High");
+    // Occurrences point at real cells: row 2 is the first data row, column 3 the card number.
+    let numbers = &cards.classification_details.result.sensitive_data[0]
+        .detections
+        .iter()
+        .find(|d| d.kind == "CREDIT_CARD_NUMBER")
+        .unwrap()
+        .occurrences
+        .cells;
+    assert_eq!((numbers[0].row, numbers[0].column), (2, 3));
+    // Findings hold no value.
+    let text = serde_json::to_string(&findings).unwrap();
+    for line in include_str!("../../assets/demo/credit_cards.csv")
+        .lines()
+        .skip(1)
+        .take(20)
+    {
+        let number = line.split(',').nth(2).unwrap();
+        assert!(!text.contains(number), "a finding holds {number}");
+    }
+}
+
+#[tokio::test]
+async fn json_paths_parquet_and_objects_that_cannot_be_read() {
+    let t = new_lake();
+    seed(&t).await;
+    let a = admin();
+    let tickets = "{\"id\": 1, \"text\": \"refund to card 4111 1111 1111 1111 please\"}\n{\"id\": 2, \"text\": \"all good\"}\n{\"id\": 3, \"customer\": {\"email\": \"ada@example.com\"}}\n";
+    put(
+        &t.services,
+        &a,
+        "data",
+        "in/tickets.json",
+        tickets.as_bytes(),
+        kms("alias/test"),
+    )
+    .await
+    .unwrap();
+    // An object under a key nobody can use any more: listed with the reason; the job goes on.
+    t.services
+        .keys
+        .create_key(
+            &a,
+            lakectl::service::keys::CreateKey {
+                alias: Some("alias/gone".into()),
+                description: None,
+            },
+        )
+        .await
+        .unwrap();
+    put(
+        &t.services,
+        &a,
+        "data",
+        "in/locked.csv",
+        b"ssn\n536-22-1234\n",
+        kms("alias/gone"),
+    )
+    .await
+    .unwrap();
+    t.services
+        .keys
+        .set_key_enabled(&a, "alias/gone", false)
+        .await
+        .unwrap();
+    let (job, findings) = scan(&t.services, spec("in/", &[])).await;
+    assert_eq!(job.job_status, "COMPLETE");
+    assert_eq!(job.statistics.objects_scanned, 1);
+    assert_eq!(job.statistics.objects_skipped.len(), 1);
+    assert!(
+        job.statistics.objects_skipped[0]
+            .reason
+            .contains("DisabledException")
+    );
+    let f = &findings[0];
+    assert_eq!(f.finding_type, "SensitiveData:S3Object/Multiple");
+    let records: Vec<(u64, String)> = f
+        .classification_details
+        .result
+        .sensitive_data
+        .iter()
+        .flat_map(|sd| &sd.detections)
+        .flat_map(|d| {
+            d.occurrences
+                .records
+                .iter()
+                .map(|r| (r.record_index, r.json_path.clone()))
+        })
+        .collect();
+    assert!(records.contains(&(0, "$.text".into())), "{records:?}");
+    assert!(
+        records.contains(&(2, "$.customer.email".into())),
+        "{records:?}"
+    );
+
+    // The masked Parquet a job writes has nothing left to find in the masked column.
+    put(
+        &t.services,
+        &a,
+        "data",
+        "cards/cards.csv",
+        b"id,card\n1,4111111111111111\n2,5500005555555559\n",
+        kms("alias/test"),
+    )
+    .await
+    .unwrap();
+    t.services
+        .catalog
+        .create_security_configuration(&a, "sc", "alias/test")
+        .await
+        .unwrap();
+    let job_def = lakectl::service::jobs::JobDefinition {
+        name: "mask".into(),
+        source: "s3://data/cards/".into(),
+        target: "s3://data/masked/".into(),
+        dedup: false,
+        security_configuration: Some("sc".into()),
+        masks: vec![lakectl::service::jobs::MaskRule {
+            column: "card".into(),
+            operator: "redact".into(),
+        }],
+        from_findings: None,
+        role: "admin".into(),
+        timeout_minutes: None,
+    };
+    t.services.jobs.create_job(&a, job_def).await.unwrap();
+    let run = t
+        .services
+        .jobs
+        .start_job_run(&a, "mask", Progress::default())
+        .await
+        .unwrap();
+    while !t
+        .services
+        .jobs
+        .get_job_run(&a, "mask", &run)
+        .await
+        .unwrap()
+        .job_run_state
+        .is_finished()
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (_, before) = scan(&t.services, spec("cards/", &[])).await;
+    assert_eq!(before.len(), 1);
+    let (_, after) = scan(&t.services, spec("masked/", &[])).await;
+    assert!(
+        after.is_empty(),
+        "the masked output still holds card numbers: {after:?}"
+    );
+}
+
+#[tokio::test]
+async fn revealing_values_needs_decrypt_rights_and_is_audited() {
+    let t = new_lake();
+    seed(&t).await;
+    let a = admin();
+    put(
+        &t.services,
+        &a,
+        "data",
+        "raw/p.csv",
+        b"name,mail\nAda Lovelace,ada@example.com\n",
+        kms("alias/test"),
+    )
+    .await
+    .unwrap();
+    let (_, findings) = scan(&t.services, spec("raw/", &[])).await;
+    let id = &findings[0].id;
+    let values = t
+        .services
+        .classification
+        .get_sensitive_data_occurrences(&a, id)
+        .await
+        .unwrap();
+    assert_eq!(values["EMAIL_ADDRESS"], vec!["ada@example.com"]);
+    t.services
+        .iam
+        .create_principal(&a, "analyst", false)
+        .await
+        .unwrap();
+    let analyst = Principal::new("analyst");
+    assert_eq!(
+        t.services
+            .classification
+            .get_sensitive_data_occurrences(&analyst, id)
+            .await
+            .unwrap_err()
+            .code,
+        Code::AccessDenied
+    );
+    let events = t.services.audit.list(&a, None).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event_name == "GetSensitiveDataOccurrences" && e.error_code.is_none())
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.principal == "analyst" && e.error_code.as_deref() == Some("AccessDenied"))
+    );
+    // Classification is for lake admins.
+    assert_eq!(
+        t.services
+            .classification
+            .list_findings(&analyst, None)
+            .await
+            .unwrap_err()
+            .code,
+        Code::AccessDenied
+    );
+}

@@ -79,6 +79,12 @@ impl App {
                         self.run_job(key_details(k.key_id.clone(), key_label(k)));
                     }
                 }
+                super::app::Pane::Findings => {
+                    if let Some(f) = self.selected_finding() {
+                        let w = words(&["macie2", "get-findings", "--finding-ids", &f.id]);
+                        self.run_job(Job::command(format!("finding {}", f.resources_affected.s3_object.key), w, true));
+                    }
+                }
                 super::app::Pane::Runs => {
                     if let Some(r) = self.selected_run() {
                         let w = match (&r.crawler, &r.run_id) {
@@ -127,6 +133,31 @@ impl App {
                 }
             }
             Intent::Catalog => self.run_job(catalog_tree()),
+            Intent::Reveal => {
+                if let Some(f) = self.selected_finding() {
+                    let o = &f.resources_affected.s3_object;
+                    let w = words(&["macie2", "get-sensitive-data-occurrences", "--finding-id", &f.id]);
+                    let message = format!(
+                        "Show the sensitive values in s3://{}/{}? This reads the object with your rights and is recorded in the audit log.\n\n{}",
+                        o.bucket_name,
+                        o.key,
+                        command_text(&w)
+                    );
+                    self.popup = Some(Popup::Confirm { message, job: Job::command(format!("values in {}", o.key), w, true) });
+                }
+            }
+            Intent::Classify => {
+                let buckets: Vec<String> = self.buckets.items.iter().map(|b| b.bucket.name.clone()).collect();
+                self.popup = Some(Popup::form(Form::new(
+                    FormKind::Classify,
+                    "New classification job",
+                    vec![
+                        Field::Choice { label: "Bucket", options: buckets, selected: 0 },
+                        Field::text("Prefix (empty: the whole bucket)", ""),
+                        Field::text("Custom data identifiers (comma-separated names)", ""),
+                    ],
+                )));
+            }
             Intent::CreateBucket => {
                 let mut keys = vec![SSE_S3.to_string()];
                 keys.extend(self.key_choices());
@@ -370,6 +401,38 @@ impl App {
                 ]);
                 self.confirm(
                     &format!("Delete this key in {days} days: data under it will be lost for good"),
+                    w,
+                );
+            }
+            FormKind::Classify => {
+                let bucket = form.value(0);
+                if bucket.is_empty() {
+                    return self.show_error(&invalid("there is no bucket to scan"));
+                }
+                let name = format!("scan-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
+                let mut w = words(&[
+                    "macie2",
+                    "create-classification-job",
+                    "--name",
+                    &name,
+                    "--bucket",
+                    &bucket,
+                ]);
+                let prefix = form.value(1);
+                if !prefix.is_empty() {
+                    w.extend(words(&["--prefix", &prefix]));
+                }
+                for id in form
+                    .value(2)
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                {
+                    w.extend(words(&["--custom-data-identifier", id]));
+                }
+                w.push("--wait".into());
+                self.confirm(
+                    &format!("Scan s3://{bucket}/{prefix} for sensitive data"),
                     w,
                 );
             }

@@ -10,6 +10,7 @@ use tui_textarea::TextArea;
 use super::jobs::{Job, JobContext, JobOutcome};
 use super::keymap::{self, Intent, Scope};
 use super::popup::{Outcome, Popup, single_line};
+use crate::service::classification::Finding;
 use crate::service::iam::PrincipalInfo;
 use crate::service::jobs::RunState;
 use crate::service::keys::KeyOverview;
@@ -118,7 +119,30 @@ async fn load_runs(s: &Services, by: &Principal) -> Result<Vec<RunRow>> {
     Ok(rows)
 }
 
+async fn load_findings(s: &Services, by: &Principal) -> Result<Vec<Finding>> {
+    let ids = s.classification.list_findings(by, None).await?;
+    let mut findings = s.classification.get_findings(by, &ids).await?;
+    // Most severe first, then newest.
+    findings.sort_by(|a, b| {
+        b.severity
+            .score
+            .cmp(&a.severity.score)
+            .then(b.created_at.cmp(&a.created_at))
+    });
+    Ok(findings)
+}
+
+/// What the filter matches in a finding: its bucket, object, type and severity.
+pub fn finding_label(f: &Finding) -> String {
+    let o = &f.resources_affected.s3_object;
+    format!(
+        "{} {} {} {}",
+        o.bucket_name, o.key, f.finding_type, f.severity.description
+    )
+}
+
 pub enum Msg {
+    Findings(Result<Vec<Finding>>),
     Runs(Result<Vec<RunRow>>),
     Buckets(Result<Vec<BucketOverview>>),
     Objects {
@@ -212,6 +236,9 @@ pub struct App {
     pub objects: Option<Objects>,
     pub keys: ListView<KeyOverview>,
     pub runs: ListView<RunRow>,
+    pub findings: ListView<Finding>,
+    /// Why the findings cannot be shown to this principal, when they cannot.
+    pub findings_denied: Option<String>,
     /// When the Runs pane last asked for fresh runs (it asks every second while one is running).
     runs_loaded: std::time::Instant,
     pub principals: Vec<PrincipalInfo>,
@@ -240,6 +267,8 @@ impl App {
             objects: None,
             keys: ListView::default(),
             runs: ListView::default(),
+            findings: ListView::default(),
+            findings_denied: None,
             runs_loaded: std::time::Instant::now(),
             principals: Vec::new(),
             popup: None,
@@ -273,6 +302,8 @@ impl App {
         self.spawn(async move { Msg::Keys(s.keys.key_overview(&p).await) });
         let (s, p) = (self.services.clone(), self.principal.clone());
         self.spawn(async move { Msg::Principals(s.iam.list_principals(&p).await) });
+        let (s, p) = (self.services.clone(), self.principal.clone());
+        self.spawn(async move { Msg::Findings(load_findings(&s, &p).await) });
         self.load_runs();
         if let Some(o) = &self.objects {
             let bucket = o.bucket.clone();
@@ -350,6 +381,15 @@ impl App {
             Msg::Buckets(Ok(items)) => self.buckets.set(items),
             Msg::Keys(Ok(items)) => self.keys.set(items),
             Msg::Runs(Ok(items)) => self.runs.set(items),
+            Msg::Findings(Ok(items)) => {
+                self.findings_denied = None;
+                self.findings.set(items);
+            }
+            // Findings are for lake admins: say so in the pane, not in a popup at every refresh.
+            Msg::Findings(Err(e)) if e.code == crate::service::Code::AccessDenied => {
+                self.findings.set(Vec::new());
+                self.findings_denied = Some(e.message);
+            }
             Msg::Principals(Ok(items)) => self.principals = items,
             Msg::Objects {
                 bucket,
@@ -363,6 +403,7 @@ impl App {
             | Msg::Buckets(Err(e))
             | Msg::Keys(Err(e))
             | Msg::Runs(Err(e))
+            | Msg::Findings(Err(e))
             | Msg::Principals(Err(e)) => self.show_error(&e),
             Msg::JobDone {
                 task,
@@ -411,6 +452,7 @@ impl App {
             Pane::Buckets => Scope::Buckets,
             Pane::Keys => Scope::Keys,
             Pane::Runs => Scope::Runs,
+            Pane::Findings => Scope::Findings,
             _ => Scope::Global,
         }
     }
@@ -458,6 +500,7 @@ impl App {
             (Pane::Buckets, None) => self.buckets.filter = text,
             (Pane::Keys, _) => self.keys.filter = text,
             (Pane::Runs, _) => self.runs.filter = text,
+            (Pane::Findings, _) => self.findings.filter = text,
             _ => {}
         }
         self.clamp_selection();
@@ -470,6 +513,7 @@ impl App {
             (Pane::Buckets, None) => self.buckets.clamp(n),
             (Pane::Keys, _) => self.keys.clamp(n),
             (Pane::Runs, _) => self.runs.clamp(n),
+            (Pane::Findings, _) => self.findings.clamp(n),
             _ => {}
         }
     }
@@ -480,6 +524,7 @@ impl App {
             (Pane::Buckets, None) => self.buckets.visible(bucket_name).len(),
             (Pane::Keys, _) => self.keys.visible(key_label).len(),
             (Pane::Runs, _) => self.runs.visible(|r| r.name.clone()).len(),
+            (Pane::Findings, _) => self.findings.visible(finding_label).len(),
             _ => 0,
         }
     }
@@ -490,6 +535,7 @@ impl App {
             (Pane::Buckets, None) => &self.buckets.filter,
             (Pane::Keys, _) => &self.keys.filter,
             (Pane::Runs, _) => &self.runs.filter,
+            (Pane::Findings, _) => &self.findings.filter,
             _ => return None,
         };
         (!f.is_empty() || self.filter_input.is_some()).then_some(f.as_str())
@@ -507,6 +553,14 @@ impl App {
         let o = self.objects.as_ref()?;
         let visible = o.list.visible(|i| i.key.clone());
         o.list
+            .state
+            .selected()
+            .and_then(|i| visible.get(i).copied())
+    }
+
+    pub fn selected_finding(&self) -> Option<&Finding> {
+        let visible = self.findings.visible(finding_label);
+        self.findings
             .state
             .selected()
             .and_then(|i| visible.get(i).copied())
@@ -549,6 +603,7 @@ impl App {
                     (Pane::Buckets, None) => self.buckets.step(n, down),
                     (Pane::Keys, _) => self.keys.step(n, down),
                     (Pane::Runs, _) => self.runs.step(n, down),
+                    (Pane::Findings, _) => self.findings.step(n, down),
                     _ => {}
                 }
             }

@@ -12,6 +12,7 @@ pub enum Scope {
     Objects,
     Keys,
     Runs,
+    Findings,
 }
 
 impl Scope {
@@ -22,6 +23,7 @@ impl Scope {
             Scope::Objects => "Objects of a bucket",
             Scope::Keys => "Keys",
             Scope::Runs => "Runs",
+            Scope::Findings => "Findings",
         }
     }
 }
@@ -59,6 +61,8 @@ pub enum Intent {
     StopRun,
     RunLog,
     Catalog,
+    Reveal,
+    Classify,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -138,6 +142,30 @@ use Intent as I;
 use Scope as S;
 
 pub const BINDINGS: &[Binding] = &[
+    b(
+        S::Findings,
+        &[code(KeyCode::Enter)],
+        I::Open,
+        "details",
+        false,
+        true,
+    ),
+    b(
+        S::Findings,
+        &[ch('v')],
+        I::Reveal,
+        "reveal values",
+        false,
+        true,
+    ),
+    b(
+        S::Findings,
+        &[ch('n')],
+        I::Classify,
+        "new classification job",
+        true,
+        true,
+    ),
     b(
         S::Buckets,
         &[code(KeyCode::Enter)],
@@ -407,7 +435,13 @@ mod tests {
 
     #[test]
     fn no_key_is_bound_twice_in_one_scope() {
-        for scope in [Scope::Buckets, Scope::Objects, Scope::Keys, Scope::Runs] {
+        for scope in [
+            Scope::Buckets,
+            Scope::Objects,
+            Scope::Keys,
+            Scope::Runs,
+            Scope::Findings,
+        ] {
             let mut seen = Vec::new();
             for b in active(scope, false) {
                 for k in b.keys {

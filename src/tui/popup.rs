@@ -74,6 +74,7 @@ pub enum FormKind {
     CreateKey,
     ScheduleDeletion { key_id: String },
     KeyUsers { key_id: String },
+    Classify,
 }
 
 pub enum Field {

@@ -27,6 +27,7 @@ pub fn render(app: &mut App, f: &mut Frame) {
         Pane::Buckets => render_buckets(app, f, main),
         Pane::Keys => render_keys(app, f, main),
         Pane::Runs => render_runs(app, f, main),
+        Pane::Findings => render_findings(app, f, main),
         other => render_not_here_yet(other, f, main),
     }
     if let Some(input) = &mut app.filter_input {
@@ -361,6 +362,113 @@ fn render_keys(app: &mut App, f: &mut Frame, area: Rect) {
     f.render_stateful_widget(t, area, &mut app.keys.state);
 }
 
+fn render_findings(app: &mut App, f: &mut Frame, area: Rect) {
+    let block = pane_block(
+        format!(" Findings ({}) ", app.findings.items.len()),
+        app.current_filter(),
+    );
+    if app.findings.items.is_empty() {
+        let text = match &app.findings_denied {
+            Some(why) => format!("Findings are for lake admins.\n\n{why}"),
+            None => "No findings. Press n to scan a bucket for sensitive data (or :macie2 create-classification-job).".into(),
+        };
+        return empty(f, area, block, &text);
+    }
+    // Counts by detection type, over every finding.
+    let mut counts: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for finding in &app.findings.items {
+        let r = &finding.classification_details.result;
+        for d in r
+            .sensitive_data
+            .iter()
+            .flat_map(|s| &s.detections)
+            .chain(&r.custom_data_identifiers.detections)
+        {
+            *counts.entry(d.kind.clone()).or_default() += d.count;
+        }
+    }
+    let [chart_area, table_area] =
+        Layout::vertical([Constraint::Length(9), Constraint::Fill(1)]).areas(area);
+    let bars: Vec<ratatui::widgets::Bar> = counts
+        .iter()
+        .map(|(k, v)| {
+            ratatui::widgets::Bar::default()
+                .value(*v)
+                .label(Line::from(k.replace("CREDIT_CARD_", "CC_").to_lowercase()))
+                .style(Style::new().fg(theme::ACCENT))
+        })
+        .collect();
+    let width = (chart_area.width.saturating_sub(2) / counts.len().max(1) as u16)
+        .clamp(3, 14)
+        .saturating_sub(1);
+    let chart = ratatui::widgets::BarChart::default()
+        .block(
+            Block::bordered()
+                .border_type(BorderType::Rounded)
+                .title(Span::styled(" Detections by type ", theme::title())),
+        )
+        .data(ratatui::widgets::BarGroup::default().bars(&bars))
+        .bar_width(width)
+        .bar_gap(1);
+    f.render_widget(chart, chart_area);
+    let rows: Vec<Row> = app
+        .findings
+        .visible(super::app::finding_label)
+        .into_iter()
+        .map(|finding| {
+            let color = match finding.severity.description.as_str() {
+                "High" => theme::BAD,
+                "Medium" => theme::WARN,
+                _ => theme::OK,
+            };
+            let r = &finding.classification_details.result;
+            let kinds: Vec<String> = r
+                .sensitive_data
+                .iter()
+                .flat_map(|s| &s.detections)
+                .chain(&r.custom_data_identifiers.detections)
+                .map(|d| format!("{} {}", d.kind, d.count))
+                .collect();
+            let o = &finding.resources_affected.s3_object;
+            Row::new(vec![
+                Cell::from(Span::styled(
+                    finding.severity.description.clone(),
+                    Style::new().fg(color),
+                )),
+                Cell::from(
+                    finding
+                        .finding_type
+                        .trim_start_matches("SensitiveData:S3Object/")
+                        .to_string(),
+                ),
+                Cell::from(format!("s3://{}/{}", o.bucket_name, o.key)),
+                Cell::from(kinds.join(", ")),
+                Cell::from(when(finding.created_at)),
+            ])
+        })
+        .collect();
+    let widths = [
+        Constraint::Length(8),
+        Constraint::Length(16),
+        Constraint::Fill(3),
+        Constraint::Fill(4),
+        Constraint::Length(16),
+    ];
+    let t = table(
+        rows,
+        &[
+            "Severity",
+            "Type",
+            "Object",
+            "Detections (type count)",
+            "Found",
+        ],
+        &widths,
+        block,
+    );
+    f.render_stateful_widget(t, table_area, &mut app.findings.state);
+}
+
 fn render_runs(app: &mut App, f: &mut Frame, area: Rect) {
     let block = pane_block(
         format!(" Jobs and crawlers ({}) ", app.runs.items.len()),
@@ -428,10 +536,6 @@ fn render_runs(app: &mut App, f: &mut Frame, area: Rect) {
 /// Panes whose services this version of lakectl does not have yet say so plainly.
 fn render_not_here_yet(pane: Pane, f: &mut Frame, area: Rect) {
     let text = match pane {
-        Pane::Findings => {
-            "No classification jobs or findings.\n\nThis lake has no sensitive-data discovery service in this version of lakectl; \
-             when it does, Macie-style findings are listed here by severity."
-        }
         Pane::Grants => {
             "No Lake Formation grants.\n\nThis lake has no catalog permissions in this version of lakectl; \
              key policies (pane 2) and bucket policies (pane 1) are what control access today."

@@ -274,3 +274,51 @@ async fn the_runs_pane_lists_starts_and_explains_runs() {
     app.settle().await;
     assert!(screen(&mut app).contains("1 duplicate(s)"));
 }
+
+#[tokio::test]
+async fn the_findings_pane_shows_severities_and_reveals_on_request() {
+    let (t, _) = demo_like().await;
+    let a = admin();
+    let s = &t.services;
+    put(
+        s,
+        &a,
+        "data",
+        "people/p.csv",
+        b"name,mail,card\nAda Lovelace,ada@example.com,4111111111111111\n",
+        kms("alias/test"),
+    )
+    .await
+    .unwrap();
+    let mut app = App::new(s.clone(), a, Options { readonly: false });
+    app.settle().await;
+    press(&mut app, KeyCode::Char('3'));
+    assert!(screen(&mut app).contains("No findings"));
+    // A classification job from the pane.
+    press(&mut app, KeyCode::Char('n'));
+    press(&mut app, KeyCode::Tab);
+    type_text(&mut app, "people/");
+    press(&mut app, KeyCode::Enter);
+    assert!(screen(&mut app).contains("create-classification-job"));
+    press(&mut app, KeyCode::Char('y'));
+    app.settle().await;
+    app.refresh();
+    app.settle().await;
+    let pane = screen(&mut app);
+    assert!(
+        pane.contains("High")
+            && pane.contains("Multiple")
+            && pane.contains("s3://data/people/p.csv"),
+        "{pane}"
+    );
+    assert!(
+        !pane.contains("ada@example.com"),
+        "values stay hidden until revealed"
+    );
+    // Reveal asks first, then shows the values.
+    press(&mut app, KeyCode::Char('v'));
+    assert!(screen(&mut app).contains("audit log"));
+    press(&mut app, KeyCode::Char('y'));
+    app.settle().await;
+    assert!(screen(&mut app).contains("ada@example.com"));
+}

@@ -85,7 +85,9 @@ async fn buckets_and_keys_panes() {
     press(&mut app, KeyCode::Char('2'));
     snapshot!("keys", screen(&mut app));
     press(&mut app, KeyCode::Char('3'));
-    assert!(screen(&mut app).contains("No classification jobs or findings."));
+    assert!(screen(&mut app).contains("No findings. Press n to scan"));
+    press(&mut app, KeyCode::Char('5'));
+    assert!(screen(&mut app).contains("No Lake Formation grants."));
 }
 
 #[tokio::test]

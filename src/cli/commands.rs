@@ -160,10 +160,13 @@ pub enum GlueCommand {
         dedup: bool,
         #[arg(long)]
         security_configuration: Option<String>,
-        /// COLUMN=OPERATOR (redact, null); repeat for more columns
+        /// COLUMN=OPERATOR (redact, partial:N, null, hash, tokenize, generalize-date); with
+        /// --from-findings, TYPE=OPERATOR for a detection type. Repeat for more
         #[arg(long = "mask", value_name = "COLUMN=OPERATOR")]
         masks: Vec<String>,
-        /// Mask the columns a classification job found
+        /// Mask what a classification job (id, or name: its latest run) found: writes masked/TABLE
+        /// (redacted, or --mask TYPE=OPERATOR per detection type) and encrypted/TABLE (tokenized)
+        /// under --target for every dataset folder with findings
         #[arg(long)]
         from_findings: Option<String>,
         /// The principal the job runs as [default: the caller]

@@ -133,10 +133,15 @@ impl Jobs for Lake {
             for m in &def.masks {
                 crate::mask::Operator::parse(&m.operator).map_err(|e| ServiceError::new(Code::InvalidArgument, e))?;
             }
-            if def.from_findings.is_some() {
+            if let Some(classification) = &def.from_findings {
+                self.resolve_classification_job(tx, classification)?;
+            }
+            let needs_keys = def.from_findings.is_some()
+                || def.masks.iter().any(|m| crate::mask::Operator::parse(&m.operator).is_ok_and(|o| o.needs_keys()));
+            if needs_keys && def.security_configuration.is_none() {
                 return Err(ServiceError::new(
                     Code::InvalidArgument,
-                    "--from-findings masks what a classification job found; this lake has no classification jobs",
+                    "hash, tokenize and --from-findings need --security-configuration: its key protects the tokens",
                 ));
             }
             let n = tx.execute(

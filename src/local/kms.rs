@@ -360,6 +360,28 @@ impl Lake {
         crypto::open_key(&material.aead(), sealed, &data_key_aad(context))
     }
 
+    /// The keys masking derives from a KMS key, for a caller allowed to use it. They come from the
+    /// key's first version, so hashes and tokens stay the same across rotations.
+    pub(super) fn mask_keys(
+        &self,
+        tx: &Transaction,
+        caller: &Caller,
+        key: &str,
+    ) -> Result<crate::mask::MaskKeys> {
+        use aws_lc_rs::aead::{AES_256_GCM_SIV, LessSafeKey, UnboundKey};
+        let row = self.resolve_key(tx, key)?;
+        self.authorize_key(caller, &row, "kms:GenerateDataKey")?;
+        self.check_usable(&row)?;
+        let (_, material) = self.material(tx, &row.id, Some(1))?;
+        let token = material.derive("lakectl mask token v1");
+        Ok(crate::mask::MaskKeys {
+            hash: Some(material.derive("lakectl mask hash v1").hmac()),
+            token: Some(LessSafeKey::new(
+                UnboundKey::new(&AES_256_GCM_SIV, &token.0).expect("32-byte key"),
+            )),
+        })
+    }
+
     /// Checks a policy before it is stored: evaluable here, and naming only principals that exist.
     pub(super) fn check_policy(&self, tx: &Transaction, policy: &PolicyDocument) -> Result<()> {
         authz::check_supported(policy)?;

@@ -83,6 +83,34 @@ impl Lake {
         Ok(classify::Detectors { custom, allow })
     }
 
+    /// A classification job by id, or the latest job of that name (scripts know names, not ids).
+    pub(super) fn resolve_classification_job(
+        &self,
+        tx: &Transaction,
+        id_or_name: &str,
+    ) -> Result<String> {
+        let by_id = tx
+            .query_row(
+                "SELECT id FROM classification_jobs WHERE id = ?1",
+                params![id_or_name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let by_name = || {
+            tx.query_row(
+                "SELECT id FROM classification_jobs WHERE json_extract(job, '$.name') = ?1 ORDER BY created DESC LIMIT 1",
+                params![id_or_name],
+                |r| r.get(0),
+            )
+            .optional()
+        };
+        match by_id {
+            Some(id) => Ok(id),
+            None => by_name()?
+                .ok_or_else(|| not_found(format!("Classification job {id_or_name} not found."))),
+        }
+    }
+
     fn classification_job(&self, tx: &Transaction, id: &str) -> Result<ClassificationJob> {
         let text: String = tx
             .query_row(

@@ -11,9 +11,14 @@ use serde_json::json;
 use super::etl;
 use super::glue::{not_found, s3_location};
 use super::{Lake, now};
+use crate::mask::{MaskKeys, Operator};
+use crate::service::classification::Finding;
 use crate::service::jobs::{JobDefinition, JobRun, RunMetrics, RunState};
 use crate::service::storage::{PutOptions, Sse};
 use crate::service::{Code, Principal, Progress, Result, ServiceError};
+use std::collections::BTreeMap;
+
+type MaskKeysFor<'a> = dyn Fn(&[(String, Operator)]) -> Result<MaskKeys> + 'a;
 
 const STOPPED: u8 = 1;
 const TIMED_OUT: u8 = 2;
@@ -149,41 +154,57 @@ impl Lake {
             }
         };
         let outcome = (|| -> Result<etl::Outcome> {
+            let (put, key) = self.output_encryption(job.security_configuration.as_deref())?;
+            let mask_keys = |ops: &[(String, Operator)]| -> Result<MaskKeys> {
+                if !ops.iter().any(|(_, o)| o.needs_keys()) {
+                    return Ok(MaskKeys::default());
+                }
+                self.meta.read(|tx| {
+                    let caller = self.caller(tx, &role)?;
+                    self.mask_keys(tx, &caller, &key)
+                })
+            };
+            if let Some(classification) = &job.from_findings {
+                return self.mask_from_findings(
+                    &job,
+                    classification,
+                    &role,
+                    &put,
+                    &mask_keys,
+                    &run.id,
+                    &progress,
+                    &stop,
+                    &on_metrics,
+                );
+            }
             let (source, schema) = self.job_source(&role, &job.source)?;
             let (src_bucket, src_prefix) = s3_location(&source)?;
             let (dst_bucket, dst_prefix) = s3_location(&job.target)?;
-            let keys: Vec<String> = self
+            let objects: Vec<(String, u64)> = self
                 .list_keys(&role, &src_bucket, &src_prefix)?
                 .into_iter()
-                .map(|(k, _)| k)
                 // Never read our own output or anything set aside.
-                .filter(|k| !(src_bucket == dst_bucket && k.starts_with(&dst_prefix)))
-                .filter(|k| {
+                .filter(|(k, _)| !(src_bucket == dst_bucket && k.starts_with(&dst_prefix)))
+                .filter(|(k, _)| {
                     !k[src_prefix.len()..]
                         .split('/')
                         .any(|seg| seg.starts_with('_') || seg.starts_with('.'))
                 })
                 .collect();
-            let total = self
-                .list_keys(&role, &src_bucket, &src_prefix)?
-                .into_iter()
-                .filter(|(k, _)| keys.contains(k))
-                .map(|(_, s)| s)
-                .sum();
-            progress.set_total(total);
-            if keys.is_empty() {
+            progress.set_total(objects.iter().map(|(_, size)| size).sum());
+            if objects.is_empty() {
                 return Err(ServiceError::new(
                     Code::ValidationException,
                     format!("no objects under {}", job.source),
                 ));
             }
+            let keys: Vec<String> = objects.into_iter().map(|(k, _)| k).collect();
             let masks = job
                 .masks
                 .iter()
-                .map(|m| crate::mask::Operator::parse(&m.operator).map(|op| (m.column.clone(), op)))
+                .map(|m| Operator::parse(&m.operator).map(|op| (m.column.clone(), op)))
                 .collect::<std::result::Result<Vec<_>, _>>()
                 .map_err(|e| ServiceError::new(Code::InvalidArgument, e))?;
-            let (put, _) = self.output_encryption(job.security_configuration.as_deref())?;
             let spec = etl::Spec {
                 source_bucket: src_bucket,
                 source_keys: keys,
@@ -191,6 +212,7 @@ impl Lake {
                 target_prefix: dst_prefix,
                 schema,
                 dedup: job.dedup,
+                mask_keys: mask_keys(&masks)?,
                 masks,
                 put,
                 run_id: run.id.clone(),
@@ -239,5 +261,148 @@ impl Lake {
         if let Err(e) = self.save_run(&run, sealed.as_deref()) {
             tracing::error!("cannot record the end of run {}: {e}", run.id);
         }
+    }
+
+    /// `--from-findings`: for every dataset folder a classification job found personal data in,
+    /// `masked/<table>` (the columns it named, redacted, or as `--mask TYPE=OPERATOR` says) and
+    /// `encrypted/<table>` (the same columns tokenized) under the job's target.
+    #[allow(clippy::too_many_arguments)]
+    fn mask_from_findings(
+        &self,
+        job: &JobDefinition,
+        classification: &str,
+        role: &Principal,
+        put: &PutOptions,
+        mask_keys: &MaskKeysFor,
+        run_id: &str,
+        progress: &Progress,
+        stop: etl::StopCheck,
+        on_metrics: &dyn Fn(&RunMetrics),
+    ) -> Result<etl::Outcome> {
+        let (dst_bucket, dst_prefix) = s3_location(&job.target)?;
+        let findings: Vec<Finding> = self.meta.read(|tx| {
+            let classification = self.resolve_classification_job(tx, classification)?;
+            let rows: Vec<String> = tx
+                .prepare("SELECT finding FROM findings WHERE job_id = ?1 ORDER BY id")?
+                .query_map(params![classification], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            rows.iter()
+                .map(|t| serde_json::from_str(t).map_err(|e| ServiceError::internal(e.to_string())))
+                .collect()
+        })?;
+        if findings.is_empty() {
+            return Err(ServiceError::new(
+                Code::ValidationException,
+                format!("classification job {classification} found nothing to mask"),
+            ));
+        }
+        // Dataset folder → column → the detection type found in it.
+        let mut datasets: BTreeMap<(String, String), BTreeMap<String, String>> = BTreeMap::new();
+        for f in &findings {
+            let o = &f.resources_affected.s3_object;
+            let folder = o
+                .key
+                .rsplit_once('/')
+                .map(|(d, _)| format!("{d}/"))
+                .unwrap_or_default();
+            let r = &f.classification_details.result;
+            for d in r
+                .sensitive_data
+                .iter()
+                .flat_map(|s| &s.detections)
+                .chain(&r.custom_data_identifiers.detections)
+            {
+                let columns = d
+                    .occurrences
+                    .cells
+                    .iter()
+                    .map(|c| c.column_name.clone())
+                    .chain(d.occurrences.records.iter().map(|r| {
+                        r.json_path
+                            .trim_start_matches("$.")
+                            .split(['.', '['])
+                            .next()
+                            .unwrap_or("")
+                            .to_string()
+                    }));
+                for c in columns.filter(|c| !c.is_empty()) {
+                    datasets
+                        .entry((o.bucket_name.clone(), folder.clone()))
+                        .or_default()
+                        .entry(c)
+                        .or_insert_with(|| d.kind.clone());
+                }
+            }
+        }
+        let by_type: BTreeMap<String, Operator> = job
+            .masks
+            .iter()
+            .map(|m| Operator::parse(&m.operator).map(|op| (m.column.clone(), op)))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| ServiceError::new(Code::InvalidArgument, e))?;
+        let mut total = etl::Outcome {
+            metrics: RunMetrics::default(),
+            outputs: Vec::new(),
+            log: Vec::new(),
+        };
+        for ((bucket, folder), columns) in datasets {
+            let table = folder
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .filter(|t| !t.is_empty())
+                .unwrap_or(&bucket)
+                .to_string();
+            let keys: Vec<String> = self
+                .list_keys(role, &bucket, &folder)?
+                .into_iter()
+                .map(|(k, _)| k)
+                .filter(|k| {
+                    !k[folder.len()..].contains('/') && !k[folder.len()..].starts_with(['_', '.'])
+                })
+                .collect();
+            let masked: Vec<(String, Operator)> = columns
+                .iter()
+                .map(|(c, kind)| {
+                    (
+                        c.clone(),
+                        by_type.get(kind).copied().unwrap_or(Operator::Redact),
+                    )
+                })
+                .collect();
+            let encrypted: Vec<(String, Operator)> = columns
+                .keys()
+                .map(|c| (c.clone(), Operator::Tokenize))
+                .collect();
+            total.log.push(format!(
+                "{table}: masking {} from s3://{bucket}/{folder}",
+                columns.keys().cloned().collect::<Vec<_>>().join(", ")
+            ));
+            for (kind, ops) in [("masked", masked), ("encrypted", encrypted)] {
+                let spec = etl::Spec {
+                    source_bucket: bucket.clone(),
+                    source_keys: keys.clone(),
+                    target_bucket: dst_bucket.clone(),
+                    target_prefix: format!("{dst_prefix}{kind}/{table}/"),
+                    schema: None,
+                    dedup: job.dedup,
+                    mask_keys: mask_keys(&ops)?,
+                    masks: ops,
+                    put: put.clone(),
+                    run_id: run_id.to_string(),
+                };
+                let o = etl::run(self, role, &spec, progress, stop, on_metrics)?;
+                let m = &mut total.metrics;
+                m.records_read += o.metrics.records_read;
+                m.records_written += o.metrics.records_written;
+                m.duplicates += o.metrics.duplicates;
+                m.quarantined += o.metrics.quarantined;
+                m.bytes_read += o.metrics.bytes_read;
+                m.bytes_written += o.metrics.bytes_written;
+                total.outputs.extend(o.outputs);
+                total.log.extend(o.log);
+            }
+        }
+        Ok(total)
     }
 }

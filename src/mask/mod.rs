@@ -1,84 +1,253 @@
-//! Masking operators, pure: a column in, the masked column out. Jobs apply them on either
-//! backend. `redact` replaces each value by a run of `#` as long as the value (the seed's
-//! masking); `null` removes the value. The sensitive-data issue adds partial, hash, tokenize and
-//! generalize-date.
+//! Masking operators, pure: a column in, the masked column out; keys, where an operator needs
+//! one, are handed in by the backend. Jobs apply them on either backend.
+//!
+//! - `redact`: each value becomes a run of `#` as long as the value (the seed's masking);
+//! - `partial:N`: all but the last N characters become `#`;
+//! - `null`: the value is removed;
+//! - `hash`: keyed HMAC-SHA256, hex; the same input gives the same token, so joins still work;
+//! - `tokenize`: deterministic authenticated encryption (AES-256-GCM-SIV), reversible only with the
+//!   key, which the backend releases only to principals allowed to decrypt with its KMS key;
+//! - `generalize-date`: a date becomes its year.
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, StringBuilder, new_null_array};
+use arrow::array::{Array, ArrayRef, StringArray, StringBuilder, new_null_array};
 use arrow::datatypes::DataType;
+use aws_lc_rs::aead::{Aad, LessSafeKey, NONCE_LEN, Nonce};
+use aws_lc_rs::hmac;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operator {
     Redact,
+    Partial(usize),
     Null,
+    Hash,
+    Tokenize,
+    GeneralizeDate,
 }
 
-pub const OPERATORS: &[&str] = &["redact", "null"];
+pub const OPERATORS: &[&str] = &[
+    "redact",
+    "partial:N",
+    "null",
+    "hash",
+    "tokenize",
+    "generalize-date",
+];
+
+const TOKEN_PREFIX: &str = "tok1.";
+const TOKEN_AAD: &[u8] = b"lakectl token v1";
+
+/// The keys that `hash` and `tokenize` need.
+#[derive(Default)]
+pub struct MaskKeys {
+    pub hash: Option<hmac::Key>,
+    pub token: Option<LessSafeKey>,
+}
 
 impl Operator {
     pub fn parse(name: &str) -> Result<Operator, String> {
-        match name.trim().to_ascii_lowercase().as_str() {
-            "redact" => Ok(Operator::Redact),
-            "null" => Ok(Operator::Null),
-            other => Err(format!(
-                "unknown masking operator {other:?}; the operators are {}",
-                OPERATORS.join(", ")
-            )),
-        }
+        let name = name.trim().to_ascii_lowercase();
+        Ok(match name.as_str() {
+            "redact" => Operator::Redact,
+            "null" => Operator::Null,
+            "hash" => Operator::Hash,
+            "tokenize" => Operator::Tokenize,
+            "generalize-date" => Operator::GeneralizeDate,
+            other => match other.strip_prefix("partial:").map(str::parse::<usize>) {
+                Some(Ok(n)) => Operator::Partial(n),
+                _ => {
+                    return Err(format!(
+                        "unknown masking operator {other:?}; the operators are {}",
+                        OPERATORS.join(", ")
+                    ));
+                }
+            },
+        })
+    }
+
+    pub fn needs_keys(self) -> bool {
+        matches!(self, Operator::Hash | Operator::Tokenize)
     }
 
     /// The type of the masked column.
     pub fn output_type(self, input: &DataType) -> DataType {
         match self {
-            Operator::Redact => DataType::Utf8,
             Operator::Null => input.clone(),
+            _ => DataType::Utf8,
         }
     }
 
-    pub fn apply(self, column: &ArrayRef) -> Result<ArrayRef, String> {
-        match self {
-            Operator::Null => Ok(new_null_array(column.data_type(), column.len())),
-            Operator::Redact => {
-                let text =
-                    arrow::compute::cast(column, &DataType::Utf8).map_err(|e| e.to_string())?;
-                let text = text
-                    .as_any()
-                    .downcast_ref::<arrow::array::StringArray>()
-                    .expect("cast to Utf8 gives strings");
-                let mut out = StringBuilder::with_capacity(text.len(), text.value_data().len());
-                for v in text.iter() {
-                    out.append_option(v.map(|s| "#".repeat(s.chars().count())));
-                }
-                Ok(Arc::new(out.finish()))
-            }
+    pub fn apply(self, column: &ArrayRef, keys: &MaskKeys) -> Result<ArrayRef, String> {
+        if self == Operator::Null {
+            return Ok(new_null_array(column.data_type(), column.len()));
         }
+        let text = arrow::compute::cast(column, &DataType::Utf8).map_err(|e| e.to_string())?;
+        let text = text
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .expect("cast to Utf8 gives strings");
+        let missing = |what: &str| format!("the {what} key for masking is not available");
+        let mut out = StringBuilder::with_capacity(text.len(), text.value_data().len());
+        for v in text.iter() {
+            let masked = match v {
+                None => None,
+                Some(s) => Some(match self {
+                    Operator::Redact => "#".repeat(s.chars().count()),
+                    Operator::Partial(keep) => {
+                        let n = s.chars().count();
+                        let hidden = n.saturating_sub(keep);
+                        "#".repeat(hidden) + &s.chars().skip(hidden).collect::<String>()
+                    }
+                    Operator::Hash => hex::encode(hmac::sign(
+                        keys.hash.as_ref().ok_or_else(|| missing("hash"))?,
+                        s.as_bytes(),
+                    )),
+                    Operator::Tokenize => {
+                        tokenize(s, keys.token.as_ref().ok_or_else(|| missing("token"))?)
+                    }
+                    Operator::GeneralizeDate => {
+                        year_of(s).unwrap_or_else(|| "#".repeat(s.chars().count()))
+                    }
+                    Operator::Null => unreachable!("handled above"),
+                }),
+            };
+            out.append_option(masked);
+        }
+        Ok(Arc::new(out.finish()))
     }
+}
+
+/// The year of a date written `YYYY-MM-DD`, `YYYY/MM/DD` or `MM/DD/YYYY`.
+fn year_of(s: &str) -> Option<String> {
+    let parts: Vec<&str> = s.split(['-', '/', '.', 'T', ' ']).collect();
+    parts
+        .iter()
+        .find(|p| p.len() == 4 && p.chars().all(|c| c.is_ascii_digit()))
+        .map(|y| y.to_string())
+}
+
+/// Deterministic: GCM-SIV stays safe with a fixed nonce, so a value always gives the same token.
+pub fn tokenize(value: &str, key: &LessSafeKey) -> String {
+    let mut buf = value.as_bytes().to_vec();
+    key.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key([0u8; NONCE_LEN]),
+        Aad::from(TOKEN_AAD),
+        &mut buf,
+    )
+    .expect("GCM-SIV seals any length a column holds");
+    format!("{TOKEN_PREFIX}{}", B64.encode(buf))
+}
+
+/// The value behind a token, if `key` is its key.
+pub fn detokenize(token: &str, key: &LessSafeKey) -> Option<String> {
+    let mut buf = B64.decode(token.strip_prefix(TOKEN_PREFIX)?).ok()?;
+    let plain = key
+        .open_in_place(
+            Nonce::assume_unique_for_key([0u8; NONCE_LEN]),
+            Aad::from(TOKEN_AAD),
+            &mut buf,
+        )
+        .ok()?;
+    String::from_utf8(plain.to_vec()).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{Int64Array, StringArray};
+    use arrow::array::Int64Array;
+    use aws_lc_rs::aead::{AES_256_GCM_SIV, UnboundKey};
+
+    fn strings(a: &ArrayRef) -> Vec<Option<String>> {
+        a.as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap()
+            .iter()
+            .map(|v| v.map(String::from))
+            .collect()
+    }
+
+    fn keys() -> MaskKeys {
+        MaskKeys {
+            hash: Some(hmac::Key::new(hmac::HMAC_SHA256, &[7u8; 32])),
+            token: Some(LessSafeKey::new(
+                UnboundKey::new(&AES_256_GCM_SIV, &[9u8; 32]).unwrap(),
+            )),
+        }
+    }
 
     #[test]
-    fn redact_keeps_length_and_nulls_but_no_character() {
-        let col: ArrayRef = Arc::new(StringArray::from(vec![Some("4111 1111"), None, Some("é")]));
-        let out = Operator::Redact.apply(&col).unwrap();
-        let out = out.as_any().downcast_ref::<StringArray>().unwrap();
+    fn redact_and_partial_keep_length_but_no_hidden_character() {
+        let col: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("4111111111111111"),
+            None,
+            Some("é"),
+        ]));
         assert_eq!(
-            out.iter().collect::<Vec<_>>(),
-            vec![Some("#########"), None, Some("#")]
+            strings(&Operator::Redact.apply(&col, &keys()).unwrap()),
+            vec![Some("################".into()), None, Some("#".into())]
+        );
+        assert_eq!(
+            strings(&Operator::Partial(4).apply(&col, &keys()).unwrap())[0].as_deref(),
+            Some("############1111")
         );
         let nums: ArrayRef = Arc::new(Int64Array::from(vec![12345]));
         assert_eq!(
-            Operator::Redact.apply(&nums).unwrap().data_type(),
+            Operator::Redact.apply(&nums, &keys()).unwrap().data_type(),
             &DataType::Utf8
         );
         assert!(
-            Operator::parse("tokenize")
+            Operator::parse("scramble")
                 .unwrap_err()
-                .contains("redact, null")
+                .contains("partial:N")
+        );
+        assert_eq!(Operator::parse("partial:4").unwrap(), Operator::Partial(4));
+    }
+
+    #[test]
+    fn hash_and_tokens_are_deterministic_and_tokens_reverse_only_with_their_key() {
+        let col: ArrayRef = Arc::new(StringArray::from(vec![
+            "ada@example.com",
+            "bob@example.com",
+            "ada@example.com",
+        ]));
+        let hashed = strings(&Operator::Hash.apply(&col, &keys()).unwrap());
+        assert_eq!(hashed[0], hashed[2]);
+        assert_ne!(hashed[0], hashed[1]);
+        assert!(!hashed[0].as_ref().unwrap().contains("ada"));
+        let tokens = strings(&Operator::Tokenize.apply(&col, &keys()).unwrap());
+        assert_eq!(tokens[0], tokens[2]);
+        let k = keys();
+        assert_eq!(
+            detokenize(tokens[1].as_deref().unwrap(), k.token.as_ref().unwrap()).as_deref(),
+            Some("bob@example.com")
+        );
+        let other = LessSafeKey::new(UnboundKey::new(&AES_256_GCM_SIV, &[1u8; 32]).unwrap());
+        assert_eq!(detokenize(tokens[1].as_deref().unwrap(), &other), None);
+        assert!(
+            Operator::Tokenize
+                .apply(&col, &MaskKeys::default())
+                .is_err(),
+            "no key, no tokens"
+        );
+    }
+
+    #[test]
+    fn dates_generalise_to_their_year() {
+        let col: ArrayRef = Arc::new(StringArray::from(vec![
+            "1961-03-12",
+            "03/12/1961",
+            "not a date",
+        ]));
+        assert_eq!(
+            strings(&Operator::GeneralizeDate.apply(&col, &keys()).unwrap()),
+            vec![
+                Some("1961".into()),
+                Some("1961".into()),
+                Some("##########".into())
+            ]
         );
     }
 }

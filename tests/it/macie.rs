@@ -358,3 +358,128 @@ async fn revealing_values_needs_decrypt_rights_and_is_audited() {
         Code::AccessDenied
     );
 }
+
+#[tokio::test]
+async fn a_masking_job_from_findings_writes_masked_and_encrypted_copies() {
+    use arrow::array::{Array, StringArray};
+    let t = new_lake();
+    seed(&t).await;
+    let a = admin();
+    let cards = include_str!("../../assets/demo/credit_cards.csv");
+    put(
+        &t.services,
+        &a,
+        "data",
+        "raw/credit_cards/cards.csv",
+        cards.as_bytes(),
+        kms("alias/test"),
+    )
+    .await
+    .unwrap();
+    let mut s = spec("raw/", &[]);
+    s.name = "discovery".into();
+    scan(&t.services, s).await;
+    t.services
+        .catalog
+        .create_security_configuration(&a, "sc", "alias/test")
+        .await
+        .unwrap();
+    let def = lakectl::service::jobs::JobDefinition {
+        name: "mask-pii".into(),
+        source: "s3://data/raw/".into(),
+        target: "s3://data/".into(),
+        dedup: false,
+        security_configuration: Some("sc".into()),
+        masks: vec![lakectl::service::jobs::MaskRule {
+            column: "CREDIT_CARD_NUMBER".into(),
+            operator: "partial:4".into(),
+        }],
+        from_findings: Some("discovery".into()),
+        role: "admin".into(),
+        timeout_minutes: None,
+    };
+    t.services.jobs.create_job(&a, def).await.unwrap();
+    let id = t
+        .services
+        .jobs
+        .start_job_run(&a, "mask-pii", Progress::default())
+        .await
+        .unwrap();
+    let run = loop {
+        let run = t
+            .services
+            .jobs
+            .get_job_run(&a, "mask-pii", &id)
+            .await
+            .unwrap();
+        if run.job_run_state.is_finished() {
+            break run;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        run.job_run_state,
+        lakectl::service::jobs::RunState::Succeeded,
+        "{:?}",
+        run.error_message
+    );
+    assert_eq!(run.outputs.len(), 2);
+    let column = |prefix: &str, name: &str| {
+        let (t, prefix, name) = (&t, prefix.to_string(), name.to_string());
+        async move {
+            let listing = t
+                .services
+                .storage
+                .list_objects(&admin(), "data", &prefix, None)
+                .await
+                .unwrap();
+            let bytes = bytes::Bytes::from(
+                get(&t.services, &admin(), "data", &listing.objects[0].key)
+                    .await
+                    .unwrap(),
+            );
+            let batch =
+                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
+                    .unwrap()
+                    .build()
+                    .unwrap()
+                    .next()
+                    .unwrap()
+                    .unwrap();
+            let col = batch
+                .column_by_name(&name)
+                .unwrap()
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap()
+                .clone();
+            col.iter()
+                .map(|v| v.unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let originals: Vec<&str> = cards
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap())
+        .collect();
+    let masked = column("masked/credit_cards/", "credit_card_number").await;
+    let codes = column("masked/credit_cards/", "credit_card_security_code").await;
+    let tokens = column("encrypted/credit_cards/", "credit_card_number").await;
+    for (i, original) in originals.iter().enumerate() {
+        assert_eq!(masked[i].len(), original.len());
+        assert!(
+            masked[i].ends_with(&original[original.len() - 4..]) && masked[i].starts_with("####"),
+            "{}",
+            masked[i]
+        );
+        assert!(codes[i].chars().all(|c| c == '#'));
+        assert!(tokens[i].starts_with("tok1.") && !tokens[i].contains(original));
+    }
+    // Tokens are deterministic: equal values, equal tokens; different values, different tokens.
+    let distinct: BTreeSet<&String> = tokens.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        originals.iter().collect::<BTreeSet<_>>().len()
+    );
+}

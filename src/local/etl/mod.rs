@@ -40,6 +40,8 @@ pub struct Spec {
     pub dedup: bool,
     /// Columns to mask, and how; applied after dedup, so duplicates are judged on real values.
     pub masks: Vec<(String, crate::mask::Operator)>,
+    /// The keys `hash` and `tokenize` use.
+    pub mask_keys: crate::mask::MaskKeys,
     pub put: PutOptions,
     pub run_id: String,
 }
@@ -425,13 +427,14 @@ fn apply_masks(
     batch: RecordBatch,
     schema: &SchemaRef,
     plan: &[(usize, crate::mask::Operator)],
+    keys: &crate::mask::MaskKeys,
 ) -> Result<RecordBatch> {
     if plan.is_empty() {
         return Ok(batch);
     }
     let mut columns = batch.columns().to_vec();
     for (i, op) in plan {
-        columns[*i] = op.apply(&columns[*i]).map_err(failed)?;
+        columns[*i] = op.apply(&columns[*i], keys).map_err(failed)?;
     }
     RecordBatch::try_new(schema.clone(), columns).map_err(|e| failed(e.to_string()))
 }
@@ -519,7 +522,7 @@ pub fn run(
                             }
                             None => batch,
                         };
-                        let batch = apply_masks(batch, &out_schema, &mask_plan)?;
+                        let batch = apply_masks(batch, &out_schema, &mask_plan, &spec.mask_keys)?;
                         metrics.records_written += batch.num_rows() as u64;
                         on_metrics(&metrics);
                         writer.write(&batch).map_err(|e| {

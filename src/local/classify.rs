@@ -20,11 +20,34 @@ use crate::service::{Code, Principal, Progress, Result, ServiceError};
 /// Occurrences kept per detection type (Macie keeps at most 15).
 const MAX_OCCURRENCES: usize = 15;
 
-/// What a job looks for: the custom identifiers it names and its allow lists.
-#[derive(Default)]
+/// What a job looks for: the managed identifiers, the custom identifiers it names and its allow
+/// lists, compiled once.
 pub(super) struct Detectors {
-    pub custom: Vec<CustomIdentifier>,
-    pub allow: AllowList,
+    pub scanner: pii::Scanner,
+}
+
+impl Detectors {
+    pub fn new(custom: Vec<CustomIdentifier>, allow: AllowList) -> Self {
+        Detectors {
+            scanner: pii::Scanner::new(custom, allow),
+        }
+    }
+}
+
+/// Column scanners by column name, made on first use.
+struct Columns<'a> {
+    scanner: &'a pii::Scanner,
+    by_name: std::collections::HashMap<String, pii::ColumnScanner<'a>>,
+}
+
+impl<'a> Columns<'a> {
+    fn scan(&mut self, text: &str, column: &str) -> Vec<pii::Match> {
+        if !self.by_name.contains_key(column) {
+            self.by_name
+                .insert(column.to_string(), self.scanner.column(column));
+        }
+        self.by_name[column].scan(text)
+    }
 }
 
 pub(super) enum Location {
@@ -166,11 +189,14 @@ pub(super) fn classify(
         object.key.as_str(),
         object.size,
     );
-    let (custom, allow) = (detectors.custom.as_slice(), &detectors.allow);
-    let mut found: BTreeMap<(Category, String), (u64, Occurrences)> = BTreeMap::new();
+    let mut columns = Columns {
+        scanner: &detectors.scanner,
+        by_name: Default::default(),
+    };
+    let mut found: BTreeMap<(Category, std::sync::Arc<str>), (u64, Occurrences)> = BTreeMap::new();
     let mut csv = false;
     walk(lake, by, bucket, key, &mut |at, text, column| {
-        for m in pii::scan(text, column, custom, allow) {
+        for m in columns.scan(text, column) {
             let entry = found.entry((m.category, m.identifier)).or_default();
             entry.0 += 1;
             match &at {
@@ -195,7 +221,7 @@ pub(super) fn classify(
     let mut by_category: BTreeMap<Category, Vec<Detection>> = BTreeMap::new();
     for ((category, kind), (count, occurrences)) in found {
         by_category.entry(category).or_default().push(Detection {
-            kind,
+            kind: kind.to_string(),
             count,
             occurrences,
         });
@@ -274,11 +300,14 @@ pub(super) fn reveal(
     per_type: usize,
 ) -> Result<BTreeMap<String, Vec<String>>> {
     let (bucket, key) = (object.bucket_name.as_str(), object.key.as_str());
-    let (custom, allow) = (detectors.custom.as_slice(), &detectors.allow);
+    let mut columns = Columns {
+        scanner: &detectors.scanner,
+        by_name: Default::default(),
+    };
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     walk(lake, by, bucket, key, &mut |_, text, column| {
-        for m in pii::scan(text, column, custom, allow) {
-            let values = out.entry(m.identifier).or_default();
+        for m in columns.scan(text, column) {
+            let values = out.entry(m.identifier.to_string()).or_default();
             let value = text[m.start..m.end].to_string();
             if values.len() < per_type && !values.contains(&value) {
                 values.push(value);

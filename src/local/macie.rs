@@ -80,7 +80,7 @@ impl Lake {
                 );
             }
         }
-        Ok(classify::Detectors { custom, allow })
+        Ok(classify::Detectors::new(custom, allow))
     }
 
     /// A classification job by id, or the latest job of that name (scripts know names, not ids).

@@ -8,7 +8,7 @@
 
 pub mod validate;
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 
@@ -24,7 +24,7 @@ pub enum Category {
 pub const KEYWORD_DISTANCE: usize = 50;
 
 struct Managed {
-    id: &'static str,
+    id: Arc<str>,
     category: Category,
     pattern: Regex,
     validator: fn(&str) -> bool,
@@ -42,14 +42,20 @@ fn has_digit(s: &str) -> bool {
 
 fn managed() -> &'static [Managed] {
     static ALL: LazyLock<Vec<Managed>> = LazyLock::new(|| {
-        let m = |id, category, pattern: &str, validator, keywords, keyword_required| Managed {
-            id,
-            category,
-            pattern: Regex::new(pattern).expect("managed patterns compile"),
-            validator,
-            keywords,
-            keyword_required,
-        };
+        // ASCII classes and word boundaries: what these identifiers look for is ASCII, and the
+        // Unicode forms cost several times as much per value.
+        let m =
+            |id: &'static str, category, pattern: &str, validator, keywords, keyword_required| {
+                Managed {
+                    id: Arc::from(id),
+                    category,
+                    pattern: Regex::new(&format!("(?-u){pattern}"))
+                        .expect("managed patterns compile"),
+                    validator,
+                    keywords,
+                    keyword_required,
+                }
+            };
         use Category::*;
         vec![
             m(
@@ -246,7 +252,7 @@ fn managed() -> &'static [Managed] {
 
 /// The names of the managed data identifiers.
 pub fn managed_identifiers() -> Vec<&'static str> {
-    let mut ids: Vec<&str> = managed().iter().map(|m| m.id).collect();
+    let mut ids: Vec<&str> = managed().iter().map(|m| m.id.as_ref()).collect();
     ids.dedup();
     ids
 }
@@ -254,7 +260,7 @@ pub fn managed_identifiers() -> Vec<&'static str> {
 /// A custom data identifier, as Macie defines one.
 #[derive(Debug, Clone)]
 pub struct CustomIdentifier {
-    pub name: String,
+    pub name: Arc<str>,
     pub regex: Regex,
     pub keywords: Vec<String>,
     pub ignore_words: Vec<String>,
@@ -270,7 +276,7 @@ impl CustomIdentifier {
         distance: usize,
     ) -> Result<Self, String> {
         Ok(CustomIdentifier {
-            name: name.into(),
+            name: Arc::from(name),
             regex: Regex::new(regex).map_err(|e| format!("the regex does not compile: {e}"))?,
             keywords: keywords
                 .iter()
@@ -303,7 +309,8 @@ impl AllowList {
 /// A match: which identifier, its category, and where in the text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Match {
-    pub identifier: String,
+    /// A managed identifier's type (`CREDIT_CARD_NUMBER`) or a custom identifier's name.
+    pub identifier: Arc<str>,
     pub category: Category,
     pub start: usize,
     pub end: usize,
@@ -328,100 +335,185 @@ pub fn normalize(name: &str) -> String {
     out.trim().to_string()
 }
 
-/// Whether `keyword` stands as whole words in normalised `text`.
+/// Whether `keyword` stands as whole words in normalised `text` (a single word of four letters
+/// or more may also begin a longer word: "expire" in "expires"). No allocation: this runs for
+/// every candidate of an identifier that needs a keyword.
 fn contains_words(text: &str, keyword: &str) -> bool {
-    let padded = format!(" {text} ");
-    padded.contains(&format!(" {keyword} "))
-        || (!keyword.contains(' ')
-            && padded
-                .split(' ')
-                .any(|w| w == keyword || (w.starts_with(keyword) && keyword.len() >= 4)))
+    if keyword.is_empty() {
+        return false;
+    }
+    let prefix_ok = !keyword.contains(' ') && keyword.len() >= 4;
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(i) = text[from..].find(keyword) {
+        let start = from + i;
+        let end = start + keyword.len();
+        let starts_word = start == 0 || bytes[start - 1] == b' ';
+        let ends_word = end == bytes.len() || bytes[end] == b' ';
+        if starts_word && (ends_word || prefix_ok) {
+            return true;
+        }
+        from = start + 1;
+        while !text.is_char_boundary(from) {
+            from += 1;
+        }
+    }
+    false
 }
 
-/// Is one of `keywords` near `[start, ..)` in `text`, or in the column name?
-fn keyword_near(
-    text: &str,
-    start: usize,
-    distance: usize,
-    column: &str,
-    keywords: &[impl AsRef<str>],
-) -> bool {
-    if keywords.iter().any(|k| contains_words(column, k.as_ref())) {
-        return true;
-    }
+/// Is one of `keywords` within `distance` characters before `start` in `text`?
+fn keyword_before(text: &str, start: usize, distance: usize, keywords: &[impl AsRef<str>]) -> bool {
     let mut from = start.saturating_sub(distance);
     while !text.is_char_boundary(from) {
         from -= 1;
     }
-    let before = normalize(&text[from..start]);
+    let before = &text[from..start];
+    // Most candidates stand in cells of digits: no letter, no keyword.
+    if !before.bytes().any(|b| b.is_ascii_alphabetic()) {
+        return false;
+    }
+    let before = normalize(before);
     keywords.iter().any(|k| contains_words(&before, k.as_ref()))
 }
 
+/// The detectors, compiled once: one `RegexSet` pass over a value tells which patterns can match
+/// at all, so a value costs one scan plus the few patterns it may hold.
+pub struct Scanner {
+    set: regex::RegexSet,
+    custom: Vec<CustomIdentifier>,
+    allow: AllowList,
+}
+
+/// A scanner for the values of one column (or JSON path): the name is normalised once, and the
+/// keywords it supplies are decided once.
+pub struct ColumnScanner<'a> {
+    scanner: &'a Scanner,
+    column: String,
+    managed_keyed: Vec<bool>,
+    custom_keyed: Vec<bool>,
+}
+
+impl Scanner {
+    pub fn new(custom: Vec<CustomIdentifier>, allow: AllowList) -> Self {
+        let patterns = managed()
+            .iter()
+            .map(|m| m.pattern.as_str().to_string())
+            .chain(custom.iter().map(|c| c.regex.as_str().to_string()));
+        let set = regex::RegexSet::new(patterns).expect("every pattern compiled on its own");
+        Scanner { set, custom, allow }
+    }
+
+    pub fn column(&self, name: &str) -> ColumnScanner<'_> {
+        let column = normalize(name);
+        let managed_keyed = managed()
+            .iter()
+            .map(|m| m.keywords.iter().any(|k| contains_words(&column, k)))
+            .collect();
+        let custom_keyed = self
+            .custom
+            .iter()
+            .map(|c| c.keywords.iter().any(|k| contains_words(&column, k)))
+            .collect();
+        ColumnScanner {
+            scanner: self,
+            column,
+            managed_keyed,
+            custom_keyed,
+        }
+    }
+}
+
+impl ColumnScanner<'_> {
+    /// Every sensitive match in `text`.
+    pub fn scan(&self, text: &str) -> Vec<Match> {
+        let possible = self.scanner.set.matches(text);
+        let mut out: Vec<Match> = Vec::new();
+        if !possible.matched_any() {
+            return out;
+        }
+        let all = managed();
+        // Identifiers whose keyword is present speak first: in a column named `bban`, a run of
+        // digits that could also pass for a card number is the bank account it is said to be.
+        let order = (0..all.len())
+            .filter(|&i| all[i].keyword_required)
+            .chain((0..all.len()).filter(|&i| !all[i].keyword_required));
+        // A value without letters holds no keyword: identifiers that need one and do not get it
+        // from the column cannot match, so their patterns need not run.
+        let has_letters = text.bytes().any(|b| b.is_ascii_alphabetic());
+        for i in order.filter(|&i| possible.matched(i)) {
+            let m = &all[i];
+            if m.keyword_required && !self.managed_keyed[i] && !has_letters {
+                continue;
+            }
+            for found in m.pattern.find_iter(text) {
+                let s = found.as_str();
+                if !(m.validator)(s) || self.scanner.allow.allows(s) {
+                    continue;
+                }
+                if m.keyword_required
+                    && !self.managed_keyed[i]
+                    && !keyword_before(text, found.start(), KEYWORD_DISTANCE, m.keywords)
+                {
+                    continue;
+                }
+                // One report per span: a card number is not also a bank account.
+                if out
+                    .iter()
+                    .any(|o| o.start < found.end() && found.start() < o.end)
+                {
+                    continue;
+                }
+                out.push(Match {
+                    identifier: m.id.clone(),
+                    category: m.category,
+                    start: found.start(),
+                    end: found.end(),
+                });
+            }
+        }
+        for (j, c) in self.scanner.custom.iter().enumerate() {
+            if !possible.matched(all.len() + j) {
+                continue;
+            }
+            for found in c.regex.find_iter(text) {
+                let s = found.as_str();
+                if c.ignore_words.iter().any(|w| s.contains(w.as_str()))
+                    || self.scanner.allow.allows(s)
+                {
+                    continue;
+                }
+                let keyed = c.keywords.is_empty()
+                    || self.custom_keyed[j]
+                    || keyword_before(text, found.start(), c.maximum_match_distance, &c.keywords);
+                if keyed {
+                    out.push(Match {
+                        identifier: c.name.clone(),
+                        category: Category::CustomIdentifier,
+                        start: found.start(),
+                        end: found.end(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    pub fn column_name(&self) -> &str {
+        &self.column
+    }
+}
+
 /// Every sensitive match in `text`, which came from `column` (a column name or JSON path; empty
-/// for free text).
+/// for free text). Compiles the detectors for this one call: scanning many values, use `Scanner`.
 pub fn scan(
     text: &str,
     column: &str,
     custom: &[CustomIdentifier],
     allow: &AllowList,
 ) -> Vec<Match> {
-    let column = normalize(column);
-    let mut out: Vec<Match> = Vec::new();
-    // Identifiers whose keyword is present speak first: in a column named `bban`, a run of digits
-    // that could also pass for a card number is the bank account it is said to be.
-    let keyed = managed().iter().filter(|m| m.keyword_required);
-    for m in keyed.chain(managed().iter().filter(|m| !m.keyword_required)) {
-        for found in m.pattern.find_iter(text) {
-            let s = found.as_str();
-            if !(m.validator)(s) || allow.allows(s) {
-                continue;
-            }
-            if m.keyword_required
-                && !keyword_near(text, found.start(), KEYWORD_DISTANCE, &column, m.keywords)
-            {
-                continue;
-            }
-            // One report per span: a card number is not also a bank account.
-            if out
-                .iter()
-                .any(|o| o.start < found.end() && found.start() < o.end)
-            {
-                continue;
-            }
-            out.push(Match {
-                identifier: m.id.into(),
-                category: m.category,
-                start: found.start(),
-                end: found.end(),
-            });
-        }
-    }
-    for c in custom {
-        for found in c.regex.find_iter(text) {
-            let s = found.as_str();
-            if c.ignore_words.iter().any(|w| s.contains(w.as_str())) || allow.allows(s) {
-                continue;
-            }
-            if !c.keywords.is_empty()
-                && !keyword_near(
-                    text,
-                    found.start(),
-                    c.maximum_match_distance,
-                    &column,
-                    &c.keywords,
-                )
-            {
-                continue;
-            }
-            out.push(Match {
-                identifier: c.name.clone(),
-                category: Category::CustomIdentifier,
-                start: found.start(),
-                end: found.end(),
-            });
-        }
-    }
-    out
+    Scanner::new(custom.to_vec(), allow.clone())
+        .column(column)
+        .scan(text)
 }
 
 #[cfg(test)]
@@ -431,7 +523,7 @@ mod tests {
     fn ids(text: &str, column: &str) -> Vec<String> {
         scan(text, column, &[], &AllowList::default())
             .into_iter()
-            .map(|m| m.identifier)
+            .map(|m| m.identifier.to_string())
             .collect()
     }
 

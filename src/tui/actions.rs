@@ -146,6 +146,21 @@ impl App {
                     self.popup = Some(Popup::Confirm { message, job: Job::command(format!("values in {}", o.key), w, true) });
                 }
             }
+            Intent::MaskFromFinding => {
+                if let Some(f) = self.selected_finding() {
+                    let bucket = f.resources_affected.s3_object.bucket_name.clone();
+                    let classification = f.classification_details.job_id.clone();
+                    self.popup = Some(Popup::form(Form::new(
+                        FormKind::MaskFromFinding { classification, bucket: bucket.clone() },
+                        "Mask what this classification job found",
+                        vec![
+                            Field::text("Write masked/TABLE and encrypted/TABLE under", &format!("s3://{bucket}/")),
+                            Field::text("Security configuration (its key encrypts and tokenizes)", ""),
+                            Field::text("Role", self.principal.name()),
+                        ],
+                    )));
+                }
+            }
             Intent::Classify => {
                 let buckets: Vec<String> = self.buckets.items.iter().map(|b| b.bucket.name.clone()).collect();
                 self.popup = Some(Popup::form(Form::new(
@@ -435,6 +450,60 @@ impl App {
                     &format!("Scan s3://{bucket}/{prefix} for sensitive data"),
                     w,
                 );
+            }
+            FormKind::MaskFromFinding {
+                classification,
+                bucket,
+            } => {
+                let (target, sc, role) = (form.value(0), form.value(1), form.value(2));
+                if sc.is_empty() {
+                    return self.show_error(&invalid(
+                        "name a security configuration: its key protects the tokens",
+                    ));
+                }
+                let name = format!("mask-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
+                let create = words(&[
+                    "glue",
+                    "create-job",
+                    "--name",
+                    &name,
+                    "--source",
+                    &format!("s3://{bucket}/"),
+                    "--target",
+                    &target,
+                    "--from-findings",
+                    &classification,
+                    "--security-configuration",
+                    &sc,
+                    "--role",
+                    &role,
+                ]);
+                let start = words(&["glue", "start-job-run", "--job-name", &name, "--wait"]);
+                let message = format!(
+                    "Create and run a masking job?\n\n{}\n{}",
+                    command_text(&create),
+                    command_text(&start)
+                );
+                let job = Job::new(format!("masking job {name}"), move |ctx| {
+                    Box::pin(async move {
+                        let cli = crate::cli::Context {
+                            services: &ctx.services,
+                            principal: &ctx.principal,
+                            console: true,
+                            progress: ctx.progress.clone(),
+                        };
+                        cli.execute(crate::cli::commands::Command::from_words(&create)?)
+                            .await?;
+                        let run = cli
+                            .execute(crate::cli::commands::Command::from_words(&start)?)
+                            .await?;
+                        Ok(JobOutcome::Text {
+                            title: format!("masking job {name}"),
+                            body: crate::cli::output::json_pretty(&run),
+                        })
+                    })
+                });
+                self.popup = Some(Popup::Confirm { message, job });
             }
             FormKind::KeyUsers { key_id } => {
                 let principal = form.value(0);

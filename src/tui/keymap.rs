@@ -63,6 +63,7 @@ pub enum Intent {
     Catalog,
     Reveal,
     Classify,
+    MaskFromFinding,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -142,6 +143,14 @@ use Intent as I;
 use Scope as S;
 
 pub const BINDINGS: &[Binding] = &[
+    b(
+        S::Findings,
+        &[ch('m')],
+        I::MaskFromFinding,
+        "mask what it found",
+        true,
+        true,
+    ),
     b(
         S::Findings,
         &[code(KeyCode::Enter)],

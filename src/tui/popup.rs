@@ -69,12 +69,26 @@ pub struct Picker {
 #[derive(Debug, Clone, PartialEq)]
 pub enum FormKind {
     CreateBucket,
-    Upload { bucket: String, prefix: String },
-    Download { bucket: String, key: String },
+    Upload {
+        bucket: String,
+        prefix: String,
+    },
+    Download {
+        bucket: String,
+        key: String,
+    },
     CreateKey,
-    ScheduleDeletion { key_id: String },
-    KeyUsers { key_id: String },
+    ScheduleDeletion {
+        key_id: String,
+    },
+    KeyUsers {
+        key_id: String,
+    },
     Classify,
+    MaskFromFinding {
+        classification: String,
+        bucket: String,
+    },
 }
 
 pub enum Field {

@@ -561,7 +561,15 @@ fn the_demo_loads_both_seed_scenarios() {
     assert_eq!(runs["JobRuns"][0]["Metrics"]["Quarantined"], 1);
     // Seed 2's masked copies are cataloged beside the raw tables.
     let tables = demo(&["glue", "get-tables", "--database", "pii_db"]);
-    assert_eq!(tables["TableList"].as_array().unwrap().len(), 9, "raw_, masked_ and encrypted_ tables");
+    assert_eq!(
+        tables["TableList"].as_array().unwrap().len(),
+        9,
+        "raw_, masked_ and encrypted_ tables"
+    );
     let findings = demo(&["macie2", "list-findings"]);
-    assert_eq!(findings["findingIds"].as_array().unwrap().len(), 3, "one per raw table");
+    assert_eq!(
+        findings["findingIds"].as_array().unwrap().len(),
+        3,
+        "one per raw table"
+    );
 }

@@ -324,3 +324,63 @@ async fn the_findings_pane_shows_severities_and_reveals_on_request() {
     app.settle().await;
     assert!(screen(&mut app).contains("ada@example.com"));
 }
+
+#[tokio::test]
+async fn one_key_on_a_finding_creates_and_runs_the_masking_job() {
+    let (t, _) = demo_like().await;
+    let a = admin();
+    let s = &t.services;
+    put(
+        s,
+        &a,
+        "data",
+        "people/p.csv",
+        b"name,mail\nAda Lovelace,ada@example.com\n",
+        kms("alias/test"),
+    )
+    .await
+    .unwrap();
+    s.catalog
+        .create_security_configuration(&a, "sc", "alias/test")
+        .await
+        .unwrap();
+    let spec = lakectl::service::classification::ClassificationJobSpec {
+        name: "scan".into(),
+        bucket: "data".into(),
+        prefix: Some("people/".into()),
+        custom_data_identifiers: vec![],
+        allow_lists: vec![],
+        sampling_percentage: 100,
+    };
+    s.classification
+        .create_classification_job(&a, spec, lakectl::service::Progress::default())
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut app = App::new(s.clone(), a, Options { readonly: false });
+    app.settle().await;
+    press(&mut app, KeyCode::Char('3'));
+    press(&mut app, KeyCode::Char('m'));
+    press(&mut app, KeyCode::Tab);
+    type_text(&mut app, "sc");
+    press(&mut app, KeyCode::Enter);
+    assert!(screen(&mut app).contains("--from-findings"));
+    press(&mut app, KeyCode::Char('y'));
+    app.settle().await;
+    assert!(
+        screen(&mut app).contains("SUCCEEDED"),
+        "{}",
+        screen(&mut app)
+    );
+    let masked = s
+        .storage
+        .list_objects(&admin(), "data", "masked/people/", None)
+        .await
+        .unwrap();
+    let encrypted = s
+        .storage
+        .list_objects(&admin(), "data", "encrypted/people/", None)
+        .await
+        .unwrap();
+    assert_eq!((masked.objects.len(), encrypted.objects.len()), (1, 1));
+}

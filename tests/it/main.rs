@@ -7,4 +7,5 @@ mod console;
 mod glue;
 mod keys;
 mod macie;
+mod pii_quality;
 mod storage;

@@ -321,6 +321,14 @@ pub enum KmsCommand {
         #[arg(long, default_value = "default")]
         policy_name: String,
     },
+    /// The values behind tokens a masking job made under this key (needs kms:Decrypt; audited).
+    /// A lakectl extension: AWS has no tokenization in KMS
+    Detokenize {
+        #[command(flatten)]
+        key: KeyArg,
+        #[arg(long, num_args = 1.., required = true)]
+        tokens: Vec<String>,
+    },
     /// Let a principal use the key: edits the key policy (an empty list removes the grant)
     Allow {
         #[command(flatten)]
@@ -483,6 +491,7 @@ impl Command {
             Command::Kms(c) => !matches!(
                 c,
                 KmsCommand::ListKeys
+                    | KmsCommand::Detokenize { .. }
                     | KmsCommand::ListAliases
                     | KmsCommand::DescribeKey(_)
                     | KmsCommand::GetKeyRotationStatus(_)

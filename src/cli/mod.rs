@@ -155,6 +155,15 @@ impl Context<'_> {
                 check_policy_name(&policy_name)?;
                 json!({"Policy": keys.get_key_policy(by, &key.key_id).await?.to_json(), "PolicyName": "default"})
             }
+            KmsCommand::Detokenize { key, tokens } => {
+                let values = keys.detokenize(by, &key.key_id, &tokens).await?;
+                let pairs: Vec<Value> = tokens
+                    .iter()
+                    .zip(values)
+                    .map(|(t, v)| json!({"Token": t, "Value": v}))
+                    .collect();
+                json!({"Values": pairs})
+            }
             KmsCommand::Allow {
                 key,
                 principal,

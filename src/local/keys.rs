@@ -342,6 +342,23 @@ impl Keys for Lake {
         })
     }
 
+    async fn detokenize(
+        &self,
+        by: &Principal,
+        key: &str,
+        tokens: &[String],
+    ) -> Result<Vec<Option<String>>> {
+        self.audited(by, "kms", "Detokenize", key, |tx, caller| {
+            let keys = self.mask_keys_for(tx, caller, key, "kms:Decrypt")?;
+            let token_key = keys.token.as_ref().expect("mask keys carry a token key");
+            let values = tokens
+                .iter()
+                .map(|t| crate::mask::detokenize(t, token_key))
+                .collect();
+            Ok((values, json!({"Tokens": tokens.len()})))
+        })
+    }
+
     async fn principal_arn(&self, by: &Principal, name: &str) -> Result<String> {
         self.reading(by, "iam", "GetUser", name, |tx, _| {
             let exists = tx

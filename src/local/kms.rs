@@ -368,9 +368,20 @@ impl Lake {
         caller: &Caller,
         key: &str,
     ) -> Result<crate::mask::MaskKeys> {
+        self.mask_keys_for(tx, caller, key, "kms:GenerateDataKey")
+    }
+
+    /// The same keys, for `action`: kms:GenerateDataKey to make tokens, kms:Decrypt to read them.
+    pub(super) fn mask_keys_for(
+        &self,
+        tx: &Transaction,
+        caller: &Caller,
+        key: &str,
+        action: &str,
+    ) -> Result<crate::mask::MaskKeys> {
         use aws_lc_rs::aead::{AES_256_GCM_SIV, LessSafeKey, UnboundKey};
         let row = self.resolve_key(tx, key)?;
-        self.authorize_key(caller, &row, "kms:GenerateDataKey")?;
+        self.authorize_key(caller, &row, action)?;
         self.check_usable(&row)?;
         let (_, material) = self.material(tx, &row.id, Some(1))?;
         let token = material.derive("lakectl mask token v1");

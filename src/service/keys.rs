@@ -133,6 +133,14 @@ pub trait Keys: Send + Sync {
         policy: PolicyDocument,
         bypass_lockout_check: bool,
     ) -> Result<()>;
+    /// The values behind `tokenize` tokens made under `key`: needs kms:Decrypt on it. A token the
+    /// key did not make gives None.
+    async fn detokenize(
+        &self,
+        by: &Principal,
+        key: &str,
+        tokens: &[String],
+    ) -> Result<Vec<Option<String>>>;
     /// The identity a policy statement names for this principal (an ARN).
     async fn principal_arn(&self, by: &Principal, name: &str) -> Result<String>;
 

@@ -482,4 +482,58 @@ async fn a_masking_job_from_findings_writes_masked_and_encrypted_copies() {
         distinct.len(),
         originals.iter().collect::<BTreeSet<_>>().len()
     );
+
+    // Tokens reverse only for a principal who may decrypt with the key: the seed's data scientist.
+    let sample: Vec<String> = tokens[..3].to_vec();
+    let keys = &t.services.keys;
+    let back = keys.detokenize(&a, "alias/test", &sample).await.unwrap();
+    assert_eq!(
+        back,
+        originals[..3]
+            .iter()
+            .map(|o| Some(o.to_string()))
+            .collect::<Vec<_>>()
+    );
+    t.services
+        .iam
+        .create_principal(&a, "business-analyst", false)
+        .await
+        .unwrap();
+    t.services
+        .iam
+        .create_principal(&a, "data-scientist", false)
+        .await
+        .unwrap();
+    let analyst = Principal::new("business-analyst");
+    assert_eq!(
+        keys.detokenize(&analyst, "alias/test", &sample)
+            .await
+            .unwrap_err()
+            .code,
+        Code::AccessDenied
+    );
+    keys.allow(&a, "alias/test", "data-scientist", &["Decrypt".to_string()])
+        .await
+        .unwrap();
+    let scientist = Principal::new("data-scientist");
+    assert_eq!(
+        keys.detokenize(&scientist, "alias/test", &sample)
+            .await
+            .unwrap(),
+        back
+    );
+    // A token made under another key does not open.
+    keys.create_key(
+        &a,
+        lakectl::service::keys::CreateKey {
+            alias: Some("alias/other".into()),
+            description: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        keys.detokenize(&a, "alias/other", &sample).await.unwrap(),
+        vec![None, None, None]
+    );
 }

@@ -9,10 +9,11 @@ use tui_textarea::TextArea;
 
 use super::jobs::{Job, JobContext, JobOutcome};
 use super::keymap::{self, Intent, Scope};
+pub use super::loads::{RunRow, finding_label};
+use super::loads::{load_findings, load_runs};
 use super::popup::{Outcome, Popup, single_line};
 use crate::service::classification::Finding;
 use crate::service::iam::PrincipalInfo;
-use crate::service::jobs::RunState;
 use crate::service::keys::KeyOverview;
 use crate::service::storage::{BucketOverview, ObjectInfo};
 use crate::service::{Principal, Progress, Result, ServiceError, Services};
@@ -47,98 +48,6 @@ impl Pane {
             Pane::Query => "Query",
         }
     }
-}
-
-/// A job or a crawler with its last run, as the Runs pane lists them.
-#[derive(Debug, Clone)]
-pub struct RunRow {
-    pub crawler: bool,
-    pub name: String,
-    /// What it reads and writes (source → target, or the crawled targets → database).
-    pub route: String,
-    pub state: Option<RunState>,
-    pub started: Option<chrono::DateTime<chrono::Utc>>,
-    pub seconds: Option<u64>,
-    pub run_id: Option<String>,
-    /// Records read/written/duplicates/quarantined, or tables created/updated for a crawl.
-    pub counts: String,
-    pub error: Option<String>,
-}
-
-async fn load_runs(s: &Services, by: &Principal) -> Result<Vec<RunRow>> {
-    let mut rows = Vec::new();
-    for job in s.jobs.get_jobs(by).await? {
-        let last = s.jobs.get_job_runs(by, &job.name).await?.into_iter().next();
-        rows.push(RunRow {
-            crawler: false,
-            route: format!("{} → {}", job.source, job.target),
-            state: last.as_ref().map(|r| r.job_run_state),
-            started: last.as_ref().map(|r| r.started_on),
-            seconds: last.as_ref().map(|r| r.execution_time),
-            run_id: last.as_ref().map(|r| r.id.clone()),
-            counts: last
-                .as_ref()
-                .map(|r| {
-                    let m = &r.metrics;
-                    format!(
-                        "{} read · {} written · {} dup · {} quar",
-                        m.records_read, m.records_written, m.duplicates, m.quarantined
-                    )
-                })
-                .unwrap_or_default(),
-            error: last.and_then(|r| r.error_message),
-            name: job.name,
-        });
-    }
-    for (def, last) in s.jobs.get_crawlers(by).await? {
-        rows.push(RunRow {
-            crawler: true,
-            route: format!("{} → {}", def.targets.join(", "), def.database_name),
-            state: last.as_ref().map(|r| r.state),
-            started: last.as_ref().map(|r| r.started_on),
-            seconds: last.as_ref().and_then(|r| {
-                r.completed_on
-                    .map(|c| (c - r.started_on).num_seconds().max(0) as u64)
-            }),
-            run_id: None,
-            counts: last
-                .as_ref()
-                .map(|r| {
-                    format!(
-                        "{} created · {} updated · {} partitions",
-                        r.tables_created.len(),
-                        r.tables_updated.len(),
-                        r.partitions_added
-                    )
-                })
-                .unwrap_or_default(),
-            error: last.and_then(|r| r.error_message),
-            name: def.name,
-        });
-    }
-    Ok(rows)
-}
-
-async fn load_findings(s: &Services, by: &Principal) -> Result<Vec<Finding>> {
-    let ids = s.classification.list_findings(by, None).await?;
-    let mut findings = s.classification.get_findings(by, &ids).await?;
-    // Most severe first, then newest.
-    findings.sort_by(|a, b| {
-        b.severity
-            .score
-            .cmp(&a.severity.score)
-            .then(b.created_at.cmp(&a.created_at))
-    });
-    Ok(findings)
-}
-
-/// What the filter matches in a finding: its bucket, object, type and severity.
-pub fn finding_label(f: &Finding) -> String {
-    let o = &f.resources_affected.s3_object;
-    format!(
-        "{} {} {} {}",
-        o.bucket_name, o.key, f.finding_type, f.severity.description
-    )
 }
 
 pub enum Msg {

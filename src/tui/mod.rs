@@ -6,6 +6,7 @@ mod actions;
 pub mod app;
 mod jobs;
 pub mod keymap;
+mod loads;
 mod popup;
 mod theme;
 pub mod view;

@@ -67,39 +67,47 @@ pub enum Msg {
     },
 }
 
-/// A list with a selection and a filter.
+/// A list with a selection and a filter; `name` says what the filter matches in an item.
 pub struct ListView<T> {
     pub items: Vec<T>,
     pub state: TableState,
     pub filter: String,
+    name: fn(&T) -> String,
 }
 
-impl<T> Default for ListView<T> {
-    fn default() -> Self {
+impl<T> ListView<T> {
+    pub fn new(name: fn(&T) -> String) -> Self {
         ListView {
             items: Vec::new(),
             state: TableState::default(),
             filter: String::new(),
+            name,
         }
     }
-}
 
-impl<T> ListView<T> {
-    /// The items the filter lets through; `name` says what the filter matches against.
-    pub fn visible<'a>(&'a self, name: impl Fn(&T) -> String + 'a) -> Vec<&'a T> {
+    /// The items the filter lets through.
+    pub fn visible(&self) -> Vec<&T> {
         let needle = self.filter.to_lowercase();
         self.items
             .iter()
-            .filter(|i| needle.is_empty() || name(i).to_lowercase().contains(&needle))
+            .filter(|i| needle.is_empty() || (self.name)(i).to_lowercase().contains(&needle))
             .collect()
+    }
+
+    /// The selected item among the visible ones.
+    pub fn selected(&self) -> Option<&T> {
+        let i = self.state.selected()?;
+        self.visible().get(i).copied()
     }
 
     pub fn set(&mut self, items: Vec<T>) {
         self.items = items;
-        self.clamp(self.items.len());
+        self.clamp();
     }
 
-    pub fn clamp(&mut self, len: usize) {
+    /// Keeps the selection on a visible item (or none when nothing is visible).
+    fn clamp(&mut self) {
+        let len = self.visible().len();
         let sel = match (self.state.selected(), len) {
             (_, 0) => None,
             (None, _) => Some(0),
@@ -107,8 +115,27 @@ impl<T> ListView<T> {
         };
         self.state.select(sel);
     }
+}
 
-    pub fn step(&mut self, len: usize, down: bool) {
+/// What the App does with whichever list the current pane shows.
+pub trait PaneList {
+    fn filter(&self) -> &str;
+    fn set_filter(&mut self, filter: String);
+    fn step(&mut self, down: bool);
+}
+
+impl<T> PaneList for ListView<T> {
+    fn filter(&self) -> &str {
+        &self.filter
+    }
+
+    fn set_filter(&mut self, filter: String) {
+        self.filter = filter;
+        self.clamp();
+    }
+
+    fn step(&mut self, down: bool) {
+        let len = self.visible().len();
         if len == 0 {
             return;
         }
@@ -172,11 +199,11 @@ impl App {
             principal,
             readonly: options.readonly,
             pane: Pane::Buckets,
-            buckets: ListView::default(),
+            buckets: ListView::new(bucket_name),
             objects: None,
-            keys: ListView::default(),
-            runs: ListView::default(),
-            findings: ListView::default(),
+            keys: ListView::new(key_label),
+            runs: ListView::new(|r: &RunRow| r.name.clone()),
+            findings: ListView::new(finding_label),
             findings_denied: None,
             runs_loaded: std::time::Instant::now(),
             principals: Vec::new(),
@@ -403,92 +430,58 @@ impl App {
         }
     }
 
-    fn set_filter(&mut self, text: String) {
-        match (self.pane, self.objects.as_mut()) {
-            (Pane::Buckets, Some(o)) => o.list.filter = text,
-            (Pane::Buckets, None) => self.buckets.filter = text,
-            (Pane::Keys, _) => self.keys.filter = text,
-            (Pane::Runs, _) => self.runs.filter = text,
-            (Pane::Findings, _) => self.findings.filter = text,
-            _ => {}
-        }
-        self.clamp_selection();
-    }
-
-    fn clamp_selection(&mut self) {
-        let n = self.visible_len();
-        match (self.pane, self.objects.as_mut()) {
-            (Pane::Buckets, Some(o)) => o.list.clamp(n),
-            (Pane::Buckets, None) => self.buckets.clamp(n),
-            (Pane::Keys, _) => self.keys.clamp(n),
-            (Pane::Runs, _) => self.runs.clamp(n),
-            (Pane::Findings, _) => self.findings.clamp(n),
-            _ => {}
-        }
-    }
-
-    pub fn visible_len(&self) -> usize {
+    /// The list the current pane shows, if it shows one.
+    fn list(&self) -> Option<&dyn PaneList> {
         match (self.pane, &self.objects) {
-            (Pane::Buckets, Some(o)) => o.list.visible(|i| i.key.clone()).len(),
-            (Pane::Buckets, None) => self.buckets.visible(bucket_name).len(),
-            (Pane::Keys, _) => self.keys.visible(key_label).len(),
-            (Pane::Runs, _) => self.runs.visible(|r| r.name.clone()).len(),
-            (Pane::Findings, _) => self.findings.visible(finding_label).len(),
-            _ => 0,
+            (Pane::Buckets, Some(o)) => Some(&o.list),
+            (Pane::Buckets, None) => Some(&self.buckets),
+            (Pane::Keys, _) => Some(&self.keys),
+            (Pane::Runs, _) => Some(&self.runs),
+            (Pane::Findings, _) => Some(&self.findings),
+            _ => None,
+        }
+    }
+
+    fn list_mut(&mut self) -> Option<&mut dyn PaneList> {
+        match (self.pane, self.objects.as_mut()) {
+            (Pane::Buckets, Some(o)) => Some(&mut o.list),
+            (Pane::Buckets, None) => Some(&mut self.buckets),
+            (Pane::Keys, _) => Some(&mut self.keys),
+            (Pane::Runs, _) => Some(&mut self.runs),
+            (Pane::Findings, _) => Some(&mut self.findings),
+            _ => None,
+        }
+    }
+
+    fn set_filter(&mut self, text: String) {
+        if let Some(list) = self.list_mut() {
+            list.set_filter(text);
         }
     }
 
     pub fn current_filter(&self) -> Option<&str> {
-        let f = match (self.pane, &self.objects) {
-            (Pane::Buckets, Some(o)) => &o.list.filter,
-            (Pane::Buckets, None) => &self.buckets.filter,
-            (Pane::Keys, _) => &self.keys.filter,
-            (Pane::Runs, _) => &self.runs.filter,
-            (Pane::Findings, _) => &self.findings.filter,
-            _ => return None,
-        };
-        (!f.is_empty() || self.filter_input.is_some()).then_some(f.as_str())
+        let f = self.list()?.filter();
+        (!f.is_empty() || self.filter_input.is_some()).then_some(f)
     }
 
     pub fn selected_bucket(&self) -> Option<&BucketOverview> {
-        let visible = self.buckets.visible(bucket_name);
-        self.buckets
-            .state
-            .selected()
-            .and_then(|i| visible.get(i).copied())
+        self.buckets.selected()
     }
 
     pub fn selected_object(&self) -> Option<&ObjectInfo> {
-        let o = self.objects.as_ref()?;
-        let visible = o.list.visible(|i| i.key.clone());
-        o.list
-            .state
-            .selected()
-            .and_then(|i| visible.get(i).copied())
+        self.objects.as_ref()?.list.selected()
     }
 
     pub fn selected_finding(&self) -> Option<&Finding> {
-        let visible = self.findings.visible(finding_label);
-        self.findings
-            .state
-            .selected()
-            .and_then(|i| visible.get(i).copied())
+        self.findings.selected()
     }
 
     pub fn selected_run(&self) -> Option<&RunRow> {
-        let visible = self.runs.visible(|r| r.name.clone());
-        self.runs
-            .state
-            .selected()
-            .and_then(|i| visible.get(i).copied())
+        self.runs.selected()
     }
 
     pub fn selected_key(&self) -> Option<&KeyOverview> {
-        let visible = self.keys.visible(key_label);
-        self.keys
-            .state
-            .selected()
-            .and_then(|i| visible.get(i).copied())
+        self.keys.selected()
     }
 
     fn on_intent(&mut self, intent: Intent) {
@@ -505,15 +498,8 @@ impl App {
             }
             Intent::Pane(i) => self.pane = PANES[i.min(5)],
             Intent::Up | Intent::Down => {
-                let n = self.visible_len();
-                let down = intent == Intent::Down;
-                match (self.pane, self.objects.as_mut()) {
-                    (Pane::Buckets, Some(o)) => o.list.step(n, down),
-                    (Pane::Buckets, None) => self.buckets.step(n, down),
-                    (Pane::Keys, _) => self.keys.step(n, down),
-                    (Pane::Runs, _) => self.runs.step(n, down),
-                    (Pane::Findings, _) => self.findings.step(n, down),
-                    _ => {}
+                if let Some(list) = self.list_mut() {
+                    list.step(intent == Intent::Down);
                 }
             }
             Intent::Back => self.objects = None,

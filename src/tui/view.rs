@@ -7,7 +7,7 @@ use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Cell, Paragraph, Row, Table, Wrap};
 
-use super::app::{App, PANES, Pane, bucket_name, key_label};
+use super::app::{App, PANES, Pane, key_label};
 use super::theme;
 use crate::service::jobs::RunState;
 use crate::service::keys::KeyState;
@@ -173,7 +173,7 @@ fn render_buckets(app: &mut App, f: &mut Frame, area: Rect) {
     }
     let rows: Vec<Row> = app
         .buckets
-        .visible(bucket_name)
+        .visible()
         .into_iter()
         .map(|b| {
             let enc = match &b.encryption {
@@ -246,7 +246,7 @@ fn render_objects(app: &mut App, f: &mut Frame, area: Rect) {
     }
     let rows: Vec<Row> = objects
         .list
-        .visible(|o| o.key.clone())
+        .visible()
         .into_iter()
         .map(|o| {
             let enc = match (&o.server_side_encryption, &o.sse_kms_key_id) {
@@ -290,7 +290,7 @@ fn render_keys(app: &mut App, f: &mut Frame, area: Rect) {
     );
     let rows: Vec<Row> = app
         .keys
-        .visible(key_label)
+        .visible()
         .into_iter()
         .map(|k| {
             let (state, description) = match &k.metadata {
@@ -413,7 +413,7 @@ fn render_findings(app: &mut App, f: &mut Frame, area: Rect) {
     f.render_widget(chart, chart_area);
     let rows: Vec<Row> = app
         .findings
-        .visible(super::app::finding_label)
+        .visible()
         .into_iter()
         .map(|finding| {
             let color = match finding.severity.description.as_str() {
@@ -481,7 +481,7 @@ fn render_runs(app: &mut App, f: &mut Frame, area: Rect) {
     }
     let rows: Vec<Row> = app
         .runs
-        .visible(|r| r.name.clone())
+        .visible()
         .into_iter()
         .map(|r| {
             let state = match r.state {

@@ -79,6 +79,16 @@ async fn demo_like() -> (TestLake, App) {
 async fn buckets_and_keys_panes() {
     let (_t, mut app) = demo_like().await;
     snapshot!("buckets", screen(&mut app));
+    // `/` filters the list as you type; esc clears it.
+    press(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "open");
+    let filtered = screen(&mut app);
+    assert!(
+        filtered.contains("open-bucket") && !filtered.contains("SSE-KMS alias/test"),
+        "{filtered}"
+    );
+    press(&mut app, KeyCode::Esc);
+    assert!(screen(&mut app).contains("SSE-KMS alias/test"));
     press(&mut app, KeyCode::Enter);
     app.settle().await;
     snapshot!("objects", screen(&mut app));

@@ -360,14 +360,61 @@ fn cast_to(
     RecordBatch::try_new(schema.clone(), columns)
 }
 
+/// zstd at level 1, row groups of 128 Ki rows, and a dictionary only for string columns with
+/// few distinct values in `first` (under a tenth of its rows): on ids, timestamps and other
+/// unique values a dictionary costs time and, falling back, makes the file larger.
+fn writer_properties(first: &RecordBatch) -> WriterProperties {
+    writer_properties_for(&first.schema(), Some(first))
+}
+
+fn writer_properties_for(schema: &SchemaRef, first: Option<&RecordBatch>) -> WriterProperties {
+    let mut builder = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(1).expect("zstd level 1"),
+        ))
+        .set_max_row_group_row_count(Some(128 * 1024))
+        .set_dictionary_enabled(false);
+    if let Some(batch) = first {
+        for (field, column) in schema.fields().iter().zip(batch.columns()) {
+            let Some(strings) = column.as_any().downcast_ref::<arrow::array::StringArray>() else {
+                continue;
+            };
+            let distinct: HashSet<&str> = strings.iter().flatten().collect();
+            if distinct.len() * 10 < batch.num_rows().max(1) {
+                builder = builder.set_column_dictionary_enabled(field.name().as_str().into(), true);
+            }
+        }
+    }
+    builder.build()
+}
+
+/// The set's keys are already xxh3-128 hashes: hashing them again would only cost time.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl std::hash::Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ *b as u64;
+        }
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.0 = (v as u64) ^ ((v >> 64) as u64);
+    }
+}
+
 /// Keeps the first of each exact duplicate row.
 struct Dedup {
     converter: RowConverter,
-    seen: HashSet<u128>,
+    seen: HashSet<u128, std::hash::BuildHasherDefault<PassThrough>>,
 }
 
 impl Dedup {
-    fn new(schema: &SchemaRef) -> Result<Self> {
+    /// `expected_rows` sizes the set up front, so it seldom grows while rows stream by.
+    fn new(schema: &SchemaRef, expected_rows: usize) -> Result<Self> {
         let fields = schema
             .fields()
             .iter()
@@ -377,7 +424,7 @@ impl Dedup {
             .map_err(|e| failed(format!("cannot compare rows of this schema: {e}")))?;
         Ok(Dedup {
             converter,
-            seen: HashSet::new(),
+            seen: HashSet::with_capacity_and_hasher(expected_rows, Default::default()),
         })
     }
 
@@ -482,17 +529,14 @@ pub fn run(
         lake.plan_put(tx, &caller, &spec.target_bucket, &out_key, &spec.put)
     })?;
     let body = lake.body_writer(plan)?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(
-            ZstdLevel::try_new(1).expect("zstd level 1"),
-        ))
-        .set_max_row_group_row_count(Some(128 * 1024))
-        .build();
     let (out_schema, mask_plan) = masked_schema(&schema, &spec.masks)?;
-    let mut writer = ArrowWriter::try_new(body, out_schema.clone(), Some(props))
-        .map_err(|e| failed(e.to_string()))?;
+    // The writer is made when the first batch shows which columns deserve a dictionary.
+    let mut body = Some(body);
+    let mut writer: Option<ArrowWriter<_>> = None;
+    // About 100 bytes a record is typical of JSON and CSV; the set grows if there are more.
+    let expected_rows = (progress.total() / 100).min(50_000_000) as usize;
     let mut dedup = if spec.dedup {
-        Some(Dedup::new(&schema)?)
+        Some(Dedup::new(&schema, expected_rows)?)
     } else {
         None
     };
@@ -525,12 +569,25 @@ pub fn run(
                         let batch = apply_masks(batch, &out_schema, &mask_plan, &spec.mask_keys)?;
                         metrics.records_written += batch.num_rows() as u64;
                         on_metrics(&metrics);
-                        writer.write(&batch).map_err(|e| {
-                            ServiceError::local_io(
-                                "cannot write Parquet",
-                                &std::io::Error::other(e),
-                            )
-                        })?;
+                        if writer.is_none() {
+                            let props = writer_properties(&batch);
+                            let w = ArrowWriter::try_new(
+                                body.take().expect("one writer"),
+                                out_schema.clone(),
+                                Some(props),
+                            );
+                            writer = Some(w.map_err(|e| failed(e.to_string()))?);
+                        }
+                        writer
+                            .as_mut()
+                            .expect("made above")
+                            .write(&batch)
+                            .map_err(|e| {
+                                ServiceError::local_io(
+                                    "cannot write Parquet",
+                                    &std::io::Error::other(e),
+                                )
+                            })?;
                     }
                 }
             }
@@ -551,6 +608,16 @@ pub fn run(
         metrics.records_written + metrics.duplicates + metrics.quarantined
     );
 
+    // No rows at all still make a Parquet file: the schema, for whoever reads the output.
+    let writer = match writer {
+        Some(w) => w,
+        None => ArrowWriter::try_new(
+            body.take().expect("one writer"),
+            out_schema.clone(),
+            Some(writer_properties_for(&out_schema, None)),
+        )
+        .map_err(|e| failed(e.to_string()))?,
+    };
     let body = writer
         .into_inner()
         .map_err(|e| failed(format!("cannot finish the Parquet file: {e}")))?;

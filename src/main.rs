@@ -150,6 +150,16 @@ async fn run(cli: Cli) -> Result<u8, ServiceError> {
     };
 
     let open = || {
+        // Say there is no lake before asking for its passphrase.
+        if !dir.exists() {
+            return Err(ServiceError::new(
+                Code::LakeConfiguration,
+                format!(
+                    "{} is not a lake; create one with `lakectl init` or `lakectl demo`",
+                    dir.root().display()
+                ),
+            ));
+        }
         Lake::open(
             dir.clone(),
             &config::passphrase(&source, dir.root(), false)?,

@@ -111,16 +111,29 @@ impl Lake {
         }
     }
 
+    /// A job as stored; one whose process is gone is reported CANCELLED, with the reason.
     fn classification_job(&self, tx: &Transaction, id: &str) -> Result<ClassificationJob> {
-        let text: String = tx
+        let (text, pid): (String, u32) = tx
             .query_row(
-                "SELECT job FROM classification_jobs WHERE id = ?1",
+                "SELECT job, pid FROM classification_jobs WHERE id = ?1",
                 params![id],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?
             .ok_or_else(|| not_found(format!("Classification job {id} not found.")))?;
-        serde_json::from_str(&text).map_err(|e| ServiceError::internal(e.to_string()))
+        let mut job: ClassificationJob =
+            serde_json::from_str(&text).map_err(|e| ServiceError::internal(e.to_string()))?;
+        if job.job_status == "RUNNING"
+            && pid != std::process::id()
+            && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        {
+            job.job_status = "CANCELLED".into();
+            job.statistics.objects_skipped.push(SkippedObject {
+                key: String::new(),
+                reason: format!("the process running the job (pid {pid}) ended before the job did"),
+            });
+        }
+        Ok(job)
     }
 
     fn save_classification_job(&self, job: &ClassificationJob) -> Result<()> {
@@ -311,13 +324,12 @@ impl Classification for Lake {
                     statistics: JobStatistics::default(),
                 };
                 tx.execute(
-                    "INSERT INTO classification_jobs(id, job, created) VALUES (?1, ?2, ?3)",
-                    params![
+                "INSERT INTO classification_jobs(id, job, created, pid) VALUES (?1, ?2, ?3, ?4)",
+                params![
                         job.job_id,
                         serde_json::to_string(&job).expect("JSON"),
-                        ts(job.created_at)
-                    ],
-                )?;
+                        ts(job.created_at), std::process::id()],
+            )?;
                 Ok((
                     job.clone(),
                     json!({"JobId": job.job_id, "Bucket": spec.bucket}),

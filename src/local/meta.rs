@@ -142,7 +142,8 @@ CREATE TABLE allow_lists(
 CREATE TABLE classification_jobs(
     id TEXT PRIMARY KEY,
     job TEXT NOT NULL,
-    created TEXT NOT NULL
+    created TEXT NOT NULL,
+    pid INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE findings(
     id TEXT PRIMARY KEY,

@@ -537,3 +537,30 @@ async fn a_masking_job_from_findings_writes_masked_and_encrypted_copies() {
         vec![None, None, None]
     );
 }
+
+#[tokio::test]
+async fn a_job_whose_process_died_is_not_running_forever() {
+    let t = new_lake();
+    seed(&t).await;
+    let (job, _) = scan(&t.services, spec("raw/", &[])).await;
+    // As if another process had started the job and died while it ran.
+    let conn = rusqlite::Connection::open(t.path().join("meta.db")).unwrap();
+    conn.execute(
+        "UPDATE classification_jobs SET pid = 999999999, job = json_set(job, '$.jobStatus', 'RUNNING') WHERE id = ?1",
+        [&job.job_id],
+    )
+    .unwrap();
+    let seen = t
+        .services
+        .classification
+        .describe_classification_job(&admin(), &job.job_id)
+        .await
+        .unwrap();
+    assert_eq!(seen.job_status, "CANCELLED");
+    assert!(
+        seen.statistics
+            .objects_skipped
+            .iter()
+            .any(|s| s.reason.contains("pid 999999999"))
+    );
+}

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
-use super::{Lake, now, parse_ts, ts};
+use super::{Lake, not_found, now, parse_ts, ts};
 use crate::service::catalog::{Catalog, Database, SecurityConfiguration, Table};
 use crate::service::{Code, Principal, Result, ServiceError};
 
@@ -27,10 +27,6 @@ pub(super) fn check_catalog_name(kind: &str, name: &str) -> Result<()> {
             ),
         ))
     }
-}
-
-fn not_found(what: String) -> ServiceError {
-    ServiceError::new(Code::EntityNotFoundException, what)
 }
 
 impl Lake {

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 use serde_json::json;
 
-use super::{Lake, now, ts};
+use super::{Lake, not_found, now, runner_gone, ts};
 use crate::service::jobs::{
     CrawlerDefinition, CrawlerRun, JobDefinition, JobRun, Jobs, RunMetrics, RunState,
 };
@@ -47,10 +47,6 @@ fn check_job_name(name: &str) -> Result<()> {
     }
 }
 
-pub(super) fn not_found(what: String) -> ServiceError {
-    ServiceError::new(Code::EntityNotFoundException, what)
-}
-
 impl Lake {
     fn job(&self, tx: &rusqlite::Transaction, name: &str) -> Result<JobDefinition> {
         let text: String = tx
@@ -81,10 +77,7 @@ impl Lake {
             .ok_or_else(|| not_found(format!("Job run {id} of {job} not found.")))?;
         let mut run: JobRun = serde_json::from_str(&text)
             .map_err(|e| ServiceError::internal(format!("run {id}: {e}")))?;
-        if !run.job_run_state.is_finished()
-            && pid != std::process::id()
-            && !std::path::Path::new(&format!("/proc/{pid}")).exists()
-        {
+        if !run.job_run_state.is_finished() && runner_gone(pid) {
             run.job_run_state = RunState::Failed;
             run.error_message = Some(format!(
                 "the process running it (pid {pid}) ended before the run did"
@@ -409,17 +402,6 @@ impl Lake {
     }
 
     pub(super) fn bucket_row_exists(&self, tx: &rusqlite::Transaction, bucket: &str) -> Result<()> {
-        tx.query_row(
-            "SELECT 1 FROM buckets WHERE name = ?1",
-            params![bucket],
-            |_| Ok(()),
-        )
-        .optional()?
-        .ok_or_else(|| {
-            ServiceError::new(
-                Code::NoSuchBucket,
-                format!("The specified bucket does not exist: {bucket}"),
-            )
-        })
+        self.bucket_row(tx, bucket).map(|_| ())
     }
 }

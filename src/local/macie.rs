@@ -12,7 +12,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
 use super::classify;
-use super::{Lake, now, ts};
+use super::{Lake, not_found, now, runner_gone, ts};
 use crate::pii;
 use crate::service::classification::{
     AllowList, Classification, ClassificationJob, ClassificationJobSpec, CustomDataIdentifier,
@@ -22,10 +22,6 @@ use crate::service::{Code, Principal, Progress, Result, ServiceError};
 
 /// Values revealed per detection type.
 const REVEAL_PER_TYPE: usize = 10;
-
-fn not_found(what: String) -> ServiceError {
-    ServiceError::new(Code::EntityNotFoundException, what)
-}
 
 fn load<T: serde::de::DeserializeOwned>(
     tx: &Transaction,
@@ -123,10 +119,7 @@ impl Lake {
             .ok_or_else(|| not_found(format!("Classification job {id} not found.")))?;
         let mut job: ClassificationJob =
             serde_json::from_str(&text).map_err(|e| ServiceError::internal(e.to_string()))?;
-        if job.job_status == "RUNNING"
-            && pid != std::process::id()
-            && !std::path::Path::new(&format!("/proc/{pid}")).exists()
-        {
+        if job.job_status == "RUNNING" && runner_gone(pid) {
             job.job_status = "CANCELLED".into();
             job.statistics.objects_skipped.push(SkippedObject {
                 key: String::new(),

@@ -252,6 +252,17 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
         .map_err(|e| ServiceError::internal(format!("a worker thread failed: {e}")))?
 }
 
+/// Glue's and Macie's "no such thing" error.
+fn not_found(what: String) -> ServiceError {
+    ServiceError::new(Code::EntityNotFoundException, what)
+}
+
+/// Whether the process that started a run (jobs, crawls, scans execute in it) has ended
+/// without it: another process then reports the run as failed instead of running forever.
+fn runner_gone(pid: u32) -> bool {
+    pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
 fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
 }

@@ -9,8 +9,8 @@ use rusqlite::params;
 use serde_json::json;
 
 use super::etl;
-use super::glue::{not_found, s3_location};
-use super::{Lake, now};
+use super::glue::s3_location;
+use super::{Lake, not_found, now};
 use crate::mask::{MaskKeys, Operator};
 use crate::service::classification::Finding;
 use crate::service::jobs::{JobDefinition, JobRun, RunMetrics, RunState};

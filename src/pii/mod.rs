@@ -26,13 +26,6 @@ pub enum Category {
 /// How far before a match a keyword may stand (Macie's default for most identifiers).
 pub const KEYWORD_DISTANCE: usize = 50;
 
-/// The names of the managed data identifiers.
-pub fn managed_identifiers() -> Vec<&'static str> {
-    let mut ids: Vec<&str> = managed().iter().map(|m| m.id.as_ref()).collect();
-    ids.dedup();
-    ids
-}
-
 /// A custom data identifier, as Macie defines one.
 #[derive(Debug, Clone)]
 pub struct CustomIdentifier {
@@ -164,7 +157,6 @@ pub struct Scanner {
 /// keywords it supplies are decided once.
 pub struct ColumnScanner<'a> {
     scanner: &'a Scanner,
-    column: String,
     managed_keyed: Vec<bool>,
     custom_keyed: Vec<bool>,
 }
@@ -192,7 +184,6 @@ impl Scanner {
             .collect();
         ColumnScanner {
             scanner: self,
-            column,
             managed_keyed,
             custom_keyed,
         }
@@ -272,10 +263,6 @@ impl ColumnScanner<'_> {
             }
         }
         out
-    }
-
-    pub fn column_name(&self) -> &str {
-        &self.column
     }
 }
 

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use lakectl::local::{Lake, LakeDir};
+use lakectl::service::jobs::{JobDefinition, JobRun};
 use lakectl::service::keys::CreateKey;
 use lakectl::service::storage::{CreateBucket, PutOptions, Sse};
 use lakectl::service::{Principal, Progress, Result, Services};
@@ -151,4 +152,41 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 /// The sealed bodies in the lake's object store.
 pub fn blobs(lake: &Path) -> Vec<PathBuf> {
     files_under(&lake.join("objects"))
+}
+
+/// A job run as admin, with nothing but its name and route set.
+pub fn job_definition(name: &str, source: &str, target: &str) -> JobDefinition {
+    JobDefinition {
+        name: name.into(),
+        source: source.into(),
+        target: target.into(),
+        dedup: false,
+        security_configuration: None,
+        masks: vec![],
+        from_findings: None,
+        role: "admin".into(),
+        timeout_minutes: None,
+    }
+}
+
+/// Creates and starts a job, and waits for its run to end.
+pub async fn run_job(s: &Services, def: JobDefinition) -> JobRun {
+    let name = def.name.clone();
+    s.jobs.create_job(&admin(), def).await.unwrap();
+    let id = s
+        .jobs
+        .start_job_run(&admin(), &name, Progress::default())
+        .await
+        .unwrap();
+    wait_for_run(s, &name, &id).await
+}
+
+pub async fn wait_for_run(s: &Services, job: &str, id: &str) -> JobRun {
+    loop {
+        let run = s.jobs.get_job_run(&admin(), job, id).await.unwrap();
+        if run.job_run_state.is_finished() {
+            return run;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

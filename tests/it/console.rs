@@ -225,15 +225,12 @@ async fn the_runs_pane_lists_starts_and_explains_runs() {
     .unwrap();
     s.catalog.create_database(&a, "db", None).await.unwrap();
     let job = JobDefinition {
-        name: "raw-to-processed".into(),
-        source: "s3://data/jobin/".into(),
-        target: "s3://data/processed/".into(),
         dedup: true,
-        security_configuration: None,
-        masks: vec![],
-        from_findings: None,
-        role: "admin".into(),
-        timeout_minutes: None,
+        ..job_definition(
+            "raw-to-processed",
+            "s3://data/jobin/",
+            "s3://data/processed/",
+        )
     };
     s.jobs.create_job(&a, job).await.unwrap();
     let crawler = CrawlerDefinition {

@@ -9,16 +9,6 @@ use lakectl::service::{Code, Principal, Progress, Services};
 
 use crate::common::*;
 
-async fn wait(s: &Services, job: &str, id: &str) -> JobRun {
-    loop {
-        let run = s.jobs.get_job_run(&admin(), job, id).await.unwrap();
-        if run.job_run_state.is_finished() {
-            return run;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}
-
 fn succeeded(run: &JobRun) {
     assert_eq!(
         run.job_run_state,
@@ -34,29 +24,13 @@ fn counts(run: &JobRun) -> (u64, u64, u64) {
     (m.records_read, m.records_written, m.quarantined)
 }
 
+/// A job of the seed's kind: dedup, output under the security configuration `sc`.
 fn job(name: &str, source: &str, target: &str) -> JobDefinition {
     JobDefinition {
-        name: name.into(),
-        source: source.into(),
-        target: target.into(),
         dedup: true,
         security_configuration: Some("sc".into()),
-        masks: vec![],
-        from_findings: None,
-        role: "admin".into(),
-        timeout_minutes: None,
+        ..job_definition(name, source, target)
     }
-}
-
-async fn run_job(s: &Services, def: JobDefinition) -> JobRun {
-    let name = def.name.clone();
-    s.jobs.create_job(&admin(), def).await.unwrap();
-    let id = s
-        .jobs
-        .start_job_run(&admin(), &name, Progress::default())
-        .await
-        .unwrap();
-    wait(s, &name, &id).await
 }
 
 async fn crawl(s: &Services, name: &str, target: &str) {
@@ -395,7 +369,7 @@ async fn masks_reruns_and_keys_that_stop_working() {
         .await
         .unwrap();
     assert_eq!(
-        wait(&t.services, "mask", &id).await.job_run_state,
+        wait_for_run(&t.services, "mask", &id).await.job_run_state,
         RunState::Succeeded
     );
     let after: Vec<String> = t
@@ -423,7 +397,7 @@ async fn masks_reruns_and_keys_that_stop_working() {
         .start_job_run(&a, "mask", Progress::default())
         .await
         .unwrap();
-    let failed = wait(&t.services, "mask", &id).await;
+    let failed = wait_for_run(&t.services, "mask", &id).await;
     assert_eq!(failed.job_run_state, RunState::Failed);
     assert!(
         failed
@@ -506,7 +480,7 @@ async fn a_run_can_be_stopped_and_a_role_needs_rights() {
         .await
         .unwrap();
     t.services.jobs.stop_job_run(&a, "big", &id).await.unwrap();
-    let run = wait(&t.services, "big", &id).await;
+    let run = wait_for_run(&t.services, "big", &id).await;
     assert_eq!(
         run.job_run_state,
         RunState::Stopped,
@@ -698,7 +672,7 @@ async fn a_timeout_and_a_key_disabled_midway_end_runs_cleanly() {
         .set_key_enabled(&a, "alias/test", false)
         .await
         .unwrap();
-    let run = wait(&t.services, "midway", &id).await;
+    let run = wait_for_run(&t.services, "midway", &id).await;
     assert_eq!(run.job_run_state, RunState::Failed);
     assert!(
         run.error_message

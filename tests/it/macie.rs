@@ -257,37 +257,14 @@ async fn json_paths_parquet_and_objects_that_cannot_be_read() {
         .await
         .unwrap();
     let job_def = lakectl::service::jobs::JobDefinition {
-        name: "mask".into(),
-        source: "s3://data/cards/".into(),
-        target: "s3://data/masked/".into(),
-        dedup: false,
         security_configuration: Some("sc".into()),
         masks: vec![lakectl::service::jobs::MaskRule {
             column: "card".into(),
             operator: "redact".into(),
         }],
-        from_findings: None,
-        role: "admin".into(),
-        timeout_minutes: None,
+        ..job_definition("mask", "s3://data/cards/", "s3://data/masked/")
     };
-    t.services.jobs.create_job(&a, job_def).await.unwrap();
-    let run = t
-        .services
-        .jobs
-        .start_job_run(&a, "mask", Progress::default())
-        .await
-        .unwrap();
-    while !t
-        .services
-        .jobs
-        .get_job_run(&a, "mask", &run)
-        .await
-        .unwrap()
-        .job_run_state
-        .is_finished()
-    {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    run_job(&t.services, job_def).await;
     let (_, before) = scan(&t.services, spec("cards/", &[])).await;
     assert_eq!(before.len(), 1);
     let (_, after) = scan(&t.services, spec("masked/", &[])).await;
@@ -385,38 +362,15 @@ async fn a_masking_job_from_findings_writes_masked_and_encrypted_copies() {
         .await
         .unwrap();
     let def = lakectl::service::jobs::JobDefinition {
-        name: "mask-pii".into(),
-        source: "s3://data/raw/".into(),
-        target: "s3://data/".into(),
-        dedup: false,
         security_configuration: Some("sc".into()),
         masks: vec![lakectl::service::jobs::MaskRule {
             column: "CREDIT_CARD_NUMBER".into(),
             operator: "partial:4".into(),
         }],
         from_findings: Some("discovery".into()),
-        role: "admin".into(),
-        timeout_minutes: None,
+        ..job_definition("mask-pii", "s3://data/raw/", "s3://data/")
     };
-    t.services.jobs.create_job(&a, def).await.unwrap();
-    let id = t
-        .services
-        .jobs
-        .start_job_run(&a, "mask-pii", Progress::default())
-        .await
-        .unwrap();
-    let run = loop {
-        let run = t
-            .services
-            .jobs
-            .get_job_run(&a, "mask-pii", &id)
-            .await
-            .unwrap();
-        if run.job_run_state.is_finished() {
-            break run;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    let run = run_job(&t.services, def).await;
     assert_eq!(
         run.job_run_state,
         lakectl::service::jobs::RunState::Succeeded,

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub use super::access_commands::{AthenaCommand, LakeFormationCommand};
+
 /// A command as typed after `lakectl` (or after `:` in the console).
 #[derive(Debug, Parser)]
 #[command(no_binary_name = true, disable_help_subcommand = true)]
@@ -37,6 +39,12 @@ pub enum Command {
     /// Sensitive-data discovery: classification jobs and findings (Amazon Macie)
     #[command(subcommand)]
     Macie2(Macie2Command),
+    /// Who may see which tables, columns and rows (AWS Lake Formation)
+    #[command(subcommand)]
+    Lakeformation(LakeFormationCommand),
+    /// SQL over the catalog, as the acting principal sees it (Amazon Athena)
+    #[command(subcommand)]
+    Athena(AthenaCommand),
     /// The hash-chained audit log
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -530,6 +538,8 @@ impl Command {
                     | Macie2Command::CreateAllowList { .. }
                     | Macie2Command::CreateClassificationJob { .. }
             ),
+            Command::Lakeformation(c) => c.changes_anything(),
+            Command::Athena(c) => c.changes_anything(),
             Command::Audit(_) => false,
         }
     }

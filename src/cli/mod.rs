@@ -2,8 +2,11 @@
 //! into a service call and an AWS-shaped JSON answer, output rendering, and the script runner.
 //! The console's `:` line calls the same executor.
 
+pub mod access_commands;
+mod athena;
 pub mod commands;
 mod glue;
+mod lakeformation;
 mod macie2;
 pub mod output;
 pub mod s3;
@@ -64,6 +67,8 @@ impl Context<'_> {
             Command::S3api(c) => self.s3api(c).await,
             Command::Glue(c) => self.glue(c).await,
             Command::Macie2(c) => self.macie2(c).await,
+            Command::Lakeformation(c) => self.lakeformation(c).await,
+            Command::Athena(c) => self.athena(c).await,
             Command::Audit(c) => self.audit(c).await,
         }
     }

@@ -96,10 +96,27 @@ fn fields_table(fields: &Map<String, Value>) -> Table {
     t
 }
 
+/// A query's result (`athena query`) as one table: its columns over its rows.
+fn result_table(columns: &[Value], rows: &[Value]) -> Table {
+    let mut t = new_table();
+    t.set_header(columns.iter().map(cell).collect::<Vec<_>>());
+    for row in rows {
+        if let Value::Array(values) = row {
+            t.add_row(values.iter().map(cell).collect::<Vec<_>>());
+        }
+    }
+    t
+}
+
 fn render_table(value: &Value) -> String {
     let Value::Object(top) = value else {
         return cell(value);
     };
+    if let (Some(Value::Array(columns)), Some(Value::Array(rows))) =
+        (top.get("Columns"), top.get("Rows"))
+    {
+        return format!("{}\n({} row(s))", result_table(columns, rows), rows.len());
+    }
     let mut sections = Vec::new();
     let mut scalars = Map::new();
     for (name, v) in top {

@@ -10,6 +10,7 @@ use crate::service::{Code, ServiceError};
 
 /// Replaces `$VAR` and `${VAR}` with the environment's value (`$ACCOUNT`, unless set, is the
 /// backend's account); an unset variable is an error, so a typo cannot become an empty argument.
+/// IAM policy variables (`${aws:username}`) are not environment variables and stay as written.
 pub fn expand_vars(line: &str) -> Result<String, String> {
     expand_with(line, |name| std::env::var(name).ok())
 }
@@ -35,6 +36,18 @@ pub fn expand_with(line: &str, lookup: impl Fn(&str) -> Option<String>) -> Resul
             } else {
                 break;
             }
+        }
+        // `${aws:username}` and the like are IAM policy variables, left for the policy.
+        if braced && chars.peek() == Some(&':') {
+            out.push_str("${");
+            out.push_str(&name);
+            for n in chars.by_ref() {
+                out.push(n);
+                if n == '}' {
+                    break;
+                }
+            }
+            continue;
         }
         if braced && chars.next() != Some('}') {
             return Err(format!("unterminated ${{{name}"));
@@ -104,4 +117,20 @@ pub async fn run(ctx: &Context<'_>, input: &mut dyn BufRead, keep_going: bool) -
         }
     }
     first_failure
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expand_with;
+
+    #[test]
+    fn variables_expand_and_policy_variables_stay() {
+        let lookup = |n: &str| (n == "ACCOUNT").then(|| "123".to_string());
+        assert_eq!(
+            expand_with("arn:$ACCOUNT:${ACCOUNT}/${aws:username}/*", lookup).unwrap(),
+            "arn:123:123/${aws:username}/*"
+        );
+        assert!(expand_with("$MISSING", lookup).is_err());
+        assert!(expand_with("${ACCOUNT", lookup).is_err());
+    }
 }

@@ -90,11 +90,27 @@ fn applies(st: &Statement, req: &Request) -> bool {
         && st
             .resource
             .iter()
-            .any(|r| WildMatch::new(r).matches(req.resource))
+            .any(|r| resolve_variables(r, req).is_some_and(|r| WildMatch::new(&r).matches(req.resource)))
         && st.condition.iter().all(|(op, keys)| {
             keys.iter()
                 .all(|(key, values)| condition_holds(op, req.context_value(key), &values.0))
         })
+}
+
+/// IAM policy variables in a resource (`arn:aws:s3:::results/${aws:username}/*`): each
+/// `${key}` becomes the request's value for it. A variable without a value makes the resource
+/// match nothing, as in IAM.
+fn resolve_variables(pattern: &str, req: &Request) -> Option<String> {
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find('}')? + start;
+        out.push_str(req.context_value(&rest[start + 2..end])?);
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 impl Request<'_> {
@@ -191,6 +207,24 @@ mod tests {
             evaluate(&doc, &req("s3:GetObject", &[])),
             Decision::NotGranted
         );
+    }
+
+    #[test]
+    fn policy_variables_narrow_resources_to_the_caller() {
+        let doc = PolicyDocument::parse(
+            r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::lake/${aws:username}/*"}]}"#,
+        )
+        .unwrap();
+        let mine = Request {
+            resource: "arn:aws:s3:::lake/analyst/q.csv",
+            ..req("s3:GetObject", &[])
+        };
+        let theirs = Request {
+            resource: "arn:aws:s3:::lake/data-scientist/q.csv",
+            ..req("s3:GetObject", &[])
+        };
+        assert!(matches!(evaluate(&doc, &mine), Decision::Allow(_)));
+        assert_eq!(evaluate(&doc, &theirs), Decision::NotGranted);
     }
 
     #[test]

@@ -163,6 +163,10 @@ impl Lake {
                         table.parameters.insert("objectCount".into(), ds.keys.len().to_string());
                         table.parameters.insert("partitions".into(), all.join(","));
                         table.update_time = now;
+                        // Lake Formation: a table over a registered location needs its role to
+                        // hold DATA_LOCATION_ACCESS there.
+                        let writer = self.caller(tx, &role)?;
+                        self.check_location_write(tx, &writer, &ds.location)?;
                         self.put_table(tx, &table)?;
                         match &existing {
                             None => run.tables_created.push(format!("{database}.{name}")),

@@ -17,7 +17,7 @@ impl From<rusqlite::Error> for ServiceError {
 }
 
 /// The schema, as the migrations that build it: a lake at version N runs migrations N.. in order.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 const V1: &str = r#"
 CREATE TABLE principals(
@@ -150,6 +150,58 @@ CREATE TABLE findings(
     job_id TEXT NOT NULL REFERENCES classification_jobs(id) ON DELETE CASCADE,
     finding TEXT NOT NULL,
     created TEXT NOT NULL
+);
+"#;
+
+/// Fine-grained access (Lake Formation) and queries (Athena). A grant is one row per principal,
+/// resource and permission, the resource in its canonical JSON form, so a revoke of part of a
+/// grant and a repeated grant both land on the same rows.
+const V4: &str = r#"
+CREATE TABLE lf_locations(
+    location TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    registered TEXT NOT NULL
+);
+CREATE TABLE lf_permissions(
+    principal TEXT NOT NULL REFERENCES principals(name),
+    resource TEXT NOT NULL,
+    permission TEXT NOT NULL,
+    grant_option INTEGER NOT NULL,
+    granted_by TEXT NOT NULL,
+    granted TEXT NOT NULL,
+    PRIMARY KEY(principal, resource, permission)
+);
+CREATE TABLE lf_tags(
+    tag_key TEXT PRIMARY KEY,
+    tag_values TEXT NOT NULL
+);
+CREATE TABLE lf_tag_assignments(
+    database TEXT NOT NULL,
+    tbl TEXT NOT NULL,
+    col TEXT NOT NULL,
+    tag_key TEXT NOT NULL REFERENCES lf_tags(tag_key),
+    tag_value TEXT NOT NULL,
+    PRIMARY KEY(database, tbl, col, tag_key)
+);
+CREATE TABLE lf_data_cells_filters(
+    database TEXT NOT NULL,
+    tbl TEXT NOT NULL,
+    name TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    PRIMARY KEY(database, tbl, name)
+);
+CREATE TABLE athena_work_groups(
+    name TEXT PRIMARY KEY,
+    definition TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE TABLE athena_queries(
+    id TEXT PRIMARY KEY,
+    principal TEXT NOT NULL,
+    work_group TEXT NOT NULL,
+    execution TEXT NOT NULL,
+    result_key TEXT,
+    pid INTEGER NOT NULL DEFAULT 0
 );
 "#;
 

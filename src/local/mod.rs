@@ -1,6 +1,8 @@
 //! The embedded local lake: every service real, on one machine, in one directory. Metadata calls
 //! are short SQLite transactions run in place; object bodies stream on blocking threads.
 
+mod access;
+mod athena;
 mod audit;
 mod authz;
 mod catalog;
@@ -113,6 +115,8 @@ impl Lake {
             catalog: self.clone(),
             jobs: self.clone(),
             classification: self.clone(),
+            access: self.clone(),
+            query: self.clone(),
         }
     }
 

@@ -37,7 +37,7 @@ pub const OPERATORS: &[&str] = &[
     "generalize-date",
 ];
 
-const TOKEN_PREFIX: &str = "tok1.";
+pub const TOKEN_PREFIX: &str = "tok1.";
 const TOKEN_AAD: &[u8] = b"lakectl token v1";
 
 /// The keys that `hash` and `tokenize` need.

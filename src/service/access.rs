@@ -1,42 +1,138 @@
 //! Fine-grained access (Lake Formation semantics): grants on catalog resources down to columns
 //! and rows, LF-tags, data cells filters, and `explain`, which says why a principal sees what it
-//! sees. No backend serves it yet; the fine-grained access issue implements it on the local lake.
+//! sees. The types serialize in Lake Formation's JSON shapes, which are also the canonical form
+//! the local lake stores grants in.
 
 use async_trait::async_trait;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Principal, Result};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub enum Columns {
-    Include(Vec<String>),
-    Exclude(Vec<String>),
+/// `ColumnWildcard`: every column but the excluded ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ColumnWildcard {
+    pub excluded_column_names: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One key of an LF-tag expression and the values it accepts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LfTag {
+    pub tag_key: String,
+    pub tag_values: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all_fields = "PascalCase")]
 pub enum Resource {
-    Catalog,
-    Database(String),
+    Catalog {},
+    Database {
+        name: String,
+    },
     Table {
-        database: String,
+        database_name: String,
         name: String,
     },
+    /// Exactly one of the two is set: the columns granted, or all but some.
     TableWithColumns {
-        database: String,
+        database_name: String,
         name: String,
-        columns: Columns,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        column_names: Option<Vec<String>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        column_wildcard: Option<ColumnWildcard>,
     },
-    DataLocation(String),
-    /// AND across keys, OR within a key's values.
-    LfTagExpression(Vec<(String, Vec<String>)>),
+    DataLocation {
+        resource_arn: String,
+    },
+    /// Tables and columns whose LF-tags match: AND across keys, OR within a key's values.
+    #[serde(rename = "LFTagPolicy")]
+    LfTagPolicy {
+        resource_type: String,
+        expression: Vec<LfTag>,
+    },
     DataCellsFilter {
-        database: String,
-        table: String,
+        database_name: String,
+        table_name: String,
         name: String,
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+impl Resource {
+    pub fn table(database: &str, name: &str) -> Self {
+        Resource::Table {
+            database_name: database.into(),
+            name: name.into(),
+        }
+    }
+
+    /// The `DB.TABLE` a resource is about, if it is about one.
+    pub fn table_name(&self) -> Option<(&str, &str)> {
+        match self {
+            Resource::Table {
+                database_name,
+                name,
+            }
+            | Resource::TableWithColumns {
+                database_name,
+                name,
+                ..
+            } => Some((database_name, name)),
+            Resource::DataCellsFilter {
+                database_name,
+                table_name,
+                ..
+            } => Some((database_name, table_name)),
+            _ => None,
+        }
+    }
+
+    /// How the console and `explain` name a resource: `db.t`, `db.t (symbol, price)`, ...
+    pub fn describe(&self) -> String {
+        match self {
+            Resource::Catalog {} => "the catalog".into(),
+            Resource::Database { name } => format!("database {name}"),
+            Resource::Table {
+                database_name,
+                name,
+            } => format!("{database_name}.{name}"),
+            Resource::TableWithColumns {
+                database_name,
+                name,
+                column_names,
+                column_wildcard,
+            } => match (column_names, column_wildcard) {
+                (Some(cols), _) => format!("{database_name}.{name} ({})", cols.join(", ")),
+                (None, Some(w)) => format!(
+                    "{database_name}.{name} (all but {})",
+                    w.excluded_column_names.join(", ")
+                ),
+                (None, None) => format!("{database_name}.{name}"),
+            },
+            Resource::DataLocation { resource_arn } => format!("location {resource_arn}"),
+            Resource::LfTagPolicy { expression, .. } => {
+                format!("tables tagged {}", format_tag_expression(expression))
+            }
+            Resource::DataCellsFilter {
+                database_name,
+                table_name,
+                name,
+            } => format!("{database_name}.{table_name} through filter {name}"),
+        }
+    }
+}
+
+/// `K=V1,V2;K2=V`, the form the CLI takes tag expressions in.
+pub fn format_tag_expression(expression: &[LfTag]) -> String {
+    expression
+        .iter()
+        .map(|t| format!("{}={}", t.tag_key, t.tag_values.join(",")))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Permission {
     All,
@@ -50,65 +146,204 @@ pub enum Permission {
     DataLocationAccess,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+impl Permission {
+    pub const EVERY: [Permission; 9] = [
+        Permission::All,
+        Permission::Select,
+        Permission::Describe,
+        Permission::Alter,
+        Permission::Drop,
+        Permission::Insert,
+        Permission::Delete,
+        Permission::CreateTable,
+        Permission::DataLocationAccess,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::All => "ALL",
+            Permission::Select => "SELECT",
+            Permission::Describe => "DESCRIBE",
+            Permission::Alter => "ALTER",
+            Permission::Drop => "DROP",
+            Permission::Insert => "INSERT",
+            Permission::Delete => "DELETE",
+            Permission::CreateTable => "CREATE_TABLE",
+            Permission::DataLocationAccess => "DATA_LOCATION_ACCESS",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Permission> {
+        let s = s.trim().to_ascii_uppercase();
+        Permission::EVERY.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DataLakePrincipal {
+    pub data_lake_principal_identifier: String,
+}
+
+/// Lake Formation's `PrincipalResourcePermissions`: what one principal holds on one resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Grant {
-    pub principal: String,
+    pub principal: DataLakePrincipal,
     pub resource: Resource,
     pub permissions: Vec<Permission>,
-    pub grant_option: bool,
+    pub permissions_with_grant_option: Vec<Permission>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl Grant {
+    pub fn new(principal: &str, resource: Resource, permissions: Vec<Permission>) -> Self {
+        Grant {
+            principal: DataLakePrincipal {
+                data_lake_principal_identifier: principal.into(),
+            },
+            resource,
+            permissions,
+            permissions_with_grant_option: Vec::new(),
+        }
+    }
+
+    pub fn principal(&self) -> &str {
+        &self.principal.data_lake_principal_identifier
+    }
+}
+
+/// Rows and columns of one table: a row filter (`TRUE` for every row) and the columns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DataCellsFilter {
+    pub table_catalog_id: String,
+    pub database_name: String,
+    pub table_name: String,
     pub name: String,
-    pub database: String,
-    pub table: String,
-    pub row_filter: String,
-    pub columns: Option<Columns>,
+    pub row_filter: RowFilter,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column_names: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column_wildcard: Option<ColumnWildcard>,
 }
 
-/// One column as a principal sees it, and the grant, tag or filter that decided.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RowFilter {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter_expression: Option<String>,
+    /// Present (and empty) when every row passes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all_rows_wildcard: Option<serde_json::Value>,
+}
+
+/// One column as a principal sees it, and the grants, tags or filters that decided.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ColumnDecision {
     pub column: String,
     pub visible: bool,
-    pub decided_by: String,
+    /// The rows in which the column's cells are visible, when not all of them are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visible_where: Option<String>,
+    pub decided_by: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Explanation {
     pub principal: String,
     pub table: String,
     pub columns: Vec<ColumnDecision>,
+    /// The rows the principal sees; `None` when it sees every row (or none of the table).
     pub row_filter: Option<String>,
-    /// Whether the principal may use the key the table's data is encrypted under.
-    pub key_usable: bool,
+    /// Who reads the table's objects for a query: the role of the registered data location
+    /// (Lake Formation vends its access) or, for an unregistered location, the principal itself.
+    pub data_read_as: String,
+    /// The keys the table's objects are encrypted under, and whether that reader may use each.
+    pub keys: Vec<KeyDecision>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyDecision {
+    pub key_id: String,
+    pub usable: bool,
+    pub reason: String,
+}
+
+/// A registered data location and the role that reads it for Lake Formation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ResourceInfo {
+    pub resource_arn: String,
+    pub role_arn: String,
+    pub last_modified: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LfTagDefinition {
+    pub tag_key: String,
+    pub tag_values: Vec<String>,
+}
+
+/// The tags on a database, table or column; `inherited` when they come from above.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AssignedTag {
+    pub tag_key: String,
+    pub tag_value: String,
+    pub inherited_from: Option<String>,
 }
 
 #[async_trait]
 pub trait Access: Send + Sync {
-    async fn register_resource(&self, by: &Principal, location: &str) -> Result<()>;
+    /// Registers an S3 location; Lake Formation reads it as `role` for queries.
+    async fn register_resource(&self, by: &Principal, location: &str, role: &str) -> Result<()>;
+    async fn list_resources(&self, by: &Principal) -> Result<Vec<ResourceInfo>>;
+    /// Grants every permission of `grant`, those also in `permissions_with_grant_option` with
+    /// the grant option. All or nothing.
     async fn grant_permissions(&self, by: &Principal, grant: Grant) -> Result<()>;
     async fn revoke_permissions(&self, by: &Principal, grant: Grant) -> Result<()>;
     async fn list_permissions(
         &self,
         by: &Principal,
         principal: Option<&str>,
-        resource: Option<&Resource>,
+        table: Option<(&str, &str)>,
     ) -> Result<Vec<Grant>>;
     async fn create_lf_tag(&self, by: &Principal, key: &str, values: &[String]) -> Result<()>;
+    async fn list_lf_tags(&self, by: &Principal) -> Result<Vec<LfTagDefinition>>;
+    /// Tags a database, a table, or columns of a table (`columns` non-empty).
     async fn add_lf_tags_to_resource(
         &self,
         by: &Principal,
-        resource: Resource,
+        database: &str,
+        table: Option<&str>,
+        columns: &[String],
         tags: &[(String, String)],
     ) -> Result<()>;
+    /// The tags of a table and of each of its columns, inherited ones included.
+    async fn get_resource_lf_tags(
+        &self,
+        by: &Principal,
+        database: &str,
+        table: &str,
+    ) -> Result<Vec<(String, Vec<AssignedTag>)>>;
     async fn create_data_cells_filter(&self, by: &Principal, filter: DataCellsFilter)
     -> Result<()>;
+    async fn list_data_cells_filters(
+        &self,
+        by: &Principal,
+        table: Option<(&str, &str)>,
+    ) -> Result<Vec<DataCellsFilter>>;
+    async fn delete_data_cells_filter(
+        &self,
+        by: &Principal,
+        database: &str,
+        table: &str,
+        name: &str,
+    ) -> Result<()>;
     async fn explain(
         &self,
         by: &Principal,

@@ -24,6 +24,10 @@ pub enum Code {
     MalformedPolicyDocumentException,
     UnsupportedOperationException,
     ValidationException,
+    /// Lake Formation's "the request is wrong" (a bad grant, row filter or tag).
+    InvalidInputException,
+    /// Athena's "the query is wrong or not allowed".
+    InvalidRequestException,
     EntityNotFoundException,
     UnrecognizedClientException,
     AuditIntegrityException,
@@ -57,6 +61,8 @@ impl Code {
             Code::MalformedPolicyDocumentException => "MalformedPolicyDocumentException",
             Code::UnsupportedOperationException => "UnsupportedOperationException",
             Code::ValidationException => "ValidationException",
+            Code::InvalidInputException => "InvalidInputException",
+            Code::InvalidRequestException => "InvalidRequestException",
             Code::EntityNotFoundException => "EntityNotFoundException",
             Code::UnrecognizedClientException => "UnrecognizedClientException",
             Code::AuditIntegrityException => "AuditIntegrityException",
@@ -65,6 +71,23 @@ impl Code {
             Code::LocalIo => "LocalIoError",
             Code::Internal => "InternalError",
         }
+    }
+
+    /// The code named `name`, for errors that travel as text (a failed query's reason).
+    pub fn parse(name: &str) -> Option<Code> {
+        use Code::*;
+        [
+            AccessDenied, NoSuchBucket, NoSuchKey, BucketAlreadyExists, BucketNotEmpty,
+            InvalidBucketName, InvalidArgument, NoSuchBucketPolicy,
+            ServerSideEncryptionConfigurationNotFoundError, NotFoundException,
+            AlreadyExistsException, DisabledException, KMSInvalidStateException,
+            InvalidCiphertextException, MalformedPolicyDocumentException,
+            UnsupportedOperationException, ValidationException, InvalidInputException,
+            InvalidRequestException, EntityNotFoundException, UnrecognizedClientException,
+            AuditIntegrityException, LakeConfiguration, Cancelled, LocalIo, Internal,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == name)
     }
 
     /// The AWS CLI v2 exit code for this error: 253 configuration, 254 the service refused,

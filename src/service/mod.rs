@@ -62,4 +62,6 @@ pub struct Services {
     pub catalog: Arc<dyn catalog::Catalog>,
     pub jobs: Arc<dyn jobs::Jobs>,
     pub classification: Arc<dyn classification::Classification>,
+    pub access: Arc<dyn access::Access>,
+    pub query: Arc<dyn query::Query>,
 }

@@ -1,22 +1,24 @@
 //! SQL over the catalog (Athena semantics): work groups, query executions and paged results,
-//! each query seeing only what its principal was granted. No backend serves it yet; the
-//! fine-grained access issue implements it on the local lake.
+//! each query seeing only what its principal was granted. The types serialize in Athena's
+//! JSON shapes.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Principal, Result};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct WorkGroup {
     pub name: String,
+    /// Where results go, `s3://BUCKET/PREFIX/`.
     pub output_location: String,
+    /// The key results are encrypted under (SSE_KMS); the bucket's default when `None`.
     pub kms_key: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum QueryState {
     Queued,
@@ -26,46 +28,85 @@ pub enum QueryState {
     Cancelled,
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl QueryState {
+    pub fn is_finished(self) -> bool {
+        matches!(
+            self,
+            QueryState::Succeeded | QueryState::Failed | QueryState::Cancelled
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct QueryStatus {
+    pub state: QueryState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_change_reason: Option<String>,
+    pub submission_date_time: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completion_date_time: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct QueryStatistics {
+    pub engine_execution_time_in_millis: u64,
+    pub data_scanned_in_bytes: u64,
+    /// Rows in the result (not in Athena's shape; the console shows it).
+    pub result_rows: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct QueryExecution {
     pub query_execution_id: String,
     pub query: String,
     pub work_group: String,
-    pub state: QueryState,
-    pub state_change_reason: Option<String>,
-    pub submission_date_time: DateTime<Utc>,
-    pub completion_date_time: Option<DateTime<Utc>>,
-    pub data_scanned_in_bytes: u64,
-    pub engine_execution_time_in_millis: u64,
+    /// Who ran it: results are theirs.
+    pub principal: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// `s3://…/PRINCIPAL/ID.csv` once results exist.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_location: Option<String>,
+    pub status: QueryStatus,
+    pub statistics: QueryStatistics,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ResultColumn {
     pub name: String,
+    /// Athena's type name: varchar, bigint, double, boolean, date, timestamp, ...
     #[serde(rename = "Type")]
     pub type_name: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ResultPage {
     pub columns: Vec<ResultColumn>,
     pub rows: Vec<Vec<Option<String>>>,
+    /// Pass back to get the next page; `None` on the last.
     pub next_token: Option<String>,
 }
 
 #[async_trait]
 pub trait Query: Send + Sync {
     async fn create_work_group(&self, by: &Principal, group: WorkGroup) -> Result<()>;
+    async fn list_work_groups(&self, by: &Principal) -> Result<Vec<WorkGroup>>;
+    /// Checks the statement and starts it; returns the execution id. `database` is the
+    /// default database for unqualified table names.
     async fn start_query_execution(
         &self,
         by: &Principal,
         sql: &str,
         work_group: Option<&str>,
+        database: Option<&str>,
     ) -> Result<String>;
     async fn get_query_execution(&self, by: &Principal, id: &str) -> Result<QueryExecution>;
+    /// A page of results: `max` rows from `next_token` on.
     async fn get_query_results(
         &self,
         by: &Principal,
@@ -73,6 +114,7 @@ pub trait Query: Send + Sync {
         next_token: Option<&str>,
         max: usize,
     ) -> Result<ResultPage>;
+    /// The caller's executions, newest first (every principal's for lake admins).
     async fn list_query_executions(
         &self,
         by: &Principal,

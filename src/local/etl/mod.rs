@@ -7,7 +7,7 @@
 //! the set of 128-bit hashes of the distinct rows (16 bytes each, about 24 with the set's
 //! overhead: 10 M distinct rows take about 240 MB; no record is kept).
 
-mod parquet_io;
+pub(in crate::local) mod parquet_io;
 pub mod source;
 
 use std::collections::HashSet;

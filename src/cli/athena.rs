@@ -1,0 +1,171 @@
+//! `athena`: work groups and queries, answered in Athena's shapes, plus the `query` shorthand.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::Context;
+use super::access_commands::AthenaCommand;
+use crate::service::query::{QueryExecution, QueryState, ResultPage, WorkGroup};
+use crate::service::{Code, Result, ServiceError};
+
+/// Athena's `ResultSet`: the header row first on the first page, NULL as an empty datum.
+fn result_set(page: &ResultPage, first: bool) -> Value {
+    let datum = |v: &Option<String>| match v {
+        Some(s) => json!({"VarCharValue": s}),
+        None => json!({}),
+    };
+    let mut rows: Vec<Value> = Vec::new();
+    if first {
+        rows.push(json!({"Data": page.columns.iter().map(|c| json!({"VarCharValue": c.name})).collect::<Vec<_>>()}));
+    }
+    rows.extend(
+        page.rows
+            .iter()
+            .map(|r| json!({"Data": r.iter().map(datum).collect::<Vec<_>>()})),
+    );
+    let mut out = json!({
+        "ResultSet": {
+            "Rows": rows,
+            "ResultSetMetadata": {
+                "ColumnInfo": page.columns.iter().map(|c| json!({
+                    "CatalogName": "hive", "Name": c.name, "Label": c.name, "Type": c.type_name, "Nullable": "UNKNOWN"
+                })).collect::<Vec<_>>()
+            }
+        },
+        "UpdateCount": 0
+    });
+    if let Some(t) = &page.next_token {
+        out["NextToken"] = json!(t);
+    }
+    out
+}
+
+impl Context<'_> {
+    pub(crate) async fn wait_for_query(&self, id: &str) -> Result<QueryExecution> {
+        loop {
+            let e = self
+                .services
+                .query
+                .get_query_execution(self.principal, id)
+                .await?;
+            if e.status.state.is_finished() {
+                return Ok(e);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub(super) async fn athena(&self, cmd: AthenaCommand) -> Result<Value> {
+        let query = &self.services.query;
+        let by = self.principal;
+        Ok(match cmd {
+            AthenaCommand::CreateWorkGroup {
+                name,
+                output_location,
+                sse_kms_key_id,
+            } => {
+                query
+                    .create_work_group(
+                        by,
+                        WorkGroup {
+                            name,
+                            output_location,
+                            kms_key: sse_kms_key_id,
+                        },
+                    )
+                    .await?;
+                json!({})
+            }
+            AthenaCommand::ListWorkGroups => {
+                let groups = query.list_work_groups(by).await?;
+                json!({"WorkGroups": groups.iter().map(|g| json!({
+                    "Name": g.name,
+                    "State": "ENABLED",
+                    "Configuration": {"ResultConfiguration": {
+                        "OutputLocation": g.output_location,
+                        "EncryptionConfiguration": {"EncryptionOption": "SSE_KMS", "KmsKey": g.kms_key},
+                    }},
+                })).collect::<Vec<_>>()})
+            }
+            AthenaCommand::StartQueryExecution {
+                query_string,
+                work_group,
+                database,
+                wait,
+            } => {
+                let id = query
+                    .start_query_execution(by, &query_string, Some(&work_group), database.as_deref())
+                    .await?;
+                if wait {
+                    json!({"QueryExecution": self.wait_for_query(&id).await?})
+                } else {
+                    json!({"QueryExecutionId": id})
+                }
+            }
+            AthenaCommand::GetQueryExecution { query_execution_id } => {
+                json!({"QueryExecution": query.get_query_execution(by, &query_execution_id).await?})
+            }
+            AthenaCommand::GetQueryResults {
+                query_execution_id,
+                next_token,
+                max_results,
+            } => {
+                let page = query
+                    .get_query_results(by, &query_execution_id, next_token.as_deref(), max_results)
+                    .await?;
+                result_set(&page, next_token.is_none())
+            }
+            AthenaCommand::ListQueryExecutions { work_group } => {
+                json!({"QueryExecutionIds": query.list_query_executions(by, work_group.as_deref()).await?})
+            }
+            AthenaCommand::StopQueryExecution { query_execution_id } => {
+                query.stop_query_execution(by, &query_execution_id).await?;
+                json!({})
+            }
+            AthenaCommand::Query {
+                sql,
+                work_group,
+                database,
+            } => {
+                let id = query
+                    .start_query_execution(by, &sql, Some(&work_group), database.as_deref())
+                    .await?;
+                let execution = self.wait_for_query(&id).await?;
+                if execution.status.state != QueryState::Succeeded {
+                    let reason = execution.status.state_change_reason.unwrap_or_default();
+                    // The lake's own code when it raised one (AccessDenied, ...), else Athena's.
+                    let (code, message) = match reason.split_once(": ") {
+                        Some((c, m)) if Code::parse(c).is_some() => {
+                            (Code::parse(c).expect("checked"), m.to_string())
+                        }
+                        _ => (Code::InvalidRequestException, reason.clone()),
+                    };
+                    return Err(ServiceError::new(code, message));
+                }
+                let mut rows: Vec<Vec<Option<String>>> = Vec::new();
+                let mut token: Option<String> = None;
+                let mut columns;
+                loop {
+                    let page = query
+                        .get_query_results(by, &id, token.as_deref(), 10_000)
+                        .await?;
+                    columns = page.columns;
+                    rows.extend(page.rows);
+                    match page.next_token {
+                        Some(t) => token = Some(t),
+                        None => break,
+                    }
+                }
+                json!({
+                    "QueryExecutionId": id,
+                    "Columns": columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
+                    "Types": columns.iter().map(|c| c.type_name.clone()).collect::<Vec<_>>(),
+                    "Rows": rows,
+                    "DataScannedInBytes": execution.statistics.data_scanned_in_bytes,
+                    "EngineExecutionTimeInMillis": execution.statistics.engine_execution_time_in_millis,
+                })
+            }
+        })
+    }
+}

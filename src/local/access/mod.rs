@@ -1,0 +1,947 @@
+//! Lake Formation on the local lake: registered locations, grants stored in one canonical form,
+//! LF-tags, data cells filters and `explain`. What a principal may see of a table is computed in
+//! `view`; queries (`athena`), the catalog and `explain` all take it from there.
+
+pub mod rowfilter;
+mod tags;
+pub mod view;
+
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde_json::json;
+
+use super::{Caller, Lake, not_found, now, parse_ts, ts};
+use crate::service::access::{
+    Access, AssignedTag, ColumnDecision, ColumnWildcard, DataCellsFilter, Explanation, Grant,
+    KeyDecision, LfTag, LfTagDefinition, Permission, Resource, ResourceInfo, RowFilter,
+};
+use crate::service::catalog::Table;
+use crate::service::{Code, Principal, Result, ServiceError};
+use view::{Cells, any_of};
+
+fn invalid(message: impl Into<String>) -> ServiceError {
+    ServiceError::new(Code::InvalidInputException, message)
+}
+
+/// Grants are stored as the JSON of their canonical resource.
+pub(super) trait Stored: Sized {
+    fn load(text: &str) -> Result<Self>;
+    fn store(&self) -> String;
+}
+
+impl Stored for Resource {
+    fn load(text: &str) -> Result<Self> {
+        serde_json::from_str(text)
+            .map_err(|e| ServiceError::internal(format!("a stored grant resource: {e}")))
+    }
+    fn store(&self) -> String {
+        serde_json::to_string(self).expect("resources serialize")
+    }
+}
+
+/// `s3://B/P`, `s3://B/P/` and `arn:aws:s3:::B/P` all name the location `arn:aws:s3:::B/P`.
+pub(super) fn location_arn(location: &str) -> Result<String> {
+    let path = location
+        .strip_prefix("s3://")
+        .or_else(|| location.strip_prefix("arn:aws:s3:::"))
+        .ok_or_else(|| {
+            invalid(format!(
+                "{location:?} is not an S3 location (s3://BUCKET/PREFIX)"
+            ))
+        })?;
+    let path = path.trim_end_matches('/');
+    if path.is_empty() {
+        return Err(invalid(format!("{location:?} names no bucket")));
+    }
+    Ok(format!("arn:aws:s3:::{path}"))
+}
+
+/// Whether `inner` lies at or under `outer` (both location ARNs).
+fn within(inner: &str, outer: &str) -> bool {
+    inner == outer || inner.starts_with(&format!("{outer}/"))
+}
+
+/// Which permissions make sense on which kind of resource.
+fn applicable(resource: &Resource, p: Permission) -> bool {
+    use Permission::*;
+    match resource {
+        Resource::Catalog {} => matches!(p, All | Describe),
+        Resource::Database { .. } => matches!(p, All | Alter | Drop | Describe | CreateTable),
+        Resource::Table { .. } | Resource::LfTagPolicy { .. } => {
+            matches!(p, All | Select | Describe | Alter | Drop | Insert | Delete)
+        }
+        Resource::TableWithColumns { .. } | Resource::DataCellsFilter { .. } => p == Select,
+        Resource::DataLocation { .. } => p == DataLocationAccess,
+    }
+}
+
+impl Lake {
+    fn table_or_not_found(&self, tx: &Transaction, db: &str, name: &str) -> Result<Table> {
+        self.database_exists(tx, db)?;
+        self.table(tx, db, name)?
+            .ok_or_else(|| not_found(format!("Table {name} not found in database {db}.")))
+    }
+
+    /// Checks that everything a resource names exists, and puts it in canonical form: column
+    /// lists sorted and spelled as the table spells them, an empty exclusion list read as the
+    /// whole table, tag expressions sorted.
+    fn canonical(&self, tx: &Transaction, resource: Resource) -> Result<Resource> {
+        Ok(match resource {
+            Resource::Catalog {} => Resource::Catalog {},
+            Resource::Database { name } => {
+                self.database_exists(tx, &name)?;
+                Resource::Database { name }
+            }
+            Resource::Table {
+                database_name,
+                name,
+            } => {
+                self.table_or_not_found(tx, &database_name, &name)?;
+                Resource::Table {
+                    database_name,
+                    name,
+                }
+            }
+            Resource::TableWithColumns {
+                database_name,
+                name,
+                column_names,
+                column_wildcard,
+            } => {
+                let table = self.table_or_not_found(tx, &database_name, &name)?;
+                match (column_names, column_wildcard) {
+                    (Some(cols), None) => {
+                        if cols.is_empty() {
+                            return Err(invalid("name at least one column"));
+                        }
+                        Resource::TableWithColumns {
+                            column_names: Some(table_columns(&table, &cols)?),
+                            column_wildcard: None,
+                            database_name,
+                            name,
+                        }
+                    }
+                    (None, Some(w)) if w.excluded_column_names.is_empty() => Resource::Table {
+                        database_name,
+                        name,
+                    },
+                    (None, Some(w)) => Resource::TableWithColumns {
+                        column_names: None,
+                        column_wildcard: Some(ColumnWildcard {
+                            excluded_column_names: table_columns(
+                                &table,
+                                &w.excluded_column_names,
+                            )?,
+                        }),
+                        database_name,
+                        name,
+                    },
+                    (None, None) => Resource::Table {
+                        database_name,
+                        name,
+                    },
+                    (Some(_), Some(_)) => {
+                        return Err(invalid(
+                            "give either the columns to include or those to exclude, not both",
+                        ));
+                    }
+                }
+            }
+            Resource::DataLocation { resource_arn } => {
+                let arn = location_arn(&resource_arn)?;
+                if self.registered_location(tx, &arn)?.is_none() {
+                    return Err(not_found(format!(
+                        "the location {resource_arn} is not registered; register it with `lakeformation register-resource`"
+                    )));
+                }
+                Resource::DataLocation { resource_arn: arn }
+            }
+            Resource::LfTagPolicy { expression, .. } => {
+                if expression.is_empty() {
+                    return Err(invalid("a tag expression needs at least one key"));
+                }
+                let mut out: Vec<LfTag> = Vec::new();
+                for t in expression {
+                    let allowed = self.lf_tag_values(tx, &t.tag_key)?;
+                    if t.tag_values.is_empty() {
+                        return Err(invalid(format!("the tag {} needs a value", t.tag_key)));
+                    }
+                    for v in &t.tag_values {
+                        if !allowed.contains(v) {
+                            return Err(invalid(format!(
+                                "the tag {} has no value {v:?} (its values: {})",
+                                t.tag_key,
+                                allowed.join(", ")
+                            )));
+                        }
+                    }
+                    if out.iter().any(|o| o.tag_key == t.tag_key) {
+                        return Err(invalid(format!(
+                            "the tag {} appears twice; list its values once (K=V1,V2)",
+                            t.tag_key
+                        )));
+                    }
+                    let mut values = t.tag_values;
+                    values.sort();
+                    values.dedup();
+                    out.push(LfTag {
+                        tag_key: t.tag_key,
+                        tag_values: values,
+                    });
+                }
+                out.sort_by(|a, b| a.tag_key.cmp(&b.tag_key));
+                Resource::LfTagPolicy {
+                    resource_type: "TABLE".into(),
+                    expression: out,
+                }
+            }
+            Resource::DataCellsFilter {
+                database_name,
+                table_name,
+                name,
+            } => {
+                self.table_or_not_found(tx, &database_name, &table_name)?;
+                if self
+                    .data_cells_filter(tx, &database_name, &table_name, &name)?
+                    .is_none()
+                {
+                    return Err(not_found(format!(
+                        "data cells filter {name} not found on {database_name}.{table_name}"
+                    )));
+                }
+                Resource::DataCellsFilter {
+                    database_name,
+                    table_name,
+                    name,
+                }
+            }
+        })
+    }
+
+    fn registered_location(&self, tx: &Transaction, arn: &str) -> Result<Option<String>> {
+        Ok(tx
+            .query_row(
+                "SELECT role FROM lf_locations WHERE location = ?1",
+                params![arn],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// The registered location that covers `location` (the most specific), and its role.
+    pub(super) fn covering_location(
+        &self,
+        tx: &Transaction,
+        location: &str,
+    ) -> Result<Option<(String, String)>> {
+        let arn = location_arn(location)?;
+        let mut stmt = tx.prepare("SELECT location, role FROM lf_locations")?;
+        let rows: Vec<(String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows
+            .into_iter()
+            .filter(|(l, _)| within(&arn, l))
+            .max_by_key(|(l, _)| l.len()))
+    }
+
+    /// A job or crawler may write a table over a registered location only with
+    /// DATA_LOCATION_ACCESS on it (or a covering one). Unregistered locations are IAM's alone.
+    pub(super) fn check_location_write(
+        &self,
+        tx: &Transaction,
+        writer: &Caller,
+        location: &str,
+    ) -> Result<()> {
+        let Some((registered, _)) = self.covering_location(tx, location)? else {
+            return Ok(());
+        };
+        if writer.admin {
+            return Ok(());
+        }
+        let target = location_arn(location)?;
+        let held = self
+            .grants_of(tx, &writer.name)?
+            .into_iter()
+            .any(|(r, perms)| {
+                matches!(&r, Resource::DataLocation { resource_arn } if within(&target, resource_arn))
+                    && perms.iter().any(|(p, _)| *p == Permission::DataLocationAccess)
+            });
+        if held {
+            Ok(())
+        } else {
+            Err(ServiceError::denied(format!(
+                "{} has no DATA_LOCATION_ACCESS on {registered}, a location registered with Lake Formation; grant it with `lakeformation grant-permissions --principal {} --permissions DATA_LOCATION_ACCESS --data-location {}`",
+                writer.name,
+                writer.name,
+                registered.replace("arn:aws:s3:::", "s3://")
+            )))
+        }
+    }
+
+    fn lf_tag_values(&self, tx: &Transaction, key: &str) -> Result<Vec<String>> {
+        let text: Option<String> = tx
+            .query_row(
+                "SELECT tag_values FROM lf_tags WHERE tag_key = ?1",
+                params![key],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let text = text.ok_or_else(|| {
+            not_found(format!(
+                "the LF-tag {key} does not exist; create it with `lakeformation create-lf-tag`"
+            ))
+        })?;
+        serde_json::from_str(&text).map_err(|e| ServiceError::internal(format!("tag {key}: {e}")))
+    }
+
+    pub(super) fn data_cells_filter(
+        &self,
+        tx: &Transaction,
+        db: &str,
+        table: &str,
+        name: &str,
+    ) -> Result<Option<DataCellsFilter>> {
+        let text: Option<String> = tx
+            .query_row(
+                "SELECT definition FROM lf_data_cells_filters WHERE database = ?1 AND tbl = ?2 AND name = ?3",
+                params![db, table, name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        text.map(|t| {
+            serde_json::from_str(&t)
+                .map_err(|e| ServiceError::internal(format!("data cells filter {name}: {e}")))
+        })
+        .transpose()
+    }
+
+    /// Whether `caller` may grant or revoke `p` on `resource`: admins may, and so may holders
+    /// of `p` (or ALL) with the grant option on it or on the table it narrows.
+    fn may_grant(
+        &self,
+        tx: &Transaction,
+        caller: &Caller,
+        resource: &Resource,
+        p: Permission,
+    ) -> Result<bool> {
+        if caller.admin {
+            return Ok(true);
+        }
+        let parent = resource.table_name().map(|(d, t)| Resource::table(d, t));
+        Ok(self
+            .grants_of(tx, &caller.name)?
+            .into_iter()
+            .any(|(r, perms)| {
+                (r == *resource || Some(&r) == parent.as_ref())
+                    && perms
+                        .iter()
+                        .any(|(held, option)| *option && (*held == p || *held == Permission::All))
+            }))
+    }
+
+    fn check_grant_request(&self, tx: &Transaction, caller: &Caller, grant: &Grant) -> Result<Resource> {
+        let principal = grant.principal();
+        let exists: bool = tx
+            .query_row(
+                "SELECT 1 FROM principals WHERE name = ?1",
+                params![principal],
+                |_| Ok(true),
+            )
+            .optional()?
+            .unwrap_or(false);
+        if !exists {
+            return Err(invalid(format!(
+                "the principal {principal:?} does not exist; create it with `iam create-principal`"
+            )));
+        }
+        if grant.permissions.is_empty() && grant.permissions_with_grant_option.is_empty() {
+            return Err(invalid("name at least one permission"));
+        }
+        let resource = self.canonical(tx, grant.resource.clone())?;
+        for p in grant.permissions.iter().chain(&grant.permissions_with_grant_option) {
+            if !applicable(&resource, *p) {
+                return Err(invalid(format!(
+                    "{} does not apply to {}",
+                    p.as_str(),
+                    resource.describe()
+                )));
+            }
+            if !self.may_grant(tx, caller, &resource, *p)? {
+                return Err(ServiceError::denied(format!(
+                    "{} may not grant {} on {}: that needs the grant option on it",
+                    caller.name,
+                    p.as_str(),
+                    resource.describe()
+                )));
+            }
+        }
+        Ok(resource)
+    }
+
+    fn registered_locations(&self, tx: &Transaction) -> Result<Vec<ResourceInfo>> {
+        let mut stmt =
+            tx.prepare("SELECT location, role, registered FROM lf_locations ORDER BY location")?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(ResourceInfo {
+                    resource_arn: r.get(0)?,
+                    role_arn: self.user_arn(&r.get::<_, String>(1)?),
+                    last_modified: parse_ts(&r.get::<_, String>(2)?),
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Who reads a table's objects for a query: the registered location's role, or the caller.
+    pub(super) fn data_reader(&self, tx: &Transaction, caller: &Caller, table: &Table) -> Result<String> {
+        Ok(
+            match self.covering_location(tx, &table.storage_descriptor.location)? {
+                Some((_, role)) => role,
+                None => caller.name.clone(),
+            },
+        )
+    }
+
+    fn explain_keys(&self, tx: &Transaction, reader: &str, table: &Table) -> Result<Vec<KeyDecision>> {
+        let arn = location_arn(&table.storage_descriptor.location)?;
+        let path = arn.trim_start_matches("arn:aws:s3:::");
+        let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
+        let prefix = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{prefix}/")
+        };
+        let keys: Vec<String> = tx
+            .prepare(
+                "SELECT DISTINCT kms_key_id FROM objects WHERE bucket = ?1 AND substr(key, 1, length(?2)) = ?2",
+            )?
+            .query_map(params![bucket, prefix], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let reader_caller = self.caller(tx, &Principal::new(reader))?;
+        let mut out = Vec::new();
+        for key in keys {
+            let decision = self
+                .resolve_key(tx, &key)
+                .and_then(|row| {
+                    self.authorize_key(&reader_caller, &row, "kms:Decrypt")?;
+                    self.check_usable(&row)
+                });
+            out.push(match decision {
+                Ok(()) => KeyDecision {
+                    key_id: key,
+                    usable: true,
+                    reason: format!("{reader} may use it for kms:Decrypt and it is enabled"),
+                },
+                Err(e) => KeyDecision {
+                    key_id: key,
+                    usable: false,
+                    reason: e.message,
+                },
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// The named columns as the table spells them, sorted; unknown names and `*` are refused.
+fn table_columns(table: &Table, names: &[String]) -> Result<Vec<String>> {
+    let all: Vec<&str> = table
+        .storage_descriptor
+        .columns
+        .iter()
+        .chain(&table.partition_keys)
+        .map(|c| c.name.as_str())
+        .collect();
+    let mut out = Vec::new();
+    for n in names {
+        let n = n.trim();
+        if n == "*" {
+            return Err(invalid(
+                "a column list cannot mix names with the wildcard *: grant the table, or name the columns",
+            ));
+        }
+        let found = all
+            .iter()
+            .find(|c| **c == n)
+            .or_else(|| all.iter().find(|c| c.eq_ignore_ascii_case(n)))
+            .ok_or_else(|| {
+                invalid(format!(
+                    "{}.{} has no column {n:?}",
+                    table.database_name, table.name
+                ))
+            })?;
+        out.push(found.to_string());
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn grant_detail(grant: &Grant, resource: &Resource) -> serde_json::Value {
+    json!({
+        "Principal": grant.principal(),
+        "Resource": resource,
+        "Permissions": grant.permissions,
+        "PermissionsWithGrantOption": grant.permissions_with_grant_option,
+    })
+}
+
+#[async_trait]
+impl Access for Lake {
+    async fn register_resource(&self, by: &Principal, location: &str, role: &str) -> Result<()> {
+        let arn = location_arn(location)?;
+        self.audited(by, "lakeformation", "RegisterResource", &arn, |tx, caller| {
+            self.require_admin(caller, "lakeformation:RegisterResource")?;
+            let bucket = arn
+                .trim_start_matches("arn:aws:s3:::")
+                .split('/')
+                .next()
+                .unwrap_or_default();
+            self.bucket_row(tx, bucket)?;
+            self.caller(tx, &Principal::new(role))?;
+            if self.registered_location(tx, &arn)?.is_some() {
+                return Err(ServiceError::new(
+                    Code::AlreadyExistsException,
+                    format!("the location {location} is already registered"),
+                ));
+            }
+            tx.execute(
+                "INSERT INTO lf_locations(location, role, registered) VALUES (?1, ?2, ?3)",
+                params![arn, role, ts(now())],
+            )?;
+            Ok(((), json!({"RoleArn": self.user_arn(role)})))
+        })
+    }
+
+    async fn list_resources(&self, by: &Principal) -> Result<Vec<ResourceInfo>> {
+        self.reading(by, "lakeformation", "ListResources", "*", |tx, _| {
+            self.registered_locations(tx)
+        })
+    }
+
+    async fn grant_permissions(&self, by: &Principal, grant: Grant) -> Result<()> {
+        let what = grant.resource.describe();
+        self.audited(by, "lakeformation", "GrantPermissions", &what, |tx, caller| {
+            let resource = self.check_grant_request(tx, caller, &grant)?;
+            let text = resource.store();
+            let with_option = &grant.permissions_with_grant_option;
+            for p in grant.permissions.iter().chain(with_option) {
+                let option = with_option.contains(p);
+                tx.execute(
+                    "INSERT INTO lf_permissions(principal, resource, permission, grant_option, granted_by, granted)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT(principal, resource, permission)
+                     DO UPDATE SET grant_option = max(grant_option, excluded.grant_option)",
+                    params![grant.principal(), text, p.as_str(), option, caller.name, ts(now())],
+                )?;
+            }
+            Ok(((), grant_detail(&grant, &resource)))
+        })
+    }
+
+    async fn revoke_permissions(&self, by: &Principal, grant: Grant) -> Result<()> {
+        let what = grant.resource.describe();
+        self.audited(by, "lakeformation", "RevokePermissions", &what, |tx, caller| {
+            let resource = self.check_grant_request(tx, caller, &grant)?;
+            let text = resource.store();
+            for p in &grant.permissions {
+                let n = tx.execute(
+                    "DELETE FROM lf_permissions WHERE principal = ?1 AND resource = ?2 AND permission = ?3",
+                    params![grant.principal(), text, p.as_str()],
+                )?;
+                if n == 0 {
+                    return Err(invalid(format!(
+                        "{} holds no {} on {}",
+                        grant.principal(),
+                        p.as_str(),
+                        resource.describe()
+                    )));
+                }
+            }
+            // Revoking only the grant option leaves the permission itself.
+            for p in &grant.permissions_with_grant_option {
+                if grant.permissions.contains(p) {
+                    continue;
+                }
+                tx.execute(
+                    "UPDATE lf_permissions SET grant_option = 0 WHERE principal = ?1 AND resource = ?2 AND permission = ?3",
+                    params![grant.principal(), text, p.as_str()],
+                )?;
+            }
+            Ok(((), grant_detail(&grant, &resource)))
+        })
+    }
+
+    async fn list_permissions(
+        &self,
+        by: &Principal,
+        principal: Option<&str>,
+        table: Option<(&str, &str)>,
+    ) -> Result<Vec<Grant>> {
+        self.reading(by, "lakeformation", "ListPermissions", "*", |tx, caller| {
+            if !caller.admin && principal.is_some_and(|p| p != caller.name) {
+                return Err(ServiceError::denied(format!(
+                    "{} may list only its own permissions (lake admins may list anyone's)",
+                    caller.name
+                )));
+            }
+            let only = if caller.admin {
+                principal
+            } else {
+                Some(caller.name.as_str())
+            };
+            let mut stmt = tx.prepare(
+                "SELECT principal, resource, permission, grant_option FROM lf_permissions
+                 ORDER BY principal, resource, permission",
+            )?;
+            let rows: Vec<(String, String, String, bool)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut out: Vec<Grant> = Vec::new();
+            for (who, text, perm, option) in rows {
+                if only.is_some_and(|p| p != who) {
+                    continue;
+                }
+                let resource = Resource::load(&text)?;
+                if let Some(t) = table
+                    && resource.table_name() != Some(t)
+                {
+                    continue;
+                }
+                let Some(p) = Permission::parse(&perm) else {
+                    continue;
+                };
+                let grant = match out.last_mut() {
+                    Some(g) if g.principal() == who && g.resource == resource => g,
+                    _ => {
+                        out.push(Grant::new(&who, resource, Vec::new()));
+                        out.last_mut().expect("just pushed")
+                    }
+                };
+                grant.permissions.push(p);
+                if option {
+                    grant.permissions_with_grant_option.push(p);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    async fn create_lf_tag(&self, by: &Principal, key: &str, values: &[String]) -> Result<()> {
+        self.audited(by, "lakeformation", "CreateLFTag", key, |tx, caller| {
+            self.require_admin(caller, "lakeformation:CreateLFTag")?;
+            let ok = |s: &str| !s.is_empty() && s.len() <= 128 && !s.contains([',', ';', '=']);
+            if !ok(key) || values.is_empty() || !values.iter().all(|v| ok(v)) {
+                return Err(invalid(
+                    "a tag needs a key and at least one value, each 1-128 characters without , ; or =",
+                ));
+            }
+            let mut values = values.to_vec();
+            values.sort();
+            values.dedup();
+            let n = tx.execute(
+                "INSERT OR IGNORE INTO lf_tags(tag_key, tag_values) VALUES (?1, ?2)",
+                params![key, serde_json::to_string(&values).expect("strings serialize")],
+            )?;
+            if n == 0 {
+                return Err(ServiceError::new(
+                    Code::AlreadyExistsException,
+                    format!("the LF-tag {key} already exists"),
+                ));
+            }
+            Ok(((), json!({"TagValues": values})))
+        })
+    }
+
+    async fn list_lf_tags(&self, by: &Principal) -> Result<Vec<LfTagDefinition>> {
+        self.reading(by, "lakeformation", "ListLFTags", "*", |tx, _| {
+            let mut stmt = tx.prepare("SELECT tag_key, tag_values FROM lf_tags ORDER BY tag_key")?;
+            let rows: Vec<(String, String)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            rows.into_iter()
+                .map(|(k, v)| {
+                    Ok(LfTagDefinition {
+                        tag_values: serde_json::from_str(&v)
+                            .map_err(|e| ServiceError::internal(format!("tag {k}: {e}")))?,
+                        tag_key: k,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    async fn add_lf_tags_to_resource(
+        &self,
+        by: &Principal,
+        database: &str,
+        table: Option<&str>,
+        columns: &[String],
+        tags: &[(String, String)],
+    ) -> Result<()> {
+        let what = match table {
+            Some(t) => format!("{database}.{t}"),
+            None => database.to_string(),
+        };
+        self.audited(by, "lakeformation", "AddLFTagsToResource", &what, |tx, caller| {
+            self.require_admin(caller, "lakeformation:AddLFTagsToResource")?;
+            if tags.is_empty() {
+                return Err(invalid("name at least one tag (K=V)"));
+            }
+            let cols = match table {
+                Some(t) => {
+                    let table = self.table_or_not_found(tx, database, t)?;
+                    if columns.is_empty() {
+                        vec![String::new()]
+                    } else {
+                        table_columns(&table, columns)?
+                    }
+                }
+                None if !columns.is_empty() => {
+                    return Err(invalid("columns are tagged on a table: add --table DB.T"));
+                }
+                None => {
+                    self.database_exists(tx, database)?;
+                    vec![String::new()]
+                }
+            };
+            for (k, v) in tags {
+                let allowed = self.lf_tag_values(tx, k)?;
+                if !allowed.contains(v) {
+                    return Err(invalid(format!(
+                        "the tag {k} has no value {v:?} (its values: {})",
+                        allowed.join(", ")
+                    )));
+                }
+                for c in &cols {
+                    tx.execute(
+                        "INSERT INTO lf_tag_assignments(database, tbl, col, tag_key, tag_value)
+                         VALUES (?1, ?2, ?3, ?4, ?5)
+                         ON CONFLICT(database, tbl, col, tag_key) DO UPDATE SET tag_value = excluded.tag_value",
+                        params![database, table.unwrap_or(""), c, k, v],
+                    )?;
+                }
+            }
+            Ok(((), json!({"Columns": columns, "LFTags": tags.iter().map(|(k, v)| json!({"TagKey": k, "TagValues": [v]})).collect::<Vec<_>>()})))
+        })
+    }
+
+    async fn get_resource_lf_tags(
+        &self,
+        by: &Principal,
+        database: &str,
+        table: &str,
+    ) -> Result<Vec<(String, Vec<AssignedTag>)>> {
+        self.reading(by, "lakeformation", "GetResourceLFTags", &format!("{database}.{table}"), |tx, caller| {
+            let t = self.table_or_not_found(tx, database, table)?;
+            let view = self.table_view(tx, caller, &t)?;
+            if !view.can_describe() {
+                return Err(not_found(format!("Table {table} not found in database {database}.")));
+            }
+            let visible = view.visible_columns();
+            Ok(tags::describe(tx, &t)?
+                .into_iter()
+                .filter(|(c, _)| caller.admin || c.is_empty() || visible.contains(c))
+                .collect())
+        })
+    }
+
+    async fn create_data_cells_filter(
+        &self,
+        by: &Principal,
+        filter: DataCellsFilter,
+    ) -> Result<()> {
+        let what = format!("{}.{}:{}", filter.database_name, filter.table_name, filter.name);
+        self.audited(by, "lakeformation", "CreateDataCellsFilter", &what, |tx, caller| {
+            self.require_admin(caller, "lakeformation:CreateDataCellsFilter")?;
+            let mut filter = filter;
+            if filter.name.is_empty() || filter.name.len() > 255 {
+                return Err(invalid("a data cells filter needs a name of 1-255 characters"));
+            }
+            let table = self.table_or_not_found(tx, &filter.database_name, &filter.table_name)?;
+            let all: Vec<String> = table
+                .storage_descriptor
+                .columns
+                .iter()
+                .chain(&table.partition_keys)
+                .map(|c| c.name.clone())
+                .collect();
+            match filter.row_filter.filter_expression.as_deref().map(str::trim) {
+                None | Some("") => {
+                    filter.row_filter = RowFilter {
+                        filter_expression: None,
+                        all_rows_wildcard: Some(json!({})),
+                    };
+                }
+                Some(text) => {
+                    rowfilter::check(text, &all)?;
+                }
+            }
+            match (&filter.column_names, &filter.column_wildcard) {
+                (Some(_), Some(_)) => {
+                    return Err(invalid(
+                        "give either the columns to include or those to exclude, not both",
+                    ));
+                }
+                (Some(cols), None) => {
+                    if cols.is_empty() {
+                        return Err(invalid("name at least one column"));
+                    }
+                    filter.column_names = Some(table_columns(&table, cols)?);
+                }
+                (None, Some(w)) => {
+                    filter.column_wildcard = Some(ColumnWildcard {
+                        excluded_column_names: table_columns(&table, &w.excluded_column_names)?,
+                    });
+                }
+                (None, None) => {
+                    filter.column_wildcard = Some(ColumnWildcard {
+                        excluded_column_names: Vec::new(),
+                    });
+                }
+            }
+            filter.table_catalog_id = self.header.account_id.clone();
+            let n = tx.execute(
+                "INSERT OR IGNORE INTO lf_data_cells_filters(database, tbl, name, definition) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    filter.database_name,
+                    filter.table_name,
+                    filter.name,
+                    serde_json::to_string(&filter).expect("filters serialize")
+                ],
+            )?;
+            if n == 0 {
+                return Err(ServiceError::new(
+                    Code::AlreadyExistsException,
+                    format!("a data cells filter {} already exists on {}.{}", filter.name, filter.database_name, filter.table_name),
+                ));
+            }
+            Ok(((), json!(filter)))
+        })
+    }
+
+    async fn list_data_cells_filters(
+        &self,
+        by: &Principal,
+        table: Option<(&str, &str)>,
+    ) -> Result<Vec<DataCellsFilter>> {
+        self.reading(by, "lakeformation", "ListDataCellsFilter", "*", |tx, caller| {
+            self.require_admin(caller, "lakeformation:ListDataCellsFilter")?;
+            let mut stmt = tx.prepare(
+                "SELECT database, tbl, definition FROM lf_data_cells_filters ORDER BY database, tbl, name",
+            )?;
+            let rows: Vec<(String, String, String)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            rows.into_iter()
+                .filter(|(d, t, _)| table.is_none_or(|(td, tt)| td == d && tt == t))
+                .map(|(_, _, text)| {
+                    serde_json::from_str(&text)
+                        .map_err(|e| ServiceError::internal(format!("a data cells filter: {e}")))
+                })
+                .collect()
+        })
+    }
+
+    async fn delete_data_cells_filter(
+        &self,
+        by: &Principal,
+        database: &str,
+        table: &str,
+        name: &str,
+    ) -> Result<()> {
+        let what = format!("{database}.{table}:{name}");
+        self.audited(by, "lakeformation", "DeleteDataCellsFilter", &what, |tx, caller| {
+            self.require_admin(caller, "lakeformation:DeleteDataCellsFilter")?;
+            let n = tx.execute(
+                "DELETE FROM lf_data_cells_filters WHERE database = ?1 AND tbl = ?2 AND name = ?3",
+                params![database, table, name],
+            )?;
+            if n == 0 {
+                return Err(not_found(format!(
+                    "data cells filter {name} not found on {database}.{table}"
+                )));
+            }
+            // Grants through the filter go with it.
+            let resource = Resource::DataCellsFilter {
+                database_name: database.into(),
+                table_name: table.into(),
+                name: name.into(),
+            };
+            let revoked = tx.execute(
+                "DELETE FROM lf_permissions WHERE resource = ?1",
+                params![resource.store()],
+            )?;
+            Ok(((), json!({"GrantsRevoked": revoked})))
+        })
+    }
+
+    async fn explain(
+        &self,
+        by: &Principal,
+        principal: &str,
+        database: &str,
+        table: &str,
+    ) -> Result<Explanation> {
+        self.reading(by, "lakeformation", "Explain", &format!("{database}.{table}"), |tx, caller| {
+            if !caller.admin && caller.name != principal {
+                return Err(ServiceError::denied(format!(
+                    "{} may explain only its own access (lake admins may explain anyone's)",
+                    caller.name
+                )));
+            }
+            let subject = self.caller(tx, &Principal::new(principal))?;
+            let t = self.table_or_not_found(tx, database, table)?;
+            let view = self.table_view(tx, &subject, &t)?;
+            let columns = view
+                .all_columns
+                .iter()
+                .map(|c| {
+                    let sources: Vec<String> = view
+                        .slices
+                        .iter()
+                        .filter(|s| s.columns.contains(c))
+                        .map(|s| match &s.rows {
+                            None => s.source.clone(),
+                            Some(f) => format!("{} (rows where {f})", s.source),
+                        })
+                        .collect();
+                    let cells = view.cells(c);
+                    let decided_by = if sources.is_empty() {
+                        let mut why = view.exclusions.get(c).cloned().unwrap_or_default();
+                        if why.is_empty() {
+                            why.push(if view.slices.is_empty() {
+                                format!("{principal} holds no SELECT on {database}.{table}")
+                            } else {
+                                format!("no grant of {principal} includes {c}")
+                            });
+                        }
+                        why
+                    } else {
+                        sources
+                    };
+                    ColumnDecision {
+                        column: c.clone(),
+                        visible: cells != Cells::Hidden,
+                        visible_where: match &cells {
+                            Cells::Where(f) => Some(any_of(f)),
+                            _ => None,
+                        },
+                        decided_by,
+                    }
+                })
+                .collect();
+            let reader = self.data_reader(tx, &subject, &t)?;
+            Ok(Explanation {
+                principal: principal.into(),
+                table: format!("{database}.{table}"),
+                columns,
+                row_filter: view.rows().filter(|f| !f.is_empty()).map(|f| any_of(&f)),
+                keys: self.explain_keys(tx, &reader, &t)?,
+                data_read_as: reader,
+            })
+        })
+    }
+}

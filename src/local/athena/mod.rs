@@ -1,0 +1,479 @@
+//! Athena on the local lake: work groups, query executions that run in the process that starts
+//! them (like job runs), and results stored encrypted in the work group's output location.
+//! Each query runs in a DataFusion session built for its principal (`session`), whose tables
+//! hold only what that principal may see (`table`).
+
+mod results;
+mod session;
+mod table;
+
+use std::time::Instant;
+
+use async_trait::async_trait;
+use datafusion::error::DataFusionError;
+use futures::StreamExt;
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde_json::json;
+
+use super::{Caller, Lake, now, runner_gone};
+use crate::service::query::{
+    Query, QueryExecution, QueryState, QueryStatistics, QueryStatus, ResultColumn, ResultPage,
+    WorkGroup,
+};
+use crate::service::storage::{PutOptions, Sse};
+use crate::service::{Code, Principal, Result, ServiceError};
+
+pub use session::check_statement;
+
+const DEFAULT_WORK_GROUP: &str = "primary";
+
+fn not_found(what: String) -> ServiceError {
+    ServiceError::new(Code::InvalidRequestException, what)
+}
+
+/// `s3://B/P/` as bucket and prefix (ending in `/` unless empty).
+fn split_location(location: &str) -> Result<(String, String)> {
+    let path = location.strip_prefix("s3://").ok_or_else(|| {
+        ServiceError::new(
+            Code::InvalidRequestException,
+            format!("{location:?} is not an S3 location (s3://BUCKET/PREFIX/)"),
+        )
+    })?;
+    let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
+    let prefix = prefix.trim_end_matches('/');
+    let prefix = if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("{prefix}/")
+    };
+    Ok((bucket.to_string(), prefix))
+}
+
+/// What a failed query tells its user: the lake's own error if it raised one, else DataFusion's.
+fn failure(e: DataFusionError) -> ServiceError {
+    let mut current: &(dyn std::error::Error + 'static) = &e;
+    loop {
+        if let Some(s) = current.downcast_ref::<ServiceError>() {
+            return s.clone();
+        }
+        match current.source() {
+            Some(next) => current = next,
+            None => break,
+        }
+    }
+    ServiceError::new(
+        Code::InvalidRequestException,
+        e.find_root().to_string().trim().to_string(),
+    )
+}
+
+struct Finished {
+    columns: Vec<ResultColumn>,
+    rows: u64,
+    scanned: u64,
+    output: String,
+    result_key: String,
+}
+
+impl Lake {
+    fn work_group(&self, tx: &Transaction, name: &str) -> Result<WorkGroup> {
+        let text: Option<String> = tx
+            .query_row(
+                "SELECT definition FROM athena_work_groups WHERE name = ?1",
+                params![name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let text = text.ok_or_else(|| {
+            not_found(format!(
+                "work group {name} does not exist; create it with `athena create-work-group --name {name} --output-location s3://BUCKET/PREFIX/`"
+            ))
+        })?;
+        serde_json::from_str(&text)
+            .map_err(|e| ServiceError::internal(format!("work group {name}: {e}")))
+    }
+
+    fn load_execution(&self, tx: &Transaction, id: &str) -> Result<(QueryExecution, u32)> {
+        let row: Option<(String, u32)> = tx
+            .query_row(
+                "SELECT execution, pid FROM athena_queries WHERE id = ?1",
+                params![id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let (text, pid) =
+            row.ok_or_else(|| not_found(format!("query execution {id} was not found")))?;
+        let mut execution: QueryExecution = serde_json::from_str(&text)
+            .map_err(|e| ServiceError::internal(format!("query execution {id}: {e}")))?;
+        if !execution.status.state.is_finished() && runner_gone(pid) {
+            execution.status.state = QueryState::Failed;
+            execution.status.state_change_reason = Some(format!(
+                "the process running it (pid {pid}) ended before the query did"
+            ));
+        }
+        Ok((execution, pid))
+    }
+
+    /// The execution, for its principal or a lake admin; others are told it does not exist.
+    fn own_execution(&self, tx: &Transaction, caller: &Caller, id: &str) -> Result<QueryExecution> {
+        let (execution, _) = self.load_execution(tx, id)?;
+        if !caller.admin && execution.principal != caller.name {
+            return Err(not_found(format!("query execution {id} was not found")));
+        }
+        Ok(execution)
+    }
+
+    fn save_execution(&self, tx: &Transaction, execution: &QueryExecution) -> Result<()> {
+        tx.execute(
+            "UPDATE athena_queries SET execution = ?2 WHERE id = ?1",
+            params![
+                execution.query_execution_id,
+                serde_json::to_string(execution).expect("executions serialize")
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn query_cancelled(&self, id: &str) -> Result<bool> {
+        self.meta.read(|tx| {
+            let (e, _) = self.load_execution(tx, id)?;
+            Ok(e.status.state == QueryState::Cancelled)
+        })
+    }
+
+    async fn execute_query(
+        &self,
+        by: &Principal,
+        id: &str,
+        sql: &str,
+        database: Option<&str>,
+        group: &WorkGroup,
+    ) -> Result<Finished> {
+        let session = self.query_session(by, database, sql)?;
+        let frame = session
+            .ctx
+            .sql_with_options(sql, session::sql_options())
+            .await
+            .map_err(failure)?;
+        let schema = frame.schema().as_arrow().clone();
+        let columns: Vec<ResultColumn> = schema
+            .fields()
+            .iter()
+            .map(|f| ResultColumn {
+                name: f.name().clone(),
+                type_name: results::athena_type(f.data_type()),
+            })
+            .collect();
+        let (bucket, prefix) = split_location(&group.output_location)?;
+        let key = format!("{prefix}{}/{id}.csv", by.name());
+        let put = PutOptions {
+            sse: Some(Sse::Kms),
+            sse_kms_key_id: group.kms_key.clone(),
+        };
+        let plan = self.meta.read(|tx| {
+            let caller = self.caller(tx, by)?;
+            self.plan_put(tx, &caller, &bucket, &key, &put)
+        })?;
+        let mut body = self.body_writer(plan)?;
+        let io = |e: std::io::Error| ServiceError::local_io("cannot write the query results", &e);
+        let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+        results::write_header(&mut body, &names).map_err(io)?;
+        let mut stream = frame.execute_stream().await.map_err(failure)?;
+        let mut rows = 0u64;
+        let mut last_check = Instant::now();
+        while let Some(batch) = stream.next().await {
+            let batch = batch.map_err(failure)?;
+            rows += batch.num_rows() as u64;
+            results::write_batch(&mut body, &batch).map_err(io)?;
+            if last_check.elapsed().as_millis() > 200 {
+                last_check = Instant::now();
+                if self.query_cancelled(id)? {
+                    return Err(ServiceError::new(Code::Cancelled, "the query was stopped"));
+                }
+            }
+        }
+        let sealed = body.finish()?;
+        self.commit_bodies(by, vec![sealed], None)?;
+        Ok(Finished {
+            columns,
+            rows,
+            scanned: session.scanned.load(std::sync::atomic::Ordering::Relaxed),
+            output: format!("s3://{bucket}/{key}"),
+            result_key: key,
+        })
+    }
+
+    /// Records how a query ended, unless it was stopped meanwhile.
+    fn finish_query(&self, id: &str, started: Instant, outcome: Result<Finished>) {
+        let _ = self.meta.write(|tx| {
+            let (mut execution, _) = self.load_execution(tx, id)?;
+            if execution.status.state.is_finished() {
+                return Ok(());
+            }
+            execution.statistics.engine_execution_time_in_millis =
+                started.elapsed().as_millis() as u64;
+            execution.status.completion_date_time = Some(now());
+            let mut result_key = None;
+            match outcome {
+                Ok(done) => {
+                    execution.status.state = QueryState::Succeeded;
+                    execution.statistics.data_scanned_in_bytes = done.scanned;
+                    execution.statistics.result_rows = done.rows;
+                    execution.output_location = Some(done.output);
+                    result_key = Some((done.result_key, done.columns));
+                }
+                Err(e) if e.code == Code::Cancelled => {
+                    execution.status.state = QueryState::Cancelled;
+                    execution.status.state_change_reason = Some(e.message);
+                }
+                Err(e) => {
+                    execution.status.state = QueryState::Failed;
+                    // Athena's reason is text; the code leads it unless it is Athena's own.
+                    execution.status.state_change_reason = Some(match e.code {
+                        Code::InvalidRequestException => e.message,
+                        code => format!("{code}: {}", e.message),
+                    });
+                }
+            }
+            self.save_execution(tx, &execution)?;
+            if let Some((key, columns)) = result_key {
+                tx.execute(
+                    "UPDATE athena_queries SET result_key = ?2 WHERE id = ?1",
+                    params![id, serde_json::to_string(&json!({"Key": key, "Columns": columns})).expect("serializes")],
+                )?;
+            }
+            Ok(())
+        });
+    }
+}
+
+#[async_trait]
+impl Query for Lake {
+    async fn create_work_group(&self, by: &Principal, group: WorkGroup) -> Result<()> {
+        let name = group.name.clone();
+        self.audited(by, "athena", "CreateWorkGroup", &name, |tx, caller| {
+            self.require_admin(caller, "athena:CreateWorkGroup")?;
+            let ok = !name.is_empty()
+                && name.len() <= 128
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+            if !ok {
+                return Err(ServiceError::new(
+                    Code::InvalidRequestException,
+                    format!("the work group name {name:?} is not valid: 1-128 of a-z, A-Z, 0-9, . _ -"),
+                ));
+            }
+            let (bucket, _) = split_location(&group.output_location)?;
+            self.bucket_row(tx, &bucket)?;
+            let mut group = group;
+            if let Some(k) = &group.kms_key {
+                let key = self.resolve_key(tx, k)?;
+                group.kms_key = Some(self.key_arn(&key.id));
+            }
+            let n = tx.execute(
+                "INSERT OR IGNORE INTO athena_work_groups(name, definition, created) VALUES (?1, ?2, ?3)",
+                params![name, serde_json::to_string(&group).expect("serializes"), super::ts(now())],
+            )?;
+            if n == 0 {
+                return Err(ServiceError::new(
+                    Code::InvalidRequestException,
+                    format!("work group {name} already exists"),
+                ));
+            }
+            Ok(((), json!(group)))
+        })
+    }
+
+    async fn list_work_groups(&self, by: &Principal) -> Result<Vec<WorkGroup>> {
+        self.reading(by, "athena", "ListWorkGroups", "*", |tx, _| {
+            let texts: Vec<String> = tx
+                .prepare("SELECT definition FROM athena_work_groups ORDER BY name")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            texts
+                .iter()
+                .map(|t| {
+                    serde_json::from_str(t)
+                        .map_err(|e| ServiceError::internal(format!("a work group: {e}")))
+                })
+                .collect()
+        })
+    }
+
+    async fn start_query_execution(
+        &self,
+        by: &Principal,
+        sql: &str,
+        work_group: Option<&str>,
+        database: Option<&str>,
+    ) -> Result<String> {
+        let wg_name = work_group.unwrap_or(DEFAULT_WORK_GROUP).to_string();
+        let id = uuid::Uuid::new_v4().to_string();
+        let group = self.audited(by, "athena", "StartQueryExecution", &id, |tx, _| {
+            let group = self.work_group(tx, &wg_name)?;
+            check_statement(sql)?;
+            let execution = QueryExecution {
+                query_execution_id: id.clone(),
+                query: sql.to_string(),
+                work_group: wg_name.clone(),
+                principal: by.name().to_string(),
+                database: database.map(String::from),
+                output_location: None,
+                status: QueryStatus {
+                    state: QueryState::Running,
+                    state_change_reason: None,
+                    submission_date_time: now(),
+                    completion_date_time: None,
+                },
+                statistics: QueryStatistics {
+                    engine_execution_time_in_millis: 0,
+                    data_scanned_in_bytes: 0,
+                    result_rows: 0,
+                },
+            };
+            tx.execute(
+                "INSERT INTO athena_queries(id, principal, work_group, execution, pid) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    id,
+                    by.name(),
+                    wg_name,
+                    serde_json::to_string(&execution).expect("serializes"),
+                    std::process::id()
+                ],
+            )?;
+            Ok((group, json!({"QueryString": sql, "WorkGroup": wg_name, "Database": database})))
+        })?;
+        let lake = self.arc();
+        let handle = tokio::runtime::Handle::current();
+        let (by, run_id, sql, database) = (
+            by.clone(),
+            id.clone(),
+            sql.to_string(),
+            database.map(String::from),
+        );
+        // The query runs on a thread of its own so the process outlives the call until it ends,
+        // as job runs do; DataFusion's tasks run on the runtime's workers.
+        tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let outcome = handle.block_on(lake.execute_query(
+                &by,
+                &run_id,
+                &sql,
+                database.as_deref(),
+                &group,
+            ));
+            lake.finish_query(&run_id, started, outcome);
+        });
+        Ok(id)
+    }
+
+    async fn get_query_execution(&self, by: &Principal, id: &str) -> Result<QueryExecution> {
+        self.reading(by, "athena", "GetQueryExecution", id, |tx, caller| {
+            self.own_execution(tx, caller, id)
+        })
+    }
+
+    async fn get_query_results(
+        &self,
+        by: &Principal,
+        id: &str,
+        next_token: Option<&str>,
+        max: usize,
+    ) -> Result<ResultPage> {
+        let (execution, stored) = self.reading(by, "athena", "GetQueryResults", id, |tx, caller| {
+            let execution = self.own_execution(tx, caller, id)?;
+            let stored: Option<String> = tx.query_row(
+                "SELECT result_key FROM athena_queries WHERE id = ?1",
+                params![id],
+                |r| r.get(0),
+            )?;
+            Ok((execution, stored))
+        })?;
+        if execution.status.state != QueryState::Succeeded {
+            return Err(ServiceError::new(
+                Code::InvalidRequestException,
+                format!(
+                    "query {id} has no results: its state is {}{}",
+                    serde_json::to_value(execution.status.state)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default(),
+                    execution
+                        .status
+                        .state_change_reason
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default()
+                ),
+            ));
+        }
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct StoredResult {
+            key: String,
+            columns: Vec<ResultColumn>,
+        }
+        let stored: StoredResult = serde_json::from_str(stored.as_deref().unwrap_or("null"))
+            .map_err(|e| ServiceError::internal(format!("the results of {id}: {e}")))?;
+        let (bucket, _) = split_location(execution.output_location.as_deref().unwrap_or_default())?;
+        let lake = self.arc();
+        let (by2, key) = (by.clone(), stored.key.clone());
+        let text = super::blocking(move || {
+            let (_, object) = lake.open_object(&by2, &bucket, &key)?;
+            let bytes = object.read_range(0, object.len())?;
+            String::from_utf8(bytes)
+                .map_err(|_| ServiceError::internal("the results are not UTF-8".to_string()))
+        })
+        .await?;
+        let width = stored.columns.len();
+        let mut rows = results::read(&text, width)
+            .map_err(|e| ServiceError::internal(format!("the results of {id}: {e}")))?;
+        rows.remove(0);
+        let start: usize = match next_token {
+            None => 0,
+            Some(t) => t.parse().map_err(|_| {
+                ServiceError::new(Code::InvalidRequestException, format!("{t:?} is not a token this query gave"))
+            })?,
+        };
+        let total = rows.len();
+        let start = start.min(total);
+        let end = (start + max.max(1)).min(total);
+        let page: Vec<_> = rows.drain(start..end).collect();
+        Ok(ResultPage {
+            columns: stored.columns,
+            rows: page,
+            next_token: (end < total).then(|| end.to_string()),
+        })
+    }
+
+    async fn list_query_executions(
+        &self,
+        by: &Principal,
+        work_group: Option<&str>,
+    ) -> Result<Vec<String>> {
+        self.reading(by, "athena", "ListQueryExecutions", "*", |tx, caller| {
+            let rows: Vec<(String, String, String)> = tx
+                .prepare("SELECT id, principal, work_group FROM athena_queries ORDER BY rowid DESC")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows
+                .into_iter()
+                .filter(|(_, p, w)| {
+                    (caller.admin || *p == caller.name) && work_group.is_none_or(|g| g == w)
+                })
+                .map(|(id, _, _)| id)
+                .collect())
+        })
+    }
+
+    async fn stop_query_execution(&self, by: &Principal, id: &str) -> Result<()> {
+        self.audited(by, "athena", "StopQueryExecution", id, |tx, caller| {
+            let mut execution = self.own_execution(tx, caller, id)?;
+            if !execution.status.state.is_finished() {
+                execution.status.state = QueryState::Cancelled;
+                execution.status.state_change_reason = Some(format!("stopped by {}", caller.name));
+                execution.status.completion_date_time = Some(now());
+                self.save_execution(tx, &execution)?;
+            }
+            Ok(((), json!({})))
+        })
+    }
+}

@@ -1,0 +1,164 @@
+//! Query results as Athena stores them: CSV with a header, every value quoted, NULL written as
+//! an empty unquoted field so it reads back as NULL and not as ''. The format is simple enough,
+//! and the NULL rule unusual enough, that the reader here is the writer's exact inverse.
+
+use std::io::Write;
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+
+/// Athena's name for a result column's type.
+pub fn athena_type(t: &DataType) -> String {
+    match t {
+        DataType::Boolean => "boolean".into(),
+        DataType::Int8 => "tinyint".into(),
+        DataType::Int16 => "smallint".into(),
+        DataType::Int32 | DataType::UInt8 | DataType::UInt16 => "integer".into(),
+        DataType::Int64 | DataType::UInt32 | DataType::UInt64 => "bigint".into(),
+        DataType::Float16 | DataType::Float32 => "real".into(),
+        DataType::Float64 => "double".into(),
+        DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => format!("decimal({p},{s})"),
+        DataType::Date32 | DataType::Date64 => "date".into(),
+        DataType::Timestamp(..) => "timestamp".into(),
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "varbinary".into(),
+        DataType::List(_) | DataType::LargeList(_) => "array".into(),
+        DataType::Struct(_) => "row".into(),
+        DataType::Map(..) => "map".into(),
+        DataType::Dictionary(_, v) => athena_type(v),
+        _ => "varchar".into(),
+    }
+}
+
+fn quoted(out: &mut impl Write, value: &str) -> std::io::Result<()> {
+    out.write_all(b"\"")?;
+    out.write_all(value.replace('"', "\"\"").as_bytes())?;
+    out.write_all(b"\"")
+}
+
+pub fn write_header(out: &mut impl Write, names: &[String]) -> std::io::Result<()> {
+    for (i, n) in names.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        quoted(out, n)?;
+    }
+    out.write_all(b"\n")
+}
+
+pub fn write_batch(out: &mut impl Write, batch: &RecordBatch) -> std::io::Result<()> {
+    let options = FormatOptions::default();
+    let formatters = batch
+        .columns()
+        .iter()
+        .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(std::io::Error::other)?;
+    let mut cell = String::new();
+    for row in 0..batch.num_rows() {
+        for (i, (f, column)) in formatters.iter().zip(batch.columns()).enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            if column.is_null(row) {
+                continue;
+            }
+            cell.clear();
+            use std::fmt::Write as _;
+            write!(cell, "{}", f.value(row)).map_err(std::io::Error::other)?;
+            quoted(out, &cell)?;
+        }
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// Parses what `write_header` and `write_batch` wrote: rows of `width` optional values.
+pub fn read(text: &str, width: usize) -> Result<Vec<Vec<Option<String>>>, String> {
+    let mut rows = Vec::new();
+    let mut row: Vec<Option<String>> = Vec::new();
+    let mut chars = text.chars().peekable();
+    let mut at_field_start = true;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                let mut value = String::new();
+                loop {
+                    match chars.next() {
+                        Some('"') if chars.peek() == Some(&'"') => {
+                            chars.next();
+                            value.push('"');
+                        }
+                        Some('"') => break,
+                        Some(other) => value.push(other),
+                        None => return Err("a quoted value is not closed".into()),
+                    }
+                }
+                row.push(Some(value));
+                at_field_start = false;
+            }
+            ',' => {
+                if at_field_start {
+                    row.push(None);
+                }
+                at_field_start = true;
+            }
+            '\n' => {
+                if at_field_start {
+                    row.push(None);
+                }
+                if row.len() != width {
+                    return Err(format!("a row has {} values, not {width}", row.len()));
+                }
+                rows.push(std::mem::take(&mut row));
+                at_field_start = true;
+            }
+            other => return Err(format!("unexpected {other:?} outside a quoted value")),
+        }
+    }
+    if !row.is_empty() {
+        return Err("the last row is not terminated".into());
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Int64Array, StringArray};
+    use std::sync::Arc;
+
+    #[test]
+    fn nulls_empty_strings_quotes_and_newlines_round_trip() {
+        let batch = RecordBatch::try_from_iter([
+            (
+                "s",
+                Arc::new(StringArray::from(vec![
+                    Some(""),
+                    None,
+                    Some("a \"b\", c\nd"),
+                ])) as _,
+            ),
+            (
+                "n",
+                Arc::new(Int64Array::from(vec![None, Some(2), Some(-3)])) as _,
+            ),
+        ])
+        .unwrap();
+        let mut out = Vec::new();
+        write_header(&mut out, &["s".into(), "n".into()]).unwrap();
+        write_batch(&mut out, &batch).unwrap();
+        let rows = read(std::str::from_utf8(&out).unwrap(), 2).unwrap();
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(read("\n\n", 1).unwrap(), vec![vec![None], vec![None]]);
+        assert_eq!(
+            rows,
+            vec![
+                vec![s("s"), s("n")],
+                vec![s(""), None],
+                vec![None, s("2")],
+                vec![s("a \"b\", c\nd"), s("-3")],
+            ]
+        );
+    }
+}

@@ -1,0 +1,327 @@
+//! The SQL session a query runs in, built for its principal: a catalog `awsdatacatalog` holding
+//! only the tables the principal may select from, each narrowed to its visible columns and rows
+//! (see `table`). Nothing else is reachable: no information_schema, no files or URLs, no
+//! statements but queries. Enforcement is by construction: what is not in the session does not
+//! exist for the query, so no rewrite of the query can reach it.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use aws_lc_rs::aead::LessSafeKey;
+use datafusion::arrow::array::{Array, ArrayRef, StringArray};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider, SchemaProvider};
+use datafusion::common::{DataFusionError, ScalarValue};
+use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+use datafusion::sql::parser::{DFParser, Statement as DFStatement};
+use datafusion::sql::sqlparser::ast::Statement;
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use rusqlite::params;
+
+use super::table::{GrantedTable, TableFile};
+use crate::local::Lake;
+use crate::local::access::location_arn;
+use crate::service::catalog::Table;
+use crate::service::{Code, Principal, Result, ServiceError};
+
+pub const CATALOG: &str = "awsdatacatalog";
+
+fn refused(message: impl Into<String>) -> ServiceError {
+    ServiceError::new(Code::InvalidRequestException, message)
+}
+
+/// Only one SELECT (with its WITH, UNION, subqueries) per query; every other statement is
+/// refused before anything is planned.
+pub fn check_statement(sql: &str) -> Result<()> {
+    let statements = DFParser::parse_sql_with_dialect(sql, &GenericDialect {})
+        .map_err(|e| refused(format!("the query does not parse: {e}")))?;
+    if statements.len() != 1 {
+        return Err(refused(format!(
+            "a query is one statement; this has {}",
+            statements.len()
+        )));
+    }
+    match &statements[0] {
+        DFStatement::Statement(s) if matches!(**s, Statement::Query(_)) => Ok(()),
+        DFStatement::Statement(s) => Err(refused(format!(
+            "only queries (SELECT) run here; {} statements are refused",
+            statement_kind(s)
+        ))),
+        DFStatement::CreateExternalTable(_) => Err(refused(
+            "only queries (SELECT) run here; CREATE EXTERNAL TABLE is refused",
+        )),
+        DFStatement::CopyTo(_) => Err(refused("only queries (SELECT) run here; COPY is refused")),
+        DFStatement::Explain(_) => {
+            Err(refused("only queries (SELECT) run here; EXPLAIN is refused"))
+        }
+        DFStatement::Reset(_) => Err(refused("only queries (SELECT) run here; RESET is refused")),
+    }
+}
+
+/// The statement's leading keywords (`CREATE TABLE`, `SET`, ...), for the refusal.
+fn statement_kind(s: &Statement) -> String {
+    let text = s.to_string();
+    let words: Vec<&str> = text.split_whitespace().take(2).collect();
+    match words.as_slice() {
+        [first, second]
+            if matches!(
+                first.to_ascii_uppercase().as_str(),
+                "CREATE" | "DROP" | "ALTER" | "SHOW" | "DESCRIBE"
+            ) =>
+        {
+            format!("{} {}", first.to_ascii_uppercase(), second.to_ascii_uppercase())
+        }
+        [first, ..] => first.to_ascii_uppercase(),
+        [] => "empty".into(),
+    }
+}
+
+/// What the query may run: no DDL, no DML, no SET.
+pub fn sql_options() -> SQLOptions {
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+}
+
+pub struct QuerySession {
+    pub ctx: SessionContext,
+    /// Bytes read from the lake's objects by the query (Athena's DataScannedInBytes).
+    pub scanned: Arc<AtomicU64>,
+}
+
+/// A table the principal may select from, with what the session needs to read it.
+struct Readable {
+    table: Table,
+    view: crate::local::access::view::TableView,
+    reader: String,
+    bucket: String,
+    files: Vec<TableFile>,
+}
+
+impl Lake {
+    pub(super) fn query_session(
+        &self,
+        by: &Principal,
+        database: Option<&str>,
+        sql: &str,
+    ) -> Result<QuerySession> {
+        let (readable, token_keys) = self.meta.read(|tx| {
+            let caller = self.caller(tx, by)?;
+            let mut stmt = tx.prepare("SELECT definition FROM catalog_tables ORDER BY database, name")?;
+            let tables: Vec<String> = stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut readable = Vec::new();
+            for text in tables {
+                let table: Table = serde_json::from_str(&text)
+                    .map_err(|e| ServiceError::internal(format!("a catalog table: {e}")))?;
+                let view = self.table_view(tx, &caller, &table)?;
+                if !view.can_select() {
+                    continue;
+                }
+                let reader = self.data_reader(tx, &caller, &table)?;
+                let (bucket, files) = self.table_files(tx, &table)?;
+                readable.push(Readable {
+                    table,
+                    view,
+                    reader,
+                    bucket,
+                    files,
+                });
+            }
+            // Token keys are derived only for a query that asks for them.
+            let token_keys = if sql.to_ascii_lowercase().contains("detokenize") {
+                self.token_keys(tx, &caller)?
+            } else {
+                Vec::new()
+            };
+            Ok((readable, token_keys))
+        })?;
+
+        let target = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let config = SessionConfig::new()
+            .with_information_schema(false)
+            .with_create_default_catalog_and_schema(false)
+            .with_default_catalog_and_schema(CATALOG, database.unwrap_or("default"))
+            .with_target_partitions(target);
+        let ctx = SessionContext::new_with_config(config);
+        let catalog = Arc::new(MemoryCatalogProvider::new());
+        let scanned = Arc::new(AtomicU64::new(0));
+        let lake = self.arc();
+        for r in readable {
+            let schema = match catalog.schema(&r.table.database_name) {
+                Some(s) => s,
+                None => {
+                    let s: Arc<dyn SchemaProvider> = Arc::new(MemorySchemaProvider::new());
+                    catalog
+                        .register_schema(&r.table.database_name, s.clone())
+                        .map_err(|e| ServiceError::internal(e.to_string()))?;
+                    s
+                }
+            };
+            let provider = GrantedTable::new(
+                lake.clone(),
+                Principal::new(&r.reader),
+                &r.table,
+                &r.view,
+                r.bucket,
+                r.files,
+                &|s, schema| ctx.parse_sql_expr(s, schema),
+                scanned.clone(),
+            )?;
+            schema
+                .register_table(r.table.name.clone(), Arc::new(provider))
+                .map_err(|e| ServiceError::internal(e.to_string()))?;
+        }
+        ctx.register_catalog(CATALOG, catalog);
+        ctx.register_udf(ScalarUDF::new_from_impl(Detokenize::new(by.name(), token_keys)));
+        Ok(QuerySession { ctx, scanned })
+    }
+
+    /// The objects of a table: everything under its location but `_`- and `.`-prefixed names
+    /// (quarantine, markers), with partition values read from `key=value/` folders.
+    fn table_files(
+        &self,
+        tx: &rusqlite::Transaction,
+        table: &Table,
+    ) -> Result<(String, Vec<TableFile>)> {
+        let arn = location_arn(&table.storage_descriptor.location)?;
+        let path = arn.trim_start_matches("arn:aws:s3:::");
+        let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
+        let prefix = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{prefix}/")
+        };
+        let rows: Vec<(String, u64)> = tx
+            .prepare(
+                "SELECT key, size FROM objects WHERE bucket = ?1 AND substr(key, 1, length(?2)) = ?2 ORDER BY key",
+            )?
+            .query_map(params![bucket, prefix], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut files = Vec::new();
+        'objects: for (key, size) in rows {
+            let rest = &key[prefix.len()..];
+            if rest.split('/').any(|seg| seg.starts_with('_') || seg.starts_with('.')) {
+                continue;
+            }
+            let mut values = Vec::new();
+            for p in &table.partition_keys {
+                let found = rest
+                    .split('/')
+                    .filter_map(|seg| seg.split_once('='))
+                    .find(|(k, _)| *k == p.name);
+                match found {
+                    Some((_, v)) => values.push(ScalarValue::Utf8(Some(v.to_string()))),
+                    None => continue 'objects,
+                }
+            }
+            files.push(TableFile {
+                key,
+                size,
+                partition_values: values,
+            });
+        }
+        Ok((bucket.to_string(), files))
+    }
+
+    /// The token keys of every customer key the caller may decrypt with, for `detokenize`.
+    fn token_keys(
+        &self,
+        tx: &rusqlite::Transaction,
+        caller: &crate::local::Caller,
+    ) -> Result<Vec<LessSafeKey>> {
+        let ids: Vec<String> = tx
+            .prepare("SELECT id FROM keys WHERE manager = 'CUSTOMER' ORDER BY id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| self.mask_keys_for(tx, caller, id, "kms:Decrypt").ok())
+            .filter_map(|k| k.token)
+            .collect())
+    }
+}
+
+/// `detokenize(column)`: the plaintext of `tok1.` tokens, for a principal allowed kms:Decrypt
+/// on the key that made them. Values that are not tokens pass through; a token no key of the
+/// principal opens is an error, so a missing right never looks like missing data.
+struct Detokenize {
+    principal: String,
+    keys: Vec<LessSafeKey>,
+    signature: Signature,
+}
+
+impl Detokenize {
+    fn new(principal: &str, keys: Vec<LessSafeKey>) -> Self {
+        Detokenize {
+            principal: principal.into(),
+            keys,
+            signature: Signature::exact(vec![DataType::Utf8], Volatility::Immutable),
+        }
+    }
+
+    fn open(&self, value: &str) -> datafusion::error::Result<String> {
+        if !value.starts_with(crate::mask::TOKEN_PREFIX) {
+            return Ok(value.to_string());
+        }
+        self.keys
+            .iter()
+            .find_map(|k| crate::mask::detokenize(value, k))
+            .ok_or_else(|| {
+                DataFusionError::External(Box::new(ServiceError::denied(format!(
+                    "detokenize: {} may not use kms:Decrypt on the key these tokens were made with",
+                    self.principal
+                ))))
+            })
+    }
+}
+
+impl std::fmt::Debug for Detokenize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Detokenize")
+            .field("principal", &self.principal)
+            .field("keys", &self.keys.len())
+            .finish()
+    }
+}
+
+impl PartialEq for Detokenize {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+impl Eq for Detokenize {}
+impl std::hash::Hash for Detokenize {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.principal.hash(state);
+    }
+}
+
+impl ScalarUDFImpl for Detokenize {
+    fn name(&self) -> &str {
+        "detokenize"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _args: &[DataType]) -> datafusion::error::Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> datafusion::error::Result<ColumnarValue> {
+        let input = args.args[0].clone().into_array(args.number_rows)?;
+        let strings = input
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| DataFusionError::Plan("detokenize takes a string column".into()))?;
+        let out: StringArray = strings
+            .iter()
+            .map(|v| v.map(|s| self.open(s)).transpose())
+            .collect::<datafusion::error::Result<_>>()?;
+        Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
+    }
+}

@@ -1,12 +1,12 @@
 //! The Glue catalog on the local lake: databases, tables (stored as their Glue JSON), and
-//! security configurations. Lake admins change it; any principal may read it until Lake
-//! Formation permissions narrow that (the access issue).
+//! security configurations. Lake admins change it; other principals see the tables Lake
+//! Formation lets them describe, with the columns it lets them select.
 
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
-use super::{Lake, not_found, now, parse_ts, ts};
+use super::{Caller, Lake, not_found, now, parse_ts, ts};
 use crate::service::catalog::{Catalog, Database, SecurityConfiguration, Table};
 use crate::service::{Code, Principal, Result, ServiceError};
 
@@ -58,6 +58,27 @@ impl Lake {
                 .map_err(|e| ServiceError::internal(format!("table {database}.{name}: {e}")))
         })
         .transpose()
+    }
+
+    /// A table as Lake Formation describes it to `caller`: not at all without a permission on
+    /// it, and with only the columns the caller may select (all of them for DESCRIBE alone, as
+    /// Lake Formation shows a table's shape to those who may describe it).
+    fn as_described_to(&self, tx: &Transaction, caller: &Caller, table: Table) -> Result<Option<Table>> {
+        if caller.admin {
+            return Ok(Some(table));
+        }
+        let view = self.table_view(tx, caller, &table)?;
+        if !view.can_describe() {
+            return Ok(None);
+        }
+        if !view.can_select() {
+            return Ok(Some(table));
+        }
+        let visible = view.visible_columns();
+        let mut table = table;
+        table.storage_descriptor.columns.retain(|c| visible.contains(&c.name));
+        table.partition_keys.retain(|c| visible.contains(&c.name));
+        Ok(Some(table))
     }
 
     /// Creates or replaces a table (jobs and crawlers write through here).
@@ -147,17 +168,21 @@ impl Catalog for Lake {
     }
 
     async fn get_tables(&self, by: &Principal, database: &str) -> Result<Vec<Table>> {
-        self.reading(by, "glue", "GetTables", database, |tx, _| {
+        self.reading(by, "glue", "GetTables", database, |tx, caller| {
             self.database_exists(tx, database)?;
             let mut stmt = tx.prepare(
                 "SELECT definition FROM catalog_tables WHERE database = ?1 ORDER BY name",
             )?;
             let rows = stmt.query_map(params![database], |r| r.get::<_, String>(0))?;
-            rows.map(|t| {
-                serde_json::from_str(&t?)
-                    .map_err(|e| ServiceError::internal(format!("a table of {database}: {e}")))
-            })
-            .collect()
+            let mut out = Vec::new();
+            for text in rows {
+                let table: Table = serde_json::from_str(&text?)
+                    .map_err(|e| ServiceError::internal(format!("a table of {database}: {e}")))?;
+                if let Some(t) = self.as_described_to(tx, caller, table)? {
+                    out.push(t);
+                }
+            }
+            Ok(out)
         })
     }
 
@@ -167,11 +192,12 @@ impl Catalog for Lake {
             "glue",
             "GetTable",
             &format!("{database}.{name}"),
-            |tx, _| {
+            |tx, caller| {
                 self.database_exists(tx, database)?;
-                self.table(tx, database, name)?.ok_or_else(|| {
-                    not_found(format!("Table {name} not found in database {database}."))
-                })
+                let missing =
+                    || not_found(format!("Table {name} not found in database {database}."));
+                let table = self.table(tx, database, name)?.ok_or_else(missing)?;
+                self.as_described_to(tx, caller, table)?.ok_or_else(missing)
             },
         )
     }

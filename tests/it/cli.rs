@@ -523,7 +523,7 @@ fn the_demo_loads_both_seed_scenarios() {
         .iter()
         .map(|b| b["Name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["pii-datalake", "secure-datalake"]);
+    assert_eq!(names, ["lake-query-results", "pii-datalake", "secure-datalake"]);
     let raw = demo(&[
         "s3api",
         "head-object",
@@ -566,6 +566,16 @@ fn the_demo_loads_both_seed_scenarios() {
         9,
         "raw_, masked_ and encrypted_ tables"
     );
+    // Seed 1's last step: the analyst, granted only `symbol`, queries the table and sees only it.
+    let seen = demo(&[
+        "--as",
+        "analyst",
+        "athena",
+        "query",
+        "SELECT * FROM \"lakeformation-glue-catalog-db\".processed",
+    ]);
+    assert_eq!(seen["Columns"], serde_json::json!(["symbol"]));
+    assert!(seen["Rows"].as_array().unwrap().len() > 100);
     let findings = demo(&["macie2", "list-findings"]);
     assert_eq!(
         findings["findingIds"].as_array().unwrap().len(),

@@ -1,5 +1,6 @@
 //! The integration tests: one binary (each extra test binary would link the whole tree again).
 
+mod access;
 mod audit;
 mod cli;
 mod common;
@@ -8,4 +9,5 @@ mod glue;
 mod keys;
 mod macie;
 mod pii_quality;
+mod query;
 mod storage;

@@ -71,6 +71,8 @@ pub struct GrantedTable {
     /// The rows the principal sees (`None`: all).
     rows: Option<Expr>,
     scanned: Arc<AtomicU64>,
+    /// Why the table's objects cannot be read by a query, if they cannot.
+    unreadable: Option<String>,
 }
 
 impl fmt::Debug for GrantedTable {
@@ -157,7 +159,17 @@ impl GrantedTable {
             }
             _ => None,
         };
+        let format = table.parameters.get("classification").map(String::as_str);
+        let unreadable = (format != Some("parquet")).then(|| {
+            format!(
+                "{}.{} is a {} table; queries read Parquet tables (a Glue job turns this one into Parquet)",
+                table.database_name,
+                table.name,
+                format.unwrap_or("non-Parquet")
+            )
+        });
         Ok(GrantedTable {
+            unreadable,
             lake,
             reader,
             bucket,
@@ -233,6 +245,12 @@ impl TableProvider for GrantedTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        if let Some(why) = &self.unreadable {
+            return Err(df_error(ServiceError::new(
+                crate::service::Code::InvalidRequestException,
+                why.clone(),
+            )));
+        }
         let full = self.full_schema();
         let projection: Vec<usize> = match projection {
             Some(p) => p.clone(),

@@ -39,7 +39,12 @@ pub struct GrantArgs {
     #[command(flatten)]
     pub resource: ResourceArgs,
     /// With --table: only these columns
-    #[arg(long, value_delimiter = ',', requires = "table", conflicts_with = "excluded_columns")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        requires = "table",
+        conflicts_with = "excluded_columns"
+    )]
     pub columns: Vec<String>,
     /// With --table: every column but these
     #[arg(long, value_delimiter = ',', requires = "table")]
@@ -81,7 +86,12 @@ pub enum LakeFormationCommand {
     ListLfTags,
     /// Tag a database, a table, or columns of a table; lower levels inherit and may override
     AddLfTagsToResource {
-        #[arg(long, value_name = "DB", conflicts_with = "table", required_unless_present = "table")]
+        #[arg(
+            long,
+            value_name = "DB",
+            conflicts_with = "table",
+            required_unless_present = "table"
+        )]
         database: Option<String>,
         #[arg(long, value_name = "DB.TABLE")]
         table: Option<String>,

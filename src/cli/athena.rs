@@ -95,7 +95,12 @@ impl Context<'_> {
                 wait,
             } => {
                 let id = query
-                    .start_query_execution(by, &query_string, Some(&work_group), database.as_deref())
+                    .start_query_execution(
+                        by,
+                        &query_string,
+                        Some(&work_group),
+                        database.as_deref(),
+                    )
                     .await?;
                 if wait {
                     json!({"QueryExecution": self.wait_for_query(&id).await?})

@@ -223,7 +223,10 @@ impl Context<'_> {
                     if column.is_empty() {
                         out["LFTagsOnTable"] = json!(assigned);
                     } else {
-                        let list = out["LFTagsOnColumns"].as_array().cloned().unwrap_or_default();
+                        let list = out["LFTagsOnColumns"]
+                            .as_array()
+                            .cloned()
+                            .unwrap_or_default();
                         let mut list = list;
                         list.push(json!({"Name": column, "LFTags": assigned}));
                         out["LFTagsOnColumns"] = json!(list);

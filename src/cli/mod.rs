@@ -6,7 +6,7 @@ pub mod access_commands;
 mod athena;
 pub mod commands;
 mod glue;
-mod lakeformation;
+pub mod lakeformation;
 mod macie2;
 pub mod output;
 pub mod s3;

@@ -87,10 +87,9 @@ fn applies(st: &Statement, req: &Request) -> bool {
             .action
             .iter()
             .any(|a| WildMatch::new_case_insensitive(a).matches(req.action))
-        && st
-            .resource
-            .iter()
-            .any(|r| resolve_variables(r, req).is_some_and(|r| WildMatch::new(&r).matches(req.resource)))
+        && st.resource.iter().any(|r| {
+            resolve_variables(r, req).is_some_and(|r| WildMatch::new(&r).matches(req.resource))
+        })
         && st.condition.iter().all(|(op, keys)| {
             keys.iter()
                 .all(|(key, values)| condition_holds(op, req.context_value(key), &values.0))

@@ -63,7 +63,12 @@ impl Lake {
     /// A table as Lake Formation describes it to `caller`: not at all without a permission on
     /// it, and with only the columns the caller may select (all of them for DESCRIBE alone, as
     /// Lake Formation shows a table's shape to those who may describe it).
-    fn as_described_to(&self, tx: &Transaction, caller: &Caller, table: Table) -> Result<Option<Table>> {
+    fn as_described_to(
+        &self,
+        tx: &Transaction,
+        caller: &Caller,
+        table: Table,
+    ) -> Result<Option<Table>> {
         if caller.admin {
             return Ok(Some(table));
         }
@@ -76,7 +81,10 @@ impl Lake {
         }
         let visible = view.visible_columns();
         let mut table = table;
-        table.storage_descriptor.columns.retain(|c| visible.contains(&c.name));
+        table
+            .storage_descriptor
+            .columns
+            .retain(|c| visible.contains(&c.name));
         table.partition_keys.retain(|c| visible.contains(&c.name));
         Ok(Some(table))
     }

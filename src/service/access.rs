@@ -110,7 +110,12 @@ impl Resource {
                 ),
                 (None, None) => format!("{database_name}.{name}"),
             },
-            Resource::DataLocation { resource_arn } => format!("location {resource_arn}"),
+            Resource::DataLocation { resource_arn } => {
+                format!(
+                    "location {}",
+                    resource_arn.replace("arn:aws:s3:::", "s3://")
+                )
+            }
             Resource::LfTagPolicy { expression, .. } => {
                 format!("tables tagged {}", format_tag_expression(expression))
             }

@@ -506,6 +506,14 @@ impl App {
                 });
                 self.popup = Some(Popup::Confirm { message, job });
             }
+            FormKind::GrantStart => self.grant_details(&form),
+            FormKind::GrantDetails {
+                principal,
+                database,
+                table,
+                what,
+            } => self.confirm_grant(&form, &principal, &database, &table, &what),
+            FormKind::Explain => self.explain_from(&form),
             FormKind::KeyUsers { key_id } => {
                 let principal = form.value(0);
                 let ops = form.value(1);

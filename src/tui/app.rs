@@ -7,11 +7,13 @@ use ratatui::widgets::TableState;
 use tokio::sync::mpsc;
 use tui_textarea::TextArea;
 
+use super::grants::{GrantsData, GrantsPane};
 use super::jobs::{Job, JobContext, JobOutcome};
 use super::keymap::{self, Intent, Scope};
 pub use super::loads::{RunRow, finding_label};
 use super::loads::{load_findings, load_runs};
 use super::popup::{Outcome, Popup, single_line};
+use super::query::{QueryPane, QueryResult};
 use crate::service::classification::Finding;
 use crate::service::iam::PrincipalInfo;
 use crate::service::keys::KeyOverview;
@@ -64,6 +66,11 @@ pub enum Msg {
         task: u64,
         label: String,
         result: Result<JobOutcome>,
+    },
+    Grants(Result<GrantsData>),
+    QueryDone {
+        task: u64,
+        result: Result<QueryResult>,
     },
 }
 
@@ -178,6 +185,8 @@ pub struct App {
     /// When the Runs pane last asked for fresh runs (it asks every second while one is running).
     runs_loaded: std::time::Instant,
     pub principals: Vec<PrincipalInfo>,
+    pub grants: GrantsPane,
+    pub query: QueryPane,
     pub popup: Option<Popup>,
     /// The filter being typed, when `/` is active.
     pub filter_input: Option<Box<TextArea<'static>>>,
@@ -207,6 +216,8 @@ impl App {
             findings_denied: None,
             runs_loaded: std::time::Instant::now(),
             principals: Vec::new(),
+            grants: GrantsPane::new(),
+            query: QueryPane::new(),
             popup: None,
             filter_input: None,
             tasks: Vec::new(),
@@ -223,7 +234,7 @@ impl App {
     }
 
     /// Runs `fut` on a task; its message comes back through `next_message`.
-    fn spawn(&mut self, fut: impl std::future::Future<Output = Msg> + Send + 'static) {
+    pub(super) fn spawn(&mut self, fut: impl std::future::Future<Output = Msg> + Send + 'static) {
         self.in_flight += 1;
         let tx = self.tx.clone();
         tokio::spawn(async move {
@@ -241,6 +252,7 @@ impl App {
         let (s, p) = (self.services.clone(), self.principal.clone());
         self.spawn(async move { Msg::Findings(load_findings(&s, &p).await) });
         self.load_runs();
+        self.load_grants();
         if let Some(o) = &self.objects {
             let bucket = o.bucket.clone();
             self.load_objects(bucket);
@@ -278,10 +290,14 @@ impl App {
         });
     }
 
+    pub(super) fn next_task_id(&mut self) -> u64 {
+        self.next_task += 1;
+        self.next_task - 1
+    }
+
     /// Runs a confirmed job, with its progress in the status bar.
     pub fn run_job(&mut self, job: Job) {
-        let id = self.next_task;
-        self.next_task += 1;
+        let id = self.next_task_id();
         let progress = Progress::default();
         self.tasks.push(Task {
             id,
@@ -327,6 +343,8 @@ impl App {
                 self.findings_denied = Some(e.message);
             }
             Msg::Principals(Ok(items)) => self.principals = items,
+            Msg::Grants(Ok(data)) => self.grants.set(data),
+            Msg::QueryDone { task, result } => self.query_done(task, result),
             Msg::Objects {
                 bucket,
                 result: Ok(items),
@@ -340,7 +358,8 @@ impl App {
             | Msg::Keys(Err(e))
             | Msg::Runs(Err(e))
             | Msg::Findings(Err(e))
-            | Msg::Principals(Err(e)) => self.show_error(&e),
+            | Msg::Principals(Err(e))
+            | Msg::Grants(Err(e)) => self.show_error(&e),
             Msg::JobDone {
                 task,
                 label,
@@ -389,7 +408,8 @@ impl App {
             Pane::Keys => Scope::Keys,
             Pane::Runs => Scope::Runs,
             Pane::Findings => Scope::Findings,
-            _ => Scope::Global,
+            Pane::Grants => Scope::Grants,
+            Pane::Query => Scope::Query,
         }
     }
 
@@ -400,6 +420,12 @@ impl App {
                 .iter()
                 .map(|(k, h)| (k.to_string(), *h))
                 .collect(),
+            (None, None) if self.pane == Pane::Query && self.query.editing => {
+                keymap::QUERY_EDIT_HINTS
+                    .iter()
+                    .map(|(k, h)| (k.to_string(), *h))
+                    .collect()
+            }
             (None, None) => keymap::hints(self.scope(), self.readonly),
         }
     }
@@ -425,6 +451,9 @@ impl App {
             }
             return;
         }
+        if self.pane == Pane::Query && self.query.editing {
+            return self.query_editor_key(ev);
+        }
         if let Some(intent) = keymap::lookup(self.scope(), &ev, self.readonly) {
             self.on_intent(intent);
         }
@@ -438,6 +467,7 @@ impl App {
             (Pane::Keys, _) => Some(&self.keys),
             (Pane::Runs, _) => Some(&self.runs),
             (Pane::Findings, _) => Some(&self.findings),
+            (Pane::Grants, _) => Some(&self.grants.list),
             _ => None,
         }
     }
@@ -449,6 +479,7 @@ impl App {
             (Pane::Keys, _) => Some(&mut self.keys),
             (Pane::Runs, _) => Some(&mut self.runs),
             (Pane::Findings, _) => Some(&mut self.findings),
+            (Pane::Grants, _) => Some(&mut self.grants.list),
             _ => None,
         }
     }
@@ -497,6 +528,9 @@ impl App {
                 self.pane = PANES[next];
             }
             Intent::Pane(i) => self.pane = PANES[i.min(5)],
+            Intent::Up | Intent::Down if self.pane == Pane::Query => {
+                self.query.step(intent == Intent::Down)
+            }
             Intent::Up | Intent::Down => {
                 if let Some(list) = self.list_mut() {
                     list.step(intent == Intent::Down);
@@ -529,6 +563,16 @@ impl App {
                     self.message = Some(format!("cancelling {}", t.label));
                 }
             }
+            Intent::NewGrant => self.new_grant(),
+            Intent::Revoke => self.revoke_selected(),
+            Intent::Explain => self.explain(),
+            Intent::ToggleGrantView => self.grants.toggle_view(),
+            Intent::EditQuery => self.query.editing = true,
+            Intent::RunQuery => self.run_query(),
+            Intent::HistoryBack => self.query.recall(true),
+            Intent::HistoryForward => self.query.recall(false),
+            Intent::ColumnsLeft => self.query.scroll_columns(false),
+            Intent::ColumnsRight => self.query.scroll_columns(true),
             other => self.act(other),
         }
     }

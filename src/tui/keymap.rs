@@ -13,6 +13,22 @@ pub enum Scope {
     Keys,
     Runs,
     Findings,
+    Grants,
+    Query,
+}
+
+impl Scope {
+    /// Every scope, in the order help lists them.
+    pub const ALL: [Scope; 8] = [
+        Scope::Global,
+        Scope::Buckets,
+        Scope::Objects,
+        Scope::Keys,
+        Scope::Findings,
+        Scope::Runs,
+        Scope::Grants,
+        Scope::Query,
+    ];
 }
 
 impl Scope {
@@ -24,6 +40,8 @@ impl Scope {
             Scope::Keys => "Keys",
             Scope::Runs => "Runs",
             Scope::Findings => "Findings",
+            Scope::Grants => "Grants",
+            Scope::Query => "Query",
         }
     }
 }
@@ -64,6 +82,16 @@ pub enum Intent {
     Reveal,
     Classify,
     MaskFromFinding,
+    NewGrant,
+    Revoke,
+    Explain,
+    ToggleGrantView,
+    EditQuery,
+    RunQuery,
+    HistoryBack,
+    HistoryForward,
+    ColumnsLeft,
+    ColumnsRight,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -143,6 +171,68 @@ use Intent as I;
 use Scope as S;
 
 pub const BINDINGS: &[Binding] = &[
+    b(S::Grants, &[ch('g')], I::NewGrant, "grant", true, true),
+    b(S::Grants, &[ch('D')], I::Revoke, "revoke", true, true),
+    b(S::Grants, &[ch('e')], I::Explain, "explain", false, true),
+    b(
+        S::Grants,
+        &[ch('v')],
+        I::ToggleGrantView,
+        "by principal/resource",
+        false,
+        true,
+    ),
+    b(
+        S::Query,
+        &[ch('e'), code(KeyCode::Enter)],
+        I::EditQuery,
+        "edit SQL",
+        false,
+        true,
+    ),
+    b(
+        S::Query,
+        &[Key {
+            code: KeyCode::Char('r'),
+            ctrl: true,
+        }],
+        I::RunQuery,
+        "run",
+        false,
+        true,
+    ),
+    b(
+        S::Query,
+        &[ch('[')],
+        I::HistoryBack,
+        "older query",
+        false,
+        true,
+    ),
+    b(
+        S::Query,
+        &[ch(']')],
+        I::HistoryForward,
+        "newer query",
+        false,
+        false,
+    ),
+    b(
+        S::Query,
+        &[ch('h'), code(KeyCode::Left)],
+        I::ColumnsLeft,
+        "columns left",
+        false,
+        false,
+    ),
+    b(
+        S::Query,
+        &[ch('l'), code(KeyCode::Right)],
+        I::ColumnsRight,
+        "columns right",
+        false,
+        false,
+    ),
     b(
         S::Findings,
         &[ch('m')],
@@ -404,23 +494,17 @@ pub fn hints(scope: Scope, readonly: bool) -> Vec<(String, &'static str)> {
 
 /// The `?` help: every binding, by scope.
 pub fn help(readonly: bool) -> Vec<(Scope, Vec<(String, &'static str)>)> {
-    [
-        Scope::Global,
-        Scope::Buckets,
-        Scope::Objects,
-        Scope::Keys,
-        Scope::Runs,
-    ]
-    .into_iter()
-    .map(|scope| {
-        let rows = BINDINGS
-            .iter()
-            .filter(|b| b.scope == scope && !(readonly && b.changes))
-            .map(|b| (keys_label(b), b.hint))
-            .collect();
-        (scope, rows)
-    })
-    .collect()
+    Scope::ALL
+        .into_iter()
+        .map(|scope| {
+            let rows = BINDINGS
+                .iter()
+                .filter(|b| b.scope == scope && !(readonly && b.changes))
+                .map(|b| (keys_label(b), b.hint))
+                .collect();
+            (scope, rows)
+        })
+        .collect()
 }
 
 /// Keys inside popups, listed by the popups themselves.
@@ -436,6 +520,11 @@ pub const LINE_HINTS: &[(&str, &str)] = &[("enter", "run"), ("↑/↓", "history
 pub const FILTER_HINTS: &[(&str, &str)] = &[("enter", "keep filter"), ("esc", "clear")];
 pub const PICKER_HINTS: &[(&str, &str)] =
     &[("↑/↓", "move"), ("enter", "choose"), ("esc", "cancel")];
+pub const QUERY_EDIT_HINTS: &[(&str, &str)] = &[
+    ("ctrl-r", "run"),
+    ("ctrl-p/ctrl-n", "history"),
+    ("esc", "stop editing"),
+];
 pub const TEXT_HINTS: &[(&str, &str)] = &[("↑/↓/pgup/pgdn", "scroll"), ("esc/enter", "close")];
 
 #[cfg(test)]
@@ -444,13 +533,7 @@ mod tests {
 
     #[test]
     fn no_key_is_bound_twice_in_one_scope() {
-        for scope in [
-            Scope::Buckets,
-            Scope::Objects,
-            Scope::Keys,
-            Scope::Runs,
-            Scope::Findings,
-        ] {
+        for scope in Scope::ALL {
             let mut seen = Vec::new();
             for b in active(scope, false) {
                 for k in b.keys {
@@ -464,7 +547,7 @@ mod tests {
 
     #[test]
     fn readonly_removes_every_changing_binding() {
-        for scope in [Scope::Buckets, Scope::Objects, Scope::Keys] {
+        for scope in Scope::ALL {
             assert!(active(scope, true).all(|b| !b.changes));
         }
         let ev = KeyEvent::new(KeyCode::Char('D'), KeyModifiers::NONE);

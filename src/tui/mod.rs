@@ -4,10 +4,12 @@
 
 mod actions;
 pub mod app;
+mod grants;
 mod jobs;
 pub mod keymap;
 mod loads;
 mod popup;
+mod query;
 mod theme;
 pub mod view;
 

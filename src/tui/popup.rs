@@ -84,6 +84,14 @@ pub enum FormKind {
     KeyUsers {
         key_id: String,
     },
+    GrantStart,
+    GrantDetails {
+        principal: String,
+        database: String,
+        table: String,
+        what: String,
+    },
+    Explain,
     Classify,
     MaskFromFinding {
         classification: String,

@@ -28,7 +28,8 @@ pub fn render(app: &mut App, f: &mut Frame) {
         Pane::Keys => render_keys(app, f, main),
         Pane::Runs => render_runs(app, f, main),
         Pane::Findings => render_findings(app, f, main),
-        other => render_not_here_yet(other, f, main),
+        Pane::Grants => super::grants::render(app, f, main),
+        Pane::Query => super::query::render(app, f, main),
     }
     if let Some(input) = &mut app.filter_input {
         let r = Rect {
@@ -107,7 +108,7 @@ fn render_status(app: &App, f: &mut Frame, area: Rect) {
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-fn pane_block(title: String, filter: Option<&str>) -> Block<'static> {
+pub(super) fn pane_block(title: String, filter: Option<&str>) -> Block<'static> {
     let mut block = Block::bordered()
         .border_type(BorderType::Rounded)
         .title(Span::styled(title, theme::title()));
@@ -117,7 +118,7 @@ fn pane_block(title: String, filter: Option<&str>) -> Block<'static> {
     block
 }
 
-fn empty(f: &mut Frame, area: Rect, block: Block, text: &str) {
+pub(super) fn empty(f: &mut Frame, area: Rect, block: Block, text: &str) {
     f.render_widget(
         Paragraph::new(text.to_string())
             .style(theme::dim())
@@ -127,7 +128,7 @@ fn empty(f: &mut Frame, area: Rect, block: Block, text: &str) {
     );
 }
 
-fn table<'a>(
+pub(super) fn table<'a>(
     rows: Vec<Row<'a>>,
     header: &[&'a str],
     widths: &[Constraint],
@@ -531,24 +532,4 @@ fn render_runs(app: &mut App, f: &mut Frame, area: Rect) {
         block,
     );
     f.render_stateful_widget(t, area, &mut app.runs.state);
-}
-
-/// Panes whose services this version of lakectl does not have yet say so plainly.
-fn render_not_here_yet(pane: Pane, f: &mut Frame, area: Rect) {
-    let text = match pane {
-        Pane::Grants => {
-            "No Lake Formation grants.\n\nThis lake has no catalog permissions in this version of lakectl; \
-             key policies (pane 2) and bucket policies (pane 1) are what control access today."
-        }
-        _ => {
-            "No query engine.\n\nThis lake has no SQL service in this version of lakectl; objects can be read with \
-              `:s3 cp s3://BUCKET/KEY FILE` or from the Buckets pane."
-        }
-    };
-    empty(
-        f,
-        area,
-        pane_block(format!(" {} ", pane.title()), None),
-        text,
-    );
 }

@@ -30,9 +30,21 @@ async fn bad_grants_are_refused_and_change_nothing() {
     let select = vec![Permission::Select];
     let cases = [
         Grant::new("nobody", Resource::table(DB, "processed"), select.clone()),
-        Grant::new("analyst", Resource::table(DB, "no_such_table"), select.clone()),
-        Grant::new("analyst", Resource::table("no_such_db", "processed"), select.clone()),
-        Grant::new("analyst", columns(&["symbol", "no_such_column"]), select.clone()),
+        Grant::new(
+            "analyst",
+            Resource::table(DB, "no_such_table"),
+            select.clone(),
+        ),
+        Grant::new(
+            "analyst",
+            Resource::table("no_such_db", "processed"),
+            select.clone(),
+        ),
+        Grant::new(
+            "analyst",
+            columns(&["symbol", "no_such_column"]),
+            select.clone(),
+        ),
         Grant::new("analyst", columns(&["symbol", "*"]), select.clone()),
         Grant::new("analyst", columns(&["symbol"]), vec![Permission::Drop]),
         Grant::new(
@@ -56,7 +68,10 @@ async fn bad_grants_are_refused_and_change_nothing() {
         Grant::new("analyst", Resource::table(DB, "processed"), vec![]),
     ];
     for grant in cases {
-        let e = access.grant_permissions(&a, grant.clone()).await.unwrap_err();
+        let e = access
+            .grant_permissions(&a, grant.clone())
+            .await
+            .unwrap_err();
         assert!(
             matches!(
                 e.code,
@@ -65,7 +80,10 @@ async fn bad_grants_are_refused_and_change_nothing() {
             "{grant:?}: {e}"
         );
     }
-    assert_eq!(access.list_permissions(&a, None, None).await.unwrap(), before);
+    assert_eq!(
+        access.list_permissions(&a, None, None).await.unwrap(),
+        before
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,7 +95,10 @@ async fn grants_are_stored_in_one_canonical_form() {
     // The same columns in another order and case land on the same grant.
     for cols in [&["symbol", "price"][..], &["PRICE", "symbol", "symbol"][..]] {
         access
-            .grant_permissions(&a, Grant::new("reader", columns(cols), vec![Permission::Select]))
+            .grant_permissions(
+                &a,
+                Grant::new("reader", columns(cols), vec![Permission::Select]),
+            )
             .await
             .unwrap();
     }
@@ -123,11 +144,19 @@ async fn grants_are_stored_in_one_canonical_form() {
     access
         .revoke_permissions(
             &a,
-            Grant::new("reader", columns(&["SYMBOL", "price"]), vec![Permission::Select]),
+            Grant::new(
+                "reader",
+                columns(&["SYMBOL", "price"]),
+                vec![Permission::Select],
+            ),
         )
         .await
         .unwrap();
-    assert!(query(&t, "reader", &format!("SELECT symbol FROM {T}")).await.is_err());
+    assert!(
+        query(&t, "reader", &format!("SELECT symbol FROM {T}"))
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,7 +169,13 @@ async fn tags_inherit_downward_and_are_overridden_below() {
         .await
         .unwrap();
     access
-        .add_lf_tags_to_resource(&a, DB, None, &[], &[("sensitivity".into(), "public".into())])
+        .add_lf_tags_to_resource(
+            &a,
+            DB,
+            None,
+            &[],
+            &[("sensitivity".into(), "public".into())],
+        )
         .await
         .unwrap();
     access
@@ -162,7 +197,10 @@ async fn tags_inherit_downward_and_are_overridden_below() {
         }],
     };
     access
-        .grant_permissions(&a, Grant::new("public-reader", public, vec![Permission::Select]))
+        .grant_permissions(
+            &a,
+            Grant::new("public-reader", public, vec![Permission::Select]),
+        )
         .await
         .unwrap();
     let seen = query(&t, "public-reader", &format!("SELECT * FROM {T} LIMIT 1"))
@@ -180,10 +218,19 @@ async fn tags_inherit_downward_and_are_overridden_below() {
     assert_eq!(price.1[0].inherited_from, None);
     let symbol = tags.iter().find(|(c, _)| c == "symbol").unwrap();
     assert_eq!(symbol.1[0].tag_value, "public");
-    assert_eq!(symbol.1[0].inherited_from.as_deref(), Some(&*format!("database {DB}")));
+    assert_eq!(
+        symbol.1[0].inherited_from.as_deref(),
+        Some(&*format!("database {DB}"))
+    );
     // An unknown value is refused.
     let e = access
-        .add_lf_tags_to_resource(&a, DB, None, &[], &[("sensitivity".into(), "secret".into())])
+        .add_lf_tags_to_resource(
+            &a,
+            DB,
+            None,
+            &[],
+            &[("sensitivity".into(), "secret".into())],
+        )
         .await
         .unwrap_err();
     assert_eq!(e.code, Code::InvalidInputException);
@@ -277,10 +324,18 @@ async fn explain_names_the_rule_and_the_key() {
         .unwrap();
     let symbol = why.columns.iter().find(|c| c.column == "symbol").unwrap();
     assert!(symbol.visible);
-    assert!(symbol.decided_by[0].contains("SELECT"), "{:?}", symbol.decided_by);
+    assert!(
+        symbol.decided_by[0].contains("SELECT"),
+        "{:?}",
+        symbol.decided_by
+    );
     let price = why.columns.iter().find(|c| c.column == "price").unwrap();
     assert!(!price.visible);
-    assert!(price.decided_by[0].contains("no grant"), "{:?}", price.decided_by);
+    assert!(
+        price.decided_by[0].contains("no grant"),
+        "{:?}",
+        price.decided_by
+    );
     assert_eq!(why.data_read_as, "lakeformation-service-role");
     assert!(why.keys.iter().all(|k| k.usable), "{:?}", why.keys);
     // A principal may explain itself, not others.

@@ -523,7 +523,10 @@ fn the_demo_loads_both_seed_scenarios() {
         .iter()
         .map(|b| b["Name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["lake-query-results", "pii-datalake", "secure-datalake"]);
+    assert_eq!(
+        names,
+        ["lake-query-results", "pii-datalake", "secure-datalake"]
+    );
     let raw = demo(&[
         "s3api",
         "head-object",

@@ -54,7 +54,11 @@ pub async fn query(t: &TestLake, who: &str, sql: &str) -> Result<Answer, Service
 /// A new principal, allowed to use the query results key (as the demo's personas are).
 pub async fn new_principal(t: &TestLake, name: &str) {
     let a = admin();
-    t.services.iam.create_principal(&a, name, false).await.unwrap();
+    t.services
+        .iam
+        .create_principal(&a, name, false)
+        .await
+        .unwrap();
     t.services
         .keys
         .allow(
@@ -74,12 +78,20 @@ fn scalar(a: &Answer) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_column_grant_shows_that_column_and_nothing_else() {
     let t = demo_lake().await;
-    let all = query(&t, "admin", &format!("SELECT * FROM {T}")).await.unwrap();
-    assert!(all.columns.contains(&"price".to_string()), "{:?}", all.columns);
+    let all = query(&t, "admin", &format!("SELECT * FROM {T}"))
+        .await
+        .unwrap();
+    assert!(
+        all.columns.contains(&"price".to_string()),
+        "{:?}",
+        all.columns
+    );
     let rows = all.rows.len();
     assert!(rows > 100);
 
-    let mine = query(&t, "analyst", &format!("SELECT * FROM {T}")).await.unwrap();
+    let mine = query(&t, "analyst", &format!("SELECT * FROM {T}"))
+        .await
+        .unwrap();
     assert_eq!(mine.columns, ["symbol"]);
     assert_eq!(mine.rows.len(), rows);
     let count = query(&t, "analyst", &format!("SELECT count(*) FROM {T}"))
@@ -117,9 +129,7 @@ async fn a_column_grant_shows_that_column_and_nothing_else() {
         let made_up_sql = sql
             .replace("price", "nosuchcolumn")
             .replace("PRICE", "NOSUCHCOLUMN");
-        let made_up = query(&t, "analyst", &made_up_sql)
-            .await
-            .unwrap_err();
+        let made_up = query(&t, "analyst", &made_up_sql).await.unwrap_err();
         assert_eq!(
             refused.message.replace("price", "X").replace("PRICE", "X"),
             made_up
@@ -200,20 +210,32 @@ async fn grants_begin_end_and_pass_on_only_with_the_grant_option() {
     let a = admin();
     new_principal(&t, "newcomer").await;
     // Before any grant nothing is visible.
-    assert!(query(&t, "newcomer", &format!("SELECT * FROM {T}")).await.is_err());
+    assert!(
+        query(&t, "newcomer", &format!("SELECT * FROM {T}"))
+            .await
+            .is_err()
+    );
     let table = Resource::table("lakeformation-glue-catalog-db", "processed");
     let access = &t.services.access;
     access
-        .grant_permissions(&a, Grant::new("newcomer", table.clone(), vec![Permission::Select]))
+        .grant_permissions(
+            &a,
+            Grant::new("newcomer", table.clone(), vec![Permission::Select]),
+        )
         .await
         .unwrap();
-    let seen = query(&t, "newcomer", &format!("SELECT * FROM {T}")).await.unwrap();
+    let seen = query(&t, "newcomer", &format!("SELECT * FROM {T}"))
+        .await
+        .unwrap();
     assert!(seen.columns.len() > 5);
 
     // Without the grant option the newcomer cannot pass it on, nor can the analyst widen its own.
     let by = Principal::new("newcomer");
     let e = access
-        .grant_permissions(&by, Grant::new("analyst", table.clone(), vec![Permission::Select]))
+        .grant_permissions(
+            &by,
+            Grant::new("analyst", table.clone(), vec![Permission::Select]),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.code, Code::AccessDenied);
@@ -232,17 +254,31 @@ async fn grants_begin_end_and_pass_on_only_with_the_grant_option() {
     access.grant_permissions(&a, with_option).await.unwrap();
     new_principal(&t, "third").await;
     access
-        .grant_permissions(&by, Grant::new("third", table.clone(), vec![Permission::Select]))
+        .grant_permissions(
+            &by,
+            Grant::new("third", table.clone(), vec![Permission::Select]),
+        )
         .await
         .unwrap();
-    assert!(query(&t, "third", &format!("SELECT count(*) FROM {T}")).await.is_ok());
+    assert!(
+        query(&t, "third", &format!("SELECT count(*) FROM {T}"))
+            .await
+            .is_ok()
+    );
 
     // After revoke, access ends.
     access
-        .revoke_permissions(&a, Grant::new("newcomer", table.clone(), vec![Permission::Select]))
+        .revoke_permissions(
+            &a,
+            Grant::new("newcomer", table.clone(), vec![Permission::Select]),
+        )
         .await
         .unwrap();
-    assert!(query(&t, "newcomer", &format!("SELECT * FROM {T}")).await.is_err());
+    assert!(
+        query(&t, "newcomer", &format!("SELECT * FROM {T}"))
+            .await
+            .is_err()
+    );
     let e = access
         .revoke_permissions(&a, Grant::new("newcomer", table, vec![Permission::Select]))
         .await
@@ -254,9 +290,13 @@ async fn grants_begin_end_and_pass_on_only_with_the_grant_option() {
 async fn tags_and_row_filters_decide_rows_and_cells() {
     let t = demo_lake().await;
     // The business analyst: masked tables by tag, masked_bank only for GB (a data cells filter).
-    let customers = query(&t, "business-analyst", "SELECT count(*) FROM pii_db.masked_customers")
-        .await
-        .unwrap();
+    let customers = query(
+        &t,
+        "business-analyst",
+        "SELECT count(*) FROM pii_db.masked_customers",
+    )
+    .await
+    .unwrap();
     let all_customers = query(&t, "admin", "SELECT count(*) FROM pii_db.masked_customers")
         .await
         .unwrap();
@@ -279,7 +319,11 @@ async fn tags_and_row_filters_decide_rows_and_cells() {
     let everyone = query(&t, "admin", "SELECT count(*) FROM pii_db.masked_bank")
         .await
         .unwrap();
-    assert_ne!(scalar(&everyone), scalar(&gb), "the demo has other countries");
+    assert_ne!(
+        scalar(&everyone),
+        scalar(&gb),
+        "the demo has other countries"
+    );
     // A predicate on the filtered column cannot reach past the filter.
     let other = query(
         &t,
@@ -301,18 +345,19 @@ async fn tags_and_row_filters_decide_rows_and_cells() {
     let a = admin();
     let access = &t.services.access;
     new_principal(&t, "desk").await;
-    let filter = |name: &str, rows: &str, cols: &[&str]| lakectl::service::access::DataCellsFilter {
-        table_catalog_id: String::new(),
-        database_name: "lakeformation-glue-catalog-db".into(),
-        table_name: "processed".into(),
-        name: name.into(),
-        row_filter: lakectl::service::access::RowFilter {
-            filter_expression: Some(rows.into()),
-            all_rows_wildcard: None,
-        },
-        column_names: Some(cols.iter().map(|c| c.to_string()).collect()),
-        column_wildcard: None,
-    };
+    let filter =
+        |name: &str, rows: &str, cols: &[&str]| lakectl::service::access::DataCellsFilter {
+            table_catalog_id: String::new(),
+            database_name: "lakeformation-glue-catalog-db".into(),
+            table_name: "processed".into(),
+            name: name.into(),
+            row_filter: lakectl::service::access::RowFilter {
+                filter_expression: Some(rows.into()),
+                all_rows_wildcard: None,
+            },
+            column_names: Some(cols.iter().map(|c| c.to_string()).collect()),
+            column_wildcard: None,
+        };
     access
         .create_data_cells_filter(&a, filter("buys", "side = 'BUY'", &["symbol", "price"]))
         .await
@@ -332,9 +377,13 @@ async fn tags_and_row_filters_decide_rows_and_cells() {
             .await
             .unwrap();
     }
-    let desk = query(&t, "desk", &format!("SELECT count(*), count(price), sum(price) FROM {T}"))
-        .await
-        .unwrap();
+    let desk = query(
+        &t,
+        "desk",
+        &format!("SELECT count(*), count(price), sum(price) FROM {T}"),
+    )
+    .await
+    .unwrap();
     let truth = query(
         &t,
         "admin",
@@ -345,7 +394,11 @@ async fn tags_and_row_filters_decide_rows_and_cells() {
     .await
     .unwrap();
     assert_eq!(desk.rows, truth.rows);
-    assert!(query(&t, "desk", &format!("SELECT side FROM {T}")).await.is_err());
+    assert!(
+        query(&t, "desk", &format!("SELECT side FROM {T}"))
+            .await
+            .is_err()
+    );
     let why = access
         .explain(&a, "desk", "lakeformation-glue-catalog-db", "processed")
         .await
@@ -365,11 +418,26 @@ async fn results_are_encrypted_and_private_and_detokenize_needs_the_key() {
     let plain = query(&t, "data-scientist", sql).await.unwrap();
     let name = plain.rows[0][0].clone().unwrap();
     assert!(!name.starts_with("tok1."), "{name}");
-    let masked = query(&t, "admin", "SELECT name FROM pii_db.masked_customers ORDER BY customer_id LIMIT 1")
-        .await
-        .unwrap();
+    let masked = query(
+        &t,
+        "admin",
+        "SELECT name FROM pii_db.masked_customers ORDER BY customer_id LIMIT 1",
+    )
+    .await
+    .unwrap();
     assert_ne!(masked.rows[0][0].as_deref(), Some(name.as_str()));
-    let raw = std::str::from_utf8(&crate::common::get(&t.services, &admin(), "pii-datalake", "raw/customers/customers.csv").await.unwrap()).unwrap().to_string();
+    let raw = std::str::from_utf8(
+        &crate::common::get(
+            &t.services,
+            &admin(),
+            "pii-datalake",
+            "raw/customers/customers.csv",
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap()
+    .to_string();
     assert!(raw.lines().nth(1).unwrap().contains(&name), "{name}");
 
     // Nobody else holds the decrypt right: the admin is granted the table but not the key.
@@ -400,7 +468,12 @@ async fn results_are_encrypted_and_private_and_detokenize_needs_the_key() {
     }
     // And it is the data scientist's: another principal cannot read it.
     let by = Principal::new("data-scientist");
-    let ids = t.services.query.list_query_executions(&by, None).await.unwrap();
+    let ids = t
+        .services
+        .query
+        .list_query_executions(&by, None)
+        .await
+        .unwrap();
     let other = Principal::new("business-analyst");
     let e = t
         .services
@@ -409,7 +482,12 @@ async fn results_are_encrypted_and_private_and_detokenize_needs_the_key() {
         .await
         .unwrap_err();
     assert_eq!(e.code, Code::InvalidRequestException);
-    let execution = t.services.query.get_query_execution(&by, &ids[0]).await.unwrap();
+    let execution = t
+        .services
+        .query
+        .get_query_execution(&by, &ids[0])
+        .await
+        .unwrap();
     let location = execution.output_location.unwrap();
     let key = location.trim_start_matches("s3://lake-query-results/");
     assert!(key.starts_with("data-scientist/"), "{key}");

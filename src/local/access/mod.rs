@@ -128,10 +128,7 @@ impl Lake {
                     (None, Some(w)) => Resource::TableWithColumns {
                         column_names: None,
                         column_wildcard: Some(ColumnWildcard {
-                            excluded_column_names: table_columns(
-                                &table,
-                                &w.excluded_column_names,
-                            )?,
+                            excluded_column_names: table_columns(&table, &w.excluded_column_names)?,
                         }),
                         database_name,
                         name,
@@ -340,7 +337,12 @@ impl Lake {
             }))
     }
 
-    fn check_grant_request(&self, tx: &Transaction, caller: &Caller, grant: &Grant) -> Result<Resource> {
+    fn check_grant_request(
+        &self,
+        tx: &Transaction,
+        caller: &Caller,
+        grant: &Grant,
+    ) -> Result<Resource> {
         let principal = grant.principal();
         let exists: bool = tx
             .query_row(
@@ -359,7 +361,11 @@ impl Lake {
             return Err(invalid("name at least one permission"));
         }
         let resource = self.canonical(tx, grant.resource.clone())?;
-        for p in grant.permissions.iter().chain(&grant.permissions_with_grant_option) {
+        for p in grant
+            .permissions
+            .iter()
+            .chain(&grant.permissions_with_grant_option)
+        {
             if !applicable(&resource, *p) {
                 return Err(invalid(format!(
                     "{} does not apply to {}",
@@ -395,7 +401,12 @@ impl Lake {
     }
 
     /// Who reads a table's objects for a query: the registered location's role, or the caller.
-    pub(super) fn data_reader(&self, tx: &Transaction, caller: &Caller, table: &Table) -> Result<String> {
+    pub(super) fn data_reader(
+        &self,
+        tx: &Transaction,
+        caller: &Caller,
+        table: &Table,
+    ) -> Result<String> {
         Ok(
             match self.covering_location(tx, &table.storage_descriptor.location)? {
                 Some((_, role)) => role,
@@ -404,7 +415,12 @@ impl Lake {
         )
     }
 
-    fn explain_keys(&self, tx: &Transaction, reader: &str, table: &Table) -> Result<Vec<KeyDecision>> {
+    fn explain_keys(
+        &self,
+        tx: &Transaction,
+        reader: &str,
+        table: &Table,
+    ) -> Result<Vec<KeyDecision>> {
         let arn = location_arn(&table.storage_descriptor.location)?;
         let path = arn.trim_start_matches("arn:aws:s3:::");
         let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
@@ -422,12 +438,10 @@ impl Lake {
         let reader_caller = self.caller(tx, &Principal::new(reader))?;
         let mut out = Vec::new();
         for key in keys {
-            let decision = self
-                .resolve_key(tx, &key)
-                .and_then(|row| {
-                    self.authorize_key(&reader_caller, &row, "kms:Decrypt")?;
-                    self.check_usable(&row)
-                });
+            let decision = self.resolve_key(tx, &key).and_then(|row| {
+                self.authorize_key(&reader_caller, &row, "kms:Decrypt")?;
+                self.check_usable(&row)
+            });
             out.push(match decision {
                 Ok(()) => KeyDecision {
                     key_id: key,
@@ -492,27 +506,33 @@ fn grant_detail(grant: &Grant, resource: &Resource) -> serde_json::Value {
 impl Access for Lake {
     async fn register_resource(&self, by: &Principal, location: &str, role: &str) -> Result<()> {
         let arn = location_arn(location)?;
-        self.audited(by, "lakeformation", "RegisterResource", &arn, |tx, caller| {
-            self.require_admin(caller, "lakeformation:RegisterResource")?;
-            let bucket = arn
-                .trim_start_matches("arn:aws:s3:::")
-                .split('/')
-                .next()
-                .unwrap_or_default();
-            self.bucket_row(tx, bucket)?;
-            self.caller(tx, &Principal::new(role))?;
-            if self.registered_location(tx, &arn)?.is_some() {
-                return Err(ServiceError::new(
-                    Code::AlreadyExistsException,
-                    format!("the location {location} is already registered"),
-                ));
-            }
-            tx.execute(
-                "INSERT INTO lf_locations(location, role, registered) VALUES (?1, ?2, ?3)",
-                params![arn, role, ts(now())],
-            )?;
-            Ok(((), json!({"RoleArn": self.user_arn(role)})))
-        })
+        self.audited(
+            by,
+            "lakeformation",
+            "RegisterResource",
+            &arn,
+            |tx, caller| {
+                self.require_admin(caller, "lakeformation:RegisterResource")?;
+                let bucket = arn
+                    .trim_start_matches("arn:aws:s3:::")
+                    .split('/')
+                    .next()
+                    .unwrap_or_default();
+                self.bucket_row(tx, bucket)?;
+                self.caller(tx, &Principal::new(role))?;
+                if self.registered_location(tx, &arn)?.is_some() {
+                    return Err(ServiceError::new(
+                        Code::AlreadyExistsException,
+                        format!("the location {location} is already registered"),
+                    ));
+                }
+                tx.execute(
+                    "INSERT INTO lf_locations(location, role, registered) VALUES (?1, ?2, ?3)",
+                    params![arn, role, ts(now())],
+                )?;
+                Ok(((), json!({"RoleArn": self.user_arn(role)})))
+            },
+        )
     }
 
     async fn list_resources(&self, by: &Principal) -> Result<Vec<ResourceInfo>> {
@@ -657,7 +677,8 @@ impl Access for Lake {
 
     async fn list_lf_tags(&self, by: &Principal) -> Result<Vec<LfTagDefinition>> {
         self.reading(by, "lakeformation", "ListLFTags", "*", |tx, _| {
-            let mut stmt = tx.prepare("SELECT tag_key, tag_values FROM lf_tags ORDER BY tag_key")?;
+            let mut stmt =
+                tx.prepare("SELECT tag_key, tag_values FROM lf_tags ORDER BY tag_key")?;
             let rows: Vec<(String, String)> = stmt
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?;
@@ -734,18 +755,26 @@ impl Access for Lake {
         database: &str,
         table: &str,
     ) -> Result<Vec<(String, Vec<AssignedTag>)>> {
-        self.reading(by, "lakeformation", "GetResourceLFTags", &format!("{database}.{table}"), |tx, caller| {
-            let t = self.table_or_not_found(tx, database, table)?;
-            let view = self.table_view(tx, caller, &t)?;
-            if !view.can_describe() {
-                return Err(not_found(format!("Table {table} not found in database {database}.")));
-            }
-            let visible = view.visible_columns();
-            Ok(tags::describe(tx, &t)?
-                .into_iter()
-                .filter(|(c, _)| caller.admin || c.is_empty() || visible.contains(c))
-                .collect())
-        })
+        self.reading(
+            by,
+            "lakeformation",
+            "GetResourceLFTags",
+            &format!("{database}.{table}"),
+            |tx, caller| {
+                let t = self.table_or_not_found(tx, database, table)?;
+                let view = self.table_view(tx, caller, &t)?;
+                if !view.can_describe() {
+                    return Err(not_found(format!(
+                        "Table {table} not found in database {database}."
+                    )));
+                }
+                let visible = view.visible_columns();
+                Ok(tags::describe(tx, &t)?
+                    .into_iter()
+                    .filter(|(c, _)| caller.admin || c.is_empty() || visible.contains(c))
+                    .collect())
+            },
+        )
     }
 
     async fn create_data_cells_filter(
@@ -753,7 +782,10 @@ impl Access for Lake {
         by: &Principal,
         filter: DataCellsFilter,
     ) -> Result<()> {
-        let what = format!("{}.{}:{}", filter.database_name, filter.table_name, filter.name);
+        let what = format!(
+            "{}.{}:{}",
+            filter.database_name, filter.table_name, filter.name
+        );
         self.audited(by, "lakeformation", "CreateDataCellsFilter", &what, |tx, caller| {
             self.require_admin(caller, "lakeformation:CreateDataCellsFilter")?;
             let mut filter = filter;
@@ -853,29 +885,35 @@ impl Access for Lake {
         name: &str,
     ) -> Result<()> {
         let what = format!("{database}.{table}:{name}");
-        self.audited(by, "lakeformation", "DeleteDataCellsFilter", &what, |tx, caller| {
-            self.require_admin(caller, "lakeformation:DeleteDataCellsFilter")?;
-            let n = tx.execute(
+        self.audited(
+            by,
+            "lakeformation",
+            "DeleteDataCellsFilter",
+            &what,
+            |tx, caller| {
+                self.require_admin(caller, "lakeformation:DeleteDataCellsFilter")?;
+                let n = tx.execute(
                 "DELETE FROM lf_data_cells_filters WHERE database = ?1 AND tbl = ?2 AND name = ?3",
                 params![database, table, name],
             )?;
-            if n == 0 {
-                return Err(not_found(format!(
-                    "data cells filter {name} not found on {database}.{table}"
-                )));
-            }
-            // Grants through the filter go with it.
-            let resource = Resource::DataCellsFilter {
-                database_name: database.into(),
-                table_name: table.into(),
-                name: name.into(),
-            };
-            let revoked = tx.execute(
-                "DELETE FROM lf_permissions WHERE resource = ?1",
-                params![resource.store()],
-            )?;
-            Ok(((), json!({"GrantsRevoked": revoked})))
-        })
+                if n == 0 {
+                    return Err(not_found(format!(
+                        "data cells filter {name} not found on {database}.{table}"
+                    )));
+                }
+                // Grants through the filter go with it.
+                let resource = Resource::DataCellsFilter {
+                    database_name: database.into(),
+                    table_name: table.into(),
+                    name: name.into(),
+                };
+                let revoked = tx.execute(
+                    "DELETE FROM lf_permissions WHERE resource = ?1",
+                    params![resource.store()],
+                )?;
+                Ok(((), json!({"GrantsRevoked": revoked})))
+            },
+        )
     }
 
     async fn explain(
@@ -885,63 +923,69 @@ impl Access for Lake {
         database: &str,
         table: &str,
     ) -> Result<Explanation> {
-        self.reading(by, "lakeformation", "Explain", &format!("{database}.{table}"), |tx, caller| {
-            if !caller.admin && caller.name != principal {
-                return Err(ServiceError::denied(format!(
-                    "{} may explain only its own access (lake admins may explain anyone's)",
-                    caller.name
-                )));
-            }
-            let subject = self.caller(tx, &Principal::new(principal))?;
-            let t = self.table_or_not_found(tx, database, table)?;
-            let view = self.table_view(tx, &subject, &t)?;
-            let columns = view
-                .all_columns
-                .iter()
-                .map(|c| {
-                    let sources: Vec<String> = view
-                        .slices
-                        .iter()
-                        .filter(|s| s.columns.contains(c))
-                        .map(|s| match &s.rows {
-                            None => s.source.clone(),
-                            Some(f) => format!("{} (rows where {f})", s.source),
-                        })
-                        .collect();
-                    let cells = view.cells(c);
-                    let decided_by = if sources.is_empty() {
-                        let mut why = view.exclusions.get(c).cloned().unwrap_or_default();
-                        if why.is_empty() {
-                            why.push(if view.slices.is_empty() {
-                                format!("{principal} holds no SELECT on {database}.{table}")
-                            } else {
-                                format!("no grant of {principal} includes {c}")
-                            });
+        self.reading(
+            by,
+            "lakeformation",
+            "Explain",
+            &format!("{database}.{table}"),
+            |tx, caller| {
+                if !caller.admin && caller.name != principal {
+                    return Err(ServiceError::denied(format!(
+                        "{} may explain only its own access (lake admins may explain anyone's)",
+                        caller.name
+                    )));
+                }
+                let subject = self.caller(tx, &Principal::new(principal))?;
+                let t = self.table_or_not_found(tx, database, table)?;
+                let view = self.table_view(tx, &subject, &t)?;
+                let columns = view
+                    .all_columns
+                    .iter()
+                    .map(|c| {
+                        let sources: Vec<String> = view
+                            .slices
+                            .iter()
+                            .filter(|s| s.columns.contains(c))
+                            .map(|s| match &s.rows {
+                                None => s.source.clone(),
+                                Some(f) => format!("{} (rows where {f})", s.source),
+                            })
+                            .collect();
+                        let cells = view.cells(c);
+                        let decided_by = if sources.is_empty() {
+                            let mut why = view.exclusions.get(c).cloned().unwrap_or_default();
+                            if why.is_empty() {
+                                why.push(if view.slices.is_empty() {
+                                    format!("{principal} holds no SELECT on {database}.{table}")
+                                } else {
+                                    format!("no grant of {principal} includes {c}")
+                                });
+                            }
+                            why
+                        } else {
+                            sources
+                        };
+                        ColumnDecision {
+                            column: c.clone(),
+                            visible: cells != Cells::Hidden,
+                            visible_where: match &cells {
+                                Cells::Where(f) => Some(any_of(f)),
+                                _ => None,
+                            },
+                            decided_by,
                         }
-                        why
-                    } else {
-                        sources
-                    };
-                    ColumnDecision {
-                        column: c.clone(),
-                        visible: cells != Cells::Hidden,
-                        visible_where: match &cells {
-                            Cells::Where(f) => Some(any_of(f)),
-                            _ => None,
-                        },
-                        decided_by,
-                    }
+                    })
+                    .collect();
+                let reader = self.data_reader(tx, &subject, &t)?;
+                Ok(Explanation {
+                    principal: principal.into(),
+                    table: format!("{database}.{table}"),
+                    columns,
+                    row_filter: view.rows().filter(|f| !f.is_empty()).map(|f| any_of(&f)),
+                    keys: self.explain_keys(tx, &reader, &t)?,
+                    data_read_as: reader,
                 })
-                .collect();
-            let reader = self.data_reader(tx, &subject, &t)?;
-            Ok(Explanation {
-                principal: principal.into(),
-                table: format!("{database}.{table}"),
-                columns,
-                row_filter: view.rows().filter(|f| !f.is_empty()).map(|f| any_of(&f)),
-                keys: self.explain_keys(tx, &reader, &t)?,
-                data_read_as: reader,
-            })
-        })
+            },
+        )
     }
 }

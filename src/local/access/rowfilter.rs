@@ -33,7 +33,11 @@ pub fn check(text: &str, columns: &[String]) -> Result<Vec<String>> {
     Ok(named)
 }
 
-fn walk(expr: &Expr, columns: &[String], named: &mut Vec<String>) -> std::result::Result<(), String> {
+fn walk(
+    expr: &Expr,
+    columns: &[String],
+    named: &mut Vec<String>,
+) -> std::result::Result<(), String> {
     let mut go = |e: &Expr| walk(e, columns, named);
     match expr {
         Expr::Identifier(ident) => {
@@ -53,10 +57,9 @@ fn walk(expr: &Expr, columns: &[String], named: &mut Vec<String>) -> std::result
             }
         }
         Expr::Value(v) => match &v.value {
-            Value::Number(..)
-            | Value::SingleQuotedString(_)
-            | Value::Boolean(_)
-            | Value::Null => Ok(()),
+            Value::Number(..) | Value::SingleQuotedString(_) | Value::Boolean(_) | Value::Null => {
+                Ok(())
+            }
             other => Err(format!("the literal {other} is not supported")),
         },
         Expr::Nested(inner) => go(inner),

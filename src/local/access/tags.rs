@@ -68,10 +68,7 @@ pub fn matches(tags: &TagSet, expression: &[LfTag]) -> bool {
 }
 
 /// The table's and each column's tags, saying which are inherited and from where.
-pub fn describe(
-    tx: &Transaction,
-    table: &Table,
-) -> Result<Vec<(String, Vec<AssignedTag>)>> {
+pub fn describe(tx: &Transaction, table: &Table) -> Result<Vec<(String, Vec<AssignedTag>)>> {
     let here_table = format!("table {}.{}", table.database_name, table.name);
     let tags = effective(tx, table)?;
     let list = |set: &TagSet, here: &str| -> Vec<AssignedTag> {

@@ -17,6 +17,9 @@ use crate::service::Result;
 use crate::service::access::{Permission, Resource};
 use crate::service::catalog::Table;
 
+/// A permission held, and whether with the grant option.
+pub type Held = (Permission, bool);
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Slice {
     /// The row filter; `None` for every row.
@@ -114,7 +117,7 @@ pub fn any_of(filters: &[String]) -> String {
         .join(" OR ")
 }
 
-fn grants_select(perms: &[(Permission, bool)]) -> bool {
+fn grants_select(perms: &[Held]) -> bool {
     perms
         .iter()
         .any(|(p, _)| matches!(p, Permission::Select | Permission::All))
@@ -282,8 +285,8 @@ impl Lake {
         &self,
         tx: &Transaction,
         principal: &str,
-    ) -> Result<Vec<(Resource, Vec<(Permission, bool)>)>> {
-        let mut by_resource: BTreeMap<String, Vec<(Permission, bool)>> = BTreeMap::new();
+    ) -> Result<Vec<(Resource, Vec<Held>)>> {
+        let mut by_resource: BTreeMap<String, Vec<Held>> = BTreeMap::new();
         let mut stmt = tx.prepare(
             "SELECT resource, permission, grant_option FROM lf_permissions WHERE principal = ?1",
         )?;

@@ -239,7 +239,11 @@ impl Lake {
             if let Some((key, columns)) = result_key {
                 tx.execute(
                     "UPDATE athena_queries SET result_key = ?2 WHERE id = ?1",
-                    params![id, serde_json::to_string(&json!({"Key": key, "Columns": columns})).expect("serializes")],
+                    params![
+                        id,
+                        serde_json::to_string(&json!({"Key": key, "Columns": columns}))
+                            .expect("serializes")
+                    ],
                 )?;
             }
             Ok(())
@@ -379,15 +383,16 @@ impl Query for Lake {
         next_token: Option<&str>,
         max: usize,
     ) -> Result<ResultPage> {
-        let (execution, stored) = self.reading(by, "athena", "GetQueryResults", id, |tx, caller| {
-            let execution = self.own_execution(tx, caller, id)?;
-            let stored: Option<String> = tx.query_row(
-                "SELECT result_key FROM athena_queries WHERE id = ?1",
-                params![id],
-                |r| r.get(0),
-            )?;
-            Ok((execution, stored))
-        })?;
+        let (execution, stored) =
+            self.reading(by, "athena", "GetQueryResults", id, |tx, caller| {
+                let execution = self.own_execution(tx, caller, id)?;
+                let stored: Option<String> = tx.query_row(
+                    "SELECT result_key FROM athena_queries WHERE id = ?1",
+                    params![id],
+                    |r| r.get(0),
+                )?;
+                Ok((execution, stored))
+            })?;
         if execution.status.state != QueryState::Succeeded {
             return Err(ServiceError::new(
                 Code::InvalidRequestException,
@@ -430,7 +435,10 @@ impl Query for Lake {
         let start: usize = match next_token {
             None => 0,
             Some(t) => t.parse().map_err(|_| {
-                ServiceError::new(Code::InvalidRequestException, format!("{t:?} is not a token this query gave"))
+                ServiceError::new(
+                    Code::InvalidRequestException,
+                    format!("{t:?} is not a token this query gave"),
+                )
             })?,
         };
         let total = rows.len();
@@ -451,7 +459,9 @@ impl Query for Lake {
     ) -> Result<Vec<String>> {
         self.reading(by, "athena", "ListQueryExecutions", "*", |tx, caller| {
             let rows: Vec<(String, String, String)> = tx
-                .prepare("SELECT id, principal, work_group FROM athena_queries ORDER BY rowid DESC")?
+                .prepare(
+                    "SELECT id, principal, work_group FROM athena_queries ORDER BY rowid DESC",
+                )?
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                 .collect::<rusqlite::Result<_>>()?;
             Ok(rows

@@ -10,7 +10,9 @@ use std::sync::atomic::AtomicU64;
 use aws_lc_rs::aead::LessSafeKey;
 use datafusion::arrow::array::{Array, ArrayRef, StringArray};
 use datafusion::arrow::datatypes::DataType;
-use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider, SchemaProvider};
+use datafusion::catalog::{
+    CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider, SchemaProvider,
+};
 use datafusion::common::{DataFusionError, ScalarValue};
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
 use datafusion::logical_expr::{
@@ -54,9 +56,9 @@ pub fn check_statement(sql: &str) -> Result<()> {
             "only queries (SELECT) run here; CREATE EXTERNAL TABLE is refused",
         )),
         DFStatement::CopyTo(_) => Err(refused("only queries (SELECT) run here; COPY is refused")),
-        DFStatement::Explain(_) => {
-            Err(refused("only queries (SELECT) run here; EXPLAIN is refused"))
-        }
+        DFStatement::Explain(_) => Err(refused(
+            "only queries (SELECT) run here; EXPLAIN is refused",
+        )),
         DFStatement::Reset(_) => Err(refused("only queries (SELECT) run here; RESET is refused")),
     }
 }
@@ -72,7 +74,11 @@ fn statement_kind(s: &Statement) -> String {
                 "CREATE" | "DROP" | "ALTER" | "SHOW" | "DESCRIBE"
             ) =>
         {
-            format!("{} {}", first.to_ascii_uppercase(), second.to_ascii_uppercase())
+            format!(
+                "{} {}",
+                first.to_ascii_uppercase(),
+                second.to_ascii_uppercase()
+            )
         }
         [first, ..] => first.to_ascii_uppercase(),
         [] => "empty".into(),
@@ -111,7 +117,8 @@ impl Lake {
     ) -> Result<QuerySession> {
         let (readable, token_keys) = self.meta.read(|tx| {
             let caller = self.caller(tx, by)?;
-            let mut stmt = tx.prepare("SELECT definition FROM catalog_tables ORDER BY database, name")?;
+            let mut stmt =
+                tx.prepare("SELECT definition FROM catalog_tables ORDER BY database, name")?;
             let tables: Vec<String> = stmt
                 .query_map([], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
@@ -178,7 +185,10 @@ impl Lake {
                 .map_err(|e| ServiceError::internal(e.to_string()))?;
         }
         ctx.register_catalog(CATALOG, catalog);
-        ctx.register_udf(ScalarUDF::new_from_impl(Detokenize::new(by.name(), token_keys)));
+        ctx.register_udf(ScalarUDF::new_from_impl(Detokenize::new(
+            by.name(),
+            token_keys,
+        )));
         Ok(QuerySession { ctx, scanned })
     }
 
@@ -206,7 +216,10 @@ impl Lake {
         let mut files = Vec::new();
         'objects: for (key, size) in rows {
             let rest = &key[prefix.len()..];
-            if rest.split('/').any(|seg| seg.starts_with('_') || seg.starts_with('.')) {
+            if rest
+                .split('/')
+                .any(|seg| seg.starts_with('_') || seg.starts_with('.'))
+            {
                 continue;
             }
             let mut values = Vec::new();
@@ -312,7 +325,10 @@ impl ScalarUDFImpl for Detokenize {
     fn return_type(&self, _args: &[DataType]) -> datafusion::error::Result<DataType> {
         Ok(DataType::Utf8)
     }
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> datafusion::error::Result<ColumnarValue> {
+    fn invoke_with_args(
+        &self,
+        args: ScalarFunctionArgs,
+    ) -> datafusion::error::Result<ColumnarValue> {
         let input = args.args[0].clone().into_array(args.number_rows)?;
         let strings = input
             .as_any()

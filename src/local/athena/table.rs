@@ -30,7 +30,9 @@ use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, col, lit, when
 use datafusion::parquet::arrow::arrow_reader::ArrowReaderOptions;
 use datafusion::parquet::arrow::async_reader::AsyncFileReader;
 use datafusion::parquet::errors::ParquetError;
-use datafusion::parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
+use datafusion::parquet::file::metadata::{
+    PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader,
+};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::filter::FilterExec;
 use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
@@ -147,9 +149,9 @@ impl GrantedTable {
             match view.cells(f.name()) {
                 Cells::Hidden => continue,
                 Cells::AllRows => cells.push(None),
-                Cells::Where(filters) => {
-                    cells.push(Some(filter_expr(&parse_here, &filters).map_err(to_service)?))
-                }
+                Cells::Where(filters) => cells.push(Some(
+                    filter_expr(&parse_here, &filters).map_err(to_service)?,
+                )),
             }
             visible.push(f.clone());
         }
@@ -195,7 +197,9 @@ impl GrantedTable {
     }
 
     /// Opens each object as the reader (authorized and recorded) and reads its footer.
-    fn open_files(&self) -> Result<Vec<(TableFile, SealedObject, Arc<ParquetMetaData>)>, ServiceError> {
+    fn open_files(
+        &self,
+    ) -> Result<Vec<(TableFile, SealedObject, Arc<ParquetMetaData>)>, ServiceError> {
         self.files
             .iter()
             .map(|f| {
@@ -309,7 +313,11 @@ impl TableProvider for GrantedTable {
             .collect();
         let prunable: Vec<Expr> = filters
             .iter()
-            .filter(|f| f.column_refs().iter().all(|c| whole.contains(&c.name.as_str())))
+            .filter(|f| {
+                f.column_refs()
+                    .iter()
+                    .all(|c| whole.contains(&c.name.as_str()))
+            })
             .cloned()
             .collect();
         if let Some(predicate) = conjunction(prunable) {
@@ -317,7 +325,8 @@ impl TableProvider for GrantedTable {
             source = source.with_predicate(state.create_physical_expr(predicate, &full_df)?);
         }
         let target = state.config().target_partitions().max(1);
-        let mut groups: Vec<Vec<PartitionedFile>> = vec![Vec::new(); target.min(opened.len().max(1))];
+        let mut groups: Vec<Vec<PartitionedFile>> =
+            vec![Vec::new(); target.min(opened.len().max(1))];
         for (i, (f, _, _)) in opened.iter().enumerate() {
             let n = groups.len();
             groups[i % n].push(
@@ -326,11 +335,12 @@ impl TableProvider for GrantedTable {
             );
         }
         let exact_rows = self.rows.is_none() && self.cells.iter().all(Option::is_none);
-        let config = FileScanConfigBuilder::new(ObjectStoreUrl::local_filesystem(), Arc::new(source))
-            .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
-            .with_projection_indices(Some(needed))?
-            .with_limit(if exact_rows { limit } else { None })
-            .build();
+        let config =
+            FileScanConfigBuilder::new(ObjectStoreUrl::local_filesystem(), Arc::new(source))
+                .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
+                .with_projection_indices(Some(needed))?
+                .with_limit(if exact_rows { limit } else { None })
+                .build();
         let mut plan: Arc<dyn ExecutionPlan> = DataSourceExec::from_data_source(config);
         let scanned = DFSchema::try_from(plan.schema().as_ref().clone())?;
         if let Some(rows) = &self.rows {
@@ -369,7 +379,9 @@ impl ParquetFileReaderFactory for SealedParquetFiles {
     ) -> datafusion::error::Result<Box<dyn AsyncFileReader + Send>> {
         let key = file.object_meta.location.as_ref();
         let (object, metadata) = self.files.get(key).ok_or_else(|| {
-            DataFusionError::Internal(format!("the scan asked for an object it did not open: {key}"))
+            DataFusionError::Internal(format!(
+                "the scan asked for an object it did not open: {key}"
+            ))
         })?;
         Ok(Box::new(SealedParquetReader {
             object: object.clone(),
@@ -387,7 +399,10 @@ struct SealedParquetReader {
 
 impl AsyncFileReader for SealedParquetReader {
     /// Decryption is CPU work on data already local; it runs in place, on the scan's thread.
-    fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, datafusion::parquet::errors::Result<Bytes>> {
+    fn get_bytes(
+        &mut self,
+        range: Range<u64>,
+    ) -> BoxFuture<'_, datafusion::parquet::errors::Result<Bytes>> {
         let len = range.end.saturating_sub(range.start);
         self.scanned.fetch_add(len, Ordering::Relaxed);
         let out = self

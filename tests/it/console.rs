@@ -46,6 +46,7 @@ macro_rules! snapshot {
             (r"jr_[0-9a-f]{32}", "[run-id]"),
             (r" \d+ s ", " [s] "),
             (r"in \d+ ms", "in [ms]"),
+            (r"results in s3://\S+", "results in [location]"),
             (r"\d+(\.\d+)? (B|KiB|MiB) scanned", "[bytes] scanned"),
         ]}, {
             insta::assert_snapshot!($name, $text);

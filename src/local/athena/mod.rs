@@ -3,6 +3,7 @@
 //! Each query runs in a DataFusion session built for its principal (`session`), whose tables
 //! hold only what that principal may see (`table`).
 
+mod raw;
 mod results;
 mod session;
 mod table;

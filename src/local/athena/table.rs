@@ -37,9 +37,11 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::filter::FilterExec;
 use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
 use datafusion::physical_plan::projection::ProjectionExec;
+use datafusion::physical_plan::streaming::StreamingTableExec;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
+use super::raw::RawFiles;
 use crate::local::Lake;
 use crate::local::access::view::{Cells, TableView};
 use crate::local::envelope::SealedObject;
@@ -73,8 +75,16 @@ pub struct GrantedTable {
     /// The rows the principal sees (`None`: all).
     rows: Option<Expr>,
     scanned: Arc<AtomicU64>,
-    /// Why the table's objects cannot be read by a query, if they cannot.
-    unreadable: Option<String>,
+    format: Format,
+}
+
+/// How the table's objects are read.
+enum Format {
+    Parquet,
+    /// CSV or JSON, through the ETL job's readers.
+    Raw,
+    /// Not by a query, and why.
+    Unreadable(String),
 }
 
 impl fmt::Debug for GrantedTable {
@@ -161,17 +171,22 @@ impl GrantedTable {
             }
             _ => None,
         };
-        let format = table.parameters.get("classification").map(String::as_str);
-        let unreadable = (format != Some("parquet")).then(|| {
-            format!(
-                "{}.{} is a {} table; queries read Parquet tables (a Glue job turns this one into Parquet)",
+        let format = match table.parameters.get("classification").map(String::as_str) {
+            Some("parquet") => Format::Parquet,
+            Some("csv" | "json") if table.partition_keys.is_empty() => Format::Raw,
+            Some("csv" | "json") => Format::Unreadable(format!(
+                "{}.{} is a partitioned CSV or JSON table; queries read those unpartitioned (a Glue job turns it into Parquet)",
+                table.database_name, table.name
+            )),
+            other => Format::Unreadable(format!(
+                "{}.{} is a {} table, which queries cannot read",
                 table.database_name,
                 table.name,
-                format.unwrap_or("non-Parquet")
-            )
-        });
+                other.unwrap_or("unclassified")
+            )),
+        };
         Ok(GrantedTable {
-            unreadable,
+            format,
             lake,
             reader,
             bucket,
@@ -249,7 +264,7 @@ impl TableProvider for GrantedTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
-        if let Some(why) = &self.unreadable {
+        if let Format::Unreadable(why) = &self.format {
             return Err(df_error(ServiceError::new(
                 crate::service::Code::InvalidRequestException,
                 why.clone(),
@@ -288,6 +303,47 @@ impl TableProvider for GrantedTable {
         }
         let needed: Vec<usize> = needed.into_iter().collect();
 
+        let mut plan: Arc<dyn ExecutionPlan> = match self.format {
+            Format::Raw => Arc::new(StreamingTableExec::try_new(
+                self.file_schema.clone(),
+                vec![Arc::new(RawFiles {
+                    lake: self.lake.clone(),
+                    reader: self.reader.clone(),
+                    bucket: self.bucket.clone(),
+                    keys: self.files.iter().map(|f| f.key.clone()).collect(),
+                    schema: self.file_schema.clone(),
+                })],
+                None,
+                Vec::new(),
+                false,
+                None,
+            )?),
+            _ => self.parquet_scan(state, &full, needed, filters, limit)?,
+        };
+        let scanned = DFSchema::try_from(plan.schema().as_ref().clone())?;
+        if let Some(rows) = &self.rows {
+            let predicate = state.create_physical_expr(rows.clone(), &scanned)?;
+            plan = Arc::new(FilterExec::try_new(predicate, plan)?);
+        }
+        let exprs = outputs
+            .into_iter()
+            .map(|(e, name)| Ok((state.create_physical_expr(e, &scanned)?, name)))
+            .collect::<datafusion::error::Result<Vec<_>>>()?;
+        Ok(Arc::new(ProjectionExec::try_new(exprs, plan)?))
+    }
+}
+
+impl GrantedTable {
+    /// The Parquet objects, read through their envelopes: only the columns `needed`, row groups
+    /// pruned by the filters on columns the principal sees whole.
+    fn parquet_scan(
+        &self,
+        state: &dyn Session,
+        full: &Schema,
+        needed: Vec<usize>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
         let opened = self.open_files().map_err(df_error)?;
         let factory = SealedParquetFiles {
             files: opened
@@ -341,17 +397,7 @@ impl TableProvider for GrantedTable {
                 .with_projection_indices(Some(needed))?
                 .with_limit(if exact_rows { limit } else { None })
                 .build();
-        let mut plan: Arc<dyn ExecutionPlan> = DataSourceExec::from_data_source(config);
-        let scanned = DFSchema::try_from(plan.schema().as_ref().clone())?;
-        if let Some(rows) = &self.rows {
-            let predicate = state.create_physical_expr(rows.clone(), &scanned)?;
-            plan = Arc::new(FilterExec::try_new(predicate, plan)?);
-        }
-        let exprs = outputs
-            .into_iter()
-            .map(|(e, name)| Ok((state.create_physical_expr(e, &scanned)?, name)))
-            .collect::<datafusion::error::Result<Vec<_>>>()?;
-        Ok(Arc::new(ProjectionExec::try_new(exprs, plan)?))
+        Ok(DataSourceExec::from_data_source(config))
     }
 }
 

@@ -494,3 +494,33 @@ async fn results_are_encrypted_and_private_and_detokenize_needs_the_key() {
         .unwrap_err();
     assert_eq!(e.code, Code::AccessDenied);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_query_ends_cancelled_and_leaves_no_results() {
+    let t = demo_lake().await;
+    let a = admin();
+    let q = &t.services.query;
+    let before = crate::common::blobs(&t.path()).len();
+    let heavy = format!("SELECT count(*) FROM {T} a, {T} b, {T} c, {T} d");
+    let id = q
+        .start_query_execution(&a, &heavy, None, None)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    q.stop_query_execution(&a, &id).await.unwrap();
+    let started = std::time::Instant::now();
+    let e = loop {
+        let e = q.get_query_execution(&a, &id).await.unwrap();
+        if e.status.state.is_finished() {
+            break e;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(e.status.state, QueryState::Cancelled);
+    let err = q.get_query_results(&a, &id, None, 10).await.unwrap_err();
+    assert_eq!(err.code, Code::InvalidRequestException);
+    // The runner lets go of the work soon after (it checks every 200 ms).
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert!(started.elapsed().as_secs() < 5);
+    assert_eq!(crate::common::blobs(&t.path()).len(), before);
+}

@@ -181,17 +181,31 @@ impl Lake {
         results::write_header(&mut body, &names).map_err(io)?;
         let mut stream = frame.execute_stream().await.map_err(failure)?;
         let mut rows = 0u64;
-        let mut last_check = Instant::now();
-        while let Some(batch) = stream.next().await {
-            let batch = batch.map_err(failure)?;
-            rows += batch.num_rows() as u64;
-            results::write_batch(&mut body, &batch).map_err(io)?;
-            if last_check.elapsed().as_millis() > 200 {
-                last_check = Instant::now();
-                if self.query_cancelled(id)? {
-                    return Err(ServiceError::new(Code::Cancelled, "the query was stopped"));
+        let consume = async {
+            while let Some(batch) = stream.next().await {
+                let batch = batch.map_err(failure)?;
+                rows += batch.num_rows() as u64;
+                results::write_batch(&mut body, &batch).map_err(io)?;
+            }
+            Ok::<(), ServiceError>(())
+        };
+        // A stop (from any process) is seen within 200 ms, even inside a long aggregation:
+        // dropping the stream cancels DataFusion's work.
+        let watch = async {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                match self.query_cancelled(id) {
+                    Ok(false) => continue,
+                    Ok(true) => {
+                        return ServiceError::new(Code::Cancelled, "the query was stopped");
+                    }
+                    Err(e) => return e,
                 }
             }
+        };
+        tokio::select! {
+            done = consume => done?,
+            stopped = watch => return Err(stopped),
         }
         let sealed = body.finish()?;
         self.commit_bodies(by, vec![sealed], None)?;

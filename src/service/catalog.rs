@@ -115,6 +115,18 @@ pub struct Table {
     pub parameters: BTreeMap<String, String>,
 }
 
+impl Table {
+    /// Every column's name: the data columns, then the partition keys.
+    pub fn column_names(&self) -> Vec<String> {
+        self.storage_descriptor
+            .columns
+            .iter()
+            .chain(&self.partition_keys)
+            .map(|c| c.name.clone())
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct SecurityConfiguration {

@@ -4,108 +4,65 @@
 
 use std::fmt;
 
-/// AWS-style error codes. The names are the ones the AWS services use, so scripts match on them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Code {
-    AccessDenied,
-    NoSuchBucket,
-    NoSuchKey,
-    BucketAlreadyExists,
-    BucketNotEmpty,
-    InvalidBucketName,
-    InvalidArgument,
-    NoSuchBucketPolicy,
-    ServerSideEncryptionConfigurationNotFoundError,
-    NotFoundException,
-    AlreadyExistsException,
-    DisabledException,
-    KMSInvalidStateException,
-    InvalidCiphertextException,
-    MalformedPolicyDocumentException,
-    UnsupportedOperationException,
-    ValidationException,
+/// Declares the codes once: the enum, the name each travels as, and the list `parse` reads.
+macro_rules! codes {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+        /// AWS-style error codes. The names are the ones the AWS services use, so scripts match
+        /// on them.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Code {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Code {
+            const ALL: &[Code] = &[$(Code::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    AccessDenied => "AccessDenied",
+    NoSuchBucket => "NoSuchBucket",
+    NoSuchKey => "NoSuchKey",
+    BucketAlreadyExists => "BucketAlreadyExists",
+    BucketNotEmpty => "BucketNotEmpty",
+    InvalidBucketName => "InvalidBucketName",
+    InvalidArgument => "InvalidArgument",
+    NoSuchBucketPolicy => "NoSuchBucketPolicy",
+    ServerSideEncryptionConfigurationNotFoundError => "ServerSideEncryptionConfigurationNotFoundError",
+    NotFoundException => "NotFoundException",
+    AlreadyExistsException => "AlreadyExistsException",
+    DisabledException => "DisabledException",
+    KMSInvalidStateException => "KMSInvalidStateException",
+    InvalidCiphertextException => "InvalidCiphertextException",
+    MalformedPolicyDocumentException => "MalformedPolicyDocumentException",
+    UnsupportedOperationException => "UnsupportedOperationException",
+    ValidationException => "ValidationException",
     /// Lake Formation's "the request is wrong" (a bad grant, row filter or tag).
-    InvalidInputException,
+    InvalidInputException => "InvalidInputException",
     /// Athena's "the query is wrong or not allowed".
-    InvalidRequestException,
-    EntityNotFoundException,
-    UnrecognizedClientException,
-    AuditIntegrityException,
+    InvalidRequestException => "InvalidRequestException",
+    EntityNotFoundException => "EntityNotFoundException",
+    UnrecognizedClientException => "UnrecognizedClientException",
+    AuditIntegrityException => "AuditIntegrityException",
     /// The lake directory is missing, not a lake, or its passphrase is wrong.
-    LakeConfiguration,
-    Cancelled,
+    LakeConfiguration => "LakeConfigurationError",
+    Cancelled => "Cancelled",
     /// A local file could not be read or written.
-    LocalIo,
-    Internal,
+    LocalIo => "LocalIoError",
+    Internal => "InternalError",
 }
 
 impl Code {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Code::AccessDenied => "AccessDenied",
-            Code::NoSuchBucket => "NoSuchBucket",
-            Code::NoSuchKey => "NoSuchKey",
-            Code::BucketAlreadyExists => "BucketAlreadyExists",
-            Code::BucketNotEmpty => "BucketNotEmpty",
-            Code::InvalidBucketName => "InvalidBucketName",
-            Code::InvalidArgument => "InvalidArgument",
-            Code::NoSuchBucketPolicy => "NoSuchBucketPolicy",
-            Code::ServerSideEncryptionConfigurationNotFoundError => {
-                "ServerSideEncryptionConfigurationNotFoundError"
-            }
-            Code::NotFoundException => "NotFoundException",
-            Code::AlreadyExistsException => "AlreadyExistsException",
-            Code::DisabledException => "DisabledException",
-            Code::KMSInvalidStateException => "KMSInvalidStateException",
-            Code::InvalidCiphertextException => "InvalidCiphertextException",
-            Code::MalformedPolicyDocumentException => "MalformedPolicyDocumentException",
-            Code::UnsupportedOperationException => "UnsupportedOperationException",
-            Code::ValidationException => "ValidationException",
-            Code::InvalidInputException => "InvalidInputException",
-            Code::InvalidRequestException => "InvalidRequestException",
-            Code::EntityNotFoundException => "EntityNotFoundException",
-            Code::UnrecognizedClientException => "UnrecognizedClientException",
-            Code::AuditIntegrityException => "AuditIntegrityException",
-            Code::LakeConfiguration => "LakeConfigurationError",
-            Code::Cancelled => "Cancelled",
-            Code::LocalIo => "LocalIoError",
-            Code::Internal => "InternalError",
-        }
-    }
-
     /// The code named `name`, for errors that travel as text (a failed query's reason).
     pub fn parse(name: &str) -> Option<Code> {
-        use Code::*;
-        [
-            AccessDenied,
-            NoSuchBucket,
-            NoSuchKey,
-            BucketAlreadyExists,
-            BucketNotEmpty,
-            InvalidBucketName,
-            InvalidArgument,
-            NoSuchBucketPolicy,
-            ServerSideEncryptionConfigurationNotFoundError,
-            NotFoundException,
-            AlreadyExistsException,
-            DisabledException,
-            KMSInvalidStateException,
-            InvalidCiphertextException,
-            MalformedPolicyDocumentException,
-            UnsupportedOperationException,
-            ValidationException,
-            InvalidInputException,
-            InvalidRequestException,
-            EntityNotFoundException,
-            UnrecognizedClientException,
-            AuditIntegrityException,
-            LakeConfiguration,
-            Cancelled,
-            LocalIo,
-            Internal,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == name)
+        Code::ALL.iter().copied().find(|c| c.as_str() == name)
     }
 
     /// The AWS CLI v2 exit code for this error: 253 configuration, 254 the service refused,

@@ -87,13 +87,7 @@ pub async fn load(s: &Services, p: &Principal) -> Result<GrantsData> {
             tables.push(TableChoice {
                 database: db.name.clone(),
                 name: t.name.clone(),
-                columns: t
-                    .storage_descriptor
-                    .columns
-                    .iter()
-                    .chain(&t.partition_keys)
-                    .map(|c| c.name.clone())
-                    .collect(),
+                columns: t.column_names(),
             });
         }
     }

@@ -57,6 +57,19 @@ pub(in crate::local) fn location_arn(location: &str) -> Result<String> {
     Ok(format!("arn:aws:s3:::{path}"))
 }
 
+/// A location as its bucket and its key prefix (empty, or ending in `/`).
+pub(in crate::local) fn bucket_and_prefix(location: &str) -> Result<(String, String)> {
+    let arn = location_arn(location)?;
+    let path = arn.trim_start_matches("arn:aws:s3:::");
+    let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
+    let prefix = if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("{prefix}/")
+    };
+    Ok((bucket.to_string(), prefix))
+}
+
 fn grant_detail(grant: &Grant, resource: &Resource) -> serde_json::Value {
     json!({
         "Principal": grant.principal(),
@@ -357,13 +370,7 @@ impl Access for Lake {
                 return Err(invalid("a data cells filter needs a name of 1-255 characters"));
             }
             let table = self.table_or_not_found(tx, &filter.database_name, &filter.table_name)?;
-            let all: Vec<String> = table
-                .storage_descriptor
-                .columns
-                .iter()
-                .chain(&table.partition_keys)
-                .map(|c| c.name.clone())
-                .collect();
+            let all = table.column_names();
             match filter.row_filter.filter_expression.as_deref().map(str::trim) {
                 None | Some("") => {
                     filter.row_filter = RowFilter {

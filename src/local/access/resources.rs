@@ -4,7 +4,7 @@
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::{invalid, location_arn};
+use super::{bucket_and_prefix, invalid, location_arn};
 use crate::local::{Caller, Lake, not_found, parse_ts};
 use crate::service::access::{
     ColumnWildcard, DataCellsFilter, Grant, KeyDecision, LfTag, Permission, Resource, ResourceInfo,
@@ -386,14 +386,7 @@ impl Lake {
         reader: &str,
         table: &Table,
     ) -> Result<Vec<KeyDecision>> {
-        let arn = location_arn(&table.storage_descriptor.location)?;
-        let path = arn.trim_start_matches("arn:aws:s3:::");
-        let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
-        let prefix = if prefix.is_empty() {
-            String::new()
-        } else {
-            format!("{prefix}/")
-        };
+        let (bucket, prefix) = bucket_and_prefix(&table.storage_descriptor.location)?;
         let keys: Vec<String> = tx
             .prepare(
                 "SELECT DISTINCT kms_key_id FROM objects WHERE bucket = ?1 AND substr(key, 1, length(?2)) = ?2",

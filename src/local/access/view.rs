@@ -14,7 +14,7 @@ use rusqlite::{Transaction, params};
 use super::{Stored, tags};
 use crate::local::{Caller, Lake};
 use crate::service::Result;
-use crate::service::access::{Permission, Resource};
+use crate::service::access::{ColumnWildcard, Permission, Resource};
 use crate::service::catalog::Table;
 
 /// A permission held, and whether with the grant option.
@@ -117,6 +117,27 @@ pub fn any_of(filters: &[String]) -> String {
         .join(" OR ")
 }
 
+/// The columns an include list or an exclusion wildcard leaves of `every` (all, with neither).
+fn chosen(
+    every: &BTreeSet<String>,
+    include: &Option<Vec<String>>,
+    wildcard: &Option<ColumnWildcard>,
+) -> BTreeSet<String> {
+    match (include, wildcard) {
+        (Some(include), _) => include
+            .iter()
+            .filter(|c| every.contains(*c))
+            .cloned()
+            .collect(),
+        (None, Some(w)) => every
+            .iter()
+            .filter(|c| !w.excluded_column_names.contains(c))
+            .cloned()
+            .collect(),
+        (None, None) => every.clone(),
+    }
+}
+
 fn grants_select(perms: &[Held]) -> bool {
     perms
         .iter()
@@ -134,13 +155,7 @@ impl Lake {
     ) -> Result<TableView> {
         let db = table.database_name.as_str();
         let name = table.name.as_str();
-        let all_columns: Vec<String> = table
-            .storage_descriptor
-            .columns
-            .iter()
-            .chain(&table.partition_keys)
-            .map(|c| c.name.clone())
-            .collect();
+        let all_columns = table.column_names();
         let every: BTreeSet<String> = all_columns.iter().cloned().collect();
         let mut view = TableView {
             all_columns,
@@ -187,27 +202,15 @@ impl Lake {
                     if !select {
                         continue;
                     }
-                    let columns = match (column_names, column_wildcard) {
-                        (Some(include), _) => include
-                            .iter()
-                            .filter(|c| every.contains(*c))
-                            .cloned()
-                            .collect(),
-                        (None, Some(w)) => {
-                            for c in &w.excluded_column_names {
-                                view.exclusions
-                                    .entry(c.clone())
-                                    .or_default()
-                                    .push(format!("excluded by {}", words(&resource.describe())));
-                            }
-                            every
-                                .iter()
-                                .filter(|c| !w.excluded_column_names.contains(c))
-                                .cloned()
-                                .collect()
+                    if let Some(w) = column_wildcard {
+                        for c in &w.excluded_column_names {
+                            view.exclusions
+                                .entry(c.clone())
+                                .or_default()
+                                .push(format!("excluded by {}", words(&resource.describe())));
                         }
-                        (None, None) => every.clone(),
-                    };
+                    }
+                    let columns = chosen(&every, column_names, column_wildcard);
                     view.slices.push(Slice {
                         rows: None,
                         columns,
@@ -226,19 +229,7 @@ impl Lake {
                     let Some(f) = self.data_cells_filter(tx, db, name, filter)? else {
                         continue;
                     };
-                    let columns = match (&f.column_names, &f.column_wildcard) {
-                        (Some(include), _) => include
-                            .iter()
-                            .filter(|c| every.contains(*c))
-                            .cloned()
-                            .collect(),
-                        (None, Some(w)) => every
-                            .iter()
-                            .filter(|c| !w.excluded_column_names.contains(c))
-                            .cloned()
-                            .collect(),
-                        (None, None) => every.clone(),
-                    };
+                    let columns = chosen(&every, &f.column_names, &f.column_wildcard);
                     let rows = f
                         .row_filter
                         .filter_expression

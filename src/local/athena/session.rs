@@ -25,7 +25,7 @@ use rusqlite::params;
 
 use super::table::{GrantedTable, TableFile};
 use crate::local::Lake;
-use crate::local::access::location_arn;
+use crate::local::access::bucket_and_prefix;
 use crate::service::catalog::Table;
 use crate::service::{Code, Principal, Result, ServiceError};
 
@@ -199,14 +199,7 @@ impl Lake {
         tx: &rusqlite::Transaction,
         table: &Table,
     ) -> Result<(String, Vec<TableFile>)> {
-        let arn = location_arn(&table.storage_descriptor.location)?;
-        let path = arn.trim_start_matches("arn:aws:s3:::");
-        let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
-        let prefix = if prefix.is_empty() {
-            String::new()
-        } else {
-            format!("{prefix}/")
-        };
+        let (bucket, prefix) = bucket_and_prefix(&table.storage_descriptor.location)?;
         let rows: Vec<(String, u64)> = tx
             .prepare(
                 "SELECT key, size FROM objects WHERE bucket = ?1 AND substr(key, 1, length(?2)) = ?2 ORDER BY key",
@@ -239,7 +232,7 @@ impl Lake {
                 partition_values: values,
             });
         }
-        Ok((bucket.to_string(), files))
+        Ok((bucket, files))
     }
 
     /// The token keys of every customer key the caller may decrypt with, for `detokenize`.

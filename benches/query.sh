@@ -35,7 +35,7 @@ files = 8
 for f in range(files):
     lo, hi = f * n // files, (f + 1) * n // files
     con.execute(f"""COPY (SELECT i AS trade_id,
-                           (SELECT list_value({",".join(f"'{s}'" for s in symbols)}))[1 + hash(i) % 20] AS symbol,
+                           (SELECT list_value({",".join(f"'{s}'" for s in symbols)}))[CAST(1 + hash(i) % 20 AS BIGINT)] AS symbol,
                            CASE WHEN hash(i * 7) % 2 = 0 THEN 'BUY' ELSE 'SELL' END AS side,
                            1 + hash(i * 13) % 1000 AS quantity,
                            round(1 + (hash(i * 17) % 100000) / 100.0, 2) AS price,

@@ -347,36 +347,83 @@ impl Lake {
     ) -> Result<(ObjectInfo, SealedFile, Secret)> {
         let arn = object_arn(bucket, key);
         self.audited(by, "s3", "GetObject", &arn, |tx, caller| {
-            let b = self.bucket_row(tx, bucket)?;
-            self.authorize_s3(caller, &b, "s3:GetObject", &arn, &[])?;
-            let row = self.object_row(tx, bucket, key)?;
-            let file = File::open(self.blob_path(&row.blob)).map_err(|e| {
-                ServiceError::new(
-                    Code::InvalidCiphertextException,
-                    format!("the body of {arn} is missing: {e}"),
-                )
-            })?;
-            let file = SealedFile::open(file)?;
-            let h = &file.header;
-            let dk = self.decrypt_data_key(
-                tx,
-                caller,
-                &h.key_id,
-                h.key_version,
-                &h.sealed_data_key,
-                &encryption_context(bucket, key),
-            )?;
-            // The body must be the very version the store names, not an older copy put back.
-            if file.plaintext_len != row.size || file.final_tag()? != row.etag {
-                return Err(ServiceError::new(
-                    Code::InvalidCiphertextException,
-                    format!("the body of {arn} is not the version the lake recorded"),
-                ));
-            }
+            let opened = self.open_in(tx, caller, bucket, key)?;
             let detail =
                 json!({"Range": range.map(|(s, e)| format!("bytes={s}-{}", e.saturating_sub(1)))});
-            Ok(((self.object_info(&row), file, dk), detail))
+            Ok((opened, detail))
         })
+    }
+
+    /// Opens many objects of one bucket in one transaction (a query's scan): each read is
+    /// authorized and recorded as its own GetObject, all or none.
+    pub(super) fn open_objects(
+        &self,
+        by: &Principal,
+        bucket: &str,
+        keys: &[String],
+    ) -> Result<Vec<envelope::SealedObject>> {
+        let outcome = self.meta.write(|tx| {
+            let caller = self.caller(tx, by)?;
+            let mut out = Vec::with_capacity(keys.len());
+            for key in keys {
+                let (_, file, dk) = self.open_in(tx, &caller, bucket, key)?;
+                self.audit.append(
+                    tx,
+                    Event {
+                        principal: by.name(),
+                        source: "s3",
+                        name: "GetObject",
+                        resource: &object_arn(bucket, key),
+                        error_code: None,
+                        detail: json!({}),
+                    },
+                )?;
+                out.push(envelope::SealedObject::new(file, dk));
+            }
+            Ok(out)
+        });
+        if let Err(e) = &outcome {
+            self.record_refusal(by, "s3", "GetObject", &format!("arn:aws:s3:::{bucket}"), e);
+        }
+        outcome
+    }
+
+    /// One object's authorization, row, body and data key, inside a transaction.
+    fn open_in(
+        &self,
+        tx: &Transaction,
+        caller: &Caller,
+        bucket: &str,
+        key: &str,
+    ) -> Result<(ObjectInfo, SealedFile, Secret)> {
+        let arn = object_arn(bucket, key);
+        let b = self.bucket_row(tx, bucket)?;
+        self.authorize_s3(caller, &b, "s3:GetObject", &arn, &[])?;
+        let row = self.object_row(tx, bucket, key)?;
+        let file = File::open(self.blob_path(&row.blob)).map_err(|e| {
+            ServiceError::new(
+                Code::InvalidCiphertextException,
+                format!("the body of {arn} is missing: {e}"),
+            )
+        })?;
+        let file = SealedFile::open(file)?;
+        let h = &file.header;
+        let dk = self.decrypt_data_key(
+            tx,
+            caller,
+            &h.key_id,
+            h.key_version,
+            &h.sealed_data_key,
+            &encryption_context(bucket, key),
+        )?;
+        // The body must be the very version the store names, not an older copy put back.
+        if file.plaintext_len != row.size || file.final_tag()? != row.etag {
+            return Err(ServiceError::new(
+                Code::InvalidCiphertextException,
+                format!("the body of {arn} is not the version the lake recorded"),
+            ));
+        }
+        Ok((self.object_info(&row), file, dk))
     }
 
     /// The keys and sizes under a prefix, as `by` may list them (for jobs and crawlers).

@@ -501,7 +501,7 @@ async fn a_stopped_query_ends_cancelled_and_leaves_no_results() {
     let a = admin();
     let q = &t.services.query;
     let before = crate::common::blobs(&t.path()).len();
-    let heavy = format!("SELECT count(*) FROM {T} a, {T} b, {T} c, {T} d");
+    let heavy = format!("SELECT sum(a.price * b.quantity - c.price) FROM {T} a, {T} b, {T} c");
     let id = q
         .start_query_execution(&a, &heavy, None, None)
         .await
@@ -523,4 +523,55 @@ async fn a_stopped_query_ends_cancelled_and_leaves_no_results() {
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     assert!(started.elapsed().as_secs() < 5);
     assert_eq!(crate::common::blobs(&t.path()).len(), before);
+}
+
+/// A query's filters run only on rows the principal may see: a CAST that fails on any other
+/// symbol would otherwise name a hidden row's value in its error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_filter_never_runs_on_a_hidden_row() {
+    let t = demo_lake().await;
+    let a = admin();
+    new_principal(&t, "jpm-desk").await;
+    let access = &t.services.access;
+    access
+        .create_data_cells_filter(
+            &a,
+            lakectl::service::access::DataCellsFilter {
+                table_catalog_id: String::new(),
+                database_name: "lakeformation-glue-catalog-db".into(),
+                table_name: "processed".into(),
+                name: "jpm".into(),
+                row_filter: lakectl::service::access::RowFilter {
+                    filter_expression: Some("symbol = 'JPM'".into()),
+                    all_rows_wildcard: None,
+                },
+                column_names: Some(vec!["symbol".into(), "price".into()]),
+                column_wildcard: None,
+            },
+        )
+        .await
+        .unwrap();
+    let jpm = Resource::DataCellsFilter {
+        database_name: "lakeformation-glue-catalog-db".into(),
+        table_name: "processed".into(),
+        name: "jpm".into(),
+    };
+    access
+        .grant_permissions(&a, Grant::new("jpm-desk", jpm, vec![Permission::Select]))
+        .await
+        .unwrap();
+    let sql = format!(
+        "SELECT count(*) FROM {T} WHERE CAST(replace(symbol, 'JPM', '1') AS INT) = 1 AND price > 0"
+    );
+    let seen = query(&t, "jpm-desk", &sql).await.unwrap();
+    let truth = query(
+        &t,
+        "admin",
+        &format!("SELECT count(*) FROM {T} WHERE symbol = 'JPM' AND price > 0"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(seen.rows, truth.rows);
+    // The same query as the admin, who sees every row, fails on the first other symbol.
+    assert!(query(&t, "admin", &sql).await.is_err());
 }

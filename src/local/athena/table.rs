@@ -17,7 +17,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::{DFSchema, DataFusionError, ScalarValue};
+use datafusion::common::stats::Precision;
+use datafusion::common::{DFSchema, DataFusionError, ScalarValue, Statistics};
 use datafusion::datasource::TableType;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::parquet::ParquetFileReaderFactory;
@@ -211,14 +212,17 @@ impl GrantedTable {
         )
     }
 
-    /// Opens each object as the reader (authorized and recorded) and reads its footer.
+    /// Opens the objects as the reader (authorized and recorded, in one transaction) and reads
+    /// their footers.
     fn open_files(
         &self,
     ) -> Result<Vec<(TableFile, SealedObject, Arc<ParquetMetaData>)>, ServiceError> {
+        let keys: Vec<String> = self.files.iter().map(|f| f.key.clone()).collect();
+        let objects = self.lake.open_objects(&self.reader, &self.bucket, &keys)?;
         self.files
             .iter()
-            .map(|f| {
-                let (_, object) = self.lake.open_object(&self.reader, &self.bucket, &f.key)?;
+            .zip(objects)
+            .map(|(f, object)| {
                 let metadata = ParquetMetaDataReader::new()
                     .with_page_index_policy(PageIndexPolicy::Optional)
                     .parse_and_finish(&SealedChunks(object.clone()))
@@ -376,9 +380,25 @@ impl GrantedTable {
             })
             .cloned()
             .collect();
-        if let Some(predicate) = conjunction(prunable) {
+        // The row filter leads the predicate and Parquet applies its conjuncts in order, each to
+        // the rows the previous ones kept (reordering is off), so a query's own filters never
+        // run on a row the principal may not see. The filters above the scan apply again.
+        let predicate = conjunction(self.rows.iter().cloned().chain(prunable));
+        if let Some(predicate) = predicate {
             let full_df = DFSchema::try_from(full.clone())?;
-            source = source.with_predicate(state.create_physical_expr(predicate, &full_df)?);
+            let mut options = source.table_parquet_options().clone();
+            // A row filter on a partition key is not evaluated in the Parquet reader; then the
+            // predicate only prunes.
+            let row_filter_on_partition = self.rows.as_ref().is_some_and(|r| {
+                r.column_refs()
+                    .iter()
+                    .any(|c| self.partition_fields.iter().any(|p| p.name() == &c.name))
+            });
+            options.global.pushdown_filters = !row_filter_on_partition;
+            options.global.reorder_filters = false;
+            source = source
+                .with_table_parquet_options(options)
+                .with_predicate(state.create_physical_expr(predicate, &full_df)?);
         }
         let target = state.config().target_partitions().max(1);
         let mut groups: Vec<Vec<PartitionedFile>> =
@@ -391,9 +411,18 @@ impl GrantedTable {
             );
         }
         let exact_rows = self.rows.is_none() && self.cells.iter().all(Option::is_none);
+        // Row counts from the footers let the planner put the small side of a join in its hash
+        // table.
+        let total_rows: i64 = opened
+            .iter()
+            .map(|(_, _, m)| m.file_metadata().num_rows())
+            .sum();
+        let statistics = Statistics::new_unknown(full)
+            .with_num_rows(Precision::Exact(total_rows.max(0) as usize));
         let config =
             FileScanConfigBuilder::new(ObjectStoreUrl::local_filesystem(), Arc::new(source))
                 .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
+                .with_statistics(statistics)
                 .with_projection_indices(Some(needed))?
                 .with_limit(if exact_rows { limit } else { None })
                 .build();

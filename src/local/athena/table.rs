@@ -238,6 +238,29 @@ impl GrantedTable {
     }
 }
 
+/// Whether evaluating `e` on any row can neither fail nor say anything but true or false:
+/// comparisons, ranges, IN lists, IS NULL and LIKE of columns against constants, with NOT, AND
+/// and OR. (PostgreSQL calls such predicates leakproof.)
+fn is_leakproof(e: &Expr) -> bool {
+    use datafusion::logical_expr::Operator::*;
+    let operand = |e: &Expr| matches!(e, Expr::Column(_) | Expr::Literal(..));
+    match e {
+        Expr::BinaryExpr(b) => match b.op {
+            And | Or => is_leakproof(&b.left) && is_leakproof(&b.right),
+            Eq | NotEq | Lt | LtEq | Gt | GtEq | IsDistinctFrom | IsNotDistinctFrom => {
+                operand(&b.left) && operand(&b.right)
+            }
+            _ => false,
+        },
+        Expr::Not(inner) => is_leakproof(inner),
+        Expr::IsNull(inner) | Expr::IsNotNull(inner) => operand(inner),
+        Expr::Between(b) => operand(&b.expr) && operand(&b.low) && operand(&b.high),
+        Expr::InList(l) => operand(&l.expr) && l.list.iter().all(operand),
+        Expr::Like(l) => operand(&l.expr) && matches!(*l.pattern, Expr::Literal(..)),
+        _ => false,
+    }
+}
+
 fn df_error(e: ServiceError) -> DataFusionError {
     DataFusionError::External(Box::new(e))
 }
@@ -380,10 +403,19 @@ impl GrantedTable {
             })
             .cloned()
             .collect();
-        // The row filter leads the predicate and Parquet applies its conjuncts in order, each to
-        // the rows the previous ones kept (reordering is off), so a query's own filters never
-        // run on a row the principal may not see. The filters above the scan apply again.
-        let predicate = conjunction(self.rows.iter().cloned().chain(prunable));
+        // Parquet applies the predicate's conjuncts in order, each to the rows the previous ones
+        // kept (reordering is off). The row filter goes before every query filter that could
+        // fail or reveal a value (a CAST, a function), so those never run on a row the principal
+        // may not see; leak-proof comparisons of columns with constants may go first, which
+        // lets a selective query filter do the narrowing. The filters above the scan apply again.
+        let (leakproof, other): (Vec<Expr>, Vec<Expr>) =
+            prunable.into_iter().partition(is_leakproof);
+        let predicate = conjunction(
+            leakproof
+                .into_iter()
+                .chain(self.rows.iter().cloned())
+                .chain(other),
+        );
         if let Some(predicate) = predicate {
             let full_df = DFSchema::try_from(full.clone())?;
             let mut options = source.table_parquet_options().clone();
@@ -493,5 +525,31 @@ impl AsyncFileReader for SealedParquetReader {
         _options: Option<&'a ArrowReaderOptions>,
     ) -> BoxFuture<'a, datafusion::parquet::errors::Result<Arc<ParquetMetaData>>> {
         futures::future::ready(Ok(self.metadata.clone())).boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::logical_expr::cast;
+
+    #[test]
+    fn only_comparisons_with_constants_are_leakproof() {
+        assert!(is_leakproof(&col("price").gt(lit(1.0))));
+        assert!(is_leakproof(
+            &col("price")
+                .between(lit(1.0), lit(2.0))
+                .and(col("s").is_null())
+        ));
+        assert!(is_leakproof(
+            &col("s").in_list(vec![lit("a"), lit("b")], false)
+        ));
+        assert!(!is_leakproof(&cast(col("s"), DataType::Int32).eq(lit(1))));
+        assert!(!is_leakproof(&(col("price") / col("qty")).gt(lit(1.0))));
+        assert!(!is_leakproof(
+            &col("price")
+                .gt(lit(1.0))
+                .or(cast(col("s"), DataType::Int32).eq(lit(1)))
+        ));
     }
 }

@@ -126,6 +126,14 @@ impl GrantedTable {
                     table.database_name, table.name, c.name, c.type_name
                 ))
             })?;
+            // Parquet strings are read as views (no copy per value); the CSV and JSON readers
+            // build plain strings.
+            let parquet = table.parameters.get("classification").map(String::as_str)
+                == Some("parquet");
+            let t = match t {
+                DataType::Utf8 if parquet => DataType::Utf8View,
+                other => other,
+            };
             Ok(Arc::new(Field::new(&c.name, t, true)))
         };
         let data: Vec<FieldRef> = table

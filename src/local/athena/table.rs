@@ -128,8 +128,8 @@ impl GrantedTable {
             })?;
             // Parquet strings are read as views (no copy per value); the CSV and JSON readers
             // build plain strings.
-            let parquet = table.parameters.get("classification").map(String::as_str)
-                == Some("parquet");
+            let parquet =
+                table.parameters.get("classification").map(String::as_str) == Some("parquet");
             let t = match t {
                 DataType::Utf8 if parquet => DataType::Utf8View,
                 other => other,

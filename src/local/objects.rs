@@ -355,12 +355,14 @@ impl Lake {
     }
 
     /// Opens many objects of one bucket in one transaction (a query's scan): each read is
-    /// authorized and recorded as its own GetObject, all or none.
+    /// authorized and recorded as its own GetObject, with `detail` (whose query it serves), all
+    /// or none.
     pub(super) fn open_objects(
         &self,
         by: &Principal,
         bucket: &str,
         keys: &[String],
+        detail: &serde_json::Value,
     ) -> Result<Vec<envelope::SealedObject>> {
         let outcome = self.meta.write(|tx| {
             let caller = self.caller(tx, by)?;
@@ -375,7 +377,7 @@ impl Lake {
                         name: "GetObject",
                         resource: &object_arn(bucket, key),
                         error_code: None,
-                        detail: json!({}),
+                        detail: detail.clone(),
                     },
                 )?;
                 out.push(envelope::SealedObject::new(file, dk));

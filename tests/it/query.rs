@@ -98,6 +98,19 @@ async fn a_column_grant_shows_that_column_and_nothing_else() {
         .await
         .unwrap();
     assert_eq!(scalar(&count), rows.to_string());
+    // The objects were read by the Lake Formation role, on the analyst's behalf, and say so.
+    let reads = t
+        .services
+        .audit
+        .list(&admin(), Some("lakeformation-service-role"))
+        .await
+        .unwrap();
+    assert!(
+        reads.iter().any(|e| e.event_name == "GetObject"
+            && e.detail["OnBehalfOf"] == "analyst"
+            && e.detail["QueryExecutionId"].is_string()),
+        "{reads:#?}"
+    );
 
     // Every path to the hidden column `price` fails exactly as a made-up column does.
     let hidden = [

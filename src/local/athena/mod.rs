@@ -150,7 +150,7 @@ impl Lake {
         database: Option<&str>,
         group: &WorkGroup,
     ) -> Result<Finished> {
-        let session = self.query_session(by, database, sql)?;
+        let session = self.query_session(id, by, database, sql)?;
         let frame = session
             .ctx
             .sql_with_options(sql, session::sql_options())

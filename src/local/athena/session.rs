@@ -111,6 +111,7 @@ struct Readable {
 impl Lake {
     pub(super) fn query_session(
         &self,
+        id: &str,
         by: &Principal,
         database: Option<&str>,
         sql: &str,
@@ -179,6 +180,7 @@ impl Lake {
                 r.files,
                 &|s, schema| ctx.parse_sql_expr(s, schema),
                 scanned.clone(),
+                serde_json::json!({"QueryExecutionId": id, "OnBehalfOf": by.name()}),
             )?;
             schema
                 .register_table(r.table.name.clone(), Arc::new(provider))

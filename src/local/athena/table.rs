@@ -76,6 +76,8 @@ pub struct GrantedTable {
     /// The rows the principal sees (`None`: all).
     rows: Option<Expr>,
     scanned: Arc<AtomicU64>,
+    /// Recorded with each object read: whose query it serves.
+    audit: serde_json::Value,
     format: Format,
 }
 
@@ -118,6 +120,7 @@ impl GrantedTable {
         files: Vec<TableFile>,
         parse: &dyn Fn(&str, &DFSchema) -> datafusion::error::Result<Expr>,
         scanned: Arc<AtomicU64>,
+        audit: serde_json::Value,
     ) -> Result<Self, ServiceError> {
         let field = |c: &crate::service::catalog::Column| -> Result<FieldRef, ServiceError> {
             let t = arrow_type(&c.type_name).ok_or_else(|| {
@@ -195,6 +198,7 @@ impl GrantedTable {
             )),
         };
         Ok(GrantedTable {
+            audit,
             format,
             lake,
             reader,
@@ -226,7 +230,9 @@ impl GrantedTable {
         &self,
     ) -> Result<Vec<(TableFile, SealedObject, Arc<ParquetMetaData>)>, ServiceError> {
         let keys: Vec<String> = self.files.iter().map(|f| f.key.clone()).collect();
-        let objects = self.lake.open_objects(&self.reader, &self.bucket, &keys)?;
+        let objects = self
+            .lake
+            .open_objects(&self.reader, &self.bucket, &keys, &self.audit)?;
         self.files
             .iter()
             .zip(objects)

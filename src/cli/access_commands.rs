@@ -28,6 +28,7 @@ pub struct ResourceArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct GrantArgs {
+    /// Who gains (or loses) the permissions
     #[arg(long)]
     pub principal: String,
     /// ALL, SELECT, DESCRIBE, ALTER, DROP, INSERT, DELETE, CREATE_TABLE, DATA_LOCATION_ACCESS
@@ -65,6 +66,7 @@ pub enum LakeFormationCommand {
         #[arg(long, default_value = "lakeformation-service-role")]
         role_arn: String,
     },
+    /// The registered locations and their roles
     ListResources,
     /// Grant permissions on one resource. Only lake admins and holders of the grant option may
     GrantPermissions(GrantArgs),
@@ -77,12 +79,14 @@ pub enum LakeFormationCommand {
         #[arg(long, value_name = "DB.TABLE")]
         table: Option<String>,
     },
+    /// An LF-tag and the values it may take
     CreateLfTag {
         #[arg(long)]
         key: String,
         #[arg(long, value_delimiter = ',', required = true)]
         values: Vec<String>,
     },
+    /// The LF-tags and their values
     ListLfTags,
     /// Tag a database, a table, or columns of a table; lower levels inherit and may override
     AddLfTagsToResource {
@@ -120,6 +124,7 @@ pub enum LakeFormationCommand {
         #[arg(long, value_delimiter = ',')]
         excluded_columns: Vec<String>,
     },
+    /// The data cells filters (lake admins), of one table or all
     ListDataCellsFilter {
         #[arg(long, value_name = "DB.TABLE")]
         table: Option<String>,
@@ -152,6 +157,7 @@ pub enum AthenaCommand {
         #[arg(long)]
         sse_kms_key_id: Option<String>,
     },
+    /// The work groups, their output locations and result keys
     ListWorkGroups,
     /// Run a query as the acting principal. Results go to OUTPUT/PRINCIPAL/ID.csv, encrypted;
     /// on the local lake the query runs in this process, which stays until it ends
@@ -167,6 +173,7 @@ pub enum AthenaCommand {
         #[arg(long)]
         wait: bool,
     },
+    /// A query's state, reason, data scanned and time (yours only, unless you are a lake admin)
     GetQueryExecution {
         #[arg(long)]
         query_execution_id: String,
@@ -180,15 +187,22 @@ pub enum AthenaCommand {
         #[arg(long, default_value_t = 1000)]
         max_results: usize,
     },
+    /// Your query executions, newest first (every principal's for lake admins)
     ListQueryExecutions {
         #[arg(long)]
         work_group: Option<String>,
     },
+    /// Stop a running query; it ends CANCELLED and writes no results
     StopQueryExecution {
         #[arg(long)]
         query_execution_id: String,
     },
     /// Shorthand: run SQL, wait, print {"Columns":[…],"Rows":[[…]…]}
+    ///
+    /// SQL is one SELECT (WITH, UNION and subqueries included) over DB.TABLE names (quote names
+    /// with dashes: "my-db".t). The query sees only the tables, columns and rows the acting
+    /// principal was granted; `detokenize(column)` reads tokens back for a principal allowed
+    /// kms:Decrypt on their key. EXPLAIN, DDL, DML, COPY, SET and file or URL tables are refused.
     Query {
         sql: String,
         #[arg(long, default_value = "primary")]

@@ -24,30 +24,19 @@ use crate::service::query::{
 use crate::service::storage::{PutOptions, Sse};
 use crate::service::{Code, Principal, Result, ServiceError};
 
-pub use session::check_statement;
+use session::check_statement;
 
 const DEFAULT_WORK_GROUP: &str = "primary";
 
+/// Athena answers InvalidRequestException for a work group or query that does not exist.
 fn not_found(what: String) -> ServiceError {
     ServiceError::new(Code::InvalidRequestException, what)
 }
 
-/// `s3://B/P/` as bucket and prefix (ending in `/` unless empty).
+/// `s3://B/P/` as bucket and prefix (ending in `/` unless empty), in Athena's error.
 fn split_location(location: &str) -> Result<(String, String)> {
-    let path = location.strip_prefix("s3://").ok_or_else(|| {
-        ServiceError::new(
-            Code::InvalidRequestException,
-            format!("{location:?} is not an S3 location (s3://BUCKET/PREFIX/)"),
-        )
-    })?;
-    let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
-    let prefix = prefix.trim_end_matches('/');
-    let prefix = if prefix.is_empty() {
-        String::new()
-    } else {
-        format!("{prefix}/")
-    };
-    Ok((bucket.to_string(), prefix))
+    super::access::bucket_and_prefix(location)
+        .map_err(|e| ServiceError::new(Code::InvalidRequestException, e.message))
 }
 
 /// What a failed query tells its user: the lake's own error if it raised one, else DataFusion's.

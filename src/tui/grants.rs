@@ -297,9 +297,13 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
     };
     let title = format!(" Grants ({}, {order}) ", pane.list.items.len());
     let block = pane_block(title, app.current_filter());
+    let acting_admin = app
+        .principals
+        .iter()
+        .any(|p| p.user_name == app.principal.name() && p.admin);
     let pane = &mut app.grants;
     if pane.list.items.is_empty() {
-        let text = if app.principal.name() == "admin" || !pane.tables.is_empty() {
+        let text = if acting_admin {
             "No Lake Formation grants yet. g makes one (principal → table → columns, a filter or tags), \
              e explains what a principal sees of a table and why."
         } else {

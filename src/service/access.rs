@@ -273,6 +273,8 @@ pub struct Explanation {
 #[serde(rename_all = "PascalCase")]
 pub struct KeyDecision {
     pub key_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
     pub usable: bool,
     pub reason: String,
 }

@@ -183,7 +183,7 @@ pub fn explanation_text(e: &Explanation) -> String {
     for k in &e.keys {
         out.push_str(&format!(
             "Key {}: {} ({})\n",
-            k.key_id,
+            k.alias.as_deref().unwrap_or(&k.key_id),
             if k.usable { "usable" } else { "NOT usable" },
             k.reason
         ));

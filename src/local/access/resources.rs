@@ -400,14 +400,24 @@ impl Lake {
                 self.authorize_key(&reader_caller, &row, "kms:Decrypt")?;
                 self.check_usable(&row)
             });
+            // Named as people name it: its alias, with the id.
+            let alias: Option<String> = tx
+                .query_row(
+                    "SELECT name FROM aliases WHERE key_id = ?1 ORDER BY name LIMIT 1",
+                    params![key],
+                    |r| r.get(0),
+                )
+                .optional()?;
             out.push(match decision {
                 Ok(()) => KeyDecision {
                     key_id: key,
+                    alias,
                     usable: true,
                     reason: format!("{reader} may use it for kms:Decrypt and it is enabled"),
                 },
                 Err(e) => KeyDecision {
                     key_id: key,
+                    alias,
                     usable: false,
                     reason: e.message,
                 },

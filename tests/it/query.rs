@@ -588,3 +588,36 @@ async fn a_query_filter_never_runs_on_a_hidden_row() {
     // The same query as the admin, who sees every row, fails on the first other symbol.
     assert!(query(&t, "admin", &sql).await.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_page_by_token() {
+    let t = demo_lake().await;
+    let a = admin();
+    let q = &t.services.query;
+    let sql = format!("SELECT trade_id, symbol FROM {T} ORDER BY trade_id LIMIT 5");
+    let all = query(&t, "admin", &sql).await.unwrap();
+    let id = q.list_query_executions(&a, None).await.unwrap()[0].clone();
+    let mut token: Option<String> = None;
+    let mut paged = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = q
+            .get_query_results(&a, &id, token.as_deref(), 2)
+            .await
+            .unwrap();
+        pages += 1;
+        assert!(page.rows.len() <= 2);
+        paged.extend(page.rows);
+        match page.next_token {
+            Some(t) => token = Some(t),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(paged, all.rows);
+    let e = q
+        .get_query_results(&a, &id, Some("garbage"), 2)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, Code::InvalidRequestException);
+}

@@ -24,6 +24,7 @@ use crate::service::query::{
 use crate::service::storage::{PutOptions, Sse};
 use crate::service::{Code, Principal, Result, ServiceError};
 
+use results::read_page;
 use session::check_statement;
 
 const DEFAULT_WORK_GROUP: &str = "primary";
@@ -425,34 +426,48 @@ impl Query for Lake {
         let (bucket, _) = split_location(execution.output_location.as_deref().unwrap_or_default())?;
         let lake = self.arc();
         let (by2, key) = (by.clone(), stored.key.clone());
-        let text = super::blocking(move || {
+        // The token is where the next page starts: rows before it and its byte offset.
+        let (skipped, offset) = match next_token {
+            None => (0u64, None),
+            Some(t) => {
+                let parsed = t
+                    .split_once(':')
+                    .and_then(|(r, o)| Some((r.parse().ok()?, o.parse().ok()?)));
+                let (r, o): (u64, u64) = parsed.ok_or_else(|| {
+                    ServiceError::new(
+                        Code::InvalidRequestException,
+                        format!("{t:?} is not a token this query gave"),
+                    )
+                })?;
+                (r, Some(o))
+            }
+        };
+        let width = stored.columns.len();
+        let total = execution.statistics.result_rows;
+        let max = max.max(1);
+        let page = super::blocking(move || {
             let (_, object) = lake.open_object(&by2, &bucket, &key)?;
-            let bytes = object.read_range(0, object.len())?;
-            String::from_utf8(bytes)
-                .map_err(|_| ServiceError::internal("the results are not UTF-8".to_string()))
+            let broken = |e: String| ServiceError::internal(format!("the results: {e}"));
+            let start = match offset {
+                Some(o) if o <= object.len() => o,
+                Some(_) => return Err(broken("the token is past the end".into())),
+                None => {
+                    // Past the header row.
+                    let header = std::io::BufReader::new(object.reader_at(0));
+                    read_page(header, width, 1).map_err(broken)?.1
+                }
+            };
+            let reader = std::io::BufReader::with_capacity(1 << 16, object.reader_at(start));
+            let (rows, consumed, ended) = read_page(reader, width, max).map_err(broken)?;
+            Ok((rows, start + consumed, ended))
         })
         .await?;
-        let width = stored.columns.len();
-        let mut rows = results::read(&text, width)
-            .map_err(|e| ServiceError::internal(format!("the results of {id}: {e}")))?;
-        rows.remove(0);
-        let start: usize = match next_token {
-            None => 0,
-            Some(t) => t.parse().map_err(|_| {
-                ServiceError::new(
-                    Code::InvalidRequestException,
-                    format!("{t:?} is not a token this query gave"),
-                )
-            })?,
-        };
-        let total = rows.len();
-        let start = start.min(total);
-        let end = (start + max.max(1)).min(total);
-        let page: Vec<_> = rows.drain(start..end).collect();
+        let (rows, next_offset, ended) = page;
+        let shown = skipped + rows.len() as u64;
         Ok(ResultPage {
             columns: stored.columns,
-            rows: page,
-            next_token: (end < total).then(|| end.to_string()),
+            rows,
+            next_token: (!ended && shown < total).then(|| format!("{shown}:{next_offset}")),
         })
     }
 

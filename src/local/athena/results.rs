@@ -73,37 +73,69 @@ pub fn write_batch(out: &mut impl Write, batch: &RecordBatch) -> std::io::Result
     Ok(())
 }
 
-/// Parses what `write_header` and `write_batch` wrote: rows of `width` optional values.
-pub fn read(text: &str, width: usize) -> Result<Vec<Vec<Option<String>>>, String> {
+/// Every row of what `write_header` and `write_batch` wrote.
+#[cfg(test)]
+fn read(text: &str, width: usize) -> Result<Vec<Vec<Option<String>>>, String> {
+    read_page(text.as_bytes(), width, usize::MAX).map(|(rows, _, _)| rows)
+}
+
+/// A page of at most `max` rows from `input`, which starts at a row's first byte; also the
+/// bytes consumed (where the next page starts) and whether the input ended. Reads only as far as
+/// the page needs, so paging through a large result never holds more than a page.
+pub fn read_page(
+    input: impl std::io::BufRead,
+    width: usize,
+    max: usize,
+) -> Result<(Vec<Vec<Option<String>>>, u64, bool), String> {
+    let mut bytes = input.bytes().peekable();
     let mut rows = Vec::new();
     let mut row: Vec<Option<String>> = Vec::new();
-    let mut chars = text.chars().peekable();
+    let mut consumed = 0u64;
     let mut at_field_start = true;
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                let mut value = String::new();
+    let mut next =
+        |bytes: &mut std::iter::Peekable<std::io::Bytes<_>>| -> Result<Option<u8>, String> {
+            match bytes.next() {
+                None => Ok(None),
+                Some(Ok(b)) => {
+                    consumed += 1;
+                    Ok(Some(b))
+                }
+                Some(Err(e)) => Err(format!("cannot read the results: {e}")),
+            }
+        };
+    while rows.len() < max {
+        let Some(b) = next(&mut bytes)? else {
+            if !row.is_empty() {
+                return Err("the last row is not terminated".into());
+            }
+            return Ok((rows, consumed, true));
+        };
+        match b {
+            b'"' => {
+                let mut value = Vec::new();
                 loop {
-                    match chars.next() {
-                        Some('"') if chars.peek() == Some(&'"') => {
-                            chars.next();
-                            value.push('"');
+                    match next(&mut bytes)? {
+                        Some(b'"') if matches!(bytes.peek(), Some(Ok(b'"'))) => {
+                            next(&mut bytes)?;
+                            value.push(b'"');
                         }
-                        Some('"') => break,
+                        Some(b'"') => break,
                         Some(other) => value.push(other),
                         None => return Err("a quoted value is not closed".into()),
                     }
                 }
-                row.push(Some(value));
+                row.push(Some(
+                    String::from_utf8(value).map_err(|_| "a value is not UTF-8".to_string())?,
+                ));
                 at_field_start = false;
             }
-            ',' => {
+            b',' => {
                 if at_field_start {
                     row.push(None);
                 }
                 at_field_start = true;
             }
-            '\n' => {
+            b'\n' => {
                 if at_field_start {
                     row.push(None);
                 }
@@ -113,13 +145,16 @@ pub fn read(text: &str, width: usize) -> Result<Vec<Vec<Option<String>>>, String
                 rows.push(std::mem::take(&mut row));
                 at_field_start = true;
             }
-            other => return Err(format!("unexpected {other:?} outside a quoted value")),
+            other => {
+                return Err(format!(
+                    "unexpected {:?} outside a quoted value",
+                    other as char
+                ));
+            }
         }
     }
-    if !row.is_empty() {
-        return Err("the last row is not terminated".into());
-    }
-    Ok(rows)
+    let ended = bytes.peek().is_none();
+    Ok((rows, consumed, ended))
 }
 
 #[cfg(test)]
@@ -151,6 +186,13 @@ mod tests {
         let rows = read(std::str::from_utf8(&out).unwrap(), 2).unwrap();
         let s = |v: &str| Some(v.to_string());
         assert_eq!(read("\n\n", 1).unwrap(), vec![vec![None], vec![None]]);
+        // Pages: two rows, then where the next starts.
+        let text = std::str::from_utf8(&out).unwrap();
+        let (first, at, ended) = read_page(text.as_bytes(), 2, 2).unwrap();
+        assert_eq!((first.len(), ended), (2, false));
+        let (rest, _, ended) = read_page(&text.as_bytes()[at as usize..], 2, 10).unwrap();
+        assert_eq!((rest.len(), ended), (2, true));
+        assert_eq!(rest[1][1].as_deref(), Some("-3"));
         assert_eq!(
             rows,
             vec![

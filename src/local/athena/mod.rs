@@ -454,12 +454,12 @@ impl Query for Lake {
                 None => {
                     // Past the header row.
                     let header = std::io::BufReader::new(object.reader_at(0));
-                    read_page(header, width, 1).map_err(broken)?.1
+                    read_page(header, width, 1).map_err(broken)?.consumed
                 }
             };
             let reader = std::io::BufReader::with_capacity(1 << 16, object.reader_at(start));
-            let (rows, consumed, ended) = read_page(reader, width, max).map_err(broken)?;
-            Ok((rows, start + consumed, ended))
+            let page = read_page(reader, width, max).map_err(broken)?;
+            Ok((page.rows, start + page.consumed, page.ended))
         })
         .await?;
         let (rows, next_offset, ended) = page;

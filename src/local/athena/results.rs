@@ -76,17 +76,22 @@ pub fn write_batch(out: &mut impl Write, batch: &RecordBatch) -> std::io::Result
 /// Every row of what `write_header` and `write_batch` wrote.
 #[cfg(test)]
 fn read(text: &str, width: usize) -> Result<Vec<Vec<Option<String>>>, String> {
-    read_page(text.as_bytes(), width, usize::MAX).map(|(rows, _, _)| rows)
+    read_page(text.as_bytes(), width, usize::MAX).map(|p| p.rows)
+}
+
+/// Rows read back, and where reading stopped.
+pub struct Page {
+    pub rows: Vec<Vec<Option<String>>>,
+    /// Bytes consumed: the next page starts this far from where this one did.
+    pub consumed: u64,
+    /// The input ended: there is no next page.
+    pub ended: bool,
 }
 
 /// A page of at most `max` rows from `input`, which starts at a row's first byte; also the
 /// bytes consumed (where the next page starts) and whether the input ended. Reads only as far as
 /// the page needs, so paging through a large result never holds more than a page.
-pub fn read_page(
-    input: impl std::io::BufRead,
-    width: usize,
-    max: usize,
-) -> Result<(Vec<Vec<Option<String>>>, u64, bool), String> {
+pub fn read_page(input: impl std::io::BufRead, width: usize, max: usize) -> Result<Page, String> {
     let mut bytes = input.bytes().peekable();
     let mut rows = Vec::new();
     let mut row: Vec<Option<String>> = Vec::new();
@@ -108,7 +113,11 @@ pub fn read_page(
             if !row.is_empty() {
                 return Err("the last row is not terminated".into());
             }
-            return Ok((rows, consumed, true));
+            return Ok(Page {
+                rows,
+                consumed,
+                ended: true,
+            });
         };
         match b {
             b'"' => {
@@ -154,7 +163,11 @@ pub fn read_page(
         }
     }
     let ended = bytes.peek().is_none();
-    Ok((rows, consumed, ended))
+    Ok(Page {
+        rows,
+        consumed,
+        ended,
+    })
 }
 
 #[cfg(test)]
@@ -188,11 +201,11 @@ mod tests {
         assert_eq!(read("\n\n", 1).unwrap(), vec![vec![None], vec![None]]);
         // Pages: two rows, then where the next starts.
         let text = std::str::from_utf8(&out).unwrap();
-        let (first, at, ended) = read_page(text.as_bytes(), 2, 2).unwrap();
-        assert_eq!((first.len(), ended), (2, false));
-        let (rest, _, ended) = read_page(&text.as_bytes()[at as usize..], 2, 10).unwrap();
-        assert_eq!((rest.len(), ended), (2, true));
-        assert_eq!(rest[1][1].as_deref(), Some("-3"));
+        let first = read_page(text.as_bytes(), 2, 2).unwrap();
+        assert_eq!((first.rows.len(), first.ended), (2, false));
+        let rest = read_page(&text.as_bytes()[first.consumed as usize..], 2, 10).unwrap();
+        assert_eq!((rest.rows.len(), rest.ended), (2, true));
+        assert_eq!(rest.rows[1][1].as_deref(), Some("-3"));
         assert_eq!(
             rows,
             vec![

@@ -15,6 +15,8 @@ use datafusion::catalog::{
 };
 use datafusion::common::{DataFusionError, ScalarValue};
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
@@ -156,7 +158,14 @@ impl Lake {
             .with_create_default_catalog_and_schema(false)
             .with_default_catalog_and_schema(CATALOG, database.unwrap_or("default"))
             .with_target_partitions(target);
-        let ctx = SessionContext::new_with_config(config);
+        // Nothing spills to disk: a spill file would be table data in the clear.
+        let runtime = RuntimeEnvBuilder::new()
+            .with_disk_manager_builder(
+                DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
+            )
+            .build_arc()
+            .map_err(|e| ServiceError::internal(format!("the query runtime: {e}")))?;
+        let ctx = SessionContext::new_with_config_rt(config, runtime);
         let catalog = Arc::new(MemoryCatalogProvider::new());
         let scanned = Arc::new(AtomicU64::new(0));
         let lake = self.arc();

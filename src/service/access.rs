@@ -88,6 +88,20 @@ impl Resource {
         }
     }
 
+    /// Whether permission `p` makes sense on this kind of resource.
+    pub fn permits(&self, p: Permission) -> bool {
+        use Permission::*;
+        match self {
+            Resource::Catalog {} => matches!(p, All | Describe),
+            Resource::Database { .. } => matches!(p, All | Alter | Drop | Describe | CreateTable),
+            Resource::Table { .. } | Resource::LfTagPolicy { .. } => {
+                matches!(p, All | Select | Describe | Alter | Drop | Insert | Delete)
+            }
+            Resource::TableWithColumns { .. } | Resource::DataCellsFilter { .. } => p == Select,
+            Resource::DataLocation { .. } => p == DataLocationAccess,
+        }
+    }
+
     /// How the console and `explain` name a resource: `db.t`, `db.t (symbol, price)`, ...
     pub fn describe(&self) -> String {
         match self {

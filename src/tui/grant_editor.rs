@@ -23,16 +23,6 @@ pub const WHAT: [&str; 5] = [
     "a tag expression",
 ];
 
-const TABLE_PERMISSIONS: [Permission; 7] = [
-    Permission::Select,
-    Permission::Describe,
-    Permission::Alter,
-    Permission::Drop,
-    Permission::Insert,
-    Permission::Delete,
-    Permission::All,
-];
-
 /// "analyst gains SELECT on processed.symbol": what a grant adds, in words.
 pub fn preview(grant: &Grant, existing: &[Grant]) -> String {
     let who = grant.principal();
@@ -181,16 +171,22 @@ impl App {
             }),
             _ => {}
         }
-        let perms: Vec<String> = if only_select {
-            vec!["SELECT".into()]
+        // The permissions that apply to what is granted (a table stands in for tag expressions).
+        let kind = if only_select {
+            Resource::DataCellsFilter {
+                database_name: String::new(),
+                table_name: String::new(),
+                name: String::new(),
+            }
         } else {
-            TABLE_PERMISSIONS
-                .iter()
-                .map(|p| p.as_str().to_string())
-                .collect()
+            Resource::table("", "")
         };
-        let mut ticked = vec![false; perms.len()];
-        ticked[0] = true;
+        let perms: Vec<String> = Permission::EVERY
+            .into_iter()
+            .filter(|p| kind.permits(*p))
+            .map(|p| p.as_str().to_string())
+            .collect();
+        let ticked = perms.iter().map(|p| p == "SELECT").collect();
         fields.push(Field::Checks {
             label: "Permissions",
             options: perms,

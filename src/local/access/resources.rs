@@ -17,20 +17,6 @@ pub(super) fn within(inner: &str, outer: &str) -> bool {
     inner == outer || inner.starts_with(&format!("{outer}/"))
 }
 
-/// Which permissions make sense on which kind of resource.
-pub(super) fn applicable(resource: &Resource, p: Permission) -> bool {
-    use Permission::*;
-    match resource {
-        Resource::Catalog {} => matches!(p, All | Describe),
-        Resource::Database { .. } => matches!(p, All | Alter | Drop | Describe | CreateTable),
-        Resource::Table { .. } | Resource::LfTagPolicy { .. } => {
-            matches!(p, All | Select | Describe | Alter | Drop | Insert | Delete)
-        }
-        Resource::TableWithColumns { .. } | Resource::DataCellsFilter { .. } => p == Select,
-        Resource::DataLocation { .. } => p == DataLocationAccess,
-    }
-}
-
 impl Lake {
     pub(super) fn table_or_not_found(
         &self,
@@ -331,7 +317,7 @@ impl Lake {
             .iter()
             .chain(&grant.permissions_with_grant_option)
         {
-            if !applicable(&resource, *p) {
+            if !resource.permits(*p) {
                 return Err(invalid(format!(
                     "{} does not apply to {}",
                     p.as_str(),

@@ -190,3 +190,20 @@ pub async fn wait_for_run(s: &Services, job: &str, id: &str) -> JobRun {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// A run or upload that did not finish left nothing behind: no object under `prefix`, and no
+/// body in the lake's tmp/.
+pub async fn assert_left_nothing(t: &TestLake, bucket: &str, prefix: &str) {
+    let listed = t
+        .services
+        .storage
+        .list_objects(&admin(), bucket, prefix, None)
+        .await
+        .unwrap()
+        .objects;
+    assert!(listed.is_empty(), "objects left under {prefix}: {listed:?}");
+    assert!(
+        files_under(&t.path().join("tmp")).is_empty(),
+        "a body was left in tmp/"
+    );
+}

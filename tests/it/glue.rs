@@ -487,22 +487,7 @@ async fn a_run_can_be_stopped_and_a_role_needs_rights() {
         "{:?}",
         run.error_message
     );
-    assert!(
-        t.services
-            .storage
-            .list_objects(&a, "data", "bigout/", None)
-            .await
-            .unwrap()
-            .objects
-            .is_empty()
-    );
-    assert!(
-        std::fs::read_dir(t.path().join("tmp"))
-            .unwrap()
-            .next()
-            .is_none(),
-        "a stopped run left its output behind"
-    );
+    assert_left_nothing(&t, "data", "bigout/").await;
 
     // A role outside the key policy reads nothing.
     t.services
@@ -646,15 +631,7 @@ async fn a_timeout_and_a_key_disabled_midway_end_runs_cleanly() {
         "{:?}",
         run.error_message
     );
-    assert!(
-        t.services
-            .storage
-            .list_objects(&a, "data", "timed/", None)
-            .await
-            .unwrap()
-            .objects
-            .is_empty()
-    );
+    assert_left_nothing(&t, "data", "timed/").await;
 
     t.services
         .jobs
@@ -682,19 +659,5 @@ async fn a_timeout_and_a_key_disabled_midway_end_runs_cleanly() {
         "{:?}",
         run.error_message
     );
-    assert!(
-        t.services
-            .storage
-            .list_objects(&a, "data", "midway/", None)
-            .await
-            .unwrap()
-            .objects
-            .is_empty()
-    );
-    assert!(
-        std::fs::read_dir(t.path().join("tmp"))
-            .unwrap()
-            .next()
-            .is_none()
-    );
+    assert_left_nothing(&t, "data", "midway/").await;
 }

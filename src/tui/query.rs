@@ -264,12 +264,10 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
     } else {
         theme::dim()
     };
-    q.editor.set_block(
-        Block::bordered()
-            .border_type(BorderType::Rounded)
-            .border_style(border)
-            .title(Span::styled(title, theme::title())),
-    );
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(border)
+        .title(Span::styled(title, theme::title()));
     q.editor.set_cursor_style(if q.editing {
         Style::new().reversed()
     } else {
@@ -278,18 +276,11 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
     if q.sql().is_empty() && !q.editing {
         let hint = "e to write a query, e.g. SELECT symbol, count(*) FROM \"lakeformation-glue-catalog-db\".processed GROUP BY symbol";
         f.render_widget(
-            Paragraph::new(hint).style(theme::dim()).block(
-                Block::bordered()
-                    .border_type(BorderType::Rounded)
-                    .border_style(border)
-                    .title(Span::styled(
-                        format!(" SQL as {principal} (p: preview as another principal) "),
-                        theme::title(),
-                    )),
-            ),
+            Paragraph::new(hint).style(theme::dim()).block(block),
             editor_area,
         );
     } else {
+        q.editor.set_block(block);
         f.render_widget(&*q.editor, editor_area);
     }
 

@@ -1,6 +1,7 @@
 //! lakectl: a console and a CLI for a secure, encrypted data lake. The binary is a thin edge
 //! (`main.rs`); everything else is here so that tests drive exactly what users run.
 
+pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use lakectl::aws::Connection;
 use lakectl::cli::commands::Command;
 use lakectl::cli::output::{self, Format};
 use lakectl::cli::{Context, script};
@@ -20,6 +21,8 @@ use lakectl::service::{Code, Principal, ServiceError};
 enum Backend {
     /// The embedded lake in --lake DIR
     Local,
+    /// S3, KMS, Glue, Lake Formation, Athena and Macie, with the AWS CLI's credentials
+    Aws,
 }
 
 /// A keyboard-driven console and a scriptable CLI for a secure, encrypted data lake.
@@ -31,15 +34,38 @@ enum Backend {
 ///
 /// The lake's passphrase comes from $LAKECTL_PASSPHRASE, --passphrase-file, or a prompt. The demo
 /// lake's passphrase is `demo`.
+///
+/// With --backend aws the same commands run on AWS with the credentials the AWS CLI would use
+/// (environment, profile, SSO, instance role), as that identity: --as cannot be someone else
+/// there. What differs on AWS: `audit` is CloudTrail's; `lakeformation explain` and
+/// `glue get-job-run-log` point to where AWS keeps the answer; jobs and classification jobs run
+/// on Glue and Macie (no progress until they end), and `--from-findings` is read when the job is
+/// created; `iam create-principal` makes IAM users, while jobs, crawlers and registered
+/// locations name IAM roles.
 #[derive(Debug, Parser)]
 #[command(name = "lakectl", version, disable_help_subcommand = true)]
 struct Cli {
     /// The local lake [default: $XDG_DATA_HOME/lakectl/lake]
     #[arg(long, env = "LAKECTL_LAKE", global = true)]
     lake: Option<PathBuf>,
-    /// Where the services run (the AWS backend arrives with its own issue)
-    #[arg(long, value_enum, default_value = "local", global = true)]
+    /// Where the services run
+    #[arg(
+        long,
+        value_enum,
+        env = "LAKECTL_BACKEND",
+        default_value = "local",
+        global = true
+    )]
     backend: Backend,
+    /// AWS: the named profile [default: the AWS CLI's: $AWS_PROFILE, else `default`]
+    #[arg(long, global = true)]
+    profile: Option<String>,
+    /// AWS: the region [default: $AWS_REGION, else the profile's]
+    #[arg(long, global = true)]
+    region: Option<String>,
+    /// AWS: one endpoint for every service (moto, LocalStack); S3 is then addressed path-style
+    #[arg(long, env = "AWS_ENDPOINT_URL", global = true)]
+    endpoint_url: Option<String>,
     /// The acting principal
     #[arg(
         id = "acting_as",
@@ -166,26 +192,48 @@ async fn run(cli: Cli) -> Result<u8, ServiceError> {
         )
     };
 
+    let services = match cli.backend {
+        Backend::Aws => {
+            if demo || matches!(cli.command, Some(Command::Init)) {
+                return Err(ServiceError::new(
+                    Code::LakeConfiguration,
+                    "`init` and `demo` make a local lake; to load the seeds into AWS, run assets/scenarios/*.lake with --backend aws --headless --script",
+                ));
+            }
+            let connection = Connection {
+                profile: cli.profile.clone(),
+                region: cli.region.clone(),
+                endpoint_url: cli.endpoint_url.clone(),
+            };
+            lakectl::aws::connect(connection).await?.services()
+        }
+        Backend::Local => match cli.command {
+            Some(Command::Init) => {
+                let lake =
+                    Lake::init(dir.clone(), &config::passphrase(&source, dir.root(), true)?)?;
+                print(
+                    &serde_json::json!({"Lake": dir.root(), "AccountId": lake.account_id(), "Principal": "admin"}),
+                );
+                return Ok(0);
+            }
+            Some(Command::Demo) => {
+                let (_, scenarios) = create_demo(&dir, &source).await?;
+                print(&serde_json::json!({"Lake": dir.root(), "Scenarios": scenarios}));
+                return Ok(0);
+            }
+            None if cli.demo && !cli.headless && !dir.exists() => {
+                create_demo(&dir, &source).await?.0.services()
+            }
+            _ => open()?.services(),
+        },
+    };
+
     match cli.command {
-        Some(Command::Init) => {
-            let lake = Lake::init(dir.clone(), &config::passphrase(&source, dir.root(), true)?)?;
-            print(
-                &serde_json::json!({"Lake": dir.root(), "AccountId": lake.account_id(), "Principal": "admin"}),
-            );
-            Ok(0)
-        }
-        Some(Command::Demo) => {
-            let (_, scenarios) = create_demo(&dir, &source).await?;
-            print(&serde_json::json!({"Lake": dir.root(), "Scenarios": scenarios}));
-            Ok(0)
-        }
         Some(cmd) => {
-            let services = open()?.services();
             print(&Context::new(&services, &principal).execute(cmd).await?);
             Ok(0)
         }
         None if cli.headless => {
-            let services = open()?.services();
             let ctx = Context::new(&services, &principal);
             let code = match &cli.script {
                 Some(path) => {
@@ -199,15 +247,10 @@ async fn run(cli: Cli) -> Result<u8, ServiceError> {
             Ok(code as u8)
         }
         None => {
-            let lake = if cli.demo && !dir.exists() {
-                create_demo(&dir, &source).await?.0
-            } else {
-                open()?
-            };
             let options = lakectl::tui::Options {
                 readonly: cli.readonly,
             };
-            lakectl::tui::run(lake.services(), principal, options)
+            lakectl::tui::run(services, principal, options)
                 .await
                 .map_err(|e| ServiceError::new(Code::LakeConfiguration, e.to_string()))?;
             Ok(0)

@@ -1,7 +1,5 @@
 //! `athena`: work groups and queries, answered in Athena's shapes, plus the `query` shorthand.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 
 use super::Context;
@@ -52,7 +50,7 @@ impl Context<'_> {
             if e.status.state.is_finished() {
                 return Ok(e);
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(self.services.backend.poll_interval).await;
         }
     }
 

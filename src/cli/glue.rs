@@ -1,7 +1,5 @@
 //! `glue`: the catalog, jobs and crawlers, answered in Glue's shapes.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 
 use super::Context;
@@ -43,7 +41,7 @@ impl Context<'_> {
             if run.job_run_state.is_finished() {
                 return Ok(run);
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(self.services.backend.poll_interval).await;
         }
     }
 
@@ -161,7 +159,7 @@ impl Context<'_> {
                     match jobs.stop_job_run(by, &job_name, &id).await {
                         Ok(()) => ok.push(json!({"JobName": job_name, "JobRunId": id})),
                         Err(e) => errors.push(json!({"JobName": job_name, "JobRunId": id,
-                            "ErrorDetail": {"ErrorCode": e.code.as_str(), "ErrorMessage": e.message}})),
+                            "ErrorDetail": {"ErrorCode": e.code_name(), "ErrorMessage": e.message}})),
                     }
                 }
                 json!({"SuccessfulSubmissions": ok, "Errors": errors})
@@ -200,7 +198,7 @@ impl Context<'_> {
                     if last.as_ref().is_none_or(|r| r.state.is_finished()) {
                         break json!({"Crawler": crawler_json(&def, &last)});
                     }
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    tokio::time::sleep(self.services.backend.poll_interval).await;
                 }
             }
             GlueCommand::GetCrawler { name } => {

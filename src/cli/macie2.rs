@@ -1,7 +1,6 @@
 //! `macie2`: custom identifiers, allow lists, classification jobs and findings, in Macie's shapes.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -73,7 +72,7 @@ impl Context<'_> {
                         if job.job_status != "RUNNING" {
                             break job;
                         }
-                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        tokio::time::sleep(self.services.backend.poll_interval).await;
                     };
                     out["jobStatus"] = json!(job.job_status);
                     out["statistics"] = json!(job.statistics);

@@ -32,7 +32,7 @@ pub fn render(value: &Value, format: Format) -> String {
 }
 
 pub fn error_json(err: &ServiceError) -> Value {
-    serde_json::json!({"Error": {"Code": err.code.as_str(), "Message": err.message}})
+    serde_json::json!({"Error": {"Code": err.code_name(), "Message": err.message}})
 }
 
 pub fn render_error(err: &ServiceError, format: Format) -> String {

@@ -108,7 +108,7 @@ pub async fn run(ctx: &Context<'_>, input: &mut dyn BufRead, keep_going: bool) -
                 if first_failure == 0 {
                     first_failure = code;
                 }
-                json!({"line": number, "command": text, "ok": false, "error": {"Code": err.code.as_str(), "Message": err.message}})
+                json!({"line": number, "command": text, "ok": false, "error": {"Code": err.code_name(), "Message": err.message}})
             }
         };
         println!("{record}");

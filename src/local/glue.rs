@@ -14,22 +14,7 @@ use crate::service::jobs::{
 };
 use crate::service::{Code, Principal, Progress, Result, ServiceError};
 
-/// `s3://bucket/prefix/` → (bucket, prefix ending in `/` or empty).
-pub(super) fn s3_location(uri: &str) -> Result<(String, String)> {
-    let rest = uri.strip_prefix("s3://").ok_or_else(|| {
-        ServiceError::new(
-            Code::InvalidArgument,
-            format!("{uri:?} is not an S3 location (s3://BUCKET/PREFIX/)"),
-        )
-    })?;
-    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-    let prefix = if prefix.is_empty() || prefix.ends_with('/') {
-        prefix.to_string()
-    } else {
-        format!("{prefix}/")
-    };
-    Ok((bucket.to_string(), prefix))
-}
+pub(super) use crate::service::storage::s3_location;
 
 fn check_job_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()

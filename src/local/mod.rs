@@ -107,6 +107,7 @@ impl Lake {
                 kind: "local",
                 location: self.dir.root().display().to_string(),
                 account: self.header.account_id.clone(),
+                poll_interval: std::time::Duration::from_millis(50),
             },
             iam: self.clone(),
             keys: self.clone(),
@@ -117,6 +118,7 @@ impl Lake {
             classification: self.clone(),
             access: self.clone(),
             query: self.clone(),
+            connect: None,
         }
     }
 

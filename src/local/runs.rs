@@ -12,7 +12,7 @@ use super::etl;
 use super::glue::s3_location;
 use super::{Lake, not_found, now};
 use crate::mask::{MaskKeys, Operator};
-use crate::service::classification::Finding;
+use crate::service::classification::{Finding, columns_by_dataset, dataset_table};
 use crate::service::jobs::{JobDefinition, JobRun, RunMetrics, RunState};
 use crate::service::storage::{PutOptions, Sse};
 use crate::service::{Code, Principal, Progress, Result, ServiceError};
@@ -296,44 +296,7 @@ impl Lake {
                 format!("classification job {classification} found nothing to mask"),
             ));
         }
-        // Dataset folder → column → the detection type found in it.
-        let mut datasets: BTreeMap<(String, String), BTreeMap<String, String>> = BTreeMap::new();
-        for f in &findings {
-            let o = &f.resources_affected.s3_object;
-            let folder = o
-                .key
-                .rsplit_once('/')
-                .map(|(d, _)| format!("{d}/"))
-                .unwrap_or_default();
-            let r = &f.classification_details.result;
-            for d in r
-                .sensitive_data
-                .iter()
-                .flat_map(|s| &s.detections)
-                .chain(&r.custom_data_identifiers.detections)
-            {
-                let columns = d
-                    .occurrences
-                    .cells
-                    .iter()
-                    .map(|c| c.column_name.clone())
-                    .chain(d.occurrences.records.iter().map(|r| {
-                        r.json_path
-                            .trim_start_matches("$.")
-                            .split(['.', '['])
-                            .next()
-                            .unwrap_or("")
-                            .to_string()
-                    }));
-                for c in columns.filter(|c| !c.is_empty()) {
-                    datasets
-                        .entry((o.bucket_name.clone(), folder.clone()))
-                        .or_default()
-                        .entry(c)
-                        .or_insert_with(|| d.kind.clone());
-                }
-            }
-        }
+        let datasets = columns_by_dataset(&findings);
         let by_type: BTreeMap<String, Operator> = job
             .masks
             .iter()
@@ -346,13 +309,7 @@ impl Lake {
             log: Vec::new(),
         };
         for ((bucket, folder), columns) in datasets {
-            let table = folder
-                .trim_end_matches('/')
-                .rsplit('/')
-                .next()
-                .filter(|t| !t.is_empty())
-                .unwrap_or(&bucket)
-                .to_string();
+            let table = dataset_table(&bucket, &folder);
             let keys: Vec<String> = self
                 .list_keys(role, &bucket, &folder)?
                 .into_iter()

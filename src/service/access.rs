@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{Principal, Result};
+use super::{Code, Principal, Result, ServiceError};
 
 /// `ColumnWildcard`: every column but the excluded ones.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,6 +149,27 @@ pub fn format_tag_expression(expression: &[LfTag]) -> String {
         .map(|t| format!("{}={}", t.tag_key, t.tag_values.join(",")))
         .collect::<Vec<_>>()
         .join(";")
+}
+
+/// `s3://B/P`, `s3://B/P/` and `arn:aws:s3:::B/P` all name the location `arn:aws:s3:::B/P`.
+pub fn location_arn(location: &str) -> Result<String> {
+    let path = location
+        .strip_prefix("s3://")
+        .or_else(|| location.strip_prefix("arn:aws:s3:::"))
+        .ok_or_else(|| {
+            ServiceError::new(
+                Code::InvalidInputException,
+                format!("{location:?} is not an S3 location (s3://BUCKET/PREFIX)"),
+            )
+        })?;
+    let path = path.trim_end_matches('/');
+    if path.is_empty() {
+        return Err(ServiceError::new(
+            Code::InvalidInputException,
+            format!("{location:?} names no bucket"),
+        ));
+    }
+    Ok(format!("arn:aws:s3:::{path}"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -175,6 +175,64 @@ pub struct Finding {
     pub count: u64,
 }
 
+/// Where findings say personal data is, by dataset folder: `(bucket, folder/)` → column → the
+/// detection type found in it (the first, when several were). CSV findings name cells, JSON
+/// findings name paths; both come down to the top-level column. The masking jobs of both
+/// backends start from this.
+pub fn columns_by_dataset(
+    findings: &[Finding],
+) -> BTreeMap<(String, String), BTreeMap<String, String>> {
+    let mut datasets: BTreeMap<(String, String), BTreeMap<String, String>> = BTreeMap::new();
+    for f in findings {
+        let o = &f.resources_affected.s3_object;
+        let folder = o
+            .key
+            .rsplit_once('/')
+            .map(|(d, _)| format!("{d}/"))
+            .unwrap_or_default();
+        let r = &f.classification_details.result;
+        for d in r
+            .sensitive_data
+            .iter()
+            .flat_map(|s| &s.detections)
+            .chain(&r.custom_data_identifiers.detections)
+        {
+            let columns = d
+                .occurrences
+                .cells
+                .iter()
+                .map(|c| c.column_name.clone())
+                .chain(d.occurrences.records.iter().map(|r| {
+                    r.json_path
+                        .trim_start_matches("$.")
+                        .split(['.', '['])
+                        .next()
+                        .unwrap_or("")
+                        .to_string()
+                }));
+            for c in columns.filter(|c| !c.is_empty()) {
+                datasets
+                    .entry((o.bucket_name.clone(), folder.clone()))
+                    .or_default()
+                    .entry(c)
+                    .or_insert_with(|| d.kind.clone());
+            }
+        }
+    }
+    datasets
+}
+
+/// The table a dataset folder becomes: its last segment (`raw/bank/` → `bank`).
+pub fn dataset_table(bucket: &str, folder: &str) -> String {
+    folder
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|t| !t.is_empty())
+        .unwrap_or(bucket)
+        .to_string()
+}
+
 #[async_trait]
 pub trait Classification: Send + Sync {
     async fn create_custom_data_identifier(

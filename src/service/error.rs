@@ -54,6 +54,10 @@ codes! {
     /// The lake directory is missing, not a lake, or its passphrase is wrong.
     LakeConfiguration => "LakeConfigurationError",
     Cancelled => "Cancelled",
+    /// An AWS error with no counterpart above; the AWS name travels in `aws_code`.
+    AwsService => "ServiceException",
+    /// The AWS endpoint could not be reached or answered with something that is not AWS.
+    EndpointConnection => "EndpointConnectionError",
     /// A local file could not be read or written.
     LocalIo => "LocalIoError",
     Internal => "InternalError",
@@ -70,7 +74,7 @@ impl Code {
     pub fn exit_code(self) -> i32 {
         match self {
             Code::LakeConfiguration | Code::UnrecognizedClientException => 253,
-            Code::LocalIo | Code::Internal | Code::Cancelled => 255,
+            Code::LocalIo | Code::Internal | Code::Cancelled | Code::EndpointConnection => 255,
             _ => 254,
         }
     }
@@ -83,10 +87,13 @@ impl fmt::Display for Code {
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{code}: {message}")]
+#[error("{}: {message}", self.code_name())]
 pub struct ServiceError {
     pub code: Code,
     pub message: String,
+    /// The error code exactly as AWS sent it (`AccessDeniedException`, `NoSuchEntity`), when it
+    /// came from AWS: scripts see AWS's name, while `code` says what kind of failure it is.
+    pub aws_code: Option<String>,
 }
 
 impl ServiceError {
@@ -94,7 +101,13 @@ impl ServiceError {
         ServiceError {
             code,
             message: message.into(),
+            aws_code: None,
         }
+    }
+
+    /// The name scripts and the console see: AWS's own when the error came from AWS.
+    pub fn code_name(&self) -> &str {
+        self.aws_code.as_deref().unwrap_or(self.code.as_str())
     }
 
     pub fn denied(message: impl Into<String>) -> Self {

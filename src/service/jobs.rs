@@ -52,6 +52,7 @@ impl RunState {
 /// RecordsRead = RecordsWritten + Duplicates + Quarantined, always.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
+#[serde(default)]
 pub struct RunMetrics {
     pub records_read: u64,
     pub records_written: u64,

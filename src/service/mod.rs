@@ -1,5 +1,5 @@
 //! The service layer: the one API the console and the CLI speak. It knows domain types (Bucket,
-//! ObjectInfo, KeyMetadata, ...) and one trait per service; backends (`local`, later `aws`)
+//! ObjectInfo, KeyMetadata, ...) and one trait per service; backends (`local`, `aws`)
 //! implement the traits and translate. Every call names the acting principal, and every
 //! permission check happens behind these traits, never in an interface.
 
@@ -48,6 +48,17 @@ pub struct BackendInfo {
     pub location: String,
     /// The account ARNs name (`$ACCOUNT` in scripts).
     pub account: String,
+    /// How often `--wait` and the console ask whether a run or query has finished: often on
+    /// the local lake, seldom enough on AWS to stay clear of API throttling.
+    pub poll_interval: std::time::Duration,
+}
+
+/// A backend that can reconnect elsewhere: the console's `:profile` and `:region` on AWS. The
+/// local lake has nothing to switch.
+#[async_trait::async_trait]
+pub trait Connect: Send + Sync {
+    /// Services for another profile or region (`None` keeps the current one).
+    async fn switch(&self, profile: Option<String>, region: Option<String>) -> Result<Services>;
 }
 
 /// One handle on every service of one backend; cheap to clone into tasks. The access and query
@@ -64,4 +75,5 @@ pub struct Services {
     pub classification: Arc<dyn classification::Classification>,
     pub access: Arc<dyn access::Access>,
     pub query: Arc<dyn query::Query>,
+    pub connect: Option<Arc<dyn Connect>>,
 }

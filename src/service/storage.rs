@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::policy::PolicyDocument;
-use super::{Principal, Progress, Result};
+use super::{Code, Principal, Progress, Result, ServiceError};
 
 pub type Body = Box<dyn std::io::Read + Send>;
 pub type Sink = Box<dyn std::io::Write + Send>;
@@ -94,6 +94,23 @@ pub struct CreateBucket {
     pub sse_kms_key_id: Option<String>,
     /// Install the seed's bucket policy: puts not encrypted with KMS are refused.
     pub require_sse_kms: bool,
+}
+
+/// `s3://bucket/prefix/` → (bucket, prefix ending in `/` or empty).
+pub fn s3_location(uri: &str) -> Result<(String, String)> {
+    let rest = uri.strip_prefix("s3://").ok_or_else(|| {
+        ServiceError::new(
+            Code::InvalidArgument,
+            format!("{uri:?} is not an S3 location (s3://BUCKET/PREFIX/)"),
+        )
+    })?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let prefix = if prefix.is_empty() || prefix.ends_with('/') {
+        prefix.to_string()
+    } else {
+        format!("{prefix}/")
+    };
+    Ok((bucket.to_string(), prefix))
 }
 
 #[async_trait]

@@ -322,7 +322,7 @@ impl App {
 
     pub fn show_error(&mut self, err: &ServiceError) {
         self.popup = Some(Popup::Error {
-            title: err.code.as_str().to_string(),
+            title: err.code_name().to_string(),
             message: err.message.clone(),
         });
     }

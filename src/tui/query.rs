@@ -4,7 +4,7 @@
 //! the same Athena service as `lakectl athena`, so the pane shows exactly what that principal
 //! would get.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
@@ -138,7 +138,7 @@ async fn run(s: Services, p: Principal, sql: String, progress: Progress) -> Resu
         if progress.is_cancelled() {
             q.stop_query_execution(&p, &id).await?;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(s.backend.poll_interval).await;
     };
     match execution.status.state {
         QueryState::Succeeded => {}

@@ -2,6 +2,7 @@
 
 mod access;
 mod audit;
+mod aws;
 mod cli;
 mod common;
 mod console;

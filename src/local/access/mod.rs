@@ -40,22 +40,7 @@ impl Stored for Resource {
     }
 }
 
-/// `s3://B/P`, `s3://B/P/` and `arn:aws:s3:::B/P` all name the location `arn:aws:s3:::B/P`.
-pub(in crate::local) fn location_arn(location: &str) -> Result<String> {
-    let path = location
-        .strip_prefix("s3://")
-        .or_else(|| location.strip_prefix("arn:aws:s3:::"))
-        .ok_or_else(|| {
-            invalid(format!(
-                "{location:?} is not an S3 location (s3://BUCKET/PREFIX)"
-            ))
-        })?;
-    let path = path.trim_end_matches('/');
-    if path.is_empty() {
-        return Err(invalid(format!("{location:?} names no bucket")));
-    }
-    Ok(format!("arn:aws:s3:::{path}"))
-}
+pub(in crate::local) use crate::service::access::location_arn;
 
 /// A location as its bucket and its key prefix (empty, or ending in `/`).
 pub(in crate::local) fn bucket_and_prefix(location: &str) -> Result<(String, String)> {

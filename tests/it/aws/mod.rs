@@ -1,0 +1,139 @@
+//! The AWS backend against moto: a real HTTP server speaking the AWS APIs, started once per test
+//! process on 127.0.0.1 and installed into a venv (under the user's cache directory) when it is
+//! missing, so `cargo test` needs nothing beforehand but Python. moto stores policies and grants
+//! without enforcing them, so the tests assert what was sent and what reads back; where moto has
+//! nothing (Macie2, data cells filters), `aws-smithy-mocks` answers with AWS's response shapes.
+
+mod catalog;
+mod macie;
+mod mocked;
+mod scenarios;
+mod storage;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_sts::config::Credentials;
+use lakectl::aws::{Aws, Connection};
+use lakectl::service::Services;
+
+/// The moto the tests were written against.
+const MOTO: &str = "moto[server]==5.2.5";
+pub const REGION: &str = "eu-west-1";
+pub const ACCOUNT: &str = "123456789012";
+
+pub struct Moto {
+    pub url: String,
+    /// Closing its stdin (when the test process ends) stops the server.
+    _stdin: Mutex<ChildStdin>,
+    _child: Mutex<Child>,
+}
+
+fn venv() -> PathBuf {
+    std::env::var_os("LAKECTL_MOTO_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            dirs::cache_dir()
+                .unwrap_or_else(std::env::temp_dir)
+                .join("lakectl")
+                .join("moto-venv")
+        })
+}
+
+/// Creates the venv and installs moto, once, under a lock (other test processes may race).
+fn install(venv: &PathBuf) -> PathBuf {
+    let python = venv.join("bin").join("python");
+    let marker = venv.join(".lakectl-moto");
+    if std::fs::read_to_string(&marker).is_ok_and(|m| m == MOTO) {
+        return python;
+    }
+    std::fs::create_dir_all(venv.parent().unwrap()).unwrap();
+    let lock = std::fs::File::create(venv.with_extension("lock")).unwrap();
+    lock.lock().unwrap();
+    if !std::fs::read_to_string(&marker).is_ok_and(|m| m == MOTO) {
+        let ok = |c: &mut Command| c.status().is_ok_and(|s| s.success());
+        assert!(
+            ok(Command::new("python3").args(["-m", "venv"]).arg(venv)),
+            "python3 -m venv {} failed: the AWS tests need Python 3 with venv",
+            venv.display()
+        );
+        assert!(
+            ok(Command::new(&python).args(["-m", "pip", "install", "--quiet", MOTO])),
+            "pip could not install {MOTO} into {}",
+            venv.display()
+        );
+        std::fs::write(&marker, MOTO).unwrap();
+    }
+    python
+}
+
+const SERVER: &str = r#"
+import os, sys, threading
+def watch():
+    sys.stdin.read()
+    os._exit(0)
+threading.Thread(target=watch, daemon=True).start()
+from moto.server import main
+main(["-H", "127.0.0.1", "-p", "0"])
+"#;
+
+pub fn moto() -> &'static Moto {
+    static MOTO_SERVER: OnceLock<Moto> = OnceLock::new();
+    MOTO_SERVER.get_or_init(|| {
+        let python = install(&venv());
+        let mut child = Command::new(python)
+            .args(["-c", SERVER])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("moto starts");
+        let stdin = child.stdin.take().unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let port_re = regex::Regex::new(r"http://127\.0\.0\.1:(\d+)").unwrap();
+        let url = loop {
+            let line = lines.next().expect("moto said where it listens").unwrap();
+            if let Some(c) = port_re.captures(&line) {
+                break format!("http://127.0.0.1:{}", &c[1]);
+            }
+        };
+        // Keep draining its log, or moto blocks once the pipe fills.
+        std::thread::spawn(move || for _ in lines {});
+        Moto {
+            url,
+            _stdin: Mutex::new(stdin),
+            _child: Mutex::new(child),
+        }
+    })
+}
+
+/// The AWS backend on moto, with moto's fixed test credentials.
+pub async fn aws() -> Services {
+    let moto = moto();
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(&moto.url)
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .load()
+        .await;
+    let connection = Connection {
+        profile: None,
+        region: Some(REGION.into()),
+        endpoint_url: Some(moto.url.clone()),
+    };
+    Aws::from_config(connection, &sdk).await.unwrap().services()
+}
+
+/// A name no other test uses: tests share one moto.
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}

@@ -9,17 +9,47 @@ import base64
 import hashlib
 import hmac
 import json
-import sys
-
-import boto3
-from awsglue.context import GlueContext
-from awsglue.job import Job
-from awsglue.utils import getResolvedOptions
-from pyspark.context import SparkContext
-from pyspark.sql import functions as F
-from pyspark.sql.types import StringType
 
 PLAN = json.loads(base64.b64decode("@@PLAN@@").decode("utf-8"))
+
+TOKEN_PREFIX = "tok1."
+TOKEN_AAD = b"lakectl token v1"
+
+
+def derive_keys(data_key):
+    """The hash and token keys from the masking data key: HKDF-SHA256 with no salt, as lakectl
+    derives them, so lakectl's `detokenize` opens what this job tokenizes."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    def derive(info):
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(data_key)
+
+    return derive(b"lakectl mask hash"), derive(b"lakectl mask token")
+
+
+def hash_value(key, value):
+    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def tokenize_value(key, value):
+    """Deterministic AES-256-GCM-SIV under a zero nonce, as lakectl's `tokenize` operator."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCMSIV
+
+    sealed = AESGCMSIV(key).encrypt(b"\0" * 12, value.encode("utf-8"), TOKEN_AAD)
+    return TOKEN_PREFIX + base64.urlsafe_b64encode(sealed).decode("ascii").rstrip("=")
+
+
+# Everything above runs without Spark (lakectl's tests load it); the job starts here.
+import sys  # noqa: E402
+
+import boto3  # noqa: E402
+from awsglue.context import GlueContext  # noqa: E402
+from awsglue.job import Job  # noqa: E402
+from awsglue.utils import getResolvedOptions  # noqa: E402
+from pyspark.context import SparkContext  # noqa: E402
+from pyspark.sql import functions as F  # noqa: E402
+from pyspark.sql.types import StringType  # noqa: E402
 
 args = getResolvedOptions(sys.argv, ["JOB_NAME", "JOB_RUN_ID"])
 sc = SparkContext()
@@ -28,47 +58,15 @@ spark = glue.spark_session
 job = Job(glue)
 job.init(args["JOB_NAME"], args)
 
-TOKEN_PREFIX = "tok1."
-TOKEN_AAD = b"lakectl token v1"
-
 
 def mask_keys():
-    """The hash and token keys: the data key wrapped under the output's KMS key, opened by KMS
-    (so the job's role needs kms:Decrypt on it), then split with HKDF as lakectl does."""
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
+    """The masking data key is kept wrapped under the output's KMS key; KMS opens it, so the
+    job's role needs kms:Decrypt on that key."""
     wrapped = base64.b64decode(PLAN["wrapped_mask_key"])
-    plain = boto3.client("kms").decrypt(CiphertextBlob=wrapped)["Plaintext"]
-
-    def derive(info):
-        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(plain)
-
-    return derive(b"lakectl mask hash"), derive(b"lakectl mask token")
+    return derive_keys(boto3.client("kms").decrypt(CiphertextBlob=wrapped)["Plaintext"])
 
 
 KEYS = mask_keys() if PLAN.get("wrapped_mask_key") else None
-
-
-def hash_udf(key):
-    def apply(value):
-        if value is None:
-            return None
-        return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
-
-    return F.udf(apply, StringType())
-
-
-def token_udf(key):
-    def apply(value):
-        if value is None:
-            return None
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCMSIV
-
-        sealed = AESGCMSIV(key).encrypt(b"\0" * 12, value.encode("utf-8"), TOKEN_AAD)
-        return TOKEN_PREFIX + base64.urlsafe_b64encode(sealed).decode("ascii").rstrip("=")
-
-    return F.udf(apply, StringType())
 
 
 def masked(name, operator):
@@ -85,17 +83,18 @@ def masked(name, operator):
     if operator == "null":
         return F.lit(None).cast("string")
     if operator == "hash":
-        return hash_udf(KEYS[0])(c)
+        key = KEYS[0]
+        return F.udf(lambda v: None if v is None else hash_value(key, v), StringType())(c)
     if operator == "tokenize":
-        return token_udf(KEYS[1])(c)
+        key = KEYS[1]
+        return F.udf(lambda v: None if v is None else tokenize_value(key, v), StringType())(c)
     if operator == "generalize-date":
         year = F.regexp_extract(c, r"(\d{4})", 1)
         return F.when(year == "", F.regexp_replace(c, ".", "#")).otherwise(year)
     raise ValueError("unknown masking operator %r" % operator)
 
 
-def read(source):
-    fmt = PLAN["format"]
+def read(source, fmt):
     if fmt == "csv":
         return spark.read.option("header", "true").csv(source)
     if fmt == "parquet":
@@ -105,7 +104,7 @@ def read(source):
 
 metrics = {"RecordsRead": 0, "RecordsWritten": 0, "Duplicates": 0, "Quarantined": 0}
 for dataset in PLAN["datasets"]:
-    frame = read(dataset["source"])
+    frame = read(dataset["source"], dataset["format"])
     read_count = frame.count()
     if PLAN["dedup"]:
         frame = frame.dropDuplicates()

@@ -33,7 +33,6 @@ const DEFINITION_ARGUMENT: &str = "--lakectl-definition";
 /// What the generated script does, made concrete: it reads this and nothing else.
 #[derive(Debug, Serialize)]
 pub(super) struct Plan {
-    format: &'static str,
     dedup: bool,
     datasets: Vec<PlanDataset>,
     /// `s3://…/_lakectl/metrics/`: the script writes each run's counts there.
@@ -45,6 +44,8 @@ pub(super) struct Plan {
 
 #[derive(Debug, Serialize)]
 struct PlanDataset {
+    /// `json` (lines), `csv` (with a header) or `parquet`, from the objects' names.
+    format: &'static str,
     source: String,
     target: String,
     masks: Vec<(String, String)>,
@@ -82,12 +83,7 @@ fn run_state(state: Option<&aws_sdk_glue::types::JobRunState>) -> RunState {
 
 impl Aws {
     /// The format of the objects under a source, from their names.
-    async fn source_format(
-        &self,
-        by: &Principal,
-        bucket: &str,
-        prefix: &str,
-    ) -> Result<&'static str> {
+    async fn source_format(&self, bucket: &str, prefix: &str) -> Result<&'static str> {
         let listing = self
             .s3
             .list_objects_v2()
@@ -97,9 +93,11 @@ impl Aws {
             .send()
             .await
             .map_err(|e| aws_error("s3:ListObjectsV2", e))?;
-        let _ = by;
         let names: Vec<&str> = listing.contents().iter().filter_map(|o| o.key()).collect();
-        let Some(first) = names.iter().find(|k| !k.ends_with('/')) else {
+        let Some(first) = names
+            .iter()
+            .find(|k| !k.ends_with('/') && !k[prefix.len()..].starts_with(['_', '.']))
+        else {
             return Err(ServiceError::invalid(format!(
                 "no objects under s3://{bucket}/{prefix}"
             )));
@@ -122,7 +120,6 @@ impl Aws {
     ) -> Result<Plan> {
         let (target_bucket, target_prefix) = s3_location(&def.target)?;
         let mut datasets = Vec::new();
-        let mut format = "json";
         if let Some(classification) = &def.from_findings {
             let job_id = self.classification_job_id(by, classification).await?;
             let ids = self.list_findings(by, Some(&job_id)).await?;
@@ -133,7 +130,7 @@ impl Aws {
                 .map(|m| (m.column.clone(), m.operator.clone()))
                 .collect();
             for ((bucket, folder), columns) in columns_by_dataset(&findings) {
-                format = self.source_format(by, &bucket, &folder).await?;
+                let format = self.source_format(&bucket, &folder).await?;
                 let table = dataset_table(&bucket, &folder);
                 let source = format!("s3://{bucket}/{folder}");
                 let masked = columns
@@ -152,6 +149,7 @@ impl Aws {
                     .collect();
                 for (kind, masks) in [("masked", masked), ("encrypted", tokenized)] {
                     datasets.push(PlanDataset {
+                        format,
                         source: source.clone(),
                         target: format!("s3://{target_bucket}/{target_prefix}{kind}/{table}/"),
                         masks,
@@ -165,7 +163,7 @@ impl Aws {
             }
         } else {
             let (bucket, prefix) = s3_location(&def.source)?;
-            format = self.source_format(by, &bucket, &prefix).await?;
+            let format = self.source_format(&bucket, &prefix).await?;
             let masks: Vec<(String, String)> = def
                 .masks
                 .iter()
@@ -173,6 +171,7 @@ impl Aws {
                 .collect();
             parse_masks(&masks)?;
             datasets.push(PlanDataset {
+                format,
                 source: def.source.clone(),
                 target: def.target.clone(),
                 masks,
@@ -192,7 +191,6 @@ impl Aws {
             (_, false) => None,
         };
         Ok(Plan {
-            format,
             dedup: def.dedup,
             datasets,
             metrics: format!("s3://{target_bucket}/{target_prefix}_lakectl/metrics/"),

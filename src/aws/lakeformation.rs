@@ -319,11 +319,19 @@ impl Access for Aws {
             Some((db, t)) => Some(self.sdk_resource(&Resource::table(db, t))?),
             None => None,
         };
+        // Lake Formation filters by principal only together with a resource; without one, the
+        // principal's grants are picked out of the whole list here.
+        let wanted = principal.map(|p| self.principal_arn_of(p));
         let mut out = Vec::new();
         let mut pages = self
             .lakeformation
             .list_permissions()
-            .set_principal(principal.map(|p| self.sdk_principal(p)))
+            .set_principal(
+                resource
+                    .as_ref()
+                    .and(principal)
+                    .map(|p| self.sdk_principal(p)),
+            )
             .set_resource(resource)
             .into_paginator()
             .send();
@@ -333,13 +341,16 @@ impl Access for Aws {
                 let Some(resource) = p.resource().and_then(self::resource) else {
                     continue;
                 };
+                let holder = p
+                    .principal()
+                    .and_then(|p| p.data_lake_principal_identifier())
+                    .unwrap_or_default();
+                if wanted.as_ref().is_some_and(|w| w != holder) {
+                    continue;
+                }
                 out.push(Grant {
                     principal: DataLakePrincipal {
-                        data_lake_principal_identifier: p
-                            .principal()
-                            .and_then(|p| p.data_lake_principal_identifier())
-                            .unwrap_or_default()
-                            .to_string(),
+                        data_lake_principal_identifier: holder.to_string(),
                     },
                     resource,
                     permissions: permissions(p.permissions()),

@@ -1,1 +1,656 @@
-//! placeholder
+//! Glue (catalog, security configurations, jobs and their scripts, crawlers), Lake Formation and
+//! Athena on moto.
+
+use aws_sdk_glue::types::{Column as GlueColumn, StorageDescriptor, TableInput};
+use base64::Engine;
+use lakectl::service::access::{ColumnWildcard, Grant, LfTag, Permission, Resource};
+use lakectl::service::jobs::{CrawlerDefinition, JobDefinition, MaskRule, RunState};
+use lakectl::service::keys::CreateKey;
+use lakectl::service::query::{QueryState, WorkGroup};
+use lakectl::service::storage::{CreateBucket, Sse};
+use lakectl::service::{Code, Progress, Services};
+
+use super::{ACCOUNT, aws, clients, moto_post, python, unique};
+use crate::common::{admin, get, kms, put};
+
+/// A key, a bucket under it with raw JSON in it, and a security configuration naming the key.
+async fn lake(s: &Services) -> (String, String, String) {
+    let a = admin();
+    let alias = format!("alias/{}", unique("lake"));
+    s.keys
+        .create_key(
+            &a,
+            CreateKey {
+                alias: Some(alias.clone()),
+                description: None,
+            },
+        )
+        .await
+        .unwrap();
+    let bucket = unique("lake");
+    s.storage
+        .create_bucket(
+            &a,
+            &bucket,
+            CreateBucket {
+                sse_kms_key_id: Some(alias.clone()),
+                require_sse_kms: false,
+            },
+        )
+        .await
+        .unwrap();
+    put(
+        s,
+        &a,
+        &bucket,
+        "raw/data.json",
+        b"{\"symbol\":\"JPM\",\"trader\":\"t-1\"}\n",
+        kms(&alias),
+    )
+    .await
+    .unwrap();
+    let config = unique("config");
+    s.catalog
+        .create_security_configuration(&a, &config, &alias)
+        .await
+        .unwrap();
+    (alias, bucket, config)
+}
+
+async fn glue_table(database: &str, name: &str, location: &str) {
+    let columns = ["symbol", "price"].map(|c| {
+        GlueColumn::builder()
+            .name(c)
+            .r#type(if c == "price" { "double" } else { "string" })
+            .build()
+            .unwrap()
+    });
+    let input = TableInput::builder()
+        .name(name)
+        .storage_descriptor(
+            StorageDescriptor::builder()
+                .set_columns(Some(columns.to_vec()))
+                .location(location)
+                .build(),
+        )
+        .build()
+        .unwrap();
+    clients()
+        .await
+        .glue
+        .create_table()
+        .database_name(database)
+        .table_input(input)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalog_reads_back_from_glue() {
+    let s = aws().await;
+    let a = admin();
+    let db = unique("db");
+    s.catalog
+        .create_database(&a, &db, Some("the lake"))
+        .await
+        .unwrap();
+    let dbs = s.catalog.get_databases(&a).await.unwrap();
+    let mine = dbs.iter().find(|d| d.name == db).unwrap();
+    assert_eq!(mine.description.as_deref(), Some("the lake"));
+
+    glue_table(&db, "processed", "s3://lake/processed/").await;
+    let tables = s.catalog.get_tables(&a, &db).await.unwrap();
+    assert_eq!(tables.len(), 1);
+    assert_eq!(tables[0].column_names(), ["symbol", "price"]);
+    assert_eq!(
+        tables[0].storage_descriptor.location,
+        "s3://lake/processed/"
+    );
+    let table = s.catalog.get_table(&a, &db, "processed").await.unwrap();
+    assert_eq!(table.storage_descriptor.columns[1].type_name, "double");
+
+    s.catalog.delete_table(&a, &db, "processed").await.unwrap();
+    let err = s.catalog.get_table(&a, &db, "processed").await.unwrap_err();
+    assert_eq!(err.code, Code::EntityNotFoundException, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_security_configuration_puts_everything_under_the_key() {
+    let s = aws().await;
+    let (alias, _, config) = lake(&s).await;
+    let key = s.keys.describe_key(&admin(), &alias).await.unwrap();
+    let listed = s
+        .catalog
+        .get_security_configurations(&admin())
+        .await
+        .unwrap();
+    let mine = listed.iter().find(|c| c.name == config).unwrap();
+    assert_eq!(mine.kms_key_arn, key.arn);
+
+    let sent = clients()
+        .await
+        .glue
+        .get_security_configuration()
+        .name(&config)
+        .send()
+        .await
+        .unwrap();
+    let enc = sent
+        .security_configuration()
+        .unwrap()
+        .encryption_configuration()
+        .unwrap();
+    assert_eq!(
+        enc.s3_encryption()[0]
+            .s3_encryption_mode()
+            .unwrap()
+            .as_str(),
+        "SSE-KMS"
+    );
+    assert_eq!(
+        enc.cloud_watch_encryption().unwrap().kms_key_arn(),
+        Some(key.arn.as_str())
+    );
+    assert_eq!(
+        enc.job_bookmarks_encryption()
+            .unwrap()
+            .job_bookmarks_encryption_mode()
+            .unwrap()
+            .as_str(),
+        "CSE-KMS"
+    );
+}
+
+fn plan_of(script: &str) -> serde_json::Value {
+    let b64 = script
+        .split("base64.b64decode(\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the script carries its plan");
+    let json = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    serde_json::from_slice(&json).unwrap()
+}
+
+fn run_python(code: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(python())
+        .arg("-c")
+        .arg(code)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_is_a_generated_script_kept_encrypted_beside_it() {
+    let s = aws().await;
+    let a = admin();
+    let (alias, bucket, config) = lake(&s).await;
+    let key = s.keys.describe_key(&a, &alias).await.unwrap();
+    let name = unique("job");
+    let def = JobDefinition {
+        name: name.clone(),
+        source: format!("s3://{bucket}/raw/"),
+        target: format!("s3://{bucket}/processed/"),
+        dedup: true,
+        security_configuration: Some(config.clone()),
+        masks: vec![MaskRule {
+            column: "trader".into(),
+            operator: "tokenize".into(),
+        }],
+        from_findings: None,
+        role: "glue-service-role".into(),
+        timeout_minutes: Some(30),
+    };
+    s.jobs.create_job(&a, def.clone()).await.unwrap();
+
+    // The script: in the target bucket, encrypted under the job's key, valid Python, its plan
+    // what the definition said.
+    let script_key = format!("processed/_lakectl/glue/{name}.py");
+    let head = s
+        .storage
+        .head_object(&a, &bucket, &script_key)
+        .await
+        .unwrap();
+    assert_eq!(head.server_side_encryption, Sse::Kms);
+    assert_eq!(head.sse_kms_key_id.as_deref(), Some(key.arn.as_str()));
+    let script = String::from_utf8(get(&s, &a, &bucket, &script_key).await.unwrap()).unwrap();
+    run_python(
+        "import ast, sys; ast.parse(sys.stdin.read() if False else sys.argv[1])",
+        &[&script],
+    );
+    let plan = plan_of(&script);
+    assert_eq!(plan["dedup"], true);
+    assert_eq!(plan["datasets"][0]["format"], "json");
+    assert_eq!(plan["datasets"][0]["source"], format!("s3://{bucket}/raw/"));
+    assert_eq!(
+        plan["datasets"][0]["masks"],
+        serde_json::json!([["trader", "tokenize"]])
+    );
+    assert_eq!(plan["kms_key_arn"], key.arn.as_str());
+    let wrapped = plan["wrapped_mask_key"]
+        .as_str()
+        .expect("tokenize needs the masking key");
+
+    // Glue has the job around the script, with the role and the configuration.
+    let job = clients()
+        .await
+        .glue
+        .get_job()
+        .job_name(&name)
+        .send()
+        .await
+        .unwrap();
+    let job = job.job().unwrap();
+    assert_eq!(
+        job.command().unwrap().script_location(),
+        Some(format!("s3://{bucket}/{script_key}").as_str())
+    );
+    assert_eq!(
+        job.role(),
+        Some(format!("arn:aws:iam::{ACCOUNT}:role/glue-service-role").as_str())
+    );
+    assert_eq!(job.security_configuration(), Some(config.as_str()));
+    let listed = s.jobs.get_jobs(&a).await.unwrap();
+    let back = listed.iter().find(|j| j.name == name).unwrap();
+    assert_eq!(back.masks, def.masks);
+    assert_eq!(back.target, def.target);
+
+    // A token the script makes opens with lakectl's detokenize, for a caller KMS lets decrypt
+    // the masking key (the key the plan carries, kept in a tag on the output key).
+    let data_key = clients()
+        .await
+        .kms
+        .decrypt()
+        .ciphertext_blob(aws_sdk_kms::primitives::Blob::new(
+            base64::engine::general_purpose::STANDARD
+                .decode(wrapped)
+                .unwrap(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let hex_key = hex::encode(data_key.plaintext().unwrap().as_ref());
+    let prelude = script
+        .split("# Everything above runs without Spark")
+        .next()
+        .unwrap();
+    let token = run_python(
+        &format!(
+            "{prelude}\nimport sys\nh, t = derive_keys(bytes.fromhex(sys.argv[1]))\nprint(tokenize_value(t, '4111 1111 1111 1111'))"
+        ),
+        &[&hex_key],
+    );
+    assert!(token.starts_with("tok1."), "{token}");
+    let opened = s
+        .keys
+        .detokenize(&a, &alias, &[token, "tok1.AAAA".into()])
+        .await
+        .unwrap();
+    assert_eq!(opened, vec![Some("4111 1111 1111 1111".to_string()), None]);
+
+    // A run: Glue's states, and the counts the script writes back.
+    let id = s
+        .jobs
+        .start_job_run(&a, &name, Progress::default())
+        .await
+        .unwrap();
+    let counts = br#"{"RecordsRead":3,"RecordsWritten":2,"Duplicates":1,"Quarantined":0}"#;
+    put(
+        &s,
+        &a,
+        &bucket,
+        &format!("processed/_lakectl/metrics/{id}.json"),
+        counts,
+        kms(&alias),
+    )
+    .await
+    .unwrap();
+    let run = loop {
+        let run = s.jobs.get_job_run(&a, &name, &id).await.unwrap();
+        if run.job_run_state.is_finished() {
+            break run;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(run.job_run_state, RunState::Succeeded);
+    assert_eq!((run.metrics.records_read, run.metrics.duplicates), (3, 1));
+    assert!(
+        s.jobs
+            .get_job_runs(&a, &name)
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.id == id)
+    );
+    let err = s.jobs.get_job_run_log(&a, &name, &id).await.unwrap_err();
+    assert_eq!(err.code, Code::UnsupportedOperationException);
+    assert!(err.message.contains("/aws-glue/jobs/output"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hashing_without_a_security_configuration_is_refused() {
+    let s = aws().await;
+    let (_, bucket, _) = lake(&s).await;
+    let def = JobDefinition {
+        name: unique("nokey"),
+        source: format!("s3://{bucket}/raw/"),
+        target: format!("s3://{bucket}/out/"),
+        dedup: false,
+        security_configuration: None,
+        masks: vec![MaskRule {
+            column: "trader".into(),
+            operator: "hash".into(),
+        }],
+        from_findings: None,
+        role: "r".into(),
+        timeout_minutes: None,
+    };
+    let err = s.jobs.create_job(&admin(), def).await.unwrap_err();
+    assert_eq!(err.code, Code::ValidationException);
+    assert!(
+        err.message.contains("security configuration"),
+        "{}",
+        err.message
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crawlers_run_on_glue_and_read_back() {
+    let s = aws().await;
+    let a = admin();
+    let (_, bucket, config) = lake(&s).await;
+    let db = unique("crawled");
+    s.catalog.create_database(&a, &db, None).await.unwrap();
+    let name = unique("crawler");
+    let def = CrawlerDefinition {
+        name: name.clone(),
+        database_name: db.clone(),
+        targets: vec![format!("s3://{bucket}/processed/")],
+        security_configuration: Some(config.clone()),
+        update_behavior: "UPDATE_IN_DATABASE".into(),
+        table_prefix: Some("p_".into()),
+        role: "glue-service-role".into(),
+    };
+    s.jobs.create_crawler(&a, def).await.unwrap();
+    let (back, last) = s.jobs.get_crawler(&a, &name).await.unwrap();
+    assert!(last.is_none());
+    assert_eq!(back.targets, [format!("s3://{bucket}/processed/")]);
+    assert_eq!(back.table_prefix.as_deref(), Some("p_"));
+    assert_eq!(
+        back.security_configuration.as_deref(),
+        Some(config.as_str())
+    );
+    assert_eq!(
+        back.role,
+        format!("arn:aws:iam::{ACCOUNT}:role/glue-service-role")
+    );
+
+    s.jobs
+        .start_crawler(&a, &name, Progress::default())
+        .await
+        .unwrap();
+    let run = loop {
+        let (_, last) = s.jobs.get_crawler(&a, &name).await.unwrap();
+        let last = last.expect("a crawl was started");
+        if last.state.is_finished() {
+            break last;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(run.state, RunState::Succeeded);
+    assert!(
+        s.jobs
+            .get_crawlers(&a)
+            .await
+            .unwrap()
+            .iter()
+            .any(|(d, _)| d.name == name)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lake_formation_grants_tags_and_locations_read_back() {
+    let s = aws().await;
+    let a = admin();
+    let (_, bucket, _) = lake(&s).await;
+    let db = unique("lfdb");
+    s.catalog.create_database(&a, &db, None).await.unwrap();
+    glue_table(&db, "processed", &format!("s3://{bucket}/processed/")).await;
+
+    s.access
+        .register_resource(
+            &a,
+            &format!("s3://{bucket}/processed/"),
+            "lakeformation-service-role",
+        )
+        .await
+        .unwrap();
+    let resources = s.access.list_resources(&a).await.unwrap();
+    let mine = resources
+        .iter()
+        .find(|r| r.resource_arn == format!("arn:aws:s3:::{bucket}/processed"))
+        .unwrap();
+    assert_eq!(
+        mine.role_arn,
+        format!("arn:aws:iam::{ACCOUNT}:role/lakeformation-service-role")
+    );
+
+    let analyst = unique("analyst");
+    let columns = Resource::TableWithColumns {
+        database_name: db.clone(),
+        name: "processed".into(),
+        column_names: Some(vec!["symbol".into()]),
+        column_wildcard: None,
+    };
+    s.access
+        .grant_permissions(
+            &a,
+            Grant::new(&analyst, columns.clone(), vec![Permission::Select]),
+        )
+        .await
+        .unwrap();
+    let all_but = Resource::TableWithColumns {
+        database_name: db.clone(),
+        name: "processed".into(),
+        column_names: None,
+        column_wildcard: Some(ColumnWildcard {
+            excluded_column_names: vec!["price".into()],
+        }),
+    };
+    let mut with_option = Grant::new(&analyst, all_but.clone(), vec![Permission::Select]);
+    with_option.permissions_with_grant_option = vec![Permission::Select];
+    s.access.grant_permissions(&a, with_option).await.unwrap();
+
+    let key = unique("data");
+    s.access
+        .create_lf_tag(&a, &key, &["raw".into(), "masked".into()])
+        .await
+        .unwrap();
+    assert!(
+        s.access
+            .list_lf_tags(&a)
+            .await
+            .unwrap()
+            .iter()
+            .any(|t| t.tag_key == key && t.tag_values == ["raw", "masked"])
+    );
+    s.access
+        .add_lf_tags_to_resource(
+            &a,
+            &db,
+            Some("processed"),
+            &[],
+            &[(key.clone(), "masked".into())],
+        )
+        .await
+        .unwrap();
+    let tags = s
+        .access
+        .get_resource_lf_tags(&a, &db, "processed")
+        .await
+        .unwrap();
+    assert!(
+        tags[0]
+            .1
+            .iter()
+            .any(|t| t.tag_key == key && t.tag_value == "masked"),
+        "{tags:?}"
+    );
+    let by_tag = Resource::LfTagPolicy {
+        resource_type: "TABLE".into(),
+        expression: vec![LfTag {
+            tag_key: key.clone(),
+            tag_values: vec!["masked".into()],
+        }],
+    };
+    s.access
+        .grant_permissions(
+            &a,
+            Grant::new(
+                &analyst,
+                by_tag.clone(),
+                vec![Permission::Select, Permission::Describe],
+            ),
+        )
+        .await
+        .unwrap();
+
+    let arn = format!("arn:aws:iam::{ACCOUNT}:user/{analyst}");
+    let held = s
+        .access
+        .list_permissions(&a, Some(&analyst), None)
+        .await
+        .unwrap();
+    assert!(held.iter().all(|g| g.principal() == arn));
+    let find = |r: &Resource| held.iter().find(|g| &g.resource == r).cloned();
+    assert_eq!(find(&columns).unwrap().permissions, [Permission::Select]);
+    assert_eq!(
+        find(&all_but).unwrap().permissions_with_grant_option,
+        [Permission::Select]
+    );
+    assert!(
+        find(&by_tag)
+            .unwrap()
+            .permissions
+            .contains(&Permission::Describe)
+    );
+
+    s.access
+        .revoke_permissions(
+            &a,
+            Grant::new(&analyst, columns.clone(), vec![Permission::Select]),
+        )
+        .await
+        .unwrap();
+    let held = s
+        .access
+        .list_permissions(&a, Some(&analyst), None)
+        .await
+        .unwrap();
+    assert!(held.iter().all(|g| g.resource != columns));
+
+    let err = s
+        .access
+        .explain(&a, &analyst, &db, "processed")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, Code::UnsupportedOperationException);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn athena_queries_run_in_encrypted_work_groups_and_page_their_results() {
+    let s = aws().await;
+    let a = admin();
+    let (alias, bucket, _) = lake(&s).await;
+    let key = s.keys.describe_key(&a, &alias).await.unwrap();
+    let group = unique("wg");
+    s.query
+        .create_work_group(
+            &a,
+            WorkGroup {
+                name: group.clone(),
+                output_location: format!("s3://{bucket}/results/"),
+                kms_key: Some(alias.clone()),
+            },
+        )
+        .await
+        .unwrap();
+    let groups = s.query.list_work_groups(&a).await.unwrap();
+    let mine = groups.iter().find(|g| g.name == group).unwrap();
+    assert_eq!(mine.output_location, format!("s3://{bucket}/results/"));
+    assert_eq!(mine.kms_key.as_deref(), Some(key.arn.as_str()));
+    let sent = clients()
+        .await
+        .athena
+        .get_work_group()
+        .work_group(&group)
+        .send()
+        .await
+        .unwrap();
+    let config = sent.work_group().unwrap().configuration().unwrap();
+    assert_eq!(config.enforce_work_group_configuration(), Some(true));
+    assert_eq!(
+        config
+            .result_configuration()
+            .unwrap()
+            .encryption_configuration()
+            .unwrap()
+            .encryption_option()
+            .as_str(),
+        "SSE_KMS"
+    );
+
+    // Athena computes the rows; moto is told them, header row first, as Athena sends it.
+    let cell = |v: &str| serde_json::json!({"VarCharValue": v});
+    moto_post(
+        "/moto-api/static/athena/query-results",
+        &serde_json::json!({
+            "account_id": ACCOUNT,
+            "region": super::REGION,
+            "results": [{
+                "rows": [{"Data": [cell("symbol")]}, {"Data": [cell("JPM")]}, {"Data": [cell("NFLX")]}],
+                "column_info": [{"Name": "symbol", "Type": "varchar", "CatalogName": "c", "SchemaName": "s", "TableName": "t", "Label": "symbol", "Precision": 0, "Scale": 0, "Nullable": "NULLABLE", "CaseSensitive": true}],
+            }],
+        }),
+    );
+    let id = s
+        .query
+        .start_query_execution(
+            &a,
+            "SELECT symbol FROM processed",
+            Some(&group),
+            Some("lakedb"),
+        )
+        .await
+        .unwrap();
+    let execution = s.query.get_query_execution(&a, &id).await.unwrap();
+    assert_eq!(execution.status.state, QueryState::Succeeded);
+    assert_eq!(execution.query, "SELECT symbol FROM processed");
+    assert_eq!(execution.database.as_deref(), Some("lakedb"));
+    let page = s.query.get_query_results(&a, &id, None, 100).await.unwrap();
+    assert_eq!(page.columns[0].name, "symbol");
+    assert_eq!(
+        page.rows,
+        vec![
+            vec![Some("JPM".to_string())],
+            vec![Some("NFLX".to_string())]
+        ]
+    );
+    assert!(
+        s.query
+            .list_query_executions(&a, Some(&group))
+            .await
+            .unwrap()
+            .contains(&id)
+    );
+    s.query.stop_query_execution(&a, &id).await.unwrap();
+}

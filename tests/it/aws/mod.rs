@@ -16,9 +16,9 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-use aws_config::{BehaviorVersion, Region};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sts::config::Credentials;
-use lakectl::aws::{Aws, Connection};
+use lakectl::aws::{Aws, Clients, Connection};
 use lakectl::service::Services;
 
 /// The moto the tests were written against.
@@ -111,21 +111,58 @@ pub fn moto() -> &'static Moto {
     })
 }
 
-/// The AWS backend on moto, with moto's fixed test credentials.
-pub async fn aws() -> Services {
-    let moto = moto();
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
+/// The SDK configuration of the tests: moto's endpoint and its fixed test credentials.
+pub async fn sdk() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(REGION))
-        .endpoint_url(&moto.url)
+        .endpoint_url(&moto().url)
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
         .load()
-        .await;
-    let connection = Connection {
+        .await
+}
+
+pub fn connection() -> Connection {
+    Connection {
         profile: None,
         region: Some(REGION.into()),
-        endpoint_url: Some(moto.url.clone()),
-    };
-    Aws::from_config(connection, &sdk).await.unwrap().services()
+        endpoint_url: Some(moto().url.clone()),
+    }
+}
+
+/// The AWS backend on moto.
+pub async fn aws() -> Services {
+    Aws::from_config(connection(), &sdk().await)
+        .await
+        .unwrap()
+        .services()
+}
+
+/// Clients on moto, to set up and to look at what lakectl sent.
+pub async fn clients() -> Clients {
+    Clients::new(&sdk().await, true)
+}
+
+/// POSTs JSON to moto's own API (`/moto-api/...`), which seeds what AWS would compute.
+pub fn moto_post(path: &str, body: &serde_json::Value) {
+    use std::io::{Read, Write};
+    let addr = moto().url.trim_start_matches("http://").to_string();
+    let body = body.to_string();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 2"), "{answer}");
+}
+
+/// The venv's Python (moto's), which also has `cryptography`.
+pub fn python() -> PathBuf {
+    moto();
+    venv().join("bin").join("python")
 }
 
 /// A name no other test uses: tests share one moto.

@@ -5,7 +5,6 @@
 //! nothing (Macie2, data cells filters), `aws-smithy-mocks` answers with AWS's response shapes.
 
 mod catalog;
-mod macie;
 mod mocked;
 mod scenarios;
 mod storage;

@@ -94,7 +94,26 @@ def masked(name, operator):
     raise ValueError("unknown masking operator %r" % operator)
 
 
-def read(source, fmt):
+def source_format(source):
+    """JSON lines, CSV or Parquet, from the names of the objects under the source (leaving out
+    `_`- and `.`-prefixed ones, which are not data)."""
+    bucket, _, prefix = source[len("s3://"):].partition("/")
+    listing = boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=100)
+    for item in listing.get("Contents", []):
+        key = item["Key"]
+        if key.endswith("/") or key[len(prefix):].startswith(("_", ".")):
+            continue
+        name = key.lower()[:-3] if key.lower().endswith(".gz") else key.lower()
+        if name.endswith(".csv"):
+            return "csv"
+        if name.endswith(".parquet"):
+            return "parquet"
+        return "json"
+    raise ValueError("no objects under " + source)
+
+
+def read(source):
+    fmt = source_format(source)
     if fmt == "csv":
         return spark.read.option("header", "true").csv(source)
     if fmt == "parquet":
@@ -104,7 +123,7 @@ def read(source, fmt):
 
 metrics = {"RecordsRead": 0, "RecordsWritten": 0, "Duplicates": 0, "Quarantined": 0}
 for dataset in PLAN["datasets"]:
-    frame = read(dataset["source"], dataset["format"])
+    frame = read(dataset["source"])
     read_count = frame.count()
     if PLAN["dedup"]:
         frame = frame.dropDuplicates()

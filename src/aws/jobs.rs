@@ -44,8 +44,6 @@ pub(super) struct Plan {
 
 #[derive(Debug, Serialize)]
 struct PlanDataset {
-    /// `json` (lines), `csv` (with a header) or `parquet`, from the objects' names.
-    format: &'static str,
     source: String,
     target: String,
     masks: Vec<(String, String)>,
@@ -82,36 +80,6 @@ fn run_state(state: Option<&aws_sdk_glue::types::JobRunState>) -> RunState {
 }
 
 impl Aws {
-    /// The format of the objects under a source, from their names.
-    async fn source_format(&self, bucket: &str, prefix: &str) -> Result<&'static str> {
-        let listing = self
-            .s3
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(prefix)
-            .max_keys(50)
-            .send()
-            .await
-            .map_err(|e| aws_error("s3:ListObjectsV2", e))?;
-        let names: Vec<&str> = listing.contents().iter().filter_map(|o| o.key()).collect();
-        let Some(first) = names
-            .iter()
-            .find(|k| !k.ends_with('/') && !k[prefix.len()..].starts_with(['_', '.']))
-        else {
-            return Err(ServiceError::invalid(format!(
-                "no objects under s3://{bucket}/{prefix}"
-            )));
-        };
-        let name = first.trim_end_matches(".gz").to_ascii_lowercase();
-        Ok(if name.ends_with(".csv") {
-            "csv"
-        } else if name.ends_with(".parquet") {
-            "parquet"
-        } else {
-            "json"
-        })
-    }
-
     async fn plan(
         &self,
         by: &Principal,
@@ -130,7 +98,6 @@ impl Aws {
                 .map(|m| (m.column.clone(), m.operator.clone()))
                 .collect();
             for ((bucket, folder), columns) in columns_by_dataset(&findings) {
-                let format = self.source_format(&bucket, &folder).await?;
                 let table = dataset_table(&bucket, &folder);
                 let source = format!("s3://{bucket}/{folder}");
                 let masked = columns
@@ -149,7 +116,6 @@ impl Aws {
                     .collect();
                 for (kind, masks) in [("masked", masked), ("encrypted", tokenized)] {
                     datasets.push(PlanDataset {
-                        format,
                         source: source.clone(),
                         target: format!("s3://{target_bucket}/{target_prefix}{kind}/{table}/"),
                         masks,
@@ -162,8 +128,7 @@ impl Aws {
                 )));
             }
         } else {
-            let (bucket, prefix) = s3_location(&def.source)?;
-            let format = self.source_format(&bucket, &prefix).await?;
+            s3_location(&def.source)?;
             let masks: Vec<(String, String)> = def
                 .masks
                 .iter()
@@ -171,7 +136,6 @@ impl Aws {
                 .collect();
             parse_masks(&masks)?;
             datasets.push(PlanDataset {
-                format,
                 source: def.source.clone(),
                 target: def.target.clone(),
                 masks,

@@ -229,7 +229,6 @@ async fn a_job_is_a_generated_script_kept_encrypted_beside_it() {
     );
     let plan = plan_of(&script);
     assert_eq!(plan["dedup"], true);
-    assert_eq!(plan["datasets"][0]["format"], "json");
     assert_eq!(plan["datasets"][0]["source"], format!("s3://{bucket}/raw/"));
     assert_eq!(
         plan["datasets"][0]["masks"],

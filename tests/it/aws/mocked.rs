@@ -611,7 +611,6 @@ async fn classification_runs_on_macie_and_its_findings_drive_the_masking_job() {
             format!("s3://{bucket}/encrypted/customers/"),
         ]
     );
-    assert_eq!(datasets[0]["format"], "csv");
     assert_eq!(
         datasets[0]["masks"],
         serde_json::json!([["account_number", "redact"], ["iban", "partial:4"]])

@@ -82,6 +82,8 @@ impl Clients {
 
 pub struct Aws {
     connection: Connection,
+    /// Kept so that a change of region keeps the credentials already resolved.
+    sdk: Option<SdkConfig>,
     region: String,
     identity: Identity,
     s3: aws_sdk_s3::Client,
@@ -166,7 +168,9 @@ impl Aws {
             arn,
         };
         let clients = Clients::new(sdk, connection.endpoint_url.is_some());
-        Ok(Aws::from_clients(connection, region, identity, clients))
+        let mut aws = Aws::new(connection, region, identity, clients);
+        aws.sdk = Some(sdk.clone());
+        Ok(Arc::new(aws))
     }
 
     /// The backend over clients made elsewhere: tests put `aws-smithy-mocks` clients where
@@ -177,8 +181,13 @@ impl Aws {
         identity: Identity,
         clients: Clients,
     ) -> Arc<Aws> {
-        Arc::new(Aws {
+        Arc::new(Aws::new(connection, region, identity, clients))
+    }
+
+    fn new(connection: Connection, region: String, identity: Identity, clients: Clients) -> Aws {
+        Aws {
             connection,
+            sdk: None,
             region,
             identity,
             s3: clients.s3,
@@ -188,7 +197,7 @@ impl Aws {
             athena: clients.athena,
             macie: clients.macie,
             iam: clients.iam,
-        })
+        }
     }
 
     pub fn identity(&self) -> &Identity {
@@ -256,15 +265,25 @@ impl Aws {
 
 #[async_trait]
 impl Connect for Aws {
+    /// A new profile is a new identity, found through the default chain again; a new region
+    /// keeps the credentials at hand.
     async fn switch(&self, profile: Option<String>, region: Option<String>) -> Result<Services> {
         let mut connection = self.connection.clone();
-        if profile.is_some() {
-            connection.profile = profile;
-        }
         if region.is_some() {
-            connection.region = region;
+            connection.region = region.clone();
         }
-        Ok(connect(connection).await?.services())
+        match (profile, region, &self.sdk) {
+            (None, Some(region), Some(sdk)) => {
+                let sdk = sdk.to_builder().region(Region::new(region)).build();
+                Ok(Aws::from_config(connection, &sdk).await?.services())
+            }
+            (profile, _, _) => {
+                if profile.is_some() {
+                    connection.profile = profile;
+                }
+                Ok(connect(connection).await?.services())
+            }
+        }
     }
 }
 

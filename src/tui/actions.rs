@@ -321,6 +321,9 @@ impl App {
             Submit::Command(line) => {
                 self.history.retain(|h| h != &line);
                 self.history.push(line.clone());
+                if let Some((profile, region)) = super::connection::change(&line) {
+                    return self.reconnect(profile, region);
+                }
                 match crate::cli::parse_line(&line) {
                     Err(usage) => self.show_error(&ServiceError::new(Code::InvalidArgument, usage)),
                     Ok(cmd) if self.readonly && cmd.changes_anything() => self.show_error(&ServiceError::new(

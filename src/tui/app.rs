@@ -72,6 +72,8 @@ pub enum Msg {
         task: u64,
         result: Result<QueryResult>,
     },
+    /// The services of another profile or region (`:profile`, `:region`).
+    Connected(Result<Services>),
 }
 
 /// A list with a selection and a filter; `name` says what the filter matches in an item.
@@ -180,8 +182,9 @@ pub struct App {
     pub keys: ListView<KeyOverview>,
     pub runs: ListView<RunRow>,
     pub findings: ListView<Finding>,
-    /// Why the findings cannot be shown to this principal, when they cannot.
-    pub findings_denied: Option<String>,
+    /// Why the findings cannot be shown, when they cannot: the principal is not a lake admin,
+    /// or (on AWS) Macie is not enabled in this account and region.
+    pub findings_unavailable: Option<crate::service::ServiceError>,
     /// When the Runs pane last asked for fresh runs (it asks every second while one is running).
     runs_loaded: std::time::Instant,
     pub principals: Vec<PrincipalInfo>,
@@ -213,7 +216,7 @@ impl App {
             keys: ListView::new(key_label),
             runs: ListView::new(|r: &RunRow| r.name.clone()),
             findings: ListView::new(finding_label),
-            findings_denied: None,
+            findings_unavailable: None,
             runs_loaded: std::time::Instant::now(),
             principals: Vec::new(),
             grants: GrantsPane::new(),
@@ -334,17 +337,22 @@ impl App {
             Msg::Keys(Ok(items)) => self.keys.set(items),
             Msg::Runs(Ok(items)) => self.runs.set(items),
             Msg::Findings(Ok(items)) => {
-                self.findings_denied = None;
+                self.findings_unavailable = None;
                 self.findings.set(items);
             }
-            // Findings are for lake admins: say so in the pane, not in a popup at every refresh.
-            Msg::Findings(Err(e)) if e.code == crate::service::Code::AccessDenied => {
+            // Said in the pane, not in a popup at every refresh.
+            Msg::Findings(Err(e)) => {
                 self.findings.set(Vec::new());
-                self.findings_denied = Some(e.message);
+                self.findings_unavailable = Some(e);
             }
             Msg::Principals(Ok(items)) => self.principals = items,
             Msg::Grants(Ok(data)) => self.grants.set(data),
             Msg::QueryDone { task, result } => self.query_done(task, result),
+            Msg::Connected(Ok(services)) => {
+                self.message = Some(format!("connected: {}", services.backend.location));
+                self.services = services;
+                self.refresh();
+            }
             Msg::Objects {
                 bucket,
                 result: Ok(items),
@@ -357,9 +365,9 @@ impl App {
             | Msg::Buckets(Err(e))
             | Msg::Keys(Err(e))
             | Msg::Runs(Err(e))
-            | Msg::Findings(Err(e))
             | Msg::Principals(Err(e))
-            | Msg::Grants(Err(e)) => self.show_error(&e),
+            | Msg::Grants(Err(e))
+            | Msg::Connected(Err(e)) => self.show_error(&e),
             Msg::JobDone {
                 task,
                 label,

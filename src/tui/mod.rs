@@ -4,6 +4,7 @@
 
 mod actions;
 pub mod app;
+mod connection;
 mod grant_editor;
 mod grants;
 mod jobs;

@@ -450,7 +450,7 @@ impl Popup {
                 input.set_block(
                     Block::bordered()
                         .border_type(BorderType::Rounded)
-                        .title(" : command (as in lakectl, without `lakectl`) "),
+                        .title(" : command (as in lakectl, without `lakectl`; on AWS also `profile NAME`, `region NAME`) "),
                 );
                 f.render_widget(&**input, r);
             }

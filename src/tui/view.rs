@@ -369,8 +369,15 @@ fn render_findings(app: &mut App, f: &mut Frame, area: Rect) {
         app.current_filter(),
     );
     if app.findings.items.is_empty() {
-        let text = match &app.findings_denied {
-            Some(why) => format!("Findings are for lake admins.\n\n{why}"),
+        let text = match &app.findings_unavailable {
+            Some(e) if e.code == crate::service::Code::AccessDenied => {
+                format!("Findings are for lake admins.\n\n{}", e.message)
+            }
+            Some(e) => format!(
+                "Findings cannot be read here ({}).\n\n{}",
+                e.code_name(),
+                e.message
+            ),
             None => "No findings. Press n to scan a bucket for sensitive data (or :macie2 create-classification-job).".into(),
         };
         return empty(f, area, block, &text);

@@ -10,7 +10,7 @@ use lakectl::tui::{App, Options, view};
 
 use crate::common::*;
 
-fn screen(app: &mut App) -> String {
+pub(crate) fn screen(app: &mut App) -> String {
     let mut terminal = Terminal::new(TestBackend::new(120, 24)).unwrap();
     terminal.draw(|f| view::render(app, f)).unwrap();
     let buf = terminal.backend().buffer();
@@ -26,11 +26,11 @@ fn screen(app: &mut App) -> String {
         .join("\n")
 }
 
-fn press(app: &mut App, code: KeyCode) {
+pub(crate) fn press(app: &mut App, code: KeyCode) {
     app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
 }
 
-fn type_text(app: &mut App, text: &str) {
+pub(crate) fn type_text(app: &mut App, text: &str) {
     for c in text.chars() {
         press(app, KeyCode::Char(c));
     }

@@ -5,6 +5,7 @@
 //! nothing (Macie2, data cells filters), `aws-smithy-mocks` answers with AWS's response shapes.
 
 mod catalog;
+mod console;
 mod mocked;
 mod scenarios;
 mod storage;

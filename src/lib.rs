@@ -5,6 +5,7 @@ pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod etl;
 pub mod local;
 pub mod mask;
 pub mod pii;

@@ -9,7 +9,7 @@ use arrow::array::{Array, StringArray};
 use arrow::datatypes::DataType;
 
 use super::Lake;
-use super::etl::{Opened, open_source};
+use crate::etl::{Opened, open_source};
 use crate::pii::{self, AllowList, Category, CustomIdentifier};
 use crate::service::classification::{
     Cell, ClassificationDetails, ClassificationResult, CustomDetections, Detection, Finding,

@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Lake;
-use super::etl;
 use super::glue::s3_location;
+use crate::etl;
 use crate::service::catalog::{Column, Table};
 use crate::service::jobs::{CrawlerDefinition, RunState};
 use crate::service::{Principal, Progress, Result};

@@ -79,14 +79,14 @@ pub(super) struct PutPlan {
 }
 
 /// A body sealed into its temporary file, waiting for `commit_bodies`.
-pub(super) struct SealedBody {
+pub struct SealedBody {
     plan: PutPlan,
     pending: PendingBody,
     sealed: envelope::Sealed,
 }
 
 /// Writes one object's body (jobs write their output through this).
-pub(super) struct BodyWriter {
+pub struct BodyWriter {
     plan: PutPlan,
     writer: envelope::SealingWriter<std::io::BufWriter<PendingBody>>,
 }

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use rusqlite::params;
 use serde_json::json;
 
-use super::etl;
 use super::glue::s3_location;
 use super::{Lake, not_found, now};
+use crate::etl;
 use crate::mask::{MaskKeys, Operator};
 use crate::service::classification::{Finding, columns_by_dataset, dataset_table};
 use crate::service::jobs::{JobDefinition, JobRun, RunMetrics, RunState};

@@ -14,9 +14,9 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
 use futures::StreamExt;
 
+use crate::etl::source::{BATCH_ROWS, JsonBatch, Quarantined, decode_csv, decode_json};
+use crate::etl::{Opened, open_source};
 use crate::local::Lake;
-use crate::local::etl::source::{BATCH_ROWS, JsonBatch, Quarantined, decode_csv, decode_json};
-use crate::local::etl::{Opened, open_source};
 use crate::service::{Code, Principal, Progress, Result, ServiceError};
 
 fn bad_data(q: &Quarantined) -> ServiceError {

@@ -43,11 +43,11 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use super::raw::RawFiles;
+use crate::etl::source::arrow_type;
 use crate::local::Lake;
 use crate::local::access::view::{Cells, TableView};
 use crate::local::envelope::SealedObject;
-use crate::local::etl::parquet_io::SealedChunks;
-use crate::local::etl::source::arrow_type;
+use crate::local::parquet_io::SealedChunks;
 use crate::service::catalog::Table;
 use crate::service::{Principal, ServiceError};
 

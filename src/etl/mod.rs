@@ -1,5 +1,7 @@
 //! The ETL job's engine: every object under a source prefix in, deduplicated Parquet (zstd) out,
-//! encrypted, committed in one transaction that replaces the previous run's output. Two threads:
+//! encrypted, made visible at once in place of the previous run's output. It runs on either
+//! backend: the backend is a `JobStore`, which opens source objects and writes and commits the
+//! output (the local lake in one transaction; S3 by completing multipart uploads). Two threads:
 //! one decrypts and decodes the sources into Arrow batches, the other deduplicates, masks,
 //! encodes Parquet and encrypts. Records that cannot be rows go, encrypted, to `_errors/`.
 //!
@@ -7,7 +9,6 @@
 //! the set of 128-bit hashes of the distinct rows (16 bytes each, about 24 with the set's
 //! overhead: 10 M distinct rows take about 240 MB; no record is kept).
 
-pub(in crate::local) mod parquet_io;
 pub mod source;
 
 use std::collections::HashSet;
@@ -23,11 +24,73 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
-use super::Lake;
+use bytes::Bytes;
+use parquet::file::reader::{ChunkReader, Length};
+
 use crate::service::jobs::RunMetrics;
 use crate::service::storage::PutOptions;
 use crate::service::{Code, Principal, Progress, Result, ServiceError};
 use source::{BATCH_ROWS, Format, Quarantined, SAMPLE_RECORDS};
+
+/// Where a job's objects are, as the engine needs them: sources read from the start or by
+/// range (Parquet), and output written, then committed all together.
+pub trait JobStore: Sync {
+    /// One output object being written.
+    type Body: std::io::Write + Send;
+    /// One output object written whole, not yet visible.
+    type Written: Send;
+    /// Opens a source object for `by`: the read is authorized (and, where the backend keeps one,
+    /// recorded) here.
+    fn open(&self, by: &Principal, bucket: &str, key: &str) -> Result<Box<dyn SourceObject>>;
+    fn create(
+        &self,
+        by: &Principal,
+        bucket: &str,
+        key: &str,
+        put: &PutOptions,
+    ) -> Result<Self::Body>;
+    /// Ends a body; gives it back with the plaintext bytes written.
+    fn finish(&self, body: Self::Body) -> Result<(Self::Written, u64)>;
+    /// Makes the written objects visible together, removing every other object under
+    /// `replace` (bucket, prefix): readers see the previous output or this one.
+    fn commit(
+        &self,
+        by: &Principal,
+        written: Vec<Self::Written>,
+        replace: (&str, &str),
+    ) -> Result<()>;
+}
+
+/// A source object's plaintext.
+pub trait SourceObject: Send + Sync {
+    fn len(&self) -> u64;
+    fn reader_at(&self, start: u64) -> Box<dyn Read + Send>;
+    fn read_range(&self, start: u64, len: u64) -> std::io::Result<Vec<u8>>;
+}
+
+/// Parquet's view of a source object: byte ranges, the footer first.
+struct Chunks(Box<dyn SourceObject>);
+
+impl Length for Chunks {
+    fn len(&self) -> u64 {
+        self.0.len()
+    }
+}
+
+impl ChunkReader for Chunks {
+    type T = Box<dyn Read + Send>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        Ok(self.0.reader_at(start))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        self.0
+            .read_range(start, length as u64)
+            .map(Bytes::from)
+            .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))
+    }
+}
 
 /// What one run reads and writes.
 pub struct Spec {
@@ -74,20 +137,20 @@ impl<R: Read> Read for Counting<R> {
 }
 
 /// One source object, opened and told apart.
-pub(super) enum Opened {
+pub enum Opened {
     Json(source::JsonRecords),
     Csv(csv::Reader<Box<dyn std::io::BufRead + Send>>),
     Parquet(parquet::arrow::arrow_reader::ParquetRecordBatchReader),
 }
 
-pub(super) fn open_source(
-    lake: &Lake,
+pub fn open_source<S: JobStore + ?Sized>(
+    store: &S,
     by: &Principal,
     bucket: &str,
     key: &str,
     progress: &Progress,
 ) -> Result<(Format, Opened)> {
-    let (_, object) = lake.open_object(by, bucket, key)?;
+    let object = store.open(by, bucket, key)?;
     let io = |e: std::io::Error| {
         ServiceError::new(
             Code::InvalidCiphertextException,
@@ -101,7 +164,7 @@ pub(super) fn open_source(
     let (format, reader, _gz) = source::sniff(Box::new(counted)).map_err(io)?;
     let opened = match format {
         Format::Parquet => {
-            let chunks = parquet_io::SealedChunks(object);
+            let chunks = Chunks(object);
             let reader =
                 parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(chunks)
                     .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
@@ -141,8 +204,8 @@ fn merge(into: &mut Vec<Field>, schema: &Schema) {
 }
 
 /// The schema of some objects: every object's sample, merged; and the first object's format.
-pub fn sample_schema(
-    lake: &Lake,
+pub fn sample_schema<S: JobStore + ?Sized>(
+    store: &S,
     by: &Principal,
     bucket: &str,
     keys: &[String],
@@ -150,7 +213,7 @@ pub fn sample_schema(
     let mut fields: Vec<Field> = Vec::new();
     let mut first_format = None;
     for key in keys {
-        let (format, opened) = open_source(lake, by, bucket, key, &Progress::default())?;
+        let (format, opened) = open_source(store, by, bucket, key, &Progress::default())?;
         first_format.get_or_insert(format);
         let schema = match opened {
             Opened::Parquet(r) => arrow::record_batch::RecordBatchReader::schema(&r)
@@ -207,8 +270,8 @@ enum Decoded {
 }
 
 /// Decodes every source, in order, into batches of the job's schema.
-fn decode_all(
-    lake: &Lake,
+fn decode_all<S: JobStore>(
+    store: &S,
     spec: &Spec,
     by: &Principal,
     schema: &SchemaRef,
@@ -217,7 +280,7 @@ fn decode_all(
 ) -> Result<()> {
     for key in &spec.source_keys {
         let object = format!("s3://{}/{key}", spec.source_bucket);
-        let (_, opened) = open_source(lake, by, &spec.source_bucket, key, progress)?;
+        let (_, opened) = open_source(store, by, &spec.source_bucket, key, progress)?;
         let mut quarantine = Vec::new();
         match opened {
             Opened::Parquet(reader) => {
@@ -486,8 +549,8 @@ fn apply_masks(
     RecordBatch::try_new(schema.clone(), columns).map_err(|e| failed(e.to_string()))
 }
 
-pub fn run(
-    lake: &Lake,
+pub fn run<S: JobStore>(
+    store: &S,
     by: &Principal,
     spec: &Spec,
     progress: &Progress,
@@ -498,9 +561,9 @@ pub fn run(
     let (schema, format) = match &spec.schema {
         Some(schema) => (
             schema.clone(),
-            sample_schema(lake, by, &spec.source_bucket, &spec.source_keys[..1])?.1,
+            sample_schema(store, by, &spec.source_bucket, &spec.source_keys[..1])?.1,
         ),
-        None => sample_schema(lake, by, &spec.source_bucket, &spec.source_keys)?,
+        None => sample_schema(store, by, &spec.source_bucket, &spec.source_keys)?,
     };
     log.push(format!(
         "schema from {}, format {:?}: {}",
@@ -524,11 +587,7 @@ pub fn run(
         spec.target_prefix,
         &short[..8.min(short.len())]
     );
-    let plan = lake.meta.read(|tx| {
-        let caller = lake.caller(tx, by)?;
-        lake.plan_put(tx, &caller, &spec.target_bucket, &out_key, &spec.put)
-    })?;
-    let body = lake.body_writer(plan)?;
+    let body = store.create(by, &spec.target_bucket, &out_key, &spec.put)?;
     let (out_schema, mask_plan) = masked_schema(&schema, &spec.masks)?;
     // The writer is made when the first batch shows which columns deserve a dictionary.
     let mut body = Some(body);
@@ -548,7 +607,7 @@ pub fn run(
         let schema = &schema;
         // The producer owns the sender: when it ends, the channel closes and the loop below ends.
         let producer = scope
-            .spawn(move || decode_all(lake, spec, by, schema, progress, &|d| tx.send(d).is_ok()));
+            .spawn(move || decode_all(store, spec, by, schema, progress, &|d| tx.send(d).is_ok()));
         let consumed = (|| -> Result<()> {
             for d in rx.iter() {
                 if let Some(e) = stop() {
@@ -621,23 +680,19 @@ pub fn run(
     let body = writer
         .into_inner()
         .map_err(|e| failed(format!("cannot finish the Parquet file: {e}")))?;
-    let sealed = body.finish()?;
-    metrics.bytes_written = sealed.len();
+    let (sealed, written) = store.finish(body)?;
+    metrics.bytes_written = written;
     let mut outputs = vec![format!("s3://{}/{out_key}", spec.target_bucket)];
     let mut bodies = vec![sealed];
     if !quarantined.is_empty() {
         let err_key = format!("{}_errors/{}.jsonl", spec.target_prefix, spec.run_id);
-        let plan = lake.meta.read(|tx| {
-            let caller = lake.caller(tx, by)?;
-            lake.plan_put(tx, &caller, &spec.target_bucket, &err_key, &spec.put)
-        })?;
-        let mut w = lake.body_writer(plan)?;
+        let mut w = store.create(by, &spec.target_bucket, &err_key, &spec.put)?;
         for q in &quarantined {
             serde_json::to_writer(&mut w, q).map_err(|e| ServiceError::internal(e.to_string()))?;
             std::io::Write::write_all(&mut w, b"\n")
                 .map_err(|e| ServiceError::local_io("cannot write the quarantine", &e))?;
         }
-        bodies.push(w.finish()?);
+        bodies.push(store.finish(w)?.0);
         outputs.push(format!("s3://{}/{err_key}", spec.target_bucket));
         log.push(format!(
             "{} record(s) quarantined to s3://{}/{err_key}",
@@ -648,7 +703,7 @@ pub fn run(
     if let Some(e) = stop() {
         return Err(e);
     }
-    lake.commit_bodies(by, bodies, Some((&spec.target_bucket, &spec.target_prefix)))?;
+    store.commit(by, bodies, (&spec.target_bucket, &spec.target_prefix))?;
     log.push(format!(
         "read {} record(s): wrote {}, {} duplicate(s), {} quarantined",
         metrics.records_read, metrics.records_written, metrics.duplicates, metrics.quarantined

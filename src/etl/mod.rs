@@ -64,6 +64,9 @@ pub trait JobStore: Sync {
 /// A source object's plaintext.
 pub trait SourceObject: Send + Sync {
     fn len(&self) -> u64;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     fn reader_at(&self, start: u64) -> Box<dyn Read + Send>;
     fn read_range(&self, start: u64, len: u64) -> std::io::Result<Vec<u8>>;
 }

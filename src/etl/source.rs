@@ -203,6 +203,10 @@ impl JsonBatch {
         self.bytes.push(b'\n');
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     pub fn len(&self) -> usize {
         self.spans.len()
     }

@@ -49,7 +49,7 @@ fn read_object(
                 if let Some((line, record)) = next {
                     batch.push(line, record);
                 }
-                if batch.len() >= BATCH_ROWS || (done && batch.len() > 0) {
+                if batch.len() >= BATCH_ROWS || (done && !batch.is_empty()) {
                     let full = std::mem::take(&mut batch);
                     out.extend(decode_json(schema, &name, &full, &mut quarantine).map_err(failed)?);
                 }

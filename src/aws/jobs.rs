@@ -16,6 +16,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::Serialize;
 
+use super::in_lakectl::RUN_PREFIX;
 use super::{Aws, aws_error, opt_time, time, unsupported};
 use crate::mask::Operator;
 use crate::service::classification::{Classification, columns_by_dataset, dataset_table};
@@ -33,23 +34,23 @@ const DEFINITION_ARGUMENT: &str = "--lakectl-definition";
 /// What the generated script does, made concrete: it reads this and nothing else.
 #[derive(Debug, Serialize)]
 pub(super) struct Plan {
-    dedup: bool,
-    datasets: Vec<PlanDataset>,
+    pub dedup: bool,
+    pub datasets: Vec<PlanDataset>,
     /// `s3://…/_lakectl/metrics/`: the script writes each run's counts there.
-    metrics: String,
-    kms_key_arn: Option<String>,
+    pub metrics: String,
+    pub kms_key_arn: Option<String>,
     /// Set when an operator needs the masking keys (see masking.rs).
-    wrapped_mask_key: Option<String>,
+    pub wrapped_mask_key: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-struct PlanDataset {
-    source: String,
-    target: String,
-    masks: Vec<(String, String)>,
+#[derive(Debug, Clone, Serialize)]
+pub(super) struct PlanDataset {
+    pub source: String,
+    pub target: String,
+    pub masks: Vec<(String, String)>,
 }
 
-fn parse_masks(rules: &[(String, String)]) -> Result<Vec<(String, Operator)>> {
+pub(super) fn parse_masks(rules: &[(String, String)]) -> Result<Vec<(String, Operator)>> {
     rules
         .iter()
         .map(|(c, op)| {
@@ -80,7 +81,7 @@ fn run_state(state: Option<&aws_sdk_glue::types::JobRunState>) -> RunState {
 }
 
 impl Aws {
-    async fn plan(
+    pub(super) async fn plan(
         &self,
         by: &Principal,
         def: &JobDefinition,
@@ -191,10 +192,11 @@ impl Aws {
             from_findings: None,
             role: job.role().unwrap_or_default().to_string(),
             timeout_minutes: job.timeout().map(|t| t as u32),
+            in_lakectl: false,
         })
     }
 
-    async fn job_definition(&self, name: &str) -> Result<JobDefinition> {
+    pub(super) async fn job_definition(&self, name: &str) -> Result<JobDefinition> {
         let got = self
             .glue
             .get_job()
@@ -428,14 +430,14 @@ impl Jobs for Aws {
         Ok(out)
     }
 
-    /// Glue runs the job; `progress` has nothing to report until it ends.
-    async fn start_job_run(
-        &self,
-        by: &Principal,
-        job: &str,
-        _progress: Progress,
-    ) -> Result<String> {
+    /// Glue runs the job, and `progress` has nothing to report until it ends; a job created
+    /// `--in-lakectl` runs here instead (in_lakectl.rs) and reports as it goes.
+    async fn start_job_run(&self, by: &Principal, job: &str, progress: Progress) -> Result<String> {
         self.acting(by)?;
+        let def = self.job_definition(job).await?;
+        if def.in_lakectl {
+            return self.start_in_lakectl(by, def, progress).await;
+        }
         let started = self
             .glue
             .start_job_run()
@@ -448,6 +450,11 @@ impl Jobs for Aws {
 
     async fn get_job_run(&self, by: &Principal, job: &str, run_id: &str) -> Result<JobRun> {
         self.acting(by)?;
+        if run_id.starts_with(RUN_PREFIX) {
+            return self
+                .in_lakectl_run(&self.job_definition(job).await?, run_id)
+                .await;
+        }
         let got = self
             .glue
             .get_job_run()
@@ -481,6 +488,9 @@ impl Jobs for Aws {
             runs.extend(page.job_runs().iter().cloned());
         }
         let mut out = Vec::with_capacity(runs.len());
+        if let Some(def) = def.as_ref().filter(|d| d.in_lakectl) {
+            out.extend(self.in_lakectl_runs(def).await?);
+        }
         for run in &runs {
             out.push(self.job_run(def.as_ref(), run).await);
         }
@@ -489,6 +499,11 @@ impl Jobs for Aws {
 
     async fn stop_job_run(&self, by: &Principal, job: &str, run_id: &str) -> Result<()> {
         self.acting(by)?;
+        if run_id.starts_with(RUN_PREFIX) {
+            return self
+                .stop_in_lakectl(&self.job_definition(job).await?, run_id)
+                .await;
+        }
         let stopped = self
             .glue
             .batch_stop_job_run()

@@ -100,6 +100,11 @@ impl Aws {
 
     /// The masking keys of `key_id`, opened by KMS for the caller (kms:Decrypt decides).
     pub(super) async fn open_mask_keys(&self, key_id: &str) -> Result<MaskKeys> {
+        mask_keys(&self.open_mask_data_key(key_id).await?)
+    }
+
+    /// The masking data key of `key_id` in the clear, for a job that masks in this process.
+    pub(super) async fn open_mask_data_key(&self, key_id: &str) -> Result<Vec<u8>> {
         let wrapped = self.tagged_mask_key(key_id).await?.ok_or_else(|| {
             ServiceError::new(
                 Code::NotFoundException,
@@ -125,7 +130,7 @@ impl Aws {
         let plain = opened
             .plaintext()
             .ok_or_else(|| ServiceError::internal("kms:Decrypt returned no plaintext"))?;
-        mask_keys(plain.as_ref())
+        Ok(plain.as_ref().to_vec())
     }
 }
 

@@ -12,6 +12,8 @@ mod athena;
 mod audit;
 mod glue;
 mod iam;
+mod in_lakectl;
+mod job_store;
 mod jobs;
 mod kms;
 mod lakeformation;
@@ -93,6 +95,8 @@ pub struct Aws {
     athena: aws_sdk_athena::Client,
     macie: aws_sdk_macie2::Client,
     iam: aws_sdk_iam::Client,
+    /// Jobs this process is running itself (`--in-lakectl`).
+    running: in_lakectl::Running,
 }
 
 /// Connect timeouts are short so a wrong endpoint fails at once; an attempt may take a minute
@@ -197,6 +201,7 @@ impl Aws {
             athena: clients.athena,
             macie: clients.macie,
             iam: clients.iam,
+            running: Default::default(),
         }
     }
 

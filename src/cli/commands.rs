@@ -183,6 +183,10 @@ pub enum GlueCommand {
         /// Stop the run with TIMEOUT after this many minutes
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
         timeout: Option<u32>,
+        /// AWS: run in lakectl itself (S3 in, masked here, S3 out under SSE-KMS), not on Glue,
+        /// for data that must not pass through another service. The local lake always does
+        #[arg(long)]
+        in_lakectl: bool,
     },
     GetJobs,
     /// Start a run. On the local lake it runs in this process: without --wait the JobRunId is

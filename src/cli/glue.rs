@@ -105,6 +105,7 @@ impl Context<'_> {
                 from_findings,
                 role,
                 timeout,
+                in_lakectl,
             } => {
                 let masks = masks
                     .iter()
@@ -129,6 +130,7 @@ impl Context<'_> {
                     from_findings,
                     role: role.unwrap_or_else(|| by.name().to_string()),
                     timeout_minutes: timeout,
+                    in_lakectl,
                 };
                 jobs.create_job(by, def).await?;
                 json!({"Name": name})

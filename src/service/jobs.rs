@@ -30,6 +30,11 @@ pub struct JobDefinition {
     /// The principal the job runs as.
     pub role: String,
     pub timeout_minutes: Option<u32>,
+    /// On AWS, run in the lakectl process that starts the run (S3 in, masked, S3 out under
+    /// SSE-KMS) rather than on Glue: for data that must not pass through another service. The
+    /// local lake runs every job itself.
+    #[serde(default)]
+    pub in_lakectl: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -166,6 +166,7 @@ pub fn job_definition(name: &str, source: &str, target: &str) -> JobDefinition {
         from_findings: None,
         role: "admin".into(),
         timeout_minutes: None,
+        in_lakectl: false,
     }
 }
 

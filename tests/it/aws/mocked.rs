@@ -574,6 +574,7 @@ async fn classification_runs_on_macie_and_its_findings_drive_the_masking_job() {
                 from_findings: Some("pii-discovery".into()),
                 role: "glue-service-role".into(),
                 timeout_minutes: None,
+                in_lakectl: false,
             },
         )
         .await

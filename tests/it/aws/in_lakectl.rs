@@ -1,0 +1,203 @@
+//! Jobs lakectl runs itself on AWS data (`--in-lakectl`), on moto: S3 in, deduplicated and masked
+//! here, Parquet back under SSE-KMS; a second run replaces the first's output; a stopped run
+//! leaves nothing.
+
+use bytes::Bytes;
+use lakectl::service::jobs::{JobDefinition, JobRun, MaskRule, RunState};
+use lakectl::service::keys::CreateKey;
+use lakectl::service::storage::{CreateBucket, Sse};
+use lakectl::service::{Progress, Services};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use super::{aws, unique};
+use crate::common::{admin, get, kms, put};
+
+const TRADES: &[u8] = b"{\"symbol\":\"JPM\",\"trader\":\"trader-009\",\"price\":473.63}
+{\"symbol\":\"NFLX\",\"trader\":\"trader-023\",\"price\":560.6}
+{\"symbol\":\"JPM\",\"trader\":\"trader-009\",\"price\":473.63}
+";
+
+async fn wait(s: &Services, job: &str, id: &str) -> JobRun {
+    loop {
+        let run = s.jobs.get_job_run(&admin(), job, id).await.unwrap();
+        if run.job_run_state.is_finished() {
+            return run;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// A key, a bucket with the trades under raw/, a security configuration, and the job.
+async fn setup(s: &Services) -> (String, String, String) {
+    let a = admin();
+    let alias = format!("alias/{}", unique("inlakectl"));
+    s.keys
+        .create_key(
+            &a,
+            CreateKey {
+                alias: Some(alias.clone()),
+                description: None,
+            },
+        )
+        .await
+        .unwrap();
+    let bucket = unique("inlakectl");
+    s.storage
+        .create_bucket(
+            &a,
+            &bucket,
+            CreateBucket {
+                sse_kms_key_id: Some(alias.clone()),
+                require_sse_kms: false,
+            },
+        )
+        .await
+        .unwrap();
+    put(s, &a, &bucket, "raw/trades.json", TRADES, kms(&alias))
+        .await
+        .unwrap();
+    let config = unique("inlakectl-config");
+    s.catalog
+        .create_security_configuration(&a, &config, &alias)
+        .await
+        .unwrap();
+    let name = unique("mask-here");
+    s.jobs
+        .create_job(
+            &a,
+            JobDefinition {
+                name: name.clone(),
+                source: format!("s3://{bucket}/raw/"),
+                target: format!("s3://{bucket}/processed/"),
+                dedup: true,
+                security_configuration: Some(config),
+                masks: vec![MaskRule {
+                    column: "trader".into(),
+                    operator: "tokenize".into(),
+                }],
+                from_findings: None,
+                role: "glue-service-role".into(),
+                timeout_minutes: Some(10),
+                in_lakectl: true,
+            },
+        )
+        .await
+        .unwrap();
+    (alias, bucket, name)
+}
+
+async fn outputs(s: &Services, bucket: &str) -> Vec<String> {
+    s.storage
+        .list_objects(&admin(), bucket, "processed/", None)
+        .await
+        .unwrap()
+        .objects
+        .into_iter()
+        .map(|o| o.key)
+        .filter(|k| !k.starts_with("processed/_lakectl/"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lakectl_masks_aws_data_itself() {
+    let s = aws().await;
+    let a = admin();
+    let (alias, bucket, name) = setup(&s).await;
+    let key = s.keys.describe_key(&a, &alias).await.unwrap();
+
+    let id = s
+        .jobs
+        .start_job_run(&a, &name, Progress::default())
+        .await
+        .unwrap();
+    assert!(id.starts_with("lr_"), "{id}");
+    let run = wait(&s, &name, &id).await;
+    assert_eq!(
+        run.job_run_state,
+        RunState::Succeeded,
+        "{:?}",
+        run.error_message
+    );
+    assert_eq!(
+        (
+            run.metrics.records_read,
+            run.metrics.records_written,
+            run.metrics.duplicates
+        ),
+        (3, 2, 1)
+    );
+    let written = outputs(&s, &bucket).await;
+    assert_eq!(written.len(), 1, "{written:?}");
+    assert_eq!(run.outputs, [format!("s3://{bucket}/{}", written[0])]);
+
+    // Parquet, under the job's key, the trader tokenized so that only detokenize opens it.
+    let head = s
+        .storage
+        .head_object(&a, &bucket, &written[0])
+        .await
+        .unwrap();
+    assert_eq!(head.server_side_encryption, Sse::Kms);
+    assert_eq!(head.sse_kms_key_id.as_deref(), Some(key.arn.as_str()));
+    let bytes = Bytes::from(get(&s, &a, &bucket, &written[0]).await.unwrap());
+    let batches: Vec<_> = ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .unwrap()
+        .build()
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let traders = arrow::compute::cast(
+        batches[0].column_by_name("trader").unwrap(),
+        &arrow::datatypes::DataType::Utf8,
+    )
+    .unwrap();
+    let traders = traders
+        .as_any()
+        .downcast_ref::<arrow::array::StringArray>()
+        .unwrap();
+    let tokens: Vec<String> = traders.iter().map(|t| t.unwrap().to_string()).collect();
+    assert!(tokens.iter().all(|t| t.starts_with("tok1.")), "{tokens:?}");
+    let opened = s.keys.detokenize(&a, &alias, &tokens).await.unwrap();
+    assert_eq!(
+        opened,
+        [
+            Some("trader-009".to_string()),
+            Some("trader-023".to_string())
+        ]
+    );
+
+    // A second run replaces the first's output; both runs are listed.
+    let second = s
+        .jobs
+        .start_job_run(&a, &name, Progress::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        wait(&s, &name, &second).await.job_run_state,
+        RunState::Succeeded
+    );
+    let now = outputs(&s, &bucket).await;
+    assert_eq!(now.len(), 1);
+    assert_ne!(now, written);
+    let runs = s.jobs.get_job_runs(&a, &name).await.unwrap();
+    assert!(runs.iter().any(|r| r.id == id) && runs.iter().any(|r| r.id == second));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_run_leaves_nothing() {
+    let s = aws().await;
+    let a = admin();
+    let (_, bucket, name) = setup(&s).await;
+    let progress = Progress::default();
+    progress.cancel();
+    let id = s.jobs.start_job_run(&a, &name, progress).await.unwrap();
+    let run = wait(&s, &name, &id).await;
+    assert_eq!(
+        run.job_run_state,
+        RunState::Stopped,
+        "{:?}",
+        run.error_message
+    );
+    assert!(outputs(&s, &bucket).await.is_empty());
+    let err = s.jobs.stop_job_run(&a, &name, &id).await.unwrap_err();
+    assert!(err.message.contains("already ended"), "{}", err.message);
+}

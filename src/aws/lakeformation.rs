@@ -8,8 +8,9 @@ use aws_sdk_lakeformation::types as lf;
 
 use super::{Aws, aws_error, build_error, time, unsupported};
 use crate::service::access::{
-    Access, AssignedTag, ColumnWildcard, DataCellsFilter, DataLakePrincipal, Explanation, Grant,
-    LfTag, LfTagDefinition, Permission, Resource, ResourceInfo, RowFilter, location_arn,
+    Access, AssignedTag, ColumnWildcard, DataCellsFilter, DataLakePrincipal, DataLakeSettings,
+    Explanation, Grant, LfTag, LfTagDefinition, Permission, Resource, ResourceInfo, RowFilter,
+    location_arn,
 };
 use crate::service::{Code, Principal, Result, ServiceError};
 
@@ -248,6 +249,68 @@ fn assigned(pairs: &[lf::LfTagPair], inherited_from: Option<String>) -> Vec<Assi
 
 #[async_trait]
 impl Access for Aws {
+    async fn get_data_lake_settings(&self, by: &Principal) -> Result<DataLakeSettings> {
+        self.acting(by)?;
+        let got = self
+            .lakeformation
+            .get_data_lake_settings()
+            .send()
+            .await
+            .map_err(|e| aws_error("lakeformation:GetDataLakeSettings", e))?;
+        let admins = got
+            .data_lake_settings()
+            .map(|s| s.data_lake_admins())
+            .unwrap_or_default();
+        Ok(DataLakeSettings {
+            data_lake_admins: admins
+                .iter()
+                .map(|p| DataLakePrincipal {
+                    data_lake_principal_identifier: p
+                        .data_lake_principal_identifier()
+                        .unwrap_or_default()
+                        .to_string(),
+                })
+                .collect(),
+        })
+    }
+
+    /// Lake Formation's settings are put whole: the current ones are read and only the admins
+    /// change, so defaults and other settings stay as they were.
+    async fn put_data_lake_admins(&self, by: &Principal, admins: &[String]) -> Result<()> {
+        self.acting(by)?;
+        let arns: Vec<String> = admins.iter().map(|a| self.principal_arn_of(a)).collect();
+        if !arns
+            .iter()
+            .any(|a| *a == self.identity.arn || a.ends_with(&format!("/{}", self.identity.name)))
+        {
+            return Err(ServiceError::new(
+                Code::InvalidInputException,
+                format!(
+                    "the admins must include you ({}): otherwise this change would lock you out of it",
+                    self.identity.arn
+                ),
+            ));
+        }
+        let current = self
+            .lakeformation
+            .get_data_lake_settings()
+            .send()
+            .await
+            .map_err(|e| aws_error("lakeformation:GetDataLakeSettings", e))?;
+        let mut settings = current
+            .data_lake_settings()
+            .cloned()
+            .unwrap_or_else(|| lf::DataLakeSettings::builder().build());
+        settings.data_lake_admins = Some(arns.iter().map(|a| self.sdk_principal(a)).collect());
+        self.lakeformation
+            .put_data_lake_settings()
+            .data_lake_settings(settings)
+            .send()
+            .await
+            .map_err(|e| aws_error("lakeformation:PutDataLakeSettings", e))?;
+        Ok(())
+    }
+
     async fn register_resource(&self, by: &Principal, location: &str, role: &str) -> Result<()> {
         self.acting(by)?;
         self.lakeformation

@@ -68,6 +68,13 @@ pub enum LakeFormationCommand {
     },
     /// The registered locations and their roles
     ListResources,
+    /// Who administers the lake
+    GetDataLakeSettings,
+    /// Make exactly these principals the lake's admins (the caller must stay one)
+    PutDataLakeSettings {
+        #[arg(long, value_delimiter = ',', required = true)]
+        admins: Vec<String>,
+    },
     /// Grant permissions on one resource. Only lake admins and holders of the grant option may
     GrantPermissions(GrantArgs),
     /// Take permissions back (or, with --grant-option alone, only the right to grant them)
@@ -217,6 +224,7 @@ impl LakeFormationCommand {
         !matches!(
             self,
             LakeFormationCommand::ListResources
+                | LakeFormationCommand::GetDataLakeSettings
                 | LakeFormationCommand::ListPermissions { .. }
                 | LakeFormationCommand::ListLfTags
                 | LakeFormationCommand::GetResourceLfTags { .. }

@@ -185,6 +185,13 @@ impl Context<'_> {
             LakeFormationCommand::ListLfTags => {
                 json!({"LFTags": access.list_lf_tags(by).await?})
             }
+            LakeFormationCommand::GetDataLakeSettings => {
+                json!({"DataLakeSettings": access.get_data_lake_settings(by).await?})
+            }
+            LakeFormationCommand::PutDataLakeSettings { admins } => {
+                access.put_data_lake_admins(by, &admins).await?;
+                json!({})
+            }
             LakeFormationCommand::AddLfTagsToResource {
                 database,
                 table,

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use rusqlite::{Transaction, params};
 
 use super::{Lake, now, parse_ts, ts};
+use crate::service::access::{DataLakePrincipal, DataLakeSettings};
 use crate::service::audit::{Audit, AuditEvent, AuditVerification};
 use crate::service::iam::{Iam, PrincipalInfo};
 use crate::service::{Code, Principal, Result, ServiceError};
@@ -41,6 +42,51 @@ pub(super) fn insert_principal(tx: &Transaction, name: &str, admin: bool) -> Res
 }
 
 impl Lake {
+    /// Lake Formation's data lake admins are the lake's admins.
+    pub(super) fn data_lake_settings(&self, by: &Principal) -> Result<DataLakeSettings> {
+        self.reading(by, "lakeformation", "GetDataLakeSettings", "*", |tx, _| {
+            let mut stmt =
+                tx.prepare("SELECT name FROM principals WHERE admin = 1 ORDER BY name")?;
+            let names = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            Ok(DataLakeSettings {
+                data_lake_admins: names
+                    .map(|n| {
+                        Ok(DataLakePrincipal {
+                            data_lake_principal_identifier: n?,
+                        })
+                    })
+                    .collect::<Result<_>>()?,
+            })
+        })
+    }
+
+    pub(super) fn set_data_lake_admins(&self, by: &Principal, admins: &[String]) -> Result<()> {
+        self.audited(by, "lakeformation", "PutDataLakeSettings", "*", |tx, caller| {
+            self.require_admin(caller, "lakeformation:PutDataLakeSettings")?;
+            if !admins.iter().any(|a| a == by.name()) {
+                return Err(ServiceError::new(
+                    Code::InvalidInputException,
+                    format!("the admins must include you ({by}): otherwise this change would lock you out of it"),
+                ));
+            }
+            for name in admins {
+                let known = tx.execute("UPDATE principals SET admin = 1 WHERE name = ?1", params![name])?;
+                if known == 0 {
+                    return Err(ServiceError::new(
+                        Code::EntityNotFoundException,
+                        format!("principal {name:?} does not exist"),
+                    ));
+                }
+            }
+            let placeholders = vec!["?"; admins.len()].join(",");
+            tx.execute(
+                &format!("UPDATE principals SET admin = 0 WHERE name NOT IN ({placeholders})"),
+                rusqlite::params_from_iter(admins),
+            )?;
+            Ok(((), serde_json::json!({ "DataLakeAdmins": admins })))
+        })
+    }
+
     fn principal_info(&self, name: String, admin: bool, created: String) -> PrincipalInfo {
         PrincipalInfo {
             arn: self.user_arn(&name),

@@ -339,8 +339,20 @@ pub struct AssignedTag {
     pub inherited_from: Option<String>,
 }
 
+/// Lake Formation's data lake settings: who administers the lake (grants anything, sees every
+/// grant and table).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DataLakeSettings {
+    pub data_lake_admins: Vec<DataLakePrincipal>,
+}
+
 #[async_trait]
 pub trait Access: Send + Sync {
+    async fn get_data_lake_settings(&self, by: &Principal) -> Result<DataLakeSettings>;
+    /// Makes exactly `admins` the lake's admins. A list that leaves out the caller is refused:
+    /// it would lock them out of the settings they are changing.
+    async fn put_data_lake_admins(&self, by: &Principal, admins: &[String]) -> Result<()>;
     /// Registers an S3 location; Lake Formation reads it as `role` for queries.
     async fn register_resource(&self, by: &Principal, location: &str, role: &str) -> Result<()>;
     async fn list_resources(&self, by: &Principal) -> Result<Vec<ResourceInfo>>;

@@ -355,3 +355,60 @@ async fn explain_names_the_rule_and_the_key() {
         .unwrap_err();
     assert_eq!(e.code, Code::AccessDenied);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_lake_settings_name_the_admins_and_cannot_lock_the_caller_out() {
+    let t = crate::common::new_lake();
+    let s = &t.services;
+    let a = admin();
+    s.iam.create_principal(&a, "steward", false).await.unwrap();
+    let names = |settings: lakectl::service::access::DataLakeSettings| -> Vec<String> {
+        settings
+            .data_lake_admins
+            .into_iter()
+            .map(|p| p.data_lake_principal_identifier)
+            .collect()
+    };
+    assert_eq!(
+        names(s.access.get_data_lake_settings(&a).await.unwrap()),
+        ["admin"]
+    );
+
+    let err = s
+        .access
+        .put_data_lake_admins(&a, &["steward".into()])
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, Code::InvalidInputException);
+    let err = s
+        .access
+        .put_data_lake_admins(&a, &["admin".into(), "nobody".into()])
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, Code::EntityNotFoundException);
+    assert_eq!(
+        names(s.access.get_data_lake_settings(&a).await.unwrap()),
+        ["admin"]
+    );
+
+    s.access
+        .put_data_lake_admins(&a, &["admin".into(), "steward".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        names(s.access.get_data_lake_settings(&a).await.unwrap()),
+        ["admin", "steward"]
+    );
+    // The new admin may now change the settings; someone who is not one may not.
+    let steward = Principal::new("steward");
+    s.access
+        .put_data_lake_admins(&steward, &["steward".into()])
+        .await
+        .unwrap();
+    let err = s
+        .access
+        .put_data_lake_admins(&a, &["admin".into()])
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, Code::AccessDenied);
+}

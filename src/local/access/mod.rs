@@ -13,8 +13,8 @@ use serde_json::json;
 
 use super::{Lake, not_found, now, ts};
 use crate::service::access::{
-    Access, AssignedTag, ColumnDecision, ColumnWildcard, DataCellsFilter, Explanation, Grant,
-    LfTagDefinition, Permission, Resource, ResourceInfo, RowFilter,
+    Access, AssignedTag, ColumnDecision, ColumnWildcard, DataCellsFilter, DataLakeSettings,
+    Explanation, Grant, LfTagDefinition, Permission, Resource, ResourceInfo, RowFilter,
 };
 use crate::service::{Code, Principal, Result, ServiceError};
 use resources::table_columns;
@@ -66,6 +66,14 @@ fn grant_detail(grant: &Grant, resource: &Resource) -> serde_json::Value {
 
 #[async_trait]
 impl Access for Lake {
+    async fn get_data_lake_settings(&self, by: &Principal) -> Result<DataLakeSettings> {
+        self.data_lake_settings(by)
+    }
+
+    async fn put_data_lake_admins(&self, by: &Principal, admins: &[String]) -> Result<()> {
+        self.set_data_lake_admins(by, admins)
+    }
+
     async fn register_resource(&self, by: &Principal, location: &str, role: &str) -> Result<()> {
         let arn = location_arn(location)?;
         self.audited(

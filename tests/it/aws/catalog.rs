@@ -559,6 +559,31 @@ async fn lake_formation_grants_tags_and_locations_read_back() {
         .unwrap();
     assert!(held.iter().all(|g| g.resource != columns));
 
+    // The data lake admins: the caller stays one, the rest reads back as ARNs.
+    let err = s
+        .access
+        .put_data_lake_admins(&a, std::slice::from_ref(&analyst))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, Code::InvalidInputException);
+    s.access
+        .put_data_lake_admins(&a, &["moto".into(), analyst.clone()])
+        .await
+        .unwrap();
+    let admins: Vec<String> = s
+        .access
+        .get_data_lake_settings(&a)
+        .await
+        .unwrap()
+        .data_lake_admins
+        .into_iter()
+        .map(|p| p.data_lake_principal_identifier)
+        .collect();
+    assert_eq!(
+        admins,
+        [format!("arn:aws:iam::{ACCOUNT}:user/moto"), arn.clone()]
+    );
+
     let err = s
         .access
         .explain(&a, &analyst, &db, "processed")

@@ -15,6 +15,7 @@ pub mod policy;
 pub mod progress;
 pub mod query;
 pub mod storage;
+pub mod view;
 
 use std::sync::Arc;
 

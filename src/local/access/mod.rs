@@ -13,12 +13,12 @@ use serde_json::json;
 
 use super::{Lake, not_found, now, ts};
 use crate::service::access::{
-    Access, AssignedTag, ColumnDecision, ColumnWildcard, DataCellsFilter, DataLakeSettings,
-    Explanation, Grant, LfTagDefinition, Permission, Resource, ResourceInfo, RowFilter,
+    Access, AssignedTag, ColumnWildcard, DataCellsFilter, DataLakeSettings, Explanation, Grant,
+    LfTagDefinition, Permission, Resource, ResourceInfo, RowFilter,
 };
+use crate::service::view::{any_of, column_decisions};
 use crate::service::{Code, Principal, Result, ServiceError};
 use resources::table_columns;
-use view::{Cells, any_of};
 
 pub(super) fn invalid(message: impl Into<String>) -> ServiceError {
     ServiceError::new(Code::InvalidInputException, message)
@@ -502,44 +502,7 @@ impl Access for Lake {
                 let subject = self.caller(tx, &Principal::new(principal))?;
                 let t = self.table_or_not_found(tx, database, table)?;
                 let view = self.table_view(tx, &subject, &t)?;
-                let columns = view
-                    .all_columns
-                    .iter()
-                    .map(|c| {
-                        let sources: Vec<String> = view
-                            .slices
-                            .iter()
-                            .filter(|s| s.columns.contains(c))
-                            .map(|s| match &s.rows {
-                                None => s.source.clone(),
-                                Some(f) => format!("{} (rows where {f})", s.source),
-                            })
-                            .collect();
-                        let cells = view.cells(c);
-                        let decided_by = if sources.is_empty() {
-                            let mut why = view.exclusions.get(c).cloned().unwrap_or_default();
-                            if why.is_empty() {
-                                why.push(if view.slices.is_empty() {
-                                    format!("{principal} holds no SELECT on {database}.{table}")
-                                } else {
-                                    format!("no grant of {principal} includes {c}")
-                                });
-                            }
-                            why
-                        } else {
-                            sources
-                        };
-                        ColumnDecision {
-                            column: c.clone(),
-                            visible: cells != Cells::Hidden,
-                            visible_where: match &cells {
-                                Cells::Where(f) => Some(any_of(f)),
-                                _ => None,
-                            },
-                            decided_by,
-                        }
-                    })
-                    .collect();
+                let columns = column_decisions(&view, principal, database, table);
                 let reader = self.data_reader(tx, &subject, &t)?;
                 Ok(Explanation {
                     principal: principal.into(),

@@ -1,22 +1,13 @@
-//! LF-tags: a database's tags flow down to its tables and a table's to its columns, and a tag
-//! set lower down overrides the same key from above. A tag-expression grant matches a table or
-//! column when, for every key of the expression, its effective value is one of the key's values.
-
-use std::collections::BTreeMap;
+//! LF-tags on the local lake: the tags assigned at each level, and the effective set of a table
+//! and its columns (the rules are in service/view.rs).
 
 use rusqlite::{Transaction, params};
 
 use crate::service::Result;
-use crate::service::access::{AssignedTag, LfTag};
+use crate::service::access::AssignedTag;
 use crate::service::catalog::Table;
 
-/// Effective tags: key -> (value, where it was set).
-pub type TagSet = BTreeMap<String, (String, String)>;
-
-pub struct EffectiveTags {
-    pub table: TagSet,
-    pub columns: Vec<(String, TagSet)>,
-}
+pub use crate::service::view::{EffectiveTags, TagSet};
 
 /// The tags set directly on (database, table, column); "" for the levels above.
 fn assigned(tx: &Transaction, db: &str, table: &str, col: &str) -> Result<Vec<(String, String)>> {
@@ -57,14 +48,6 @@ pub fn effective(tx: &Transaction, table: &Table) -> Result<EffectiveTags> {
         table: table_tags,
         columns,
     })
-}
-
-pub fn matches(tags: &TagSet, expression: &[LfTag]) -> bool {
-    !expression.is_empty()
-        && expression.iter().all(|t| {
-            tags.get(&t.tag_key)
-                .is_some_and(|(v, _)| t.tag_values.contains(v))
-        })
 }
 
 /// The table's and each column's tags, saying which are inherited and from where.

@@ -37,11 +37,13 @@ enum Backend {
 ///
 /// With --backend aws the same commands run on AWS with the credentials the AWS CLI would use
 /// (environment, profile, SSO, instance role), as that identity: --as cannot be someone else
-/// there. What differs on AWS: `audit` is CloudTrail's; `lakeformation explain` and
-/// `glue get-job-run-log` point to where AWS keeps the answer; jobs and classification jobs run
-/// on Glue and Macie (no progress until they end), and `--from-findings` is read when the job is
-/// created; `iam create-principal` makes IAM users, while jobs, crawlers and registered
-/// locations name IAM roles.
+/// there. What differs on AWS: `audit list` and `audit verify` are CloudTrail's (`aws cloudtrail
+/// lookup-events`, `validate-logs`); `glue get-job-run-log` points to CloudWatch Logs;
+/// `lakeformation explain` is worked out from what Lake Formation holds and leaves key use to
+/// KMS; jobs and classification jobs run on Glue and Macie (no progress until they end) unless
+/// a job is created --in-lakectl, and `--from-findings` is read when the job is created;
+/// `iam create-principal` makes IAM users, while jobs, crawlers and registered locations name IAM
+/// roles; `init` and `demo` are the local lake's. The README has the whole list.
 #[derive(Debug, Parser)]
 #[command(name = "lakectl", version, disable_help_subcommand = true)]
 struct Cli {

@@ -1,12 +1,12 @@
 //! Fine-grained access on Lake Formation. The service layer's resources already have Lake
 //! Formation's shape, so this is translation both ways; principals given by name become IAM user
-//! ARNs, locations become S3 ARNs. Lake Formation enforces; it does not explain, so `explain`
-//! says where to look instead.
+//! ARNs, locations become S3 ARNs. Lake Formation enforces but does not explain: explain.rs
+//! works it out from what Lake Formation holds.
 
 use async_trait::async_trait;
 use aws_sdk_lakeformation::types as lf;
 
-use super::{Aws, aws_error, build_error, time, unsupported};
+use super::{Aws, aws_error, build_error, time};
 use crate::service::access::{
     Access, AssignedTag, ColumnWildcard, DataCellsFilter, DataLakePrincipal, DataLakeSettings,
     Explanation, Grant, LfTag, LfTagDefinition, Permission, Resource, ResourceInfo, RowFilter,
@@ -600,19 +600,16 @@ impl Access for Aws {
         Ok(())
     }
 
+    /// Lake Formation does not explain; lakectl reads what it holds and explains as the local
+    /// lake does (explain.rs).
     async fn explain(
         &self,
         by: &Principal,
         principal: &str,
-        _database: &str,
-        _table: &str,
+        database: &str,
+        table: &str,
     ) -> Result<Explanation> {
         self.acting(by)?;
-        Err(unsupported(
-            "explain",
-            &format!(
-                "Lake Formation enforces grants without explaining them; `lakectl --backend aws lakeformation list-permissions --principal {principal}` lists the grants that decide"
-            ),
-        ))
+        self.explain_table(by, principal, database, table).await
     }
 }

@@ -10,6 +10,7 @@
 
 mod athena;
 mod audit;
+mod explain;
 mod glue;
 mod iam;
 mod in_lakectl;

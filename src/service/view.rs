@@ -21,6 +21,7 @@ use super::catalog::Table;
 /// Effective tags: key -> (value, where it was set).
 pub type TagSet = BTreeMap<String, (String, String)>;
 
+#[derive(Default)]
 pub struct EffectiveTags {
     pub table: TagSet,
     pub columns: Vec<(String, TagSet)>,

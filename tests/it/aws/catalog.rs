@@ -583,13 +583,6 @@ async fn lake_formation_grants_tags_and_locations_read_back() {
         admins,
         [format!("arn:aws:iam::{ACCOUNT}:user/moto"), arn.clone()]
     );
-
-    let err = s
-        .access
-        .explain(&a, &analyst, &db, "processed")
-        .await
-        .unwrap_err();
-    assert_eq!(err.code, Code::UnsupportedOperationException);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -679,4 +672,67 @@ async fn athena_queries_run_in_encrypted_work_groups_and_page_their_results() {
             .contains(&id)
     );
     s.query.stop_query_execution(&a, &id).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_works_out_from_lake_formation_what_a_principal_sees() {
+    let s = aws().await;
+    let a = admin();
+    let (alias, bucket, _) = lake(&s).await;
+    let key = s.keys.describe_key(&a, &alias).await.unwrap();
+    let db = unique("explained");
+    s.catalog.create_database(&a, &db, None).await.unwrap();
+    let location = format!("s3://{bucket}/processed/");
+    glue_table(&db, "processed", &location).await;
+    put(
+        &s,
+        &a,
+        &bucket,
+        "processed/part-0.parquet",
+        b"PAR1",
+        kms(&alias),
+    )
+    .await
+    .unwrap();
+    s.access
+        .register_resource(&a, &location, "lakeformation-service-role")
+        .await
+        .unwrap();
+    let analyst = unique("analyst");
+    let symbol = Resource::TableWithColumns {
+        database_name: db.clone(),
+        name: "processed".into(),
+        column_names: Some(vec!["symbol".into()]),
+        column_wildcard: None,
+    };
+    s.access
+        .grant_permissions(&a, Grant::new(&analyst, symbol, vec![Permission::Select]))
+        .await
+        .unwrap();
+
+    let e = s
+        .access
+        .explain(&a, &analyst, &db, "processed")
+        .await
+        .unwrap();
+    let by_column = |c: &str| e.columns.iter().find(|d| d.column == c).unwrap().clone();
+    assert!(by_column("symbol").visible);
+    assert_eq!(
+        by_column("symbol").decided_by,
+        [format!("SELECT on {db}.processed (symbol)")]
+    );
+    assert!(!by_column("price").visible);
+    assert_eq!(
+        by_column("price").decided_by,
+        [format!("no grant of {analyst} includes price")]
+    );
+    assert_eq!(e.row_filter, None);
+    assert_eq!(
+        e.data_read_as,
+        format!("arn:aws:iam::{ACCOUNT}:role/lakeformation-service-role")
+    );
+    assert_eq!(e.keys.len(), 1);
+    assert_eq!(e.keys[0].key_id, key.arn);
+    assert_eq!(e.keys[0].alias.as_deref(), Some(alias.as_str()));
+    assert!(e.keys[0].usable);
 }

@@ -277,21 +277,8 @@ impl Aws {
     }
 
     async fn read_record(&self, bucket: &str, key: &str) -> Result<JobRun> {
-        let got = self
-            .s3
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| aws_error("s3:GetObject", e))?;
-        let bytes = got.body.collect().await.map_err(|e| {
-            ServiceError::new(
-                Code::EndpointConnection,
-                format!("s3://{bucket}/{key}: {e}"),
-            )
-        })?;
-        let record: Record = serde_json::from_slice(&bytes.into_bytes())
+        let bytes = self.read_object(bucket, key).await?;
+        let record: Record = serde_json::from_slice(&bytes)
             .map_err(|e| ServiceError::internal(format!("run record s3://{bucket}/{key}: {e}")))?;
         let mut run = record.run;
         let here = self
@@ -327,22 +314,7 @@ impl Aws {
 
     pub(super) async fn in_lakectl_runs(&self, def: &JobDefinition) -> Result<Vec<JobRun>> {
         let (bucket, prefix) = records_prefix(def)?;
-        let mut keys = Vec::new();
-        let mut pages = self
-            .s3
-            .list_objects_v2()
-            .bucket(&bucket)
-            .prefix(&prefix)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| aws_error("s3:ListObjectsV2", e))?;
-            keys.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|o| o.key().map(str::to_string)),
-            );
-        }
+        let (keys, _) = self.object_keys(&bucket, &prefix, None).await?;
         let mut runs = Vec::with_capacity(keys.len());
         for key in keys {
             runs.push(self.read_record(&bucket, &key).await?);

@@ -215,15 +215,8 @@ impl Aws {
     /// The counts the script wrote for a finished run; none until it has.
     async fn run_metrics(&self, def: &JobDefinition, run_id: &str) -> Option<RunMetrics> {
         let (bucket, prefix) = s3_location(&def.target).ok()?;
-        let got = self
-            .s3
-            .get_object()
-            .bucket(bucket)
-            .key(format!("{prefix}_lakectl/metrics/{run_id}.json"))
-            .send()
-            .await
-            .ok()?;
-        let bytes = got.body.collect().await.ok()?.into_bytes();
+        let key = format!("{prefix}_lakectl/metrics/{run_id}.json");
+        let bytes = self.read_object(&bucket, &key).await.ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 

@@ -73,6 +73,58 @@ fn cancelled() -> ServiceError {
 }
 
 impl Aws {
+    /// Every key under a prefix, page by page, and with a delimiter the "folders" one level down.
+    pub(super) async fn object_keys(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        delimiter: Option<char>,
+    ) -> Result<(Vec<String>, Vec<String>)> {
+        let mut keys = Vec::new();
+        let mut common_prefixes = Vec::new();
+        let mut pages = self
+            .s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .set_delimiter(delimiter.map(String::from))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("s3:ListObjectsV2", e))?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_string)),
+            );
+            common_prefixes.extend(
+                page.common_prefixes()
+                    .iter()
+                    .filter_map(|p| p.prefix().map(str::to_string)),
+            );
+        }
+        Ok((keys, common_prefixes))
+    }
+
+    /// A small object whole (records and metrics lakectl keeps beside a job's output).
+    pub(super) async fn read_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>> {
+        let got = self
+            .s3
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| aws_error("s3:GetObject", e))?;
+        let bytes = got.body.collect().await.map_err(|e| {
+            ServiceError::new(
+                Code::EndpointConnection,
+                format!("s3://{bucket}/{key}: {e}"),
+            )
+        })?;
+        Ok(bytes.into_bytes().to_vec())
+    }
+
     /// The key's ARN, so bucket defaults and listings name keys one way whatever was typed.
     pub(super) async fn key_arn(&self, by: &Principal, key: &str) -> Result<String> {
         Ok(self.describe_key(by, key).await?.arn)
@@ -281,29 +333,7 @@ impl Storage for Aws {
         delimiter: Option<char>,
     ) -> Result<Listing> {
         self.acting(by)?;
-        let mut keys = Vec::new();
-        let mut common_prefixes = Vec::new();
-        let mut pages = self
-            .s3
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(prefix)
-            .set_delimiter(delimiter.map(String::from))
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| aws_error("s3:ListObjectsV2", e))?;
-            keys.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|o| o.key().map(str::to_string)),
-            );
-            common_prefixes.extend(
-                page.common_prefixes()
-                    .iter()
-                    .filter_map(|p| p.prefix().map(str::to_string)),
-            );
-        }
+        let (keys, common_prefixes) = self.object_keys(bucket, prefix, delimiter).await?;
         let objects = futures::stream::iter(keys)
             .map(|key| async move { self.head_object(by, bucket, &key).await })
             .buffered(HEADS_IN_FLIGHT)

@@ -12,8 +12,8 @@ use super::{Aws, aws_error, opt_time, time};
 use crate::service::classification::{
     AllowList, Cell, Classification, ClassificationDetails, ClassificationJob,
     ClassificationJobSpec, ClassificationResult, CustomDataIdentifier, CustomDetections, Detection,
-    Finding, JobStatistics, Occurrences, Record, ResourcesAffected, S3Object, SensitiveData,
-    Severity,
+    Finding, JobStatistics, MacieSession, Occurrences, Record, ResourcesAffected, S3Object,
+    SensitiveData, Severity,
 };
 use crate::service::{Code, Principal, Progress, Result, ServiceError};
 
@@ -210,6 +210,46 @@ fn resolve(kind: &str, names: &[String], known: &BTreeMap<String, String>) -> Re
 
 #[async_trait]
 impl Classification for Aws {
+    /// Idempotent, as the local lake's is: an account already enabled stays as it is (Macie
+    /// itself would answer ConflictException).
+    async fn enable_macie(&self, by: &Principal) -> Result<()> {
+        self.acting(by)?;
+        if let Ok(session) = self.get_macie_session(by).await
+            && session.status == "ENABLED"
+        {
+            return Ok(());
+        }
+        self.macie
+            .enable_macie()
+            .status(m::MacieStatus::Enabled)
+            .client_token(uuid::Uuid::new_v4().to_string())
+            .send()
+            .await
+            .map_err(|e| aws_error("macie2:EnableMacie", e))?;
+        Ok(())
+    }
+
+    async fn get_macie_session(&self, by: &Principal) -> Result<MacieSession> {
+        self.acting(by)?;
+        let got = self
+            .macie
+            .get_macie_session()
+            .send()
+            .await
+            .map_err(|e| aws_error("macie2:GetMacieSession", e))?;
+        Ok(MacieSession {
+            status: got
+                .status()
+                .map(|s| s.as_str())
+                .unwrap_or("PAUSED")
+                .to_string(),
+            created_at: opt_time(got.created_at()),
+            finding_publishing_frequency: got
+                .finding_publishing_frequency()
+                .map(|f| f.as_str().to_string()),
+        })
+    }
+
     async fn create_custom_data_identifier(
         &self,
         by: &Principal,

@@ -52,6 +52,11 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum Macie2Command {
+    /// Turn sensitive-data discovery on (on AWS, once per account and region; the local lake's
+    /// is always on)
+    EnableMacie,
+    /// Whether discovery is on
+    GetMacieSession,
     /// A regex, with keywords that must stand near a match (or name its column)
     CreateCustomDataIdentifier {
         #[arg(long)]
@@ -538,7 +543,8 @@ impl Command {
             ),
             Command::Macie2(c) => matches!(
                 c,
-                Macie2Command::CreateCustomDataIdentifier { .. }
+                Macie2Command::EnableMacie
+                    | Macie2Command::CreateCustomDataIdentifier { .. }
                     | Macie2Command::CreateAllowList { .. }
                     | Macie2Command::CreateClassificationJob { .. }
             ),

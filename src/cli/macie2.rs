@@ -15,6 +15,14 @@ impl Context<'_> {
         let by = self.principal;
         let account = &self.services.backend.account;
         Ok(match cmd {
+            Macie2Command::EnableMacie => {
+                macie.enable_macie(by).await?;
+                json!({})
+            }
+            Macie2Command::GetMacieSession => {
+                serde_json::to_value(macie.get_macie_session(by).await?)
+                    .map_err(|e| ServiceError::internal(e.to_string()))?
+            }
             Macie2Command::CreateCustomDataIdentifier {
                 name,
                 regex,

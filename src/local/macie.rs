@@ -16,7 +16,7 @@ use super::{Lake, not_found, now, runner_gone, ts};
 use crate::pii;
 use crate::service::classification::{
     AllowList, Classification, ClassificationJob, ClassificationJobSpec, CustomDataIdentifier,
-    Finding, JobStatistics, S3Object, SkippedObject,
+    Finding, JobStatistics, MacieSession, S3Object, SkippedObject,
 };
 use crate::service::{Code, Principal, Progress, Result, ServiceError};
 
@@ -207,6 +207,22 @@ impl Lake {
 
 #[async_trait]
 impl Classification for Lake {
+    /// The local lake's discovery needs no switching on: enabling it is a no-op that succeeds,
+    /// as enabling an enabled Macie account does.
+    async fn enable_macie(&self, by: &Principal) -> Result<()> {
+        self.get_macie_session(by).await.map(|_| ())
+    }
+
+    async fn get_macie_session(&self, by: &Principal) -> Result<MacieSession> {
+        self.reading(by, "macie2", "GetMacieSession", "*", |_, _| {
+            Ok(MacieSession {
+                status: "ENABLED".into(),
+                created_at: Some(self.header.created),
+                finding_publishing_frequency: None,
+            })
+        })
+    }
+
     async fn create_custom_data_identifier(
         &self,
         by: &Principal,

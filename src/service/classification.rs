@@ -233,8 +233,22 @@ pub fn dataset_table(bucket: &str, folder: &str) -> String {
         .to_string()
 }
 
+/// Whether discovery is on, as Macie's session says.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MacieSession {
+    /// `ENABLED` or `PAUSED`.
+    pub status: String,
+    pub created_at: Option<DateTime<Utc>>,
+    /// How often findings are published (`FIFTEEN_MINUTES`, `ONE_HOUR`, `SIX_HOURS`).
+    pub finding_publishing_frequency: Option<String>,
+}
+
 #[async_trait]
 pub trait Classification: Send + Sync {
+    /// Turns discovery on (Macie must be enabled in an account before anything else).
+    async fn enable_macie(&self, by: &Principal) -> Result<()>;
+    async fn get_macie_session(&self, by: &Principal) -> Result<MacieSession>;
     async fn create_custom_data_identifier(
         &self,
         by: &Principal,

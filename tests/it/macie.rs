@@ -518,3 +518,26 @@ async fn a_job_whose_process_died_is_not_running_forever() {
             .any(|s| s.reason.contains("pid 999999999"))
     );
 }
+
+#[tokio::test]
+async fn the_local_lakes_discovery_is_always_on() {
+    let t = new_lake();
+    let a = admin();
+    t.services.classification.enable_macie(&a).await.unwrap();
+    let session = t
+        .services
+        .classification
+        .get_macie_session(&a)
+        .await
+        .unwrap();
+    assert_eq!(session.status, "ENABLED");
+    assert!(session.created_at.is_some());
+    // As on AWS, only someone who may act in the lake is answered.
+    let err = t
+        .services
+        .classification
+        .get_macie_session(&Principal::new("nobody"))
+        .await
+        .unwrap_err();
+    assert_ne!(err.code, Code::Internal);
+}

@@ -622,3 +622,42 @@ async fn classification_runs_on_macie_and_its_findings_drive_the_masking_job() {
     );
     assert!(plan["wrapped_mask_key"].is_string());
 }
+
+/// moto answers GetMacieSession with timestamps AWS would not send (no time zone), so the
+/// session is checked here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn macie_is_switched_on_once() {
+    use aws_sdk_macie2::operation as op;
+    let session = mock!(aws_sdk_macie2::Client::get_macie_session)
+        .sequence()
+        .output(|| {
+            op::get_macie_session::GetMacieSessionOutput::builder()
+                .status(m::MacieStatus::Paused)
+                .build()
+        })
+        .output(|| {
+            op::get_macie_session::GetMacieSessionOutput::builder()
+                .status(m::MacieStatus::Enabled)
+                .created_at(aws_smithy_types::DateTime::from_secs(1_790_000_000))
+                .finding_publishing_frequency(m::FindingPublishingFrequency::FifteenMinutes)
+                .build()
+        })
+        .repeatedly()
+        .build();
+    let enable = mock!(aws_sdk_macie2::Client::enable_macie)
+        .match_requests(|r| r.status() == Some(&m::MacieStatus::Enabled))
+        .then_output(|| op::enable_macie::EnableMacieOutput::builder().build());
+    let macie = mocked!(aws_sdk_macie2, [&session, &enable]);
+    let s = backend(|c| c.macie = macie).await;
+    let a = admin();
+    s.classification.enable_macie(&a).await.unwrap();
+    // Again: already on, so Macie is not asked (it would answer ConflictException).
+    s.classification.enable_macie(&a).await.unwrap();
+    assert_eq!(enable.num_calls(), 1);
+    let now = s.classification.get_macie_session(&a).await.unwrap();
+    assert_eq!(now.status, "ENABLED");
+    assert_eq!(
+        now.finding_publishing_frequency.as_deref(),
+        Some("FIFTEEN_MINUTES")
+    );
+}

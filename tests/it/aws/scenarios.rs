@@ -53,7 +53,7 @@ async fn the_seed_scenarios_run_on_aws() {
     // moto refuses every put into a bucket whose policy has a conditional Deny (it does not
     // read conditions), so the uploads, and the job script kept beside the output, fail there;
     // moto has no UpdateWorkGroup (`primary` exists in every account, and creating it
-    // configures it), no Macie2 and no data cells filters. The job from findings and the runs
+    // configures it), no Macie2 beyond its session, and no data cells filters. The job from findings and the runs
     // of jobs that could not be created follow.
     let expected: BTreeMap<u64, String> = [
         (17, "AccessDenied"),
@@ -70,11 +70,11 @@ async fn the_seed_scenarios_run_on_aws() {
         (15, "AccessDenied"),
         (16, "AccessDenied"),
         (17, "AccessDenied"),
-        (24, "NotFound"),
         (25, "NotFound"),
-        (33, "NotFound"),
-        (34, "EntityNotFoundException"),
-        (60, "NotFound"),
+        (26, "NotFound"),
+        (34, "NotFound"),
+        (35, "EntityNotFoundException"),
+        (61, "NotFound"),
     ]
     .into_iter()
     .map(|(l, c)| (l, c.to_string()))

@@ -10,6 +10,7 @@
 
 mod athena;
 mod audit;
+mod crawls;
 mod explain;
 mod glue;
 mod iam;
@@ -18,6 +19,7 @@ mod job_store;
 mod jobs;
 mod kms;
 mod lakeformation;
+mod lf_shapes;
 mod macie;
 mod masking;
 mod s3;

@@ -9,91 +9,29 @@
 //! the set of 128-bit hashes of the distinct rows (16 bytes each, about 24 with the set's
 //! overhead: 10 M distinct rows take about 240 MB; no record is kept).
 
+mod dedup;
 pub mod source;
+mod store;
+
+use dedup::Dedup;
+use store::Chunks;
+pub use store::{JobStore, SourceObject};
 
 use std::collections::HashSet;
 use std::io::Read;
 use std::sync::Arc;
 use std::sync::mpsc::sync_channel;
 
-use arrow::array::BooleanArray;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use arrow::row::{RowConverter, SortField};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
-
-use bytes::Bytes;
-use parquet::file::reader::{ChunkReader, Length};
 
 use crate::service::jobs::RunMetrics;
 use crate::service::storage::PutOptions;
 use crate::service::{Code, Principal, Progress, Result, ServiceError};
 use source::{BATCH_ROWS, Format, Quarantined, SAMPLE_RECORDS};
-
-/// Where a job's objects are, as the engine needs them: sources read from the start or by
-/// range (Parquet), and output written, then committed all together.
-pub trait JobStore: Sync {
-    /// One output object being written.
-    type Body: std::io::Write + Send;
-    /// One output object written whole, not yet visible.
-    type Written: Send;
-    /// Opens a source object for `by`: the read is authorized (and, where the backend keeps one,
-    /// recorded) here.
-    fn open(&self, by: &Principal, bucket: &str, key: &str) -> Result<Box<dyn SourceObject>>;
-    fn create(
-        &self,
-        by: &Principal,
-        bucket: &str,
-        key: &str,
-        put: &PutOptions,
-    ) -> Result<Self::Body>;
-    /// Ends a body; gives it back with the plaintext bytes written.
-    fn finish(&self, body: Self::Body) -> Result<(Self::Written, u64)>;
-    /// Makes the written objects visible together, removing every other object under
-    /// `replace` (bucket, prefix): readers see the previous output or this one.
-    fn commit(
-        &self,
-        by: &Principal,
-        written: Vec<Self::Written>,
-        replace: (&str, &str),
-    ) -> Result<()>;
-}
-
-/// A source object's plaintext.
-pub trait SourceObject: Send + Sync {
-    fn len(&self) -> u64;
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-    fn reader_at(&self, start: u64) -> Box<dyn Read + Send>;
-    fn read_range(&self, start: u64, len: u64) -> std::io::Result<Vec<u8>>;
-}
-
-/// Parquet's view of a source object: byte ranges, the footer first.
-struct Chunks(Box<dyn SourceObject>);
-
-impl Length for Chunks {
-    fn len(&self) -> u64 {
-        self.0.len()
-    }
-}
-
-impl ChunkReader for Chunks {
-    type T = Box<dyn Read + Send>;
-
-    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
-        Ok(self.0.reader_at(start))
-    }
-
-    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
-        self.0
-            .read_range(start, length as u64)
-            .map(Bytes::from)
-            .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))
-    }
-}
 
 /// What one run reads and writes.
 pub struct Spec {
@@ -454,63 +392,6 @@ fn writer_properties_for(schema: &SchemaRef, first: Option<&RecordBatch>) -> Wri
     builder.build()
 }
 
-/// The set's keys are already xxh3-128 hashes: hashing them again would only cost time.
-#[derive(Default)]
-struct PassThrough(u64);
-
-impl std::hash::Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ *b as u64;
-        }
-    }
-    fn write_u128(&mut self, v: u128) {
-        self.0 = (v as u64) ^ ((v >> 64) as u64);
-    }
-}
-
-/// Keeps the first of each exact duplicate row.
-struct Dedup {
-    converter: RowConverter,
-    seen: HashSet<u128, std::hash::BuildHasherDefault<PassThrough>>,
-}
-
-impl Dedup {
-    /// `expected_rows` sizes the set up front, so it seldom grows while rows stream by.
-    fn new(schema: &SchemaRef, expected_rows: usize) -> Result<Self> {
-        let fields = schema
-            .fields()
-            .iter()
-            .map(|f| SortField::new(f.data_type().clone()))
-            .collect();
-        let converter = RowConverter::new(fields)
-            .map_err(|e| failed(format!("cannot compare rows of this schema: {e}")))?;
-        Ok(Dedup {
-            converter,
-            seen: HashSet::with_capacity_and_hasher(expected_rows, Default::default()),
-        })
-    }
-
-    fn apply(&mut self, batch: &RecordBatch) -> Result<(RecordBatch, u64)> {
-        let rows = self
-            .converter
-            .convert_columns(batch.columns())
-            .map_err(|e| failed(e.to_string()))?;
-        let keep: BooleanArray = rows
-            .iter()
-            .map(|r| Some(self.seen.insert(xxhash_rust::xxh3::xxh3_128(r.as_ref()))))
-            .collect();
-        let kept =
-            arrow::compute::filter_record_batch(batch, &keep).map_err(|e| failed(e.to_string()))?;
-        let dropped = (batch.num_rows() - kept.num_rows()) as u64;
-        Ok((kept, dropped))
-    }
-}
-
-/// Runs the job: reads, dedups, writes; commits the output and the quarantine in one transaction.
 /// The schema written, and for each masked column its index and operator.
 fn masked_schema(
     schema: &SchemaRef,

@@ -31,7 +31,6 @@ use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::{DateTime, Utc};
 
@@ -329,9 +328,24 @@ where
         }
         _ => ServiceError::new(
             Code::EndpointConnection,
-            format!("{operation}: {}", DisplayErrorContext(&err)),
+            format!("{operation}: {}", causes(&err)),
         ),
     }
+}
+
+/// An error and its causes, each said once: `dispatch failure: io error: tcp connect error:
+/// Connection refused (os error 111)`.
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut said: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !said.iter().any(|s| s.contains(&text)) {
+            said.push(text);
+        }
+        next = e.source();
+    }
+    said.join(": ")
 }
 
 /// What kind of failure an AWS error code is.

@@ -45,7 +45,8 @@ pub enum Command {
     /// SQL over the catalog, as the acting principal sees it (Amazon Athena)
     #[command(subcommand)]
     Athena(AthenaCommand),
-    /// The hash-chained audit log
+    /// The local lake's hash-chained audit log (on AWS the trail is CloudTrail's: `aws cloudtrail
+    /// lookup-events`, `validate-logs`)
     #[command(subcommand)]
     Audit(AuditCommand),
 }

@@ -306,6 +306,13 @@ where
 {
     use aws_sdk_sts::error::SdkError;
     match &err {
+        SdkError::ServiceError(ctx) if ctx.raw().status().is_success() => ServiceError::new(
+            Code::EndpointConnection,
+            format!(
+                "the answer to {operation} is not what AWS sends ({}); is --endpoint-url an AWS endpoint?",
+                causes(&err)
+            ),
+        ),
         SdkError::ServiceError(ctx) => {
             let status = ctx.raw().status().as_u16();
             let aws_code = match err.code() {

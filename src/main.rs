@@ -37,8 +37,9 @@ enum Backend {
 ///
 /// With --backend aws the same commands run on AWS with the credentials the AWS CLI would use
 /// (environment, profile, SSO, instance role), as that identity: --as cannot be someone else
-/// there. What differs on AWS: `audit list` and `audit verify` are CloudTrail's (`aws cloudtrail
-/// lookup-events`, `validate-logs`); `glue get-job-run-log` points to CloudWatch Logs;
+/// there. What differs on AWS: `audit list` reads CloudTrail (at most 1,000 events), and `audit
+/// verify` is CloudTrail's own (`aws cloudtrail validate-logs`); `glue get-job-run-log` points to
+/// CloudWatch Logs;
 /// `lakeformation explain` is worked out from what Lake Formation holds and leaves key use to
 /// KMS; jobs and classification jobs run on Glue and Macie (no progress until they end) unless
 /// a job is created --in-lakectl, and `--from-findings` is read when the job is created;

@@ -61,6 +61,7 @@ pub struct Clients {
     pub glue: aws_sdk_glue::Client,
     pub lakeformation: aws_sdk_lakeformation::Client,
     pub athena: aws_sdk_athena::Client,
+    pub cloudtrail: aws_sdk_cloudtrail::Client,
     pub macie: aws_sdk_macie2::Client,
     pub iam: aws_sdk_iam::Client,
 }
@@ -78,6 +79,7 @@ impl Clients {
             glue: aws_sdk_glue::Client::new(sdk),
             lakeformation: aws_sdk_lakeformation::Client::new(sdk),
             athena: aws_sdk_athena::Client::new(sdk),
+            cloudtrail: aws_sdk_cloudtrail::Client::new(sdk),
             macie: aws_sdk_macie2::Client::new(sdk),
             iam: aws_sdk_iam::Client::new(sdk),
         }
@@ -95,6 +97,7 @@ pub struct Aws {
     glue: aws_sdk_glue::Client,
     lakeformation: aws_sdk_lakeformation::Client,
     athena: aws_sdk_athena::Client,
+    cloudtrail: aws_sdk_cloudtrail::Client,
     macie: aws_sdk_macie2::Client,
     iam: aws_sdk_iam::Client,
     /// Jobs this process is running itself (`--in-lakectl`).
@@ -201,6 +204,7 @@ impl Aws {
             glue: clients.glue,
             lakeformation: clients.lakeformation,
             athena: clients.athena,
+            cloudtrail: clients.cloudtrail,
             macie: clients.macie,
             iam: clients.iam,
             running: Default::default(),

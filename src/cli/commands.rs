@@ -45,8 +45,8 @@ pub enum Command {
     /// SQL over the catalog, as the acting principal sees it (Amazon Athena)
     #[command(subcommand)]
     Athena(AthenaCommand),
-    /// The local lake's hash-chained audit log (on AWS the trail is CloudTrail's: `aws cloudtrail
-    /// lookup-events`, `validate-logs`)
+    /// The audit trail: the local lake's hash chain, or on AWS CloudTrail's events (whose
+    /// integrity `aws cloudtrail validate-logs` checks)
     #[command(subcommand)]
     Audit(AuditCommand),
 }

@@ -661,3 +661,49 @@ async fn macie_is_switched_on_once() {
         Some("FIFTEEN_MINUTES")
     );
 }
+
+/// moto keeps no CloudTrail events; the trail is AWS's shape, read oldest first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_trail_is_cloudtrails() {
+    use aws_sdk_cloudtrail::operation::lookup_events::LookupEventsOutput;
+    use aws_sdk_cloudtrail::types::{Event, LookupAttributeKey, Resource};
+    let event = |id: &str, secs: i64, name: &str, raw: &str| {
+        Event::builder()
+            .event_id(id)
+            .event_name(name)
+            .event_source("kms.amazonaws.com")
+            .event_time(aws_smithy_types::DateTime::from_secs(secs))
+            .username("analyst")
+            .resources(Resource::builder().resource_name("alias/pii-key").build())
+            .cloud_trail_event(raw)
+            .build()
+    };
+    let lookup = mock!(aws_sdk_cloudtrail::Client::lookup_events)
+        .match_requests(|r| {
+            r.lookup_attributes().len() == 1
+                && r.lookup_attributes()[0].attribute_key() == &LookupAttributeKey::Username
+                && r.lookup_attributes()[0].attribute_value() == "analyst"
+        })
+        .then_output(move || {
+            LookupEventsOutput::builder()
+                .events(event(
+                    "e2",
+                    1_790_000_100,
+                    "Decrypt",
+                    r#"{"errorCode":"AccessDenied"}"#,
+                ))
+                .events(event("e1", 1_790_000_000, "DescribeKey", "{}"))
+                .build()
+        });
+    let cloudtrail = mocked!(aws_sdk_cloudtrail, [&lookup]);
+    let s = backend(|c| c.cloudtrail = cloudtrail).await;
+    let events = s.audit.list(&admin(), Some("analyst")).await.unwrap();
+    let names: Vec<&str> = events.iter().map(|e| e.event_name.as_str()).collect();
+    assert_eq!(names, ["DescribeKey", "Decrypt"]);
+    assert_eq!((events[0].sequence, events[1].sequence), (1, 2));
+    assert_eq!(events[1].error_code.as_deref(), Some("AccessDenied"));
+    assert_eq!(events[1].event_source, "kms");
+    assert_eq!(events[1].resource, "alias/pii-key");
+    let err = s.audit.verify(&admin()).await.unwrap_err();
+    assert!(err.message.contains("validate-logs"), "{}", err.message);
+}

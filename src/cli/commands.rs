@@ -21,7 +21,7 @@ pub enum Command {
     Init,
     /// Create a lake with the seed scenarios loaded (the demo lake, passphrase `demo`)
     Demo,
-    /// Principals (users) of the local lake
+    /// Principals: the local lake's users, or IAM users on AWS
     #[command(subcommand)]
     Iam(IamCommand),
     /// Customer-managed keys (AWS KMS semantics)

@@ -231,13 +231,26 @@ async fn run(cli: Cli) -> Result<u8, ServiceError> {
         },
     };
 
+    let outcome = run_with(cli, &services, &principal, &print).await;
+    // A job run this process executes (`--in-lakectl` on AWS) ends before the process does.
+    services.jobs.runs_here_ended().await;
+    outcome
+}
+
+async fn run_with(
+    cli: Cli,
+    services: &lakectl::service::Services,
+    principal: &Principal,
+    print: &dyn Fn(&serde_json::Value),
+) -> Result<u8, ServiceError> {
+    let services = services.clone();
     match cli.command {
         Some(cmd) => {
-            print(&Context::new(&services, &principal).execute(cmd).await?);
+            print(&Context::new(&services, principal).execute(cmd).await?);
             Ok(0)
         }
         None if cli.headless => {
-            let ctx = Context::new(&services, &principal);
+            let ctx = Context::new(&services, principal);
             let code = match &cli.script {
                 Some(path) => {
                     let file = std::fs::File::open(path).map_err(|e| {
@@ -253,7 +266,7 @@ async fn run(cli: Cli) -> Result<u8, ServiceError> {
             let options = lakectl::tui::Options {
                 readonly: cli.readonly,
             };
-            lakectl::tui::run(services, principal, options)
+            lakectl::tui::run(services, principal.clone(), options)
                 .await
                 .map_err(|e| ServiceError::new(Code::LakeConfiguration, e.to_string()))?;
             Ok(0)

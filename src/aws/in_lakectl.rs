@@ -207,7 +207,10 @@ impl Aws {
         let s3 = self.s3.clone();
         let by = by.clone();
         let run_id = id.clone();
-        tokio::spawn(async move {
+        // All of the run, its last record included, is one blocking task: the runtime waits for
+        // those when the process ends, so a CLI that does not --wait still finishes the run.
+        let handle = Handle::current();
+        tokio::task::spawn_blocking(move || {
             let started = Instant::now();
             let deadline = def
                 .timeout_minutes
@@ -218,37 +221,32 @@ impl Aws {
             };
             let store = S3Store {
                 s3: s3.clone(),
-                handle: Handle::current(),
+                handle: handle.clone(),
             };
-            let worker_progress = progress.clone();
-            let outcome = tokio::task::spawn_blocking(move || {
-                let stop = || -> Option<ServiceError> {
-                    if worker_progress.is_cancelled() {
-                        return Some(ServiceError::new(Code::Cancelled, "the run was stopped"));
-                    }
-                    match deadline {
-                        Some(d) if started.elapsed() > d => Some(ServiceError::new(
-                            Code::Cancelled,
-                            format!("TIMEOUT: the run took over {} minute(s)", d.as_secs() / 60),
-                        )),
-                        _ => None,
-                    }
-                };
-                run_datasets(
-                    &store,
-                    &by,
-                    &plan.datasets,
-                    plan.dedup,
-                    data_key.as_deref(),
-                    &put,
-                    &run_id,
-                    &worker_progress,
-                    &stop,
-                    &|_| {},
-                )
-            })
-            .await
-            .unwrap_or_else(|e| Err(ServiceError::internal(format!("the run stopped: {e}"))));
+            let stop = || -> Option<ServiceError> {
+                if progress.is_cancelled() {
+                    return Some(ServiceError::new(Code::Cancelled, "the run was stopped"));
+                }
+                match deadline {
+                    Some(d) if started.elapsed() > d => Some(ServiceError::new(
+                        Code::Cancelled,
+                        format!("TIMEOUT: the run took over {} minute(s)", d.as_secs() / 60),
+                    )),
+                    _ => None,
+                }
+            };
+            let outcome = run_datasets(
+                &store,
+                &by,
+                &plan.datasets,
+                plan.dedup,
+                data_key.as_deref(),
+                &put,
+                &run_id,
+                &progress,
+                &stop,
+                &|_| {},
+            );
             let run = &mut record.run;
             run.completed_on = Some(Utc::now());
             run.execution_time = started.elapsed().as_secs();
@@ -267,7 +265,7 @@ impl Aws {
                     run.error_message = Some(format!("{}: {}", e.code_name(), e.message));
                 }
             }
-            let _ = put_record(&s3, &bucket, &record_key, &kms_key_arn, &record).await;
+            let _ = handle.block_on(put_record(&s3, &bucket, &record_key, &kms_key_arn, &record));
             running
                 .lock()
                 .expect("the run registry")

@@ -247,6 +247,12 @@ impl Aws {
 
 #[async_trait]
 impl Jobs for Aws {
+    async fn runs_here_ended(&self) {
+        while !self.running.lock().expect("the run registry").is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     async fn create_job(&self, by: &Principal, def: JobDefinition) -> Result<()> {
         self.acting(by)?;
         let kms_key_arn = match &def.security_configuration {

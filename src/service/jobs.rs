@@ -139,4 +139,8 @@ pub trait Jobs: Send + Sync {
         &self,
         by: &Principal,
     ) -> Result<Vec<(CrawlerDefinition, Option<CrawlerRun>)>>;
+
+    /// Returns once the runs this process executes itself have ended, so that the CLI stays
+    /// until then. The local lake's runs are blocking tasks, which the runtime waits for anyway.
+    async fn runs_here_ended(&self) {}
 }

@@ -201,3 +201,38 @@ async fn a_stopped_run_leaves_nothing() {
     let err = s.jobs.stop_job_run(&a, &name, &id).await.unwrap_err();
     assert!(err.message.contains("already ended"), "{}", err.message);
 }
+
+/// From the CLI, without --wait: the process prints the run's id and stays until the run it
+/// executes has ended, as it does for the local lake's runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_stays_until_its_run_ends() {
+    let bucket = unique("cli-run");
+    let alias = format!("alias/{bucket}");
+    let job = unique("cli-job");
+    let script = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        script.path(),
+        format!(
+            "kms create-key --alias {alias}
+s3 mb s3://{bucket} --sse-kms-key-id {alias}
+s3 cp $DATA/data.json s3://{bucket}/raw/data.json --sse aws:kms --sse-kms-key-id {alias}
+glue create-security-configuration --name {job}-sc --sse-kms-key-id {alias}
+glue create-job --name {job} --source s3://{bucket}/raw/ --target s3://{bucket}/processed/ --dedup --security-configuration {job}-sc --role glue-service-role --mask trader=hash --in-lakectl
+glue start-job-run --job-name {job}
+"
+        ),
+    )
+    .unwrap();
+    let failed = super::scenarios::run_script(script.path().to_str().unwrap());
+    assert!(failed.is_empty(), "{failed:?}");
+    let s = aws().await;
+    let runs = s.jobs.get_job_runs(&admin(), &job).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(
+        runs[0].job_run_state,
+        RunState::Succeeded,
+        "{:?}",
+        runs[0].error_message
+    );
+    assert_eq!(runs[0].metrics.duplicates, 20);
+}

@@ -40,6 +40,9 @@ struct Record {
     run: JobRun,
     pid: u32,
     host: String,
+    /// What the run found and did, a line each (names and counts, never data).
+    #[serde(default)]
+    log: Vec<String>,
 }
 
 fn host() -> String {
@@ -87,9 +90,10 @@ fn run_datasets(
     progress: &Progress,
     stop: etl::StopCheck,
     on_metrics: &dyn Fn(&RunMetrics),
-) -> Result<(RunMetrics, Vec<String>)> {
+) -> Result<(RunMetrics, Vec<String>, Vec<String>)> {
     let mut total = RunMetrics::default();
     let mut outputs = Vec::new();
+    let mut log = Vec::new();
     for dataset in datasets {
         let (source_bucket, source_prefix) = s3_location(&dataset.source)?;
         let (target_bucket, target_prefix) = s3_location(&dataset.target)?;
@@ -148,8 +152,10 @@ fn run_datasets(
         })?;
         add(&mut total, &outcome.metrics);
         outputs.extend(outcome.outputs);
+        log.push(format!("{} -> {}", dataset.source, dataset.target));
+        log.extend(outcome.log);
     }
-    Ok((total, outputs))
+    Ok((total, outputs, log))
 }
 
 fn add(total: &mut RunMetrics, m: &RunMetrics) {
@@ -196,6 +202,7 @@ impl Aws {
             },
             pid: std::process::id(),
             host: host(),
+            log: Vec::new(),
         };
         put_record(&self.s3, &bucket, &record_key, &kms_key_arn, &record).await?;
         self.running
@@ -251,10 +258,11 @@ impl Aws {
             run.completed_on = Some(Utc::now());
             run.execution_time = started.elapsed().as_secs();
             match outcome {
-                Ok((metrics, outputs)) => {
+                Ok((metrics, outputs, log)) => {
                     run.job_run_state = RunState::Succeeded;
                     run.metrics = metrics;
                     run.outputs = outputs;
+                    record.log = log;
                 }
                 Err(e) => {
                     run.job_run_state = match e.code {
@@ -275,10 +283,14 @@ impl Aws {
     }
 
     async fn read_record(&self, bucket: &str, key: &str) -> Result<JobRun> {
+        Ok(self.read_whole_record(bucket, key).await?.run)
+    }
+
+    async fn read_whole_record(&self, bucket: &str, key: &str) -> Result<Record> {
         let bytes = self.read_object(bucket, key).await?;
-        let record: Record = serde_json::from_slice(&bytes)
+        let mut record: Record = serde_json::from_slice(&bytes)
             .map_err(|e| ServiceError::internal(format!("run record s3://{bucket}/{key}: {e}")))?;
-        let mut run = record.run;
+        let run = &mut record.run;
         let here = self
             .running
             .lock()
@@ -294,7 +306,7 @@ impl Aws {
                 record.pid
             ));
         }
-        Ok(run)
+        Ok(record)
     }
 
     pub(super) async fn in_lakectl_run(&self, def: &JobDefinition, id: &str) -> Result<JobRun> {
@@ -308,6 +320,15 @@ impl Aws {
                 ),
                 _ => e,
             })
+    }
+
+    /// The run's log, kept in its record (encrypted like the output).
+    pub(super) async fn in_lakectl_run_log(&self, def: &JobDefinition, id: &str) -> Result<String> {
+        let (bucket, prefix) = records_prefix(def)?;
+        let record = self
+            .read_whole_record(&bucket, &format!("{prefix}{id}.json"))
+            .await?;
+        Ok(record.log.join("\n"))
     }
 
     pub(super) async fn in_lakectl_runs(&self, def: &JobDefinition) -> Result<Vec<JobRun>> {

@@ -415,8 +415,13 @@ impl Jobs for Aws {
         Ok(())
     }
 
-    async fn get_job_run_log(&self, by: &Principal, _job: &str, run_id: &str) -> Result<String> {
+    async fn get_job_run_log(&self, by: &Principal, job: &str, run_id: &str) -> Result<String> {
         self.acting(by)?;
+        if run_id.starts_with(RUN_PREFIX) {
+            return self
+                .in_lakectl_run_log(&self.job_definition(job).await?, run_id)
+                .await;
+        }
         Err(unsupported(
             "the run log",
             &format!(

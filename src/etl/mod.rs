@@ -465,7 +465,10 @@ pub fn run<S: JobStore>(
             .join(", ")
     ));
 
-    let short = spec.run_id.trim_start_matches("jr_");
+    let short = spec
+        .run_id
+        .split_once('_')
+        .map_or(spec.run_id.as_str(), |(_, id)| id);
     let out_key = format!(
         "{}part-{}-00000.zstd.parquet",
         spec.target_prefix,

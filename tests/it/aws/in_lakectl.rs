@@ -180,6 +180,15 @@ async fn lakectl_masks_aws_data_itself() {
     assert_ne!(now, written);
     let runs = s.jobs.get_job_runs(&a, &name).await.unwrap();
     assert!(runs.iter().any(|r| r.id == id) && runs.iter().any(|r| r.id == second));
+    let log = s.jobs.get_job_run_log(&a, &name, &id).await.unwrap();
+    assert!(
+        log.contains("read 3 record(s): wrote 2, 1 duplicate(s)"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("trader-009"),
+        "a log holds names and counts, never data: {log}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,40 +5,17 @@ use aws_sdk_glue::types::{Column as GlueColumn, StorageDescriptor, TableInput};
 use base64::Engine;
 use lakectl::service::access::{ColumnWildcard, Grant, LfTag, Permission, Resource};
 use lakectl::service::jobs::{CrawlerDefinition, JobDefinition, MaskRule, RunState};
-use lakectl::service::keys::CreateKey;
 use lakectl::service::query::{QueryState, WorkGroup};
-use lakectl::service::storage::{CreateBucket, Sse};
+use lakectl::service::storage::Sse;
 use lakectl::service::{Code, Progress, Services};
 
-use super::{ACCOUNT, aws, clients, moto_post, python, unique};
+use super::{ACCOUNT, aws, clients, key_and_bucket, moto_post, python, unique};
 use crate::common::{admin, get, kms, put};
 
 /// A key, a bucket under it with raw JSON in it, and a security configuration naming the key.
 async fn lake(s: &Services) -> (String, String, String) {
     let a = admin();
-    let alias = format!("alias/{}", unique("lake"));
-    s.keys
-        .create_key(
-            &a,
-            CreateKey {
-                alias: Some(alias.clone()),
-                description: None,
-            },
-        )
-        .await
-        .unwrap();
-    let bucket = unique("lake");
-    s.storage
-        .create_bucket(
-            &a,
-            &bucket,
-            CreateBucket {
-                sse_kms_key_id: Some(alias.clone()),
-                require_sse_kms: false,
-            },
-        )
-        .await
-        .unwrap();
+    let (alias, bucket) = key_and_bucket(s, "lake").await;
     put(
         s,
         &a,

@@ -4,12 +4,11 @@
 
 use bytes::Bytes;
 use lakectl::service::jobs::{JobDefinition, JobRun, MaskRule, RunState};
-use lakectl::service::keys::CreateKey;
-use lakectl::service::storage::{CreateBucket, Sse};
+use lakectl::service::storage::Sse;
 use lakectl::service::{Progress, Services};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use super::{aws, unique};
+use super::{aws, key_and_bucket, unique};
 use crate::common::{admin, get, kms, put};
 
 const TRADES: &[u8] = b"{\"symbol\":\"JPM\",\"trader\":\"trader-009\",\"price\":473.63}
@@ -30,29 +29,7 @@ async fn wait(s: &Services, job: &str, id: &str) -> JobRun {
 /// A key, a bucket with the trades under raw/, a security configuration, and the job.
 async fn setup(s: &Services) -> (String, String, String) {
     let a = admin();
-    let alias = format!("alias/{}", unique("inlakectl"));
-    s.keys
-        .create_key(
-            &a,
-            CreateKey {
-                alias: Some(alias.clone()),
-                description: None,
-            },
-        )
-        .await
-        .unwrap();
-    let bucket = unique("inlakectl");
-    s.storage
-        .create_bucket(
-            &a,
-            &bucket,
-            CreateBucket {
-                sse_kms_key_id: Some(alias.clone()),
-                require_sse_kms: false,
-            },
-        )
-        .await
-        .unwrap();
+    let (alias, bucket) = key_and_bucket(s, "inlakectl").await;
     put(s, &a, &bucket, "raw/trades.json", TRADES, kms(&alias))
         .await
         .unwrap();

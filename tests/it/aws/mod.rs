@@ -21,6 +21,8 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sts::config::Credentials;
 use lakectl::aws::{Aws, Clients, Connection};
 use lakectl::service::Services;
+use lakectl::service::keys::CreateKey;
+use lakectl::service::storage::CreateBucket;
 
 /// The moto the tests were written against.
 const MOTO: &str = "moto[server]==5.2.5";
@@ -164,6 +166,28 @@ pub fn moto_post(path: &str, body: &serde_json::Value) {
 pub fn python() -> PathBuf {
     moto();
     venv().join("bin").join("python")
+}
+
+/// A new key, and a bucket whose default encryption is under it. No bucket policy: moto
+/// refuses every put into a bucket whose policy has a conditional Deny.
+pub async fn key_and_bucket(s: &Services, name: &str) -> (String, String) {
+    let a = crate::common::admin();
+    let alias = format!("alias/{}", unique(name));
+    let key = CreateKey {
+        alias: Some(alias.clone()),
+        description: None,
+    };
+    s.keys.create_key(&a, key).await.unwrap();
+    let bucket = unique(name);
+    let encrypted = CreateBucket {
+        sse_kms_key_id: Some(alias.clone()),
+        require_sse_kms: false,
+    };
+    s.storage
+        .create_bucket(&a, &bucket, encrypted)
+        .await
+        .unwrap();
+    (alias, bucket)
 }
 
 /// A name no other test uses: tests share one moto.

@@ -6,7 +6,7 @@ use lakectl::service::keys::{CreateKey, KeyState};
 use lakectl::service::storage::{CreateBucket, PutOptions, Sse};
 use lakectl::service::{Code, Principal, Progress};
 
-use super::{ACCOUNT, REGION, aws, moto, unique};
+use super::{ACCOUNT, REGION, aws, key_and_bucket, moto, unique};
 use crate::common::{admin, get, get_range, kms, put};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,30 +145,8 @@ async fn keys_round_trip_through_kms() {
 async fn objects_stream_through_s3_under_the_key_asked_for() {
     let s = aws().await;
     let a = admin();
-    let alias = format!("alias/{}", unique("objects"));
-    let key = s
-        .keys
-        .create_key(
-            &a,
-            CreateKey {
-                alias: Some(alias.clone()),
-                description: None,
-            },
-        )
-        .await
-        .unwrap();
-    let bucket = unique("objects");
-    s.storage
-        .create_bucket(
-            &a,
-            &bucket,
-            CreateBucket {
-                sse_kms_key_id: Some(alias.clone()),
-                require_sse_kms: false,
-            },
-        )
-        .await
-        .unwrap();
+    let (alias, bucket) = key_and_bucket(&s, "objects").await;
+    let key = s.keys.describe_key(&a, &alias).await.unwrap();
     let enc = s.storage.get_bucket_encryption(&a, &bucket).await.unwrap();
     assert_eq!(enc.sse_algorithm, Sse::Kms);
     assert_eq!(enc.kms_master_key_id.as_deref(), Some(key.arn.as_str()));

@@ -243,14 +243,13 @@ async fn run_with(
     principal: &Principal,
     print: &dyn Fn(&serde_json::Value),
 ) -> Result<u8, ServiceError> {
-    let services = services.clone();
     match cli.command {
         Some(cmd) => {
-            print(&Context::new(&services, principal).execute(cmd).await?);
+            print(&Context::new(services, principal).execute(cmd).await?);
             Ok(0)
         }
         None if cli.headless => {
-            let ctx = Context::new(&services, principal);
+            let ctx = Context::new(services, principal);
             let code = match &cli.script {
                 Some(path) => {
                     let file = std::fs::File::open(path).map_err(|e| {
@@ -266,7 +265,7 @@ async fn run_with(
             let options = lakectl::tui::Options {
                 readonly: cli.readonly,
             };
-            lakectl::tui::run(services, principal.clone(), options)
+            lakectl::tui::run(services.clone(), principal.clone(), options)
                 .await
                 .map_err(|e| ServiceError::new(Code::LakeConfiguration, e.to_string()))?;
             Ok(0)

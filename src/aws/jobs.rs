@@ -404,7 +404,7 @@ impl Jobs for Aws {
         if let Some(err) = stopped.errors().first() {
             let detail = err.error_detail();
             return Err(ServiceError {
-                code: Code::KMSInvalidStateException,
+                code: Code::InvalidArgument,
                 message: detail
                     .and_then(|d| d.error_message())
                     .unwrap_or("the run cannot be stopped")

@@ -510,7 +510,7 @@ impl Classification for Aws {
             .map_err(|e| aws_error("macie2:GetSensitiveDataOccurrences", e))?;
         if got.status().map(|s| s.as_str()) == Some("PROCESSING") {
             return Err(ServiceError::new(
-                Code::KMSInvalidStateException,
+                Code::InvalidRequestException,
                 format!(
                     "Macie is still retrieving the occurrences of finding {finding_id}; ask again shortly"
                 ),

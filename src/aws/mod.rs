@@ -211,10 +211,6 @@ impl Aws {
         }
     }
 
-    pub fn identity(&self) -> &Identity {
-        &self.identity
-    }
-
     pub fn services(self: &Arc<Self>) -> Services {
         let mut location = format!("{} · {}", self.region, self.identity.arn);
         if let Some(profile) = &self.connection.profile {
@@ -378,9 +374,6 @@ fn classify(aws_code: &str) -> Code {
         | "BucketAlreadyOwnedByYou"
         | "ResourceAlreadyExistsException"
         | "ConflictException" => Code::AlreadyExistsException,
-        "KMSInvalidStateException"
-        | "InvalidStateException"
-        | "ConcurrentRunsExceededException" => Code::KMSInvalidStateException,
         "InvalidParameterValue" | "InvalidParameterException" | "InvalidRequest" => {
             Code::ValidationException
         }

@@ -195,8 +195,9 @@ pub enum GlueCommand {
         in_lakectl: bool,
     },
     GetJobs,
-    /// Start a run. On the local lake it runs in this process: without --wait the JobRunId is
-    /// printed at once and the process stays until the run ends
+    /// Start a run. On the local lake (and on AWS for a job created --in-lakectl) it runs in this
+    /// process: without --wait the JobRunId is printed at once and the process stays until the
+    /// run ends; other AWS jobs run on Glue
     StartJobRun {
         #[arg(long)]
         job_name: String,

@@ -433,6 +433,8 @@ fn apply_masks(
     RecordBatch::try_new(schema.clone(), columns).map_err(|e| failed(e.to_string()))
 }
 
+/// Runs the job: reads, dedups, masks, writes; commits the output and the quarantine together,
+/// in place of the previous run's output.
 pub fn run<S: JobStore>(
     store: &S,
     by: &Principal,

@@ -276,7 +276,9 @@ impl App {
             .iter()
             .any(|r| r.state.is_some_and(|s| !s.is_finished()))
             || !self.tasks.is_empty();
-        if running && self.runs_loaded.elapsed() > std::time::Duration::from_secs(1) {
+        // Once a second, or as seldom as the backend asks (AWS throttles its APIs).
+        let every = std::time::Duration::from_secs(1).max(self.services.backend.poll_interval);
+        if running && self.runs_loaded.elapsed() > every {
             self.load_runs();
         }
     }

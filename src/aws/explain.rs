@@ -12,6 +12,7 @@ use super::{Aws, aws_error};
 use crate::service::access::{Access, Explanation, KeyDecision, Resource, location_arn};
 use crate::service::catalog::Catalog;
 use crate::service::keys::{KeyState, Keys};
+use crate::service::storage::Storage;
 use crate::service::view::{EffectiveTags, Held, TableView, TagSet, any_of, column_decisions};
 use crate::service::{Principal, Result};
 
@@ -173,24 +174,17 @@ impl Aws {
             .iter()
             .filter_map(|o| o.key().map(str::to_string))
             .collect();
+        let bucket = bucket.as_str();
         let heads = futures::stream::iter(keys)
-            .map(|key| {
-                let bucket = bucket.clone();
-                async move {
-                    self.s3
-                        .head_object()
-                        .bucket(bucket)
-                        .key(key)
-                        .send()
-                        .await
-                        .ok()
-                        .and_then(|h| h.ssekms_key_id().map(str::to_string))
-                }
-            })
+            .map(|key| async move { self.head_object(by, bucket, &key).await.ok() })
             .buffered(16)
             .collect::<Vec<_>>()
             .await;
-        let key_ids: BTreeSet<String> = heads.into_iter().flatten().collect();
+        let key_ids: BTreeSet<String> = heads
+            .into_iter()
+            .flatten()
+            .filter_map(|h| h.sse_kms_key_id)
+            .collect();
         let aliases = self.list_aliases(by).await?;
         let mut out = Vec::new();
         for key in key_ids {

@@ -1,12 +1,78 @@
 //! Where things are and how the lake is unlocked: the lake directory (`--lake`, `$LAKECTL_LAKE`,
 //! else the XDG data dir), the demo lake, the log file, and the passphrase, which is read from
 //! `$LAKECTL_PASSPHRASE`, a file, or the terminal, and never from the command line (where `ps`
-//! would show it).
+//! would show it). The defaults people set once (lake, backend, profile, region, endpoint,
+//! output) live in `$XDG_CONFIG_HOME/lakectl/config.toml`, as k9s and gitui keep theirs; a flag
+//! or its environment variable overrides the file.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
+
+use crate::cli::output::Format;
 use crate::service::{Code, Result, ServiceError};
+
+/// Where the services run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// The embedded lake in --lake DIR
+    Local,
+    /// S3, KMS, Glue, Lake Formation, Athena and Macie, with the AWS CLI's credentials
+    Aws,
+}
+
+/// `config.toml`: every key optional, unknown keys refused (a misspelt key would otherwise be
+/// silently ignored).
+#[derive(Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    pub lake: Option<PathBuf>,
+    pub backend: Option<Backend>,
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub output: Option<Format>,
+}
+
+/// `$LAKECTL_CONFIG`, else `$XDG_CONFIG_HOME/lakectl/config.toml`.
+pub fn config_file() -> Option<PathBuf> {
+    match std::env::var_os("LAKECTL_CONFIG") {
+        Some(path) => Some(PathBuf::from(path)),
+        None => dirs::config_dir().map(|d| d.join("lakectl").join("config.toml")),
+    }
+}
+
+impl Config {
+    /// The config file's settings; none when there is no file. A file that does not parse is an
+    /// error that names it, never a silent fallback to defaults.
+    pub fn load() -> Result<Config> {
+        match config_file() {
+            Some(path) => Config::read(&path),
+            None => Ok(Config::default()),
+        }
+    }
+
+    pub fn read(path: &Path) -> Result<Config> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) => {
+                return Err(ServiceError::new(
+                    Code::LakeConfiguration,
+                    format!("cannot read the config file {}: {e}", path.display()),
+                ));
+            }
+        };
+        toml::from_str(&text).map_err(|e| {
+            ServiceError::new(
+                Code::LakeConfiguration,
+                format!("the config file {} is not valid: {e}", path.display()),
+            )
+        })
+    }
+}
 
 /// The passphrase of the demo lake. The demo holds only generated data; this is said in the
 /// README, and `LAKECTL_PASSPHRASE` overrides it.
@@ -78,4 +144,40 @@ pub fn passphrase(src: &PassphraseSource, lake: &Path, creating: bool) -> Result
         Code::LakeConfiguration,
         "the lake needs its passphrase: set LAKECTL_PASSPHRASE or pass --passphrase-file FILE",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_reads_and_unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "lake = \"/srv/lake\"\nbackend = \"aws\"\nprofile = \"p\"\nregion = \"eu-west-1\"\nendpoint-url = \"http://127.0.0.1:5000\"\noutput = \"table\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            Config::read(&path).unwrap(),
+            Config {
+                lake: Some("/srv/lake".into()),
+                backend: Some(Backend::Aws),
+                profile: Some("p".into()),
+                region: Some("eu-west-1".into()),
+                endpoint_url: Some("http://127.0.0.1:5000".into()),
+                output: Some(Format::Table),
+            }
+        );
+        std::fs::write(&path, "regoin = \"eu-west-1\"\n").unwrap();
+        let e = Config::read(&path).unwrap_err();
+        assert_eq!(e.code, Code::LakeConfiguration);
+        assert!(e.message.contains("regoin"), "{}", e.message);
+        assert!(e.message.contains(&path.display().to_string()));
+        assert_eq!(
+            Config::read(&dir.path().join("absent.toml")).unwrap(),
+            Config::default()
+        );
+    }
 }

@@ -5,25 +5,17 @@ use std::io::{BufReader, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser, Subcommand};
 
 use lakectl::aws::Connection;
 use lakectl::cli::commands::Command;
 use lakectl::cli::output::{self, Format};
 use lakectl::cli::{Context, script};
-use lakectl::config::{self, PassphraseSource};
+use lakectl::config::{self, Backend, Config, PassphraseSource};
 use lakectl::local::{Lake, LakeDir};
 use std::sync::Arc;
 
 use lakectl::service::{Code, Principal, ServiceError};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Backend {
-    /// The embedded lake in --lake DIR
-    Local,
-    /// S3, KMS, Glue, Lake Formation, Athena and Macie, with the AWS CLI's credentials
-    Aws,
-}
 
 /// A keyboard-driven console and a scriptable CLI for a secure, encrypted data lake.
 ///
@@ -45,21 +37,19 @@ enum Backend {
 /// a job is created --in-lakectl, and `--from-findings` is read when the job is created;
 /// `iam create-principal` makes IAM users, while jobs, crawlers and registered locations name IAM
 /// roles; `init` and `demo` are the local lake's. The README has the whole list.
+///
+/// Defaults set once go in $XDG_CONFIG_HOME/lakectl/config.toml (or $LAKECTL_CONFIG): `lake`,
+/// `backend`, `profile`, `region`, `endpoint-url` and `output`, as `key = "value"` lines. A flag
+/// or its environment variable overrides the file.
 #[derive(Debug, Parser)]
 #[command(name = "lakectl", version, disable_help_subcommand = true)]
 struct Cli {
-    /// The local lake [default: $XDG_DATA_HOME/lakectl/lake]
+    /// The local lake [default: the config file's `lake`, else $XDG_DATA_HOME/lakectl/lake]
     #[arg(long, env = "LAKECTL_LAKE", global = true)]
     lake: Option<PathBuf>,
-    /// Where the services run
-    #[arg(
-        long,
-        value_enum,
-        env = "LAKECTL_BACKEND",
-        default_value = "local",
-        global = true
-    )]
-    backend: Backend,
+    /// Where the services run [default: the config file's `backend`, else local]
+    #[arg(long, value_enum, env = "LAKECTL_BACKEND", global = true)]
+    backend: Option<Backend>,
     /// AWS: the named profile [default: the AWS CLI's: $AWS_PROFILE, else `default`]
     #[arg(long, global = true)]
     profile: Option<String>,
@@ -100,15 +90,60 @@ struct Cli {
     #[arg(long, requires = "headless")]
     keep_going: bool,
     #[command(subcommand)]
-    command: Option<Command>,
+    command: Option<TopCommand>,
+}
+
+/// The lake's commands, and the few that only make sense from a shell (so the console's `:`
+/// line, which parses `Command`, does not offer them).
+#[derive(Debug, Subcommand)]
+enum TopCommand {
+    #[command(flatten)]
+    Lake(Command),
+    /// Print a completion script for a shell, e.g. `lakectl completion bash >
+    /// ~/.local/share/bash-completion/completions/lakectl`
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print lakectl's man page (roff), e.g. `lakectl man | man -l -`
+    Man,
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() { 252 } else { 0 });
+        }
+    };
+    let command = match cli.command.take() {
+        Some(TopCommand::Completion { shell }) => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "lakectl", &mut script);
+            return print_generated(&script);
+        }
+        Some(TopCommand::Man) => {
+            let mut page = Vec::new();
+            return match clap_mangen::Man::new(Cli::command()).render(&mut page) {
+                Ok(()) => print_generated(&page),
+                Err(e) => {
+                    eprintln!("cannot render the man page: {e}");
+                    ExitCode::from(255)
+                }
+            };
+        }
+        Some(TopCommand::Lake(command)) => Some(command),
+        None => None,
+    };
+    let config = match Config::load() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!(
+                "{}",
+                output::render_error(&e, cli.output.unwrap_or(Format::Json))
+            );
+            return ExitCode::from(e.code.exit_code() as u8);
         }
     };
     let _ = color_eyre::install();
@@ -123,12 +158,8 @@ fn main() -> ExitCode {
             return ExitCode::from(255);
         }
     };
-    let format = cli.output.unwrap_or(if std::io::stdout().is_terminal() {
-        Format::Table
-    } else {
-        Format::Json
-    });
-    match runtime.block_on(run(cli)) {
+    let format = output_format(&cli, &config);
+    match runtime.block_on(run(cli, command, config)) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("{}", output::render_error(&err, format));
@@ -154,15 +185,36 @@ fn init_logging() {
         .try_init();
 }
 
-async fn run(cli: Cli) -> Result<u8, ServiceError> {
-    let format = cli.output.unwrap_or(if std::io::stdout().is_terminal() {
-        Format::Table
-    } else {
-        Format::Json
-    });
-    let demo = cli.demo || matches!(cli.command, Some(Command::Demo));
-    let dir = LakeDir::new(match (&cli.lake, demo) {
-        (Some(dir), _) => dir.clone(),
+/// Writes a completion script or the man page. They are made in memory first because the
+/// generators panic on a write error; a reader that stops early (`| head`) is not an error.
+fn print_generated(text: &[u8]) -> ExitCode {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cannot write to standard output: {e}");
+            ExitCode::from(255)
+        }
+    }
+}
+
+/// `--output`, else the config file's, else a table on a terminal and JSON otherwise.
+fn output_format(cli: &Cli, config: &Config) -> Format {
+    cli.output
+        .or(config.output)
+        .unwrap_or(if std::io::stdout().is_terminal() {
+            Format::Table
+        } else {
+            Format::Json
+        })
+}
+
+async fn run(cli: Cli, command: Option<Command>, config: Config) -> Result<u8, ServiceError> {
+    let format = output_format(&cli, &config);
+    let demo = cli.demo || matches!(command, Some(Command::Demo));
+    let dir = LakeDir::new(match (cli.lake.clone().or(config.lake.clone()), demo) {
+        (Some(dir), _) => dir,
         (None, true) => config::demo_lake(),
         (None, false) => config::default_lake(),
     });
@@ -195,22 +247,22 @@ async fn run(cli: Cli) -> Result<u8, ServiceError> {
         )
     };
 
-    let services = match cli.backend {
+    let services = match cli.backend.or(config.backend).unwrap_or(Backend::Local) {
         Backend::Aws => {
-            if demo || matches!(cli.command, Some(Command::Init)) {
+            if demo || matches!(command, Some(Command::Init)) {
                 return Err(ServiceError::new(
                     Code::LakeConfiguration,
                     "`init` and `demo` make a local lake; to load the seeds into AWS, run assets/scenarios/*.lake with --backend aws --headless --script",
                 ));
             }
             let connection = Connection {
-                profile: cli.profile.clone(),
-                region: cli.region.clone(),
-                endpoint_url: cli.endpoint_url.clone(),
+                profile: cli.profile.clone().or(config.profile),
+                region: cli.region.clone().or(config.region),
+                endpoint_url: cli.endpoint_url.clone().or(config.endpoint_url),
             };
             lakectl::aws::connect(connection).await?.services()
         }
-        Backend::Local => match cli.command {
+        Backend::Local => match &command {
             Some(Command::Init) => {
                 let lake =
                     Lake::init(dir.clone(), &config::passphrase(&source, dir.root(), true)?)?;
@@ -231,7 +283,7 @@ async fn run(cli: Cli) -> Result<u8, ServiceError> {
         },
     };
 
-    let outcome = run_with(cli, &services, &principal, &print).await;
+    let outcome = run_with(cli, command, &services, &principal, &print).await;
     // A job run this process executes (`--in-lakectl` on AWS) ends before the process does.
     services.jobs.runs_here_ended().await;
     outcome
@@ -239,11 +291,12 @@ async fn run(cli: Cli) -> Result<u8, ServiceError> {
 
 async fn run_with(
     cli: Cli,
+    command: Option<Command>,
     services: &lakectl::service::Services,
     principal: &Principal,
     print: &dyn Fn(&serde_json::Value),
 ) -> Result<u8, ServiceError> {
-    match cli.command {
+    match command {
         Some(cmd) => {
             print(&Context::new(services, principal).execute(cmd).await?);
             Ok(0)

@@ -13,6 +13,8 @@ fn lakectl(lake: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_lakectl"));
     c.env("LAKECTL_LAKE", lake)
         .env("LAKECTL_PASSPHRASE", PASSPHRASE)
+        // The user's own config file must not steer the tests.
+        .env("LAKECTL_CONFIG", lake.with_extension("no-config.toml"))
         .env_remove("LAKECTL_PRINCIPAL");
     c
 }
@@ -584,5 +586,86 @@ fn the_demo_loads_both_seed_scenarios() {
         findings["findingIds"].as_array().unwrap().len(),
         3,
         "one per raw table"
+    );
+}
+
+#[test]
+fn completions_and_the_man_page_come_from_the_command_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    for shell in ["bash", "zsh", "fish"] {
+        let out = run(&lake, &["completion", shell]);
+        assert!(out.status.success(), "{shell}");
+        let script = String::from_utf8(out.stdout).unwrap();
+        // Every service and a deep operation: the scripts are generated, not written by hand.
+        for word in [
+            "kms",
+            "lakeformation",
+            "grant-permissions",
+            "start-query-execution",
+        ] {
+            assert!(script.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+    let man = run(&lake, &["man"]);
+    assert!(man.status.success());
+    let page = String::from_utf8(man.stdout).unwrap();
+    assert!(
+        page.contains(".TH lakectl 1"),
+        "{}",
+        &page[..200.min(page.len())]
+    );
+    assert!(page.contains("config.toml"));
+    // Neither is a command the console's `:` line or a script runs.
+    assert!(lakectl::cli::parse_line("completion bash").is_err());
+    assert!(lakectl::cli::parse_line("man").is_err());
+}
+
+#[test]
+fn the_config_file_sets_defaults_that_flags_override() {
+    let (dir, lake) = seeded();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!("lake = {:?}\noutput = \"table\"\n", lake.to_str().unwrap()),
+    )
+    .unwrap();
+    let with_config = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_lakectl"))
+            .env_remove("LAKECTL_LAKE")
+            .env("LAKECTL_PASSPHRASE", PASSPHRASE)
+            .env("LAKECTL_CONFIG", &config)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // The lake and the output format come from the file: a table naming the bucket.
+    let out = with_config(&["s3", "ls"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("lake-data") && !text.trim_start().starts_with('{'),
+        "{text}"
+    );
+    // A flag wins over the file.
+    let out = with_config(&["--output", "json", "s3", "ls"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["Buckets"][0]["Name"], "lake-data");
+    let elsewhere = dir.path().join("elsewhere");
+    let out = with_config(&["--lake", elsewhere.to_str().unwrap(), "s3", "ls"]);
+    assert_eq!(out.status.code(), Some(253));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a lake"));
+    // A misspelt key is refused with the file's name, not ignored.
+    std::fs::write(&config, "regoin = \"eu-west-1\"\n").unwrap();
+    let out = with_config(&["s3", "ls"]);
+    assert_eq!(out.status.code(), Some(253));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("regoin") && err.contains("config.toml"),
+        "{err}"
     );
 }

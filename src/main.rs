@@ -98,7 +98,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum TopCommand {
     #[command(flatten)]
-    Lake(Command),
+    Lake(Box<Command>),
     /// Print a completion script for a shell, e.g. `lakectl completion bash >
     /// ~/.local/share/bash-completion/completions/lakectl`
     Completion {
@@ -133,7 +133,7 @@ fn main() -> ExitCode {
                 }
             };
         }
-        Some(TopCommand::Lake(command)) => Some(command),
+        Some(TopCommand::Lake(command)) => Some(*command),
         None => None,
     };
     let config = match Config::load() {

@@ -2,7 +2,7 @@
 //! else the XDG data dir), the demo lake, the log file, and the passphrase, which is read from
 //! `$LAKECTL_PASSPHRASE`, a file, or the terminal, and never from the command line (where `ps`
 //! would show it). The defaults people set once (lake, backend, profile, region, endpoint,
-//! output) live in `$XDG_CONFIG_HOME/lakectl/config.toml`, as k9s and gitui keep theirs; a flag
+//! output, the console's colours) live in `$XDG_CONFIG_HOME/lakectl/config.toml`, as k9s and gitui keep theirs; a flag
 //! or its environment variable overrides the file.
 
 use std::io::IsTerminal;
@@ -34,6 +34,8 @@ pub struct Config {
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
     pub output: Option<Format>,
+    /// The console's colours (`[theme]`: accent, ok, warn, bad, dim, selected).
+    pub theme: Option<crate::tui::theme::Palette>,
 }
 
 /// `$LAKECTL_CONFIG`, else `$XDG_CONFIG_HOME/lakectl/config.toml`.
@@ -168,6 +170,7 @@ mod tests {
                 region: Some("eu-west-1".into()),
                 endpoint_url: Some("http://127.0.0.1:5000".into()),
                 output: Some(Format::Table),
+                theme: None,
             }
         );
         std::fs::write(&path, "regoin = \"eu-west-1\"\n").unwrap();

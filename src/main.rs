@@ -39,8 +39,9 @@ use lakectl::service::{Code, Principal, ServiceError};
 /// roles; `init` and `demo` are the local lake's. The README has the whole list.
 ///
 /// Defaults set once go in $XDG_CONFIG_HOME/lakectl/config.toml (or $LAKECTL_CONFIG): `lake`,
-/// `backend`, `profile`, `region`, `endpoint-url` and `output`, as `key = "value"` lines. A flag
-/// or its environment variable overrides the file.
+/// `backend`, `profile`, `region`, `endpoint-url` and `output`, as `key = "value"` lines, and the
+/// console's colours under `[theme]` (`accent`, `ok`, `warn`, `bad`, `dim`, `selected`: a name, an
+/// index 0-255 or #RRGGBB). A flag or its environment variable overrides the file.
 #[derive(Debug, Parser)]
 #[command(name = "lakectl", version, disable_help_subcommand = true)]
 struct Cli {
@@ -283,6 +284,7 @@ async fn run(cli: Cli, command: Option<Command>, config: Config) -> Result<u8, S
         },
     };
 
+    lakectl::tui::theme::use_palette(config.theme.unwrap_or_default());
     let outcome = run_with(cli, command, &services, &principal, &print).await;
     // A job run this process executes (`--in-lakectl` on AWS) ends before the process does.
     services.jobs.runs_here_ended().await;

@@ -314,8 +314,9 @@ impl App {
         match submit {
             Submit::Confirmed(job) => self.run_job(job),
             Submit::Picked(PickerKind::Principal, name) => {
-                self.principal = Principal::new(name.clone());
-                self.message = Some(format!("acting as {name}"));
+                // The status bar already names the acting principal; say what changed.
+                let previous = std::mem::replace(&mut self.principal, Principal::new(name));
+                self.message = Some(format!("switched from {}", previous.name()));
                 self.refresh();
             }
             Submit::Command(line) => {

@@ -12,7 +12,7 @@ pub mod keymap;
 mod loads;
 mod popup;
 mod query;
-mod theme;
+pub mod theme;
 pub mod view;
 
 use std::time::Duration;

@@ -396,8 +396,8 @@ impl Popup {
                 let block = Block::bordered()
                     .border_type(BorderType::Rounded)
                     .title(format!(" {title} "))
-                    .border_style(Style::new().fg(theme::BAD))
-                    .title_style(Style::new().fg(theme::BAD).bold());
+                    .border_style(Style::new().fg(theme::bad()))
+                    .title_style(Style::new().fg(theme::bad()).bold());
                 f.render_widget(
                     Paragraph::new(lines)
                         .wrap(Wrap { trim: false })
@@ -430,7 +430,7 @@ impl Popup {
                 let block = Block::bordered()
                     .border_type(BorderType::Rounded)
                     .title(" Confirm ")
-                    .border_style(Style::new().fg(theme::WARN));
+                    .border_style(Style::new().fg(theme::warn()));
                 f.render_widget(
                     Paragraph::new(lines)
                         .wrap(Wrap { trim: false })
@@ -493,7 +493,7 @@ fn render_form(f: &mut Frame, area: Rect, form: &mut Form) {
     for (i, (field, row)) in form.fields.iter_mut().zip(rows.iter()).enumerate() {
         let focused = i == form.focus;
         let border = if focused {
-            Style::new().fg(theme::ACCENT)
+            Style::new().fg(theme::accent())
         } else {
             theme::dim()
         };

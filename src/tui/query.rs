@@ -286,7 +286,7 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
 
     let status = match (&q.running, &q.result, &q.error) {
         (Some(r), _, _) => Line::from(vec![
-            Span::styled(" RUNNING ", Style::new().fg(theme::WARN).bold()),
+            Span::styled(" RUNNING ", Style::new().fg(theme::warn()).bold()),
             Span::raw(format!(
                 " as {} for {:.1} s  (x stops it)",
                 r.principal,
@@ -294,11 +294,11 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
             )),
         ]),
         (None, _, Some(e)) => Line::from(vec![
-            Span::styled(" FAILED ", Style::new().fg(theme::BAD).bold()),
+            Span::styled(" FAILED ", Style::new().fg(theme::bad()).bold()),
             Span::raw(format!(" {e}")),
         ]),
         (None, Some(r), None) => Line::from(vec![
-            Span::styled(" SUCCEEDED ", Style::new().fg(theme::OK).bold()),
+            Span::styled(" SUCCEEDED ", Style::new().fg(theme::ok()).bold()),
             Span::raw(format!(
                 " as {} in {} ms · {} row(s){} · {} scanned{}",
                 r.principal,

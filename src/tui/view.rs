@@ -73,7 +73,7 @@ fn render_pane_bar(app: &App, f: &mut Frame, area: Rect) {
     if app.readonly {
         spans.push(Span::styled(
             "  READ-ONLY",
-            Style::new().fg(theme::WARN).bold(),
+            Style::new().fg(theme::warn()).bold(),
         ));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
@@ -90,7 +90,7 @@ fn render_status(app: &App, f: &mut Frame, area: Rect) {
         Span::styled(app.principal.name().to_string(), theme::key()),
     ];
     for task in &app.tasks {
-        spans.push(Span::styled("  ⟳ ", Style::new().fg(theme::WARN)));
+        spans.push(Span::styled("  ⟳ ", Style::new().fg(theme::warn())));
         spans.push(Span::raw(task.label.clone()));
         if let Some(r) = task.progress.ratio() {
             let filled = (r * 10.0).round() as usize;
@@ -191,7 +191,7 @@ fn render_buckets(app: &mut App, f: &mut Frame, area: Rect) {
                 None => Span::styled("—", theme::dim()),
                 Some(p) if p.denies_unencrypted_puts() => Span::styled(
                     "refuses puts not encrypted with KMS",
-                    Style::new().fg(theme::OK),
+                    Style::new().fg(theme::ok()),
                 ),
                 Some(p) => Span::raw(format!("custom ({} statements)", p.statement.len())),
             };
@@ -297,9 +297,9 @@ fn render_keys(app: &mut App, f: &mut Frame, area: Rect) {
             let (state, description) = match &k.metadata {
                 Some(m) => {
                     let state = match m.key_state {
-                        KeyState::Enabled => Span::styled("Enabled", Style::new().fg(theme::OK)),
+                        KeyState::Enabled => Span::styled("Enabled", Style::new().fg(theme::ok())),
                         KeyState::Disabled => {
-                            Span::styled("Disabled", Style::new().fg(theme::WARN))
+                            Span::styled("Disabled", Style::new().fg(theme::warn()))
                         }
                         KeyState::PendingDeletion => Span::styled(
                             format!(
@@ -308,7 +308,7 @@ fn render_keys(app: &mut App, f: &mut Frame, area: Rect) {
                                     .map(|d| d.format("%Y-%m-%d").to_string())
                                     .unwrap_or_default()
                             ),
-                            Style::new().fg(theme::BAD),
+                            Style::new().fg(theme::bad()),
                         ),
                     };
                     (state, m.description.clone())
@@ -403,7 +403,7 @@ fn render_findings(app: &mut App, f: &mut Frame, area: Rect) {
             ratatui::widgets::Bar::default()
                 .value(*v)
                 .label(Line::from(k.replace("CREDIT_CARD_", "CC_").to_lowercase()))
-                .style(Style::new().fg(theme::ACCENT))
+                .style(Style::new().fg(theme::accent()))
         })
         .collect();
     let width = (chart_area.width.saturating_sub(2) / counts.len().max(1) as u16)
@@ -425,9 +425,9 @@ fn render_findings(app: &mut App, f: &mut Frame, area: Rect) {
         .into_iter()
         .map(|finding| {
             let color = match finding.severity.description.as_str() {
-                "High" => theme::BAD,
-                "Medium" => theme::WARN,
-                _ => theme::OK,
+                "High" => theme::bad(),
+                "Medium" => theme::warn(),
+                _ => theme::ok(),
             };
             let r = &finding.classification_details.result;
             let kinds: Vec<String> = r
@@ -497,9 +497,9 @@ fn render_runs(app: &mut App, f: &mut Frame, area: Rect) {
                 Some(s) => {
                     let text = format!("{s:?}").to_uppercase();
                     let color = match s {
-                        RunState::Succeeded => theme::OK,
-                        RunState::Running | RunState::Starting => theme::WARN,
-                        _ => theme::BAD,
+                        RunState::Succeeded => theme::ok(),
+                        RunState::Running | RunState::Starting => theme::warn(),
+                        _ => theme::bad(),
                     };
                     Span::styled(text, Style::new().fg(color))
                 }

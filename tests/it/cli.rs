@@ -668,4 +668,22 @@ fn the_config_file_sets_defaults_that_flags_override() {
         err.contains("regoin") && err.contains("config.toml"),
         "{err}"
     );
+    // The console's colours live in the same file; a colour that does not parse is refused too.
+    std::fs::write(
+        &config,
+        format!(
+            "lake = {:?}\n[theme]\naccent = \"magenta\"\n",
+            lake.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    assert!(with_config(&["s3", "ls"]).status.success());
+    std::fs::write(&config, "[theme]\naccent = \"blood\"\n").unwrap();
+    let out = with_config(&["s3", "ls"]);
+    assert_eq!(out.status.code(), Some(253));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("blood") && err.contains("is not a colour"),
+        "{err}"
+    );
 }

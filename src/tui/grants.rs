@@ -3,8 +3,8 @@
 //! `lakectl lakeformation …` command shown before it runs.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
-use ratatui::widgets::{Cell, Row};
+use ratatui::layout::Rect;
+use ratatui::text::Line;
 
 use super::app::{App, ListView, Msg};
 use super::jobs::{Job, JobOutcome, command_text};
@@ -311,7 +311,7 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
         };
         return empty(f, area, block, text);
     }
-    let rows: Vec<Row> = pane
+    let rows: Vec<Vec<Line>> = pane
         .list
         .visible()
         .into_iter()
@@ -326,12 +326,12 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
             } else {
                 (g.principal().to_string(), g.resource.describe())
             };
-            Row::new(vec![
-                Cell::from(first),
-                Cell::from(second),
-                Cell::from(permission_names(&g.permissions)),
-                Cell::from(option),
-            ])
+            vec![
+                Line::from(first),
+                Line::from(second),
+                Line::from(permission_names(&g.permissions)),
+                Line::from(option),
+            ]
         })
         .collect();
     let header: [&str; 4] = if pane.by_resource {
@@ -339,12 +339,6 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
     } else {
         ["Principal", "Resource", "Permissions", "Grant option"]
     };
-    let widths = [
-        Constraint::Fill(2),
-        Constraint::Fill(4),
-        Constraint::Fill(2),
-        Constraint::Fill(1),
-    ];
-    let t = table(rows, &header, &widths, block);
+    let t = table(rows, &header, block, area);
     f.render_stateful_widget(t, area, &mut pane.list.state);
 }

@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Cell, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, BorderType, Cell, HighlightSpacing, Paragraph, Row, Table, Wrap};
 
 use super::app::{App, PANES, Pane, key_label};
 use super::theme;
@@ -128,17 +128,63 @@ pub(super) fn empty(f: &mut Frame, area: Rect, block: Block, text: &str) {
     );
 }
 
+/// A pane's table for `area`. Each column is as wide as its widest cell (header included) and
+/// the widest column takes the slack, so nothing is cut while the terminal has room; on a narrow
+/// terminal the widest columns give way first, evenly.
 pub(super) fn table<'a>(
-    rows: Vec<Row<'a>>,
+    rows: Vec<Vec<Line<'a>>>,
     header: &[&'a str],
-    widths: &[Constraint],
     block: Block<'a>,
+    area: Rect,
 ) -> Table<'a> {
-    Table::new(rows, widths.to_vec())
+    let natural = natural_widths(header, &rows);
+    // The highlight symbol and one space between columns take room too.
+    let spacing = Line::from(HIGHLIGHT).width() + natural.len().saturating_sub(1);
+    let room = usize::from(block.inner(area).width).saturating_sub(spacing);
+    let widths = fit(natural, room)
+        .into_iter()
+        .map(|w| Constraint::Length(u16::try_from(w).unwrap_or(u16::MAX)));
+    Table::new(rows.into_iter().map(Row::new), widths)
         .header(Row::new(header.iter().map(|h| Cell::from(*h))).style(theme::header()))
         .block(block)
         .row_highlight_style(theme::selected())
-        .highlight_symbol("› ")
+        .highlight_symbol(HIGHLIGHT)
+        .highlight_spacing(HighlightSpacing::Always)
+}
+
+const HIGHLIGHT: &str = "› ";
+
+fn natural_widths(header: &[&str], rows: &[Vec<Line>]) -> Vec<usize> {
+    let mut widths: Vec<usize> = header.iter().map(|h| Line::from(*h).width()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.width());
+        }
+    }
+    widths
+}
+
+/// Column widths that fill `room` exactly when the natural ones fit (the widest column gets the
+/// rest), else the natural widths capped at the highest level that fits.
+fn fit(mut widths: Vec<usize>, room: usize) -> Vec<usize> {
+    let total: usize = widths.iter().sum();
+    if total <= room {
+        if let Some(widest) = (0..widths.len()).max_by_key(|&i| widths[i]) {
+            widths[widest] += room - total;
+        }
+        return widths;
+    }
+    let capped = |level: usize| widths.iter().map(|&w| w.min(level)).sum::<usize>();
+    let (mut low, mut high) = (0, widths.iter().copied().max().unwrap_or(0));
+    while low < high {
+        let mid = (low + high).div_ceil(2);
+        if capped(mid) <= room {
+            low = mid;
+        } else {
+            high = mid - 1;
+        }
+    }
+    widths.iter().map(|&w| w.min(low)).collect()
 }
 
 fn when(t: chrono::DateTime<chrono::Utc>) -> String {
@@ -172,7 +218,7 @@ fn render_buckets(app: &mut App, f: &mut Frame, area: Rect) {
         };
         return empty(f, area, block, hint);
     }
-    let rows: Vec<Row> = app
+    let rows: Vec<Vec<Line>> = app
         .buckets
         .visible()
         .into_iter()
@@ -195,25 +241,19 @@ fn render_buckets(app: &mut App, f: &mut Frame, area: Rect) {
                 ),
                 Some(p) => Span::raw(format!("custom ({} statements)", p.statement.len())),
             };
-            Row::new(vec![
-                Cell::from(b.bucket.name.clone()),
-                Cell::from(enc),
-                Cell::from(policy),
-                Cell::from(when(b.bucket.creation_date)),
-            ])
+            vec![
+                Line::from(b.bucket.name.clone()),
+                Line::from(enc),
+                Line::from(policy),
+                Line::from(when(b.bucket.creation_date)),
+            ]
         })
         .collect();
-    let widths = [
-        Constraint::Fill(2),
-        Constraint::Fill(2),
-        Constraint::Fill(3),
-        Constraint::Length(16),
-    ];
     let t = table(
         rows,
         &["Name", "Default encryption", "Policy", "Created"],
-        &widths,
         block,
+        area,
     );
     f.render_stateful_widget(t, area, &mut app.buckets.state);
 }
@@ -245,7 +285,7 @@ fn render_objects(app: &mut App, f: &mut Frame, area: Rect) {
             "This bucket is empty. Press u to upload a file.",
         );
     }
-    let rows: Vec<Row> = objects
+    let rows: Vec<Vec<Line>> = objects
         .list
         .visible()
         .into_iter()
@@ -261,25 +301,19 @@ fn render_objects(app: &mut App, f: &mut Frame, area: Rect) {
                 }
                 _ => "SSE-S3".into(),
             };
-            Row::new(vec![
-                Cell::from(o.key.clone()),
-                Cell::from(Line::from(size(o.size)).right_aligned()),
-                Cell::from(enc),
-                Cell::from(when(o.last_modified)),
-            ])
+            vec![
+                Line::from(o.key.clone()),
+                Line::from(size(o.size)).right_aligned(),
+                Line::from(enc),
+                Line::from(when(o.last_modified)),
+            ]
         })
         .collect();
-    let widths = [
-        Constraint::Fill(3),
-        Constraint::Length(10),
-        Constraint::Fill(2),
-        Constraint::Length(16),
-    ];
     let t = table(
         rows,
         &["Key", "Size", "Encryption", "Last modified"],
-        &widths,
         block,
+        area,
     );
     f.render_stateful_widget(t, area, &mut objects.list.state);
 }
@@ -289,7 +323,7 @@ fn render_keys(app: &mut App, f: &mut Frame, area: Rect) {
         format!(" Keys ({}) ", app.keys.items.len()),
         app.current_filter(),
     );
-    let rows: Vec<Row> = app
+    let rows: Vec<Vec<Line>> = app
         .keys
         .visible()
         .into_iter()
@@ -329,24 +363,16 @@ fn render_keys(app: &mut App, f: &mut Frame, area: Rect) {
                 // Rotation status needs rights on the key the viewer may not have.
                 None => ("—".into(), "—".into()),
             };
-            Row::new(vec![
-                Cell::from(k.aliases.first().cloned().unwrap_or_else(|| "—".into())),
-                Cell::from(k.key_id.clone()),
-                Cell::from(state),
-                Cell::from(rotation),
-                Cell::from(last),
-                Cell::from(description),
-            ])
+            vec![
+                Line::from(k.aliases.first().cloned().unwrap_or_else(|| "—".into())),
+                Line::from(k.key_id.clone()),
+                Line::from(state),
+                Line::from(rotation),
+                Line::from(last),
+                Line::from(description),
+            ]
         })
         .collect();
-    let widths = [
-        Constraint::Length(22),
-        Constraint::Length(36),
-        Constraint::Length(19),
-        Constraint::Length(10),
-        Constraint::Length(16),
-        Constraint::Fill(3),
-    ];
     let t = table(
         rows,
         &[
@@ -357,8 +383,8 @@ fn render_keys(app: &mut App, f: &mut Frame, area: Rect) {
             "Last rotation",
             "Description",
         ],
-        &widths,
         block,
+        area,
     );
     f.render_stateful_widget(t, area, &mut app.keys.state);
 }
@@ -419,7 +445,7 @@ fn render_findings(app: &mut App, f: &mut Frame, area: Rect) {
         .bar_width(width)
         .bar_gap(1);
     f.render_widget(chart, chart_area);
-    let rows: Vec<Row> = app
+    let rows: Vec<Vec<Line>> = app
         .findings
         .visible()
         .into_iter()
@@ -438,30 +464,23 @@ fn render_findings(app: &mut App, f: &mut Frame, area: Rect) {
                 .map(|d| format!("{} {}", d.kind, d.count))
                 .collect();
             let o = &finding.resources_affected.s3_object;
-            Row::new(vec![
-                Cell::from(Span::styled(
+            vec![
+                Line::from(Span::styled(
                     finding.severity.description.clone(),
                     Style::new().fg(color),
                 )),
-                Cell::from(
+                Line::from(
                     finding
                         .finding_type
                         .trim_start_matches("SensitiveData:S3Object/")
                         .to_string(),
                 ),
-                Cell::from(format!("s3://{}/{}", o.bucket_name, o.key)),
-                Cell::from(kinds.join(", ")),
-                Cell::from(when(finding.created_at)),
-            ])
+                Line::from(format!("s3://{}/{}", o.bucket_name, o.key)),
+                Line::from(kinds.join(", ")),
+                Line::from(when(finding.created_at)),
+            ]
         })
         .collect();
-    let widths = [
-        Constraint::Length(8),
-        Constraint::Length(16),
-        Constraint::Fill(3),
-        Constraint::Fill(4),
-        Constraint::Length(16),
-    ];
     let t = table(
         rows,
         &[
@@ -471,8 +490,8 @@ fn render_findings(app: &mut App, f: &mut Frame, area: Rect) {
             "Detections (type count)",
             "Found",
         ],
-        &widths,
         block,
+        table_area,
     );
     f.render_stateful_widget(t, table_area, &mut app.findings.state);
 }
@@ -487,7 +506,7 @@ fn render_runs(app: &mut App, f: &mut Frame, area: Rect) {
                     (the demo lake has both); c shows the catalog.";
         return empty(f, area, block, hint);
     }
-    let rows: Vec<Row> = app
+    let rows: Vec<Vec<Line>> = app
         .runs
         .visible()
         .into_iter()
@@ -504,26 +523,17 @@ fn render_runs(app: &mut App, f: &mut Frame, area: Rect) {
                     Span::styled(text, Style::new().fg(color))
                 }
             };
-            Row::new(vec![
-                Cell::from(if r.crawler { "crawler" } else { "job" }),
-                Cell::from(r.name.clone()),
-                Cell::from(state),
-                Cell::from(r.started.map(when).unwrap_or_default()),
-                Cell::from(r.seconds.map(|s| format!("{s} s")).unwrap_or_default()),
-                Cell::from(r.error.clone().unwrap_or_else(|| r.counts.clone())),
-                Cell::from(r.route.clone()),
-            ])
+            vec![
+                Line::from(if r.crawler { "crawler" } else { "job" }),
+                Line::from(r.name.clone()),
+                Line::from(state),
+                Line::from(r.started.map(when).unwrap_or_default()),
+                Line::from(r.seconds.map(|s| format!("{s} s")).unwrap_or_default()),
+                Line::from(r.error.clone().unwrap_or_else(|| r.counts.clone())),
+                Line::from(r.route.clone()),
+            ]
         })
         .collect();
-    let widths = [
-        Constraint::Length(7),
-        Constraint::Fill(3),
-        Constraint::Length(10),
-        Constraint::Length(16),
-        Constraint::Length(6),
-        Constraint::Fill(4),
-        Constraint::Fill(3),
-    ];
     let t = table(
         rows,
         &[
@@ -535,8 +545,26 @@ fn render_runs(app: &mut App, f: &mut Frame, area: Rect) {
             "Records",
             "Reads → writes",
         ],
-        &widths,
         block,
+        area,
     );
     f.render_stateful_widget(t, area, &mut app.runs.state);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit;
+
+    #[test]
+    fn columns_keep_their_width_and_the_widest_takes_the_slack_or_gives_way_first() {
+        // Room to spare: every column whole, the widest one (the second) wider still.
+        assert_eq!(fit(vec![4, 30, 10], 60), vec![4, 46, 10]);
+        // Exactly enough: unchanged.
+        assert_eq!(fit(vec![4, 30, 10], 44), vec![4, 30, 10]);
+        // Too narrow: the widest columns are cut to one level, the narrow ones stay whole.
+        assert_eq!(fit(vec![4, 30, 28, 10], 50), vec![4, 18, 18, 10]);
+        // Far too narrow: everything is capped, nothing overflows.
+        assert!(fit(vec![40, 40, 40], 10).iter().sum::<usize>() <= 10);
+        assert_eq!(fit(vec![], 10), Vec::<usize>::new());
+    }
 }

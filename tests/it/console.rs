@@ -549,3 +549,25 @@ async fn grant_a_column_from_the_keyboard_then_preview_and_explain_it() {
     .await;
     assert!(e.is_err());
 }
+
+#[tokio::test]
+async fn columns_fit_their_content_so_long_aliases_show_whole() {
+    let t = new_lake();
+    seed(&t).await;
+    let mut app = App::new(t.services.clone(), admin(), Options { readonly: false });
+    app.settle().await;
+    press(&mut app, KeyCode::Char(':'));
+    type_text(
+        &mut app,
+        "kms create-key --alias alias/lakeformation-kms-data-key --description \"the seed's own key\"",
+    );
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('y'));
+    app.settle().await;
+    // The command's answer is shown in a popup; close it.
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('2'));
+    let keys = screen(&mut app);
+    assert!(keys.contains("alias/lakeformation-kms-data-key "), "{keys}");
+    assert!(keys.contains("the seed's own key"), "{keys}");
+}

@@ -7,7 +7,7 @@ use lakectl::service::access::{
 };
 use lakectl::service::{Code, Principal};
 
-use crate::common::admin;
+use crate::common::{admin, eventually};
 use crate::query::{T, demo_lake, new_principal, query};
 
 const DB: &str = "lakeformation-glue-catalog-db";
@@ -301,13 +301,11 @@ async fn a_crawler_needs_data_location_access_on_a_registered_location() {
     jobs.start_crawler(&a, "processed-crawler", Default::default())
         .await
         .unwrap();
-    let run = loop {
+    let run = eventually("the crawl to finish", || async {
         let c = jobs.get_crawler(&a, "processed-crawler").await.unwrap();
-        if let Some(r) = c.1.filter(|r| r.state.is_finished()) {
-            break r;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+        c.1.filter(|r| r.state.is_finished())
+    })
+    .await;
     let message = run.error_message.unwrap_or_default();
     assert!(message.contains("DATA_LOCATION_ACCESS"), "{message}");
 }

@@ -183,11 +183,45 @@ pub async fn run_job(s: &Services, def: JobDefinition) -> JobRun {
 }
 
 pub async fn wait_for_run(s: &Services, job: &str, id: &str) -> JobRun {
-    loop {
+    eventually(&format!("job run {id} of {job} to finish"), || async {
         let run = s.jobs.get_job_run(&admin(), job, id).await.unwrap();
-        if run.job_run_state.is_finished() {
-            return run;
+        run.job_run_state.is_finished().then_some(run)
+    })
+    .await
+}
+
+/// How long a test waits for work to end before it fails: far past any run the tests start,
+/// short enough that a run stuck in RUNNING fails CI instead of hanging it.
+pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Polls `probe` until it answers, failing the test with `what` after `PATIENCE`.
+pub async fn eventually<T, F, Fut>(what: &str, probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    eventually_within(what, PATIENCE, probe).await
+}
+
+/// Polls `probe` until it answers, failing the test with `what` after `within`.
+pub async fn eventually_within<T, F, Fut>(
+    what: &str,
+    within: std::time::Duration,
+    mut probe: F,
+) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let Some(answer) = probe().await {
+            return answer;
         }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up after {within:?} waiting for {what}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }

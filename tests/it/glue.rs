@@ -48,15 +48,12 @@ async fn crawl(s: &Services, name: &str, target: &str) {
         .start_crawler(&admin(), name, Progress::default())
         .await
         .unwrap();
-    loop {
+    let last = eventually(&format!("crawler {name} to finish"), || async {
         let (_, last) = s.jobs.get_crawler(&admin(), name).await.unwrap();
-        let last = last.unwrap();
-        if last.state.is_finished() {
-            assert_eq!(last.state, RunState::Succeeded, "{:?}", last.error_message);
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+        last.filter(|l| l.state.is_finished())
+    })
+    .await;
+    assert_eq!(last.state, RunState::Succeeded, "{:?}", last.error_message);
 }
 
 /// A lake with the seed bucket `data`, database `db` and security configuration `sc`.

@@ -28,17 +28,15 @@ async fn scan(s: &Services, spec: ClassificationJobSpec) -> (ClassificationJob, 
         .create_classification_job(&a, spec, Progress::default())
         .await
         .unwrap();
-    let job = loop {
+    let job = eventually(&format!("classification job {id} to finish"), || async {
         let job = s
             .classification
             .describe_classification_job(&a, &id)
             .await
             .unwrap();
-        if job.job_status != "RUNNING" {
-            break job;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+        (job.job_status != "RUNNING").then_some(job)
+    })
+    .await;
     let ids = s.classification.list_findings(&a, Some(&id)).await.unwrap();
     (job, s.classification.get_findings(&a, &ids).await.unwrap())
 }

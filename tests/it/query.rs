@@ -7,7 +7,7 @@ use lakectl::service::access::{Grant, Permission, Resource};
 use lakectl::service::query::QueryState;
 use lakectl::service::{Code, Principal, ServiceError};
 
-use crate::common::{TestLake, admin, blobs, new_lake};
+use crate::common::{TestLake, admin, blobs, eventually, eventually_within, new_lake};
 
 pub const T: &str = "\"lakeformation-glue-catalog-db\".processed";
 
@@ -31,13 +31,13 @@ pub async fn query(t: &TestLake, who: &str, sql: &str) -> Result<Answer, Service
     let by = Principal::new(who);
     let q = &t.services.query;
     let id = q.start_query_execution(&by, sql, None, None).await?;
-    let execution = loop {
-        let e = q.get_query_execution(&by, &id).await?;
-        if e.status.state.is_finished() {
-            break e;
+    let execution = eventually(&format!("query {id} to finish"), || async {
+        match q.get_query_execution(&by, &id).await {
+            Ok(e) if !e.status.state.is_finished() => None,
+            outcome => Some(outcome),
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    })
+    .await?;
     if execution.status.state != QueryState::Succeeded {
         return Err(ServiceError::new(
             Code::InvalidRequestException,
@@ -519,22 +519,33 @@ async fn a_stopped_query_ends_cancelled_and_leaves_no_results() {
         .start_query_execution(&a, &heavy, None, None)
         .await
         .unwrap();
+    // The stop must reach a runner that is at work: running, and well into the join.
+    eventually("the query to run", || async {
+        let e = q.get_query_execution(&a, &id).await.unwrap();
+        (e.status.state == QueryState::Running).then_some(())
+    })
+    .await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     q.stop_query_execution(&a, &id).await.unwrap();
-    let started = std::time::Instant::now();
-    let e = loop {
-        let e = q.get_query_execution(&a, &id).await.unwrap();
-        if e.status.state.is_finished() {
-            break e;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    assert_eq!(
+        q.get_query_execution(&a, &id).await.unwrap().status.state,
+        QueryState::Cancelled
+    );
+    // The runner itself lets go soon after (it checks every 200 ms): it records how long the
+    // engine ran. A runner that ignored the stop would run the join for minutes.
+    let e = eventually_within(
+        "the runner to let go of a stopped query",
+        std::time::Duration::from_secs(5),
+        || async {
+            let e = q.get_query_execution(&a, &id).await.unwrap();
+            (e.statistics.engine_execution_time_in_millis > 0).then_some(e)
+        },
+    )
+    .await;
     assert_eq!(e.status.state, QueryState::Cancelled);
+    assert!(e.statistics.engine_execution_time_in_millis >= 300);
     let err = q.get_query_results(&a, &id, None, 10).await.unwrap_err();
     assert_eq!(err.code, Code::InvalidRequestException);
-    // The runner lets go of the work soon after (it checks every 200 ms).
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
-    assert!(started.elapsed().as_secs() < 5);
     assert_eq!(crate::common::blobs(&t.path()).len(), before);
 }
 

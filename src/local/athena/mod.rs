@@ -213,6 +213,15 @@ impl Lake {
         let _ = self.meta.write(|tx| {
             let (mut execution, _) = self.load_execution(tx, id)?;
             if execution.status.state.is_finished() {
+                // Stopped meanwhile: the stop recorded CANCELLED; the runner adds how long the
+                // engine ran before it let go, as Athena reports for cancelled queries.
+                if execution.status.state == QueryState::Cancelled
+                    && execution.statistics.engine_execution_time_in_millis == 0
+                {
+                    execution.statistics.engine_execution_time_in_millis =
+                        started.elapsed().as_millis().max(1) as u64;
+                    self.save_execution(tx, &execution)?;
+                }
                 return Ok(());
             }
             execution.statistics.engine_execution_time_in_millis =

@@ -10,7 +10,7 @@ use lakectl::service::storage::Sse;
 use lakectl::service::{Code, Progress, Services};
 
 use super::{ACCOUNT, aws, clients, key_and_bucket, moto_post, python, unique};
-use crate::common::{admin, get, kms, put};
+use crate::common::{admin, eventually, get, kms, put};
 
 /// A key, a bucket under it with raw JSON in it, and a security configuration naming the key.
 async fn lake(s: &Services) -> (String, String, String) {
@@ -291,13 +291,11 @@ async fn a_job_is_a_generated_script_kept_encrypted_beside_it() {
     )
     .await
     .unwrap();
-    let run = loop {
+    let run = eventually("the job run to finish", || async {
         let run = s.jobs.get_job_run(&a, &name, &id).await.unwrap();
-        if run.job_run_state.is_finished() {
-            break run;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    };
+        run.job_run_state.is_finished().then_some(run)
+    })
+    .await;
     assert_eq!(run.job_run_state, RunState::Succeeded);
     assert_eq!((run.metrics.records_read, run.metrics.duplicates), (3, 1));
     assert!(
@@ -376,14 +374,11 @@ async fn crawlers_run_on_glue_and_read_back() {
         .start_crawler(&a, &name, Progress::default())
         .await
         .unwrap();
-    let run = loop {
+    let run = eventually("the crawl to finish", || async {
         let (_, last) = s.jobs.get_crawler(&a, &name).await.unwrap();
-        let last = last.expect("a crawl was started");
-        if last.state.is_finished() {
-            break last;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    };
+        last.filter(|l| l.state.is_finished())
+    })
+    .await;
     assert_eq!(run.state, RunState::Succeeded);
     assert!(
         s.jobs

@@ -17,13 +17,7 @@ const TRADES: &[u8] = b"{\"symbol\":\"JPM\",\"trader\":\"trader-009\",\"price\":
 ";
 
 async fn wait(s: &Services, job: &str, id: &str) -> JobRun {
-    loop {
-        let run = s.jobs.get_job_run(&admin(), job, id).await.unwrap();
-        if run.job_run_state.is_finished() {
-            return run;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    crate::common::wait_for_run(s, job, id).await
 }
 
 /// A key, a bucket with the trades under raw/, a security configuration, and the job.

@@ -2,8 +2,8 @@
 
 use serde_json::{Value, json};
 
-use super::{Context, EXIT_WAIT_FAILED};
 use super::access_commands::AthenaCommand;
+use super::{Context, EXIT_WAIT_FAILED};
 use crate::service::query::{QueryExecution, QueryState, ResultPage, WorkGroup};
 use crate::service::{Code, Result, ServiceError};
 

@@ -210,7 +210,10 @@ impl Context<'_> {
                 loop {
                     let (def, last) = jobs.get_crawler(by, &name).await?;
                     if last.as_ref().is_none_or(|r| r.state.is_finished()) {
-                        if last.as_ref().is_some_and(|r| r.state != RunState::Succeeded) {
+                        if last
+                            .as_ref()
+                            .is_some_and(|r| r.state != RunState::Succeeded)
+                        {
                             self.exit_with(EXIT_WAIT_FAILED);
                         }
                         break json!({"Crawler": crawler_json(&def, &last)});

@@ -71,7 +71,11 @@ impl<'a> Context<'a> {
     }
 
     /// A context for a command the console runs: stdin and stdout are the terminal UI's.
-    pub fn for_console(services: &'a Services, principal: &'a Principal, progress: Progress) -> Self {
+    pub fn for_console(
+        services: &'a Services,
+        principal: &'a Principal,
+        progress: Progress,
+    ) -> Self {
         Context {
             console: true,
             progress,

@@ -84,7 +84,12 @@ fn rows_table(items: &[Value]) -> Table {
             t.add_row(vec![cell(item)]);
         }
     } else {
-        t.set_header(columns.iter().map(|c| inert(c).into_owned()).collect::<Vec<_>>());
+        t.set_header(
+            columns
+                .iter()
+                .map(|c| inert(c).into_owned())
+                .collect::<Vec<_>>(),
+        );
         for item in items {
             t.add_row(
                 columns
@@ -130,9 +135,7 @@ fn render_table(value: &Value) -> String {
     let mut scalars = Map::new();
     for (name, v) in top {
         match v {
-            Value::Array(items) => {
-                sections.push(format!("{}\n{}", inert(name), rows_table(items)))
-            }
+            Value::Array(items) => sections.push(format!("{}\n{}", inert(name), rows_table(items))),
             Value::Object(inner) => {
                 sections.push(format!("{}\n{}", inert(name), fields_table(inner)))
             }

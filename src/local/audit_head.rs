@@ -10,38 +10,41 @@
 //! FULL) has then made the commit durable, so the file can never name an entry the store may
 //! lose in a crash. It may lag: a crash between the commit and the file's write, or a power cut
 //! before the page cache reaches the disk, leaves an older head, which names an entry the store
-//! still has and so still checks. That is why the file is replaced by a rename and not flushed:
-//! an fsync would cost milliseconds a commit and buy nothing the check needs. The file carries
-//! an HMAC under a root sub-key, so it cannot be forged to name an entry that is not there.
+//! still has and so still checks. So the file is not flushed (an fsync would cost milliseconds a
+//! commit and buy nothing the check needs), and it is written in place, in one of two slots in
+//! turn (by the entry's sequence number): a write torn by a power cut spoils at most the slot
+//! being written, and the other still holds the head before it. Each slot carries an HMAC under
+//! a root sub-key, so it cannot be forged to name an entry that is not there; a slot that does
+//! not verify is not read. What it cannot tell is a head file put back to an older copy together
+//! with the store (see audit.rs).
 
-use std::fs;
-use std::io::Write;
+use std::fs::{self, File};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
 use aws_lc_rs::hmac;
 use rusqlite::{OptionalExtension, Transaction, params};
-use serde::{Deserialize, Serialize};
 
 use crate::service::{Code, Result, ServiceError};
 
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Record {
-    seq: u64,
-    hash: String,
-    mac: String,
-}
+/// A slot: the sequence number (8 bytes, little-endian), the entry's hash (32) and the MAC (32).
+const SLOT: usize = 72;
 
 pub struct HeadFile {
     path: PathBuf,
     key: hmac::Key,
     /// The head the transaction in progress appended; published once it commits.
     pending: Mutex<Option<(u64, String)>>,
+    /// Opened on the first write and kept: a commit then costs one positioned write.
+    file: Mutex<Option<File>>,
 }
 
-fn mac(key: &hmac::Key, seq: u64, hash: &str) -> String {
-    hex::encode(hmac::sign(key, format!("head file|{seq}|{hash}").as_bytes()).as_ref())
+fn mac(key: &hmac::Key, seq: u64, hash: &[u8]) -> hmac::Tag {
+    let mut ctx = hmac::Context::with_key(key);
+    ctx.update(b"audit head file");
+    ctx.update(&seq.to_le_bytes());
+    ctx.update(hash);
+    ctx.sign()
 }
 
 impl HeadFile {
@@ -50,6 +53,7 @@ impl HeadFile {
             path,
             key,
             pending: Mutex::new(None),
+            file: Mutex::new(None),
         }
     }
 
@@ -75,44 +79,61 @@ impl HeadFile {
     }
 
     pub fn write(&self, seq: u64, hash: &str) -> std::io::Result<()> {
-        let record = Record {
-            seq,
-            hash: hash.to_string(),
-            mac: mac(&self.key, seq, hash),
-        };
-        let tmp = self
-            .path
-            .with_extension(format!("head.{}", uuid::Uuid::new_v4().simple()));
-        let written = super::lake::create_private(&tmp).and_then(|mut f| {
-            f.write_all(&serde_json::to_vec(&record).expect("the head serializes"))
-        });
-        let renamed = written.and_then(|()| fs::rename(&tmp, &self.path));
-        if renamed.is_err() {
-            let _ = fs::remove_file(&tmp);
+        use std::os::unix::fs::FileExt;
+        let hash_bytes = hex::decode(hash)
+            .ok()
+            .filter(|h| h.len() == 32)
+            .ok_or_else(|| std::io::Error::other("an audit hash is 32 bytes of hex"))?;
+        let mut slot = [0u8; SLOT];
+        slot[..8].copy_from_slice(&seq.to_le_bytes());
+        slot[8..40].copy_from_slice(&hash_bytes);
+        slot[40..].copy_from_slice(mac(&self.key, seq, &hash_bytes).as_ref());
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        if file.is_none() {
+            let opened = match super::lake::create_private(&self.path) {
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    fs::OpenOptions::new().write(true).open(&self.path)
+                }
+                other => other,
+            }?;
+            *file = Some(opened);
         }
-        renamed
+        let offset = (seq % 2) * SLOT as u64;
+        file.as_ref()
+            .expect("opened above")
+            .write_all_at(&slot, offset)
     }
 
-    /// The head the file names, if there is a file; an altered or damaged file is an error.
+    /// The head the file names, if there is a file: the newer of its slots that verify. A file
+    /// with no slot that verifies was altered or damaged.
     fn read(&self) -> Result<Option<(u64, String)>> {
-        let text = match fs::read(&self.path) {
-            Ok(t) => t,
+        let bytes = match fs::read(&self.path) {
+            Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(ServiceError::local_io("cannot read audit.head", &e)),
         };
-        let record: Record = serde_json::from_slice(&text).map_err(|_| {
-            ServiceError::new(
+        let newest = bytes
+            .chunks_exact(SLOT)
+            .take(2)
+            .filter_map(|slot| {
+                let seq = u64::from_le_bytes(slot[..8].try_into().expect("8 bytes"));
+                let hash = &slot[8..40];
+                hmac::verify(
+                    &self.key,
+                    &[b"audit head file".as_slice(), &seq.to_le_bytes(), hash].concat(),
+                    &slot[40..],
+                )
+                .ok()
+                .map(|()| (seq, hex::encode(hash)))
+            })
+            .max_by_key(|(seq, _)| *seq);
+        match newest {
+            Some(head) => Ok(Some(head)),
+            None => Err(ServiceError::new(
                 Code::AuditIntegrityException,
-                format!("{} is damaged", self.path.display()),
-            )
-        })?;
-        if record.mac != mac(&self.key, record.seq, &record.hash) {
-            return Err(ServiceError::new(
-                Code::AuditIntegrityException,
-                format!("{} was altered", self.path.display()),
-            ));
+                format!("{} was altered or is damaged", self.path.display()),
+            )),
         }
-        Ok(Some((record.seq, record.hash)))
     }
 
     /// Whether the store still holds the entry the file names. `Ok(false)`: there is no file.
@@ -121,23 +142,24 @@ impl HeadFile {
             return Ok(false);
         };
         let stored: Option<String> = tx
-            .query_row(
-                "SELECT hash FROM audit WHERE seq = ?1",
-                params![seq],
-                |r| r.get(0),
-            )
+            .query_row("SELECT hash FROM audit WHERE seq = ?1", params![seq], |r| {
+                r.get(0)
+            })
             .optional()?;
         if stored.as_deref() == Some(hash.as_str()) {
             return Ok(true);
         }
-        let last: u64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM audit", [], |r| {
-            r.get(0)
-        })?;
+        let last: u64 =
+            tx.query_row("SELECT coalesce(max(seq), 0) FROM audit", [], |r| r.get(0))?;
         Err(ServiceError::new(
             Code::AuditIntegrityException,
             format!(
                 "the metadata store lost committed changes: audit entry {seq} was committed, but the store {} (its log ends at entry {last}); meta.db-wal was removed or the store was put back from an older copy. Restore meta.db-wal or a backup; to go on with what is left, remove {} (the next open records that)",
-                if stored.is_some() { "holds another entry in its place" } else { "does not hold it" },
+                if stored.is_some() {
+                    "holds another entry in its place"
+                } else {
+                    "does not hold it"
+                },
                 self.path.display()
             ),
         ))
@@ -159,7 +181,10 @@ mod tests {
         let n = 2000;
         let started = std::time::Instant::now();
         for seq in 0..n {
-            head.stage(seq, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+            head.stage(
+                seq,
+                "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            );
             head.transaction_ended(true);
         }
         let each = started.elapsed() / n as u32;
@@ -170,6 +195,10 @@ mod tests {
         head.stage(n, "ffff");
         head.transaction_ended(false);
         assert_eq!(head.read().unwrap().unwrap().0, n - 1);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
     }
 }

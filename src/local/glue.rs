@@ -299,33 +299,34 @@ impl Jobs for Lake {
     }
 
     async fn start_crawler(&self, by: &Principal, name: &str, progress: Progress) -> Result<()> {
-        let def = self.audited(by, "glue", "StartCrawler", name, |tx, caller| {
-            self.require_admin(caller, "glue:StartCrawler")?;
-            let (def, last) = self.crawler(tx, name)?;
-            if last.is_some_and(|r| !r.state.is_finished()) {
-                return Err(ServiceError::new(
-                    Code::CrawlerRunningException,
-                    format!("Crawler {name} is already running."),
-                ));
-            }
-            let run = CrawlerRun {
-                crawler_name: name.into(),
-                state: RunState::Running,
-                started_on: now(),
-                completed_on: None,
-                tables_created: vec![],
-                tables_updated: vec![],
-                partitions_added: 0,
-                error_message: None,
-                log: vec![],
-            };
-            // This process runs the crawl: its id lets any process tell a crawl whose runner died.
-            tx.execute(
+        let def =
+            self.audited(by, "glue", "StartCrawler", name, |tx, caller| {
+                self.require_admin(caller, "glue:StartCrawler")?;
+                let (def, last) = self.crawler(tx, name)?;
+                if last.is_some_and(|r| !r.state.is_finished()) {
+                    return Err(ServiceError::new(
+                        Code::CrawlerRunningException,
+                        format!("Crawler {name} is already running."),
+                    ));
+                }
+                let run = CrawlerRun {
+                    crawler_name: name.into(),
+                    state: RunState::Running,
+                    started_on: now(),
+                    completed_on: None,
+                    tables_created: vec![],
+                    tables_updated: vec![],
+                    partitions_added: 0,
+                    error_message: None,
+                    log: vec![],
+                };
+                // This process runs the crawl: its id lets any process tell a crawl whose runner died.
+                tx.execute(
                 "UPDATE crawlers SET last_run = ?2, pid = ?3, stop_requested = 0 WHERE name = ?1",
                 params![name, serde_json::to_string(&run).expect("JSON"), std::process::id()],
             )?;
-            Ok((def, json!({})))
-        })?;
+                Ok((def, json!({})))
+            })?;
         let lake = self.arc();
         tokio::task::spawn_blocking(move || lake.execute_crawl(def, progress));
         Ok(())

@@ -127,8 +127,7 @@ pub fn create(dir: &LakeDir, passphrase: &str) -> Result<(LakeHeader, Secret)> {
         ));
     }
     for d in [dir.root().to_path_buf(), dir.objects(), dir.tmp()] {
-        create_private_dir_all(&d)
-            .map_err(|e| io(&format!("cannot create {}", d.display()), e))?;
+        create_private_dir_all(&d).map_err(|e| io(&format!("cannot create {}", d.display()), e))?;
         restrict(&d);
     }
     let mut salt = [0u8; 16];
@@ -235,7 +234,10 @@ pub fn check_writable(dir: &LakeDir) -> Result<()> {
             continue;
         };
         if meta.permissions().readonly() {
-            return Err(read_only_error(&format!("{} is not writable", path.display())));
+            return Err(read_only_error(&format!(
+                "{} is not writable",
+                path.display()
+            )));
         }
     }
     if let Err(e) = fs::OpenOptions::new().append(true).open(dir.meta_db())

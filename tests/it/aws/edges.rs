@@ -19,7 +19,11 @@ async fn a_recursive_download_from_s3_skips_keys_that_would_land_outside() {
     }
     let dl = dir.path().join("d1").join("dl");
     let ctx = Context::new(&s, &a);
-    let cmd = parse_line(&format!("s3 cp --recursive s3://{bucket}/ {}", dl.display())).unwrap();
+    let cmd = parse_line(&format!(
+        "s3 cp --recursive s3://{bucket}/ {}",
+        dl.display()
+    ))
+    .unwrap();
     let reply = ctx.run(cmd).await.unwrap();
     assert_eq!(reply.exit_code, EXIT_SKIPPED, "{:?}", reply.value);
     assert_eq!(reply.warnings.len(), 2, "{:?}", reply.warnings);

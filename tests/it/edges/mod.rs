@@ -43,13 +43,16 @@ pub fn ok(lake: &Path, args: &[&str]) -> Value {
     }
 }
 
-/// A lake with key alias/k, bucket `b` under it, and principal `analyst`.
+/// A lake with key alias/k, bucket `bkt` under it, and principal `analyst`.
 pub fn seeded() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
     ok(&lake, &["init"]);
     ok(&lake, &["kms", "create-key", "--alias", "alias/k"]);
-    ok(&lake, &["s3", "mb", "s3://b", "--sse-kms-key-id", "alias/k"]);
+    ok(
+        &lake,
+        &["s3", "mb", "s3://bkt", "--sse-kms-key-id", "alias/k"],
+    );
     (dir, lake)
 }
 
@@ -59,7 +62,16 @@ pub fn put_key(lake: &Path, key: &str, body: &[u8]) {
     std::fs::write(&path, body).unwrap();
     ok(
         lake,
-        &["s3api", "put-object", "--bucket", "b", "--key", key, "--body", path.to_str().unwrap()],
+        &[
+            "s3api",
+            "put-object",
+            "--bucket",
+            "bkt",
+            "--key",
+            key,
+            "--body",
+            path.to_str().unwrap(),
+        ],
     );
 }
 

@@ -20,11 +20,29 @@ fn crawlable(lake: &std::path::Path, n: usize) {
         std::fs::create_dir_all(&d).unwrap();
         std::fs::write(d.join("part.csv"), format!("id,name\n{i},n{i}\n")).unwrap();
     }
-    ok(lake, &["s3", "cp", "--recursive", src.to_str().unwrap(), "s3://b/raw/"]);
+    ok(
+        lake,
+        &[
+            "s3",
+            "cp",
+            "--recursive",
+            src.to_str().unwrap(),
+            "s3://bkt/raw/",
+        ],
+    );
     ok(lake, &["glue", "create-database", "--name", "db"]);
     ok(
         lake,
-        &["glue", "create-crawler", "--name", "c", "--database", "db", "--target", "s3://b/raw/"],
+        &[
+            "glue",
+            "create-crawler",
+            "--name",
+            "c",
+            "--database",
+            "db",
+            "--target",
+            "s3://bkt/raw/",
+        ],
     );
 }
 
@@ -60,7 +78,10 @@ fn a_crawl_whose_process_was_killed_is_failed_and_starts_again() {
     );
     // And it runs again, to the end.
     let done = ok(&lake, &["glue", "start-crawler", "--name", "c", "--wait"]);
-    assert_eq!(done["Crawler"]["LastCrawl"]["Status"], "SUCCEEDED", "{done}");
+    assert_eq!(
+        done["Crawler"]["LastCrawl"]["Status"], "SUCCEEDED",
+        "{done}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,7 +93,10 @@ async fn stop_crawler_stops_a_crawl_and_refuses_one_that_is_not_running() {
     let a = admin();
     let not_running = s.jobs.stop_crawler(&a, "c").await.unwrap_err();
     assert_eq!(not_running.code_name(), "CrawlerNotRunningException");
-    s.jobs.start_crawler(&a, "c", Progress::default()).await.unwrap();
+    s.jobs
+        .start_crawler(&a, "c", Progress::default())
+        .await
+        .unwrap();
     s.jobs.stop_crawler(&a, "c").await.unwrap();
     let run = loop {
         let (_, last) = s.jobs.get_crawler(&a, "c").await.unwrap();
@@ -87,7 +111,10 @@ async fn stop_crawler_stops_a_crawl_and_refuses_one_that_is_not_running() {
     // Glue's word for a stopped crawl, and a stopped crawler starts again.
     assert_eq!(last_crawl(&lake_path)["LastCrawl"]["Status"], "CANCELLED");
     let _: CrawlerDefinition = s.jobs.get_crawler(&a, "c").await.unwrap().0;
-    s.jobs.start_crawler(&a, "c", Progress::default()).await.unwrap();
+    s.jobs
+        .start_crawler(&a, "c", Progress::default())
+        .await
+        .unwrap();
 }
 
 #[test]
@@ -96,23 +123,54 @@ fn a_failed_run_waited_for_exits_255_with_its_json() {
     // A job over a prefix with nothing in it fails.
     ok(
         &lake,
-        &["glue", "create-job", "--name", "j", "--source", "s3://b/empty/", "--target", "s3://b/out/"],
+        &[
+            "glue",
+            "create-job",
+            "--name",
+            "j",
+            "--source",
+            "s3://bkt/empty/",
+            "--target",
+            "s3://bkt/out/",
+        ],
     );
-    let out = run(&lake, &["glue", "start-job-run", "--job-name", "j", "--wait"]);
+    let out = run(
+        &lake,
+        &["glue", "start-job-run", "--job-name", "j", "--wait"],
+    );
     assert_eq!(out.status.code(), Some(255));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["JobRun"]["JobRunState"], "FAILED");
 
     ok(
         &lake,
-        &["athena", "create-work-group", "--name", "wg", "--output-location", "s3://b/results/"],
+        &[
+            "athena",
+            "create-work-group",
+            "--name",
+            "wg",
+            "--output-location",
+            "s3://bkt/results/",
+        ],
     );
     let out = run(
         &lake,
-        &["athena", "start-query-execution", "--work-group", "wg", "--query-string",
-          "select * from nosuch.t", "--wait"],
+        &[
+            "athena",
+            "start-query-execution",
+            "--work-group",
+            "wg",
+            "--query-string",
+            "select * from nosuch.t",
+            "--wait",
+        ],
     );
-    assert_eq!(out.status.code(), Some(255), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(255),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["QueryExecution"]["Status"]["State"], "FAILED");
 
@@ -142,7 +200,12 @@ fn command_line_errors_are_json_when_json_is_asked_for() {
     assert_eq!(out.status.code(), Some(252));
     let err: Value = serde_json::from_slice(&out.stderr).unwrap();
     assert_eq!(err["Error"]["Code"], "ParamValidation");
-    assert!(err["Error"]["Message"].as_str().unwrap().contains("no-such-operation"));
+    assert!(
+        err["Error"]["Message"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-operation")
+    );
     let out = run(&lake, &["s3", "ls", "--output=json", "--no-such-flag"]);
     assert_eq!(out.status.code(), Some(252));
     assert!(serde_json::from_slice::<Value>(&out.stderr).is_ok());

@@ -24,7 +24,10 @@ fn raw_controls(text: &str) -> Vec<char> {
 fn a_table_shows_escapes_instead_of_obeying_them() {
     let (_dir, lake) = seeded();
     put_key(&lake, HOSTILE, b"x");
-    let out = run(&lake, &["--output", "table", "s3", "ls", "--recursive", "s3://b"]);
+    let out = run(
+        &lake,
+        &["--output", "table", "s3", "ls", "--recursive", "s3://bkt"],
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(out.status.success());
     assert_eq!(raw_controls(&text), Vec::<char>::new(), "{text:?}");
@@ -35,11 +38,17 @@ fn a_table_shows_escapes_instead_of_obeying_them() {
 fn json_escapes_del_c1_and_bidi_too() {
     let (_dir, lake) = seeded();
     put_key(&lake, HOSTILE, b"x");
-    let out = run(&lake, &["--output", "json", "s3", "ls", "--recursive", "s3://b"]);
+    let out = run(
+        &lake,
+        &["--output", "json", "s3", "ls", "--recursive", "s3://bkt"],
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(raw_controls(&text), Vec::<char>::new(), "{text:?}");
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(v["Contents"][0]["Key"], HOSTILE, "the same string once parsed");
+    assert_eq!(
+        v["Contents"][0]["Key"], HOSTILE,
+        "the same string once parsed"
+    );
 }
 
 #[test]
@@ -48,29 +57,56 @@ fn an_error_on_stderr_carries_no_raw_escape() {
     for format in ["table", "json"] {
         let out = run(
             &lake,
-            &["--output", format, "s3api", "head-object", "--bucket", HOSTILE, "--key", HOSTILE],
+            &[
+                "--output",
+                format,
+                "s3api",
+                "head-object",
+                "--bucket",
+                HOSTILE,
+                "--key",
+                HOSTILE,
+            ],
         );
         assert!(!out.status.success());
         let text = String::from_utf8(out.stderr).unwrap();
         assert!(!text.is_empty());
-        assert_eq!(raw_controls(text.trim_end()), Vec::<char>::new(), "{format}: {text:?}");
+        assert_eq!(
+            raw_controls(text.trim_end()),
+            Vec::<char>::new(),
+            "{format}: {text:?}"
+        );
     }
     // A warning (a key skipped on download) too.
     put_key(&lake, &format!("../{HOSTILE}"), b"x");
     let dl = lake.parent().unwrap().join("dl");
-    let out = run(&lake, &["s3", "cp", "--recursive", "s3://b/", dl.to_str().unwrap()]);
+    let out = run(
+        &lake,
+        &["s3", "cp", "--recursive", "s3://bkt/", dl.to_str().unwrap()],
+    );
     let text = String::from_utf8(out.stderr).unwrap();
     assert!(text.contains("warning: skipping"), "{text}");
-    assert_eq!(raw_controls(text.trim_end()), Vec::<char>::new(), "{text:?}");
+    assert_eq!(
+        raw_controls(text.trim_end()),
+        Vec::<char>::new(),
+        "{text:?}"
+    );
 }
 
 #[tokio::test]
 async fn the_console_draws_no_raw_escape() {
     let t = new_lake();
     seed(&t).await;
-    put(&t.services, &admin(), "data", HOSTILE, b"x", kms("alias/test"))
-        .await
-        .unwrap();
+    put(
+        &t.services,
+        &admin(),
+        "data",
+        HOSTILE,
+        b"x",
+        kms("alias/test"),
+    )
+    .await
+    .unwrap();
     let mut app = App::new(t.services.clone(), admin(), Options { readonly: false });
     app.settle().await;
     press(&mut app, KeyCode::Enter);

@@ -22,12 +22,16 @@ fn a_recursive_download_skips_keys_that_would_land_outside_it() {
     let dl = dir.path().join("dl");
     let out = run(
         &lake,
-        &["s3", "cp", "--recursive", "s3://b/", dl.to_str().unwrap()],
+        &["s3", "cp", "--recursive", "s3://bkt/", dl.to_str().unwrap()],
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     // The AWS CLI's code for "some files were skipped"; the rest was downloaded.
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(!outside.exists(), "the key escaped to {}", outside.display());
+    assert!(
+        !outside.exists(),
+        "the key escaped to {}",
+        outside.display()
+    );
     let landed: Vec<_> = files_under(dir.path())
         .into_iter()
         .filter(|p| !p.starts_with(&lake) && p.extension().is_some_and(|e| e == "sh"))
@@ -35,9 +39,14 @@ fn a_recursive_download_skips_keys_that_would_land_outside_it() {
     assert!(landed.is_empty(), "{landed:?}");
     assert_eq!(std::fs::read(dl.join("good/data.csv")).unwrap(), b"id\n1\n");
     assert_eq!(std::fs::read(dl.join("zzz.csv")).unwrap(), b"last");
-    for key in [hostile.as_str(), "/abs/ABSOLUTE.sh", "a//EMPTY.sh", "a/./DOT.sh"] {
+    for key in [
+        hostile.as_str(),
+        "/abs/ABSOLUTE.sh",
+        "a//EMPTY.sh",
+        "a/./DOT.sh",
+    ] {
         assert!(
-            stderr.contains(&format!("warning: skipping s3://b/{key}")),
+            stderr.contains(&format!("warning: skipping s3://bkt/{key}")),
             "no warning for {key}: {stderr}"
         );
     }
@@ -55,7 +64,10 @@ fn a_symlink_in_the_destination_does_not_carry_a_download_out() {
     std::fs::create_dir(&dl).unwrap();
     std::os::unix::fs::symlink(&elsewhere, dl.join("link")).unwrap();
     put_key(&lake, "link/planted", b"x");
-    let out = run(&lake, &["s3", "cp", "--recursive", "s3://b/", dl.to_str().unwrap()]);
+    let out = run(
+        &lake,
+        &["s3", "cp", "--recursive", "s3://bkt/", dl.to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(!elsewhere.join("planted").exists());
 }
@@ -70,12 +82,18 @@ fn a_recursive_upload_does_not_follow_a_symlink_loop() {
     std::os::unix::fs::symlink(src.join("nowhere"), src.join("broken")).unwrap();
     let out = run(
         &lake,
-        &["s3", "cp", "--recursive", src.to_str().unwrap(), "s3://b/up/"],
+        &[
+            "s3",
+            "cp",
+            "--recursive",
+            src.to_str().unwrap(),
+            "s3://bkt/up/",
+        ],
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("loop"), "{stderr}");
-    let listed = ok(&lake, &["s3", "ls", "--recursive", "s3://b/up/"]);
+    let listed = ok(&lake, &["s3", "ls", "--recursive", "s3://bkt/up/"]);
     let keys: Vec<&str> = listed["Contents"]
         .as_array()
         .unwrap()
@@ -89,10 +107,13 @@ fn a_recursive_upload_does_not_follow_a_symlink_loop() {
 fn cp_to_stdout_writes_the_object_and_nothing_else() {
     let (_dir, lake) = seeded();
     put_key(&lake, "three", b"abc");
-    let out = run(&lake, &["s3", "cp", "s3://b/three", "-"]);
+    let out = run(&lake, &["s3", "cp", "s3://bkt/three", "-"]);
     assert!(out.status.success());
     assert_eq!(out.stdout, b"abc");
-    let out = run(&lake, &["--output", "table", "s3", "cp", "s3://b/three", "-"]);
+    let out = run(
+        &lake,
+        &["--output", "table", "s3", "cp", "s3://bkt/three", "-"],
+    );
     assert_eq!(out.stdout, b"abc");
 }
 
@@ -100,17 +121,36 @@ fn cp_to_stdout_writes_the_object_and_nothing_else() {
 fn a_download_that_cannot_be_renamed_leaves_no_temporary_file() {
     let (dir, lake) = seeded();
     put_key(&lake, "k", b"secret bytes");
-    // The destination is a directory that is not empty: the final rename fails.
+    // The final name is a directory that is not empty: the rename fails. (`s3 cp` into the
+    // directory `out/k` lands at `out/k/k`.)
     let dest = dir.path().join("out");
-    std::fs::create_dir_all(dest.join("k")).unwrap();
-    std::fs::write(dest.join("k/keep"), b"").unwrap();
-    for args in [
-        vec!["s3", "cp", "s3://b/k", dest.join("k").to_str().unwrap()],
-        vec!["s3api", "get-object", "--bucket", "b", "--key", "k", dest.join("k").to_str().unwrap()],
+    std::fs::create_dir_all(dest.join("k/k")).unwrap();
+    std::fs::write(dest.join("k/k/keep"), b"").unwrap();
+    for (args, folder) in [
+        (
+            vec!["s3", "cp", "s3://bkt/k", dest.join("k").to_str().unwrap()],
+            dest.join("k"),
+        ),
+        (
+            vec![
+                "s3api",
+                "get-object",
+                "--bucket",
+                "bkt",
+                "--key",
+                "k",
+                dest.join("k").to_str().unwrap(),
+            ],
+            dest.clone(),
+        ),
     ] {
         let out = lakectl(&lake).args(&args).output().unwrap();
         assert!(!out.status.success(), "{args:?}");
-        let left: Vec<_> = std::fs::read_dir(&dest).unwrap().flatten().map(|e| e.file_name()).collect();
+        let left: Vec<_> = std::fs::read_dir(&folder)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
         assert_eq!(left, ["k"], "{args:?} left {left:?}");
     }
 }

@@ -101,12 +101,12 @@ impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for InertJson<F> 
         let mut start = 0;
         for (i, c) in fragment.char_indices() {
             if is_active(c) {
-                writer.write_all(fragment[start..i].as_bytes())?;
+                writer.write_all(&fragment.as_bytes()[start..i])?;
                 write!(writer, "\\u{:04x}", c as u32)?;
                 start = i + c.len_utf8();
             }
         }
-        writer.write_all(fragment[start..].as_bytes())
+        writer.write_all(&fragment.as_bytes()[start..])
     }
 
     // Everything else as the wrapped formatter does it.

@@ -133,6 +133,14 @@ pub struct Walk {
     pub skipped: Vec<(PathBuf, String)>,
 }
 
+/// A directory still to read: its path, the key prefix of what is in it, and the ids of the
+/// directories it lies inside (itself included).
+struct PendingDir {
+    path: PathBuf,
+    key_prefix: String,
+    inside: Vec<(u64, u64)>,
+}
+
 /// Identifies a directory whatever the path it is reached by.
 #[cfg(unix)]
 fn dir_id(meta: &fs::Metadata) -> (u64, u64) {
@@ -160,10 +168,17 @@ pub fn walk(root: &Path) -> Result<Walk> {
         files: Vec::new(),
         skipped: Vec::new(),
     };
-    // Each directory to read, with the ids of the directories it lies inside (itself included).
-    let mut dirs: Vec<(PathBuf, String, Vec<(u64, u64)>)> =
-        vec![(root.to_path_buf(), String::new(), vec![dir_id(&meta)])];
-    while let Some((dir, key_prefix, inside)) = dirs.pop() {
+    let mut dirs = vec![PendingDir {
+        path: root.to_path_buf(),
+        key_prefix: String::new(),
+        inside: vec![dir_id(&meta)],
+    }];
+    while let Some(PendingDir {
+        path: dir,
+        key_prefix,
+        inside,
+    }) = dirs.pop()
+    {
         let entries = fs::read_dir(&dir)
             .map_err(|e| ServiceError::local_io(&format!("cannot read {}", dir.display()), &e))?;
         for entry in entries {
@@ -194,7 +209,11 @@ pub fn walk(root: &Path) -> Result<Walk> {
                 }
                 let mut inner = inside.clone();
                 inner.push(id);
-                dirs.push((path, format!("{key_suffix}/"), inner));
+                dirs.push(PendingDir {
+                    path,
+                    key_prefix: format!("{key_suffix}/"),
+                    inside: inner,
+                });
             } else {
                 out.files.push(LocalFile { path, key_suffix });
             }

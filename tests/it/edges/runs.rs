@@ -214,3 +214,62 @@ fn command_line_errors_are_json_when_json_is_asked_for() {
     assert_eq!(out.status.code(), Some(252));
     assert!(serde_json::from_slice::<Value>(&out.stderr).is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runs_pane_s_stop_key_stops_a_crawl() {
+    use crossterm::event::KeyCode;
+    use lakectl::service::catalog::Catalog as _;
+    use lakectl::tui::{App, Options};
+
+    use crate::common::{kms, new_lake, put, seed};
+    use crate::console::{press, screen};
+
+    let t = new_lake();
+    seed(&t).await;
+    let (s, a) = (&t.services, admin());
+    for i in 0..300 {
+        let key = format!("raw/t{i:04}/part.csv");
+        put(
+            s,
+            &a,
+            "data",
+            &key,
+            format!("id\n{i}\n").as_bytes(),
+            kms("alias/test"),
+        )
+        .await
+        .unwrap();
+    }
+    s.catalog.create_database(&a, "db", None).await.unwrap();
+    let crawler = CrawlerDefinition {
+        name: "c".into(),
+        database_name: "db".into(),
+        targets: vec!["s3://data/raw/".into()],
+        security_configuration: None,
+        update_behavior: "UPDATE_IN_DATABASE".into(),
+        table_prefix: None,
+        role: "admin".into(),
+    };
+    s.jobs.create_crawler(&a, crawler).await.unwrap();
+    s.jobs
+        .start_crawler(&a, "c", Progress::default())
+        .await
+        .unwrap();
+    let mut app = App::new(s.clone(), a.clone(), Options { readonly: false });
+    app.settle().await;
+    press(&mut app, KeyCode::Char('4'));
+    press(&mut app, KeyCode::Char('S'));
+    let confirm = screen(&mut app);
+    assert!(confirm.contains("glue stop-crawler --name c"), "{confirm}");
+    press(&mut app, KeyCode::Char('y'));
+    app.settle().await;
+    let state = loop {
+        let (_, last) = s.jobs.get_crawler(&a, "c").await.unwrap();
+        let last = last.unwrap();
+        if last.state.is_finished() {
+            break last.state;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(state, RunState::Stopped);
+}

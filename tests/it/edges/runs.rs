@@ -218,7 +218,6 @@ fn command_line_errors_are_json_when_json_is_asked_for() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_runs_pane_s_stop_key_stops_a_crawl() {
     use crossterm::event::KeyCode;
-    use lakectl::service::catalog::Catalog as _;
     use lakectl::tui::{App, Options};
 
     use crate::common::{kms, new_lake, put, seed};

@@ -182,11 +182,13 @@ fn command_line_error(e: &clap::Error) -> ExitCode {
         Some(f) => f == "json",
         None => Config::load().is_ok_and(|c| c.output == Some(Format::Json)),
     };
+    let text = e.render().to_string();
     if json {
-        let err = ServiceError::new(Code::ParamValidation, e.render().to_string().trim());
+        let err = ServiceError::new(Code::ParamValidation, text.trim());
         eprintln!("{}", output::render_error(&err, Format::Json));
     } else {
-        let _ = e.print();
+        // Plain text, made inert: the usage error quotes the argument, which may carry escapes.
+        eprint!("{}", lakectl::terminal_text::inert_lines(&text));
     }
     ExitCode::from(252)
 }

@@ -77,6 +77,16 @@ fn an_error_on_stderr_carries_no_raw_escape() {
             "{format}: {text:?}"
         );
     }
+    // A command line that does not parse quotes the argument: inert too.
+    let out = run(&lake, &["--output", "table", "kms", HOSTILE]);
+    assert_eq!(out.status.code(), Some(252));
+    let text = String::from_utf8(out.stderr).unwrap();
+    assert!(text.contains("\\u{202e}"), "{text:?}");
+    assert_eq!(
+        raw_controls(text.trim_end()),
+        Vec::<char>::new(),
+        "{text:?}"
+    );
     // A warning (a key skipped on download) too.
     put_key(&lake, &format!("../{HOSTILE}"), b"x");
     let dl = lake.parent().unwrap().join("dl");

@@ -331,7 +331,7 @@ async fn run_with(
             Ok(reply.exit_code)
         }
         None if cli.headless => {
-            let ctx = Context::new(services, principal);
+            let ctx = Context::for_headless(services, principal);
             let code = match &cli.script {
                 Some(path) => {
                     let file = std::fs::File::open(path).map_err(|e| {

@@ -34,6 +34,9 @@ pub struct Context<'a> {
     pub progress: Progress,
     /// What the command says besides its answer; taken by `run`.
     notes: Mutex<Notes>,
+    /// In a `--headless` script, stdout carries one JSON record a line, so it cannot carry an
+    /// object too.
+    headless: bool,
 }
 
 /// A command's answer as the edge needs it: the JSON to print, what to say on stderr, and the
@@ -67,6 +70,15 @@ impl<'a> Context<'a> {
             console: false,
             progress: Progress::default(),
             notes: Mutex::default(),
+            headless: false,
+        }
+    }
+
+    /// A context for the lines of a `--headless` script.
+    pub fn for_headless(services: &'a Services, principal: &'a Principal) -> Self {
+        Context {
+            headless: true,
+            ..Context::new(services, principal)
         }
     }
 

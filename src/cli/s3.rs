@@ -250,6 +250,12 @@ impl Context<'_> {
                 let (bucket, key) = parse_s3_uri(source)?;
                 if destination == "-" {
                     self.local_stream_allowed()?;
+                    if self.headless {
+                        return Err(ServiceError::new(
+                            Code::InvalidArgument,
+                            "'-' (stdout) is not available in a --headless script: its standard output carries one JSON record a line",
+                        ));
+                    }
                     self.services
                         .storage
                         .get_object(

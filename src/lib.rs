@@ -10,4 +10,5 @@ pub mod local;
 pub mod mask;
 pub mod pii;
 pub mod service;
+pub mod terminal_text;
 pub mod tui;

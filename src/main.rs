@@ -113,10 +113,7 @@ enum TopCommand {
 fn main() -> ExitCode {
     let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 252 } else { 0 });
-        }
+        Err(e) => return command_line_error(&e),
     };
     let command = match cli.command.take() {
         Some(TopCommand::Completion { shell }) => {
@@ -167,6 +164,34 @@ fn main() -> ExitCode {
             ExitCode::from(err.code.exit_code() as u8)
         }
     }
+}
+
+/// A command line clap refused (or `--help`, `--version`, which go to stdout as text). The
+/// error is JSON, as every other error, when the output asked for is: `--output json` on the
+/// command line (read from the raw arguments, since they did not parse) or in the config file.
+fn command_line_error(e: &clap::Error) -> ExitCode {
+    if !e.use_stderr() {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = args.iter().enumerate().find_map(|(i, a)| match a.as_str() {
+        "--output" => args.get(i + 1).map(String::as_str),
+        _ => a.strip_prefix("--output="),
+    });
+    let json = match flag {
+        Some(f) => f == "json",
+        None => Config::load().is_ok_and(|c| c.output == Some(Format::Json)),
+    };
+    let text = e.render().to_string();
+    if json {
+        let err = ServiceError::new(Code::ParamValidation, text.trim());
+        eprintln!("{}", output::render_error(&err, Format::Json));
+    } else {
+        // Plain text, made inert: the usage error quotes the argument, which may carry escapes.
+        eprint!("{}", lakectl::terminal_text::inert_lines(&text));
+    }
+    ExitCode::from(252)
 }
 
 fn init_logging() {
@@ -300,11 +325,15 @@ async fn run_with(
 ) -> Result<u8, ServiceError> {
     match command {
         Some(cmd) => {
-            print(&Context::new(services, principal).execute(cmd).await?);
-            Ok(0)
+            let reply = Context::new(services, principal).run(cmd).await?;
+            print(&reply.value);
+            for warning in &reply.warnings {
+                eprintln!("warning: {warning}");
+            }
+            Ok(reply.exit_code)
         }
         None if cli.headless => {
-            let ctx = Context::new(services, principal);
+            let ctx = Context::for_headless(services, principal);
             let code = match &cli.script {
                 Some(path) => {
                     let file = std::fs::File::open(path).map_err(|e| {

@@ -470,6 +470,17 @@ impl Jobs for Aws {
         Ok(())
     }
 
+    async fn stop_crawler(&self, by: &Principal, name: &str) -> Result<()> {
+        self.acting(by)?;
+        self.glue
+            .stop_crawler()
+            .name(name)
+            .send()
+            .await
+            .map_err(|e| aws_error("glue:StopCrawler", e))?;
+        Ok(())
+    }
+
     async fn get_crawler(
         &self,
         by: &Principal,

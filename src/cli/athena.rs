@@ -2,8 +2,8 @@
 
 use serde_json::{Value, json};
 
-use super::Context;
 use super::access_commands::AthenaCommand;
+use super::{Context, EXIT_WAIT_FAILED};
 use crate::service::query::{QueryExecution, QueryState, ResultPage, WorkGroup};
 use crate::service::{Code, Result, ServiceError};
 
@@ -101,7 +101,11 @@ impl Context<'_> {
                     )
                     .await?;
                 if wait {
-                    json!({"QueryExecution": self.wait_for_query(&id).await?})
+                    let execution = self.wait_for_query(&id).await?;
+                    if execution.status.state != QueryState::Succeeded {
+                        self.exit_with(EXIT_WAIT_FAILED);
+                    }
+                    json!({"QueryExecution": execution})
                 } else {
                     json!({"QueryExecutionId": id})
                 }

@@ -254,6 +254,11 @@ pub enum GlueCommand {
         #[arg(long)]
         wait: bool,
     },
+    /// Stop a crawl that is running (it ends CANCELLED; tables it already wrote stay)
+    StopCrawler {
+        #[arg(long)]
+        name: String,
+    },
     GetCrawler {
         #[arg(long)]
         name: String,

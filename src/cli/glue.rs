@@ -2,9 +2,11 @@
 
 use serde_json::{Value, json};
 
-use super::Context;
 use super::commands::GlueCommand;
-use crate::service::jobs::{CrawlerDefinition, CrawlerRun, JobDefinition, JobRun, MaskRule};
+use super::{Context, EXIT_WAIT_FAILED};
+use crate::service::jobs::{
+    CrawlerDefinition, CrawlerRun, JobDefinition, JobRun, MaskRule, RunState,
+};
 use crate::service::{Code, Progress, Result, ServiceError};
 
 fn crawler_json(def: &CrawlerDefinition, last: &Option<CrawlerRun>) -> Value {
@@ -19,7 +21,13 @@ fn crawler_json(def: &CrawlerDefinition, last: &Option<CrawlerRun>) -> Value {
         "TablePrefix": def.table_prefix,
         "State": if running { "RUNNING" } else { "READY" },
         "LastCrawl": last.as_ref().map(|r| json!({
-            "Status": if running { "RUNNING".to_string() } else { format!("{:?}", r.state).to_uppercase() },
+            // Glue's LastCrawlInfo: SUCCEEDED, CANCELLED or FAILED.
+            "Status": match r.state {
+                _ if running => "RUNNING",
+                RunState::Succeeded => "SUCCEEDED",
+                RunState::Stopped => "CANCELLED",
+                _ => "FAILED",
+            },
             "ErrorMessage": r.error_message,
             "StartTime": r.started_on,
             "TablesCreated": r.tables_created,
@@ -141,7 +149,11 @@ impl Context<'_> {
                     .start_job_run(by, &job_name, self.progress.clone())
                     .await?;
                 if wait {
-                    json!({"JobRun": self.wait_for_run(&job_name, &id).await?})
+                    let run = self.wait_for_run(&job_name, &id).await?;
+                    if run.job_run_state != RunState::Succeeded {
+                        self.exit_with(EXIT_WAIT_FAILED);
+                    }
+                    json!({"JobRun": run})
                 } else {
                     json!({"JobRunId": id})
                 }
@@ -198,10 +210,20 @@ impl Context<'_> {
                 loop {
                     let (def, last) = jobs.get_crawler(by, &name).await?;
                     if last.as_ref().is_none_or(|r| r.state.is_finished()) {
+                        if last
+                            .as_ref()
+                            .is_some_and(|r| r.state != RunState::Succeeded)
+                        {
+                            self.exit_with(EXIT_WAIT_FAILED);
+                        }
                         break json!({"Crawler": crawler_json(&def, &last)});
                     }
                     tokio::time::sleep(self.services.backend.poll_interval).await;
                 }
+            }
+            GlueCommand::StopCrawler { name } => {
+                jobs.stop_crawler(by, &name).await?;
+                json!({})
             }
             GlueCommand::GetCrawler { name } => {
                 let (def, last) = jobs.get_crawler(by, &name).await?;

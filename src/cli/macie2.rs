@@ -82,6 +82,11 @@ impl Context<'_> {
                         }
                         tokio::time::sleep(self.services.backend.poll_interval).await;
                     };
+                    // Macie's end states: COMPLETE (one-time jobs) and IDLE; CANCELLED and the
+                    // rest did not finish the scan.
+                    if !matches!(job.job_status.as_str(), "COMPLETE" | "IDLE") {
+                        self.exit_with(super::EXIT_WAIT_FAILED);
+                    }
                     out["jobStatus"] = json!(job.job_status);
                     out["statistics"] = json!(job.statistics);
                 }

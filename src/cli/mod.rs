@@ -7,11 +7,14 @@ mod athena;
 pub mod commands;
 mod glue;
 pub mod lakeformation;
+pub mod local_files;
 mod macie2;
 pub mod output;
 pub mod s3;
 mod s3api;
 pub mod script;
+
+use std::sync::Mutex;
 
 use clap::Parser;
 use serde_json::{Value, json};
@@ -29,7 +32,35 @@ pub struct Context<'a> {
     pub console: bool,
     /// Transfers report here (the console's status bar reads it) and stop when it is cancelled.
     pub progress: Progress,
+    /// What the command says besides its answer; taken by `run`.
+    notes: Mutex<Notes>,
+    /// In a `--headless` script, stdout carries one JSON record a line, so it cannot carry an
+    /// object too.
+    headless: bool,
 }
+
+/// A command's answer as the edge needs it: the JSON to print, what to say on stderr, and the
+/// exit code when the command ran but a script must not take it as a success.
+#[derive(Debug)]
+pub struct Reply {
+    pub value: Value,
+    /// Said on stderr as `warning: …` (in the console, in the status bar); already inert.
+    pub warnings: Vec<String>,
+    /// 0, or the AWS CLI's code for this outcome: 2 when some files were skipped, 255 when a
+    /// waited-for run ended FAILED, TIMEOUT, STOPPED or CANCELLED.
+    pub exit_code: u8,
+}
+
+#[derive(Debug, Default)]
+struct Notes {
+    warnings: Vec<String>,
+    exit_code: u8,
+}
+
+/// The AWS CLI's exit code when `s3` skipped files (and did the rest).
+pub const EXIT_SKIPPED: u8 = 2;
+/// The AWS CLI's exit code when a waiter saw a failure state.
+pub const EXIT_WAIT_FAILED: u8 = 255;
 
 impl<'a> Context<'a> {
     pub fn new(services: &'a Services, principal: &'a Principal) -> Self {
@@ -38,6 +69,45 @@ impl<'a> Context<'a> {
             principal,
             console: false,
             progress: Progress::default(),
+            notes: Mutex::default(),
+            headless: false,
+        }
+    }
+
+    /// A context for the lines of a `--headless` script.
+    pub fn for_headless(services: &'a Services, principal: &'a Principal) -> Self {
+        Context {
+            headless: true,
+            ..Context::new(services, principal)
+        }
+    }
+
+    /// A context for a command the console runs: stdin and stdout are the terminal UI's.
+    pub fn for_console(
+        services: &'a Services,
+        principal: &'a Principal,
+        progress: Progress,
+    ) -> Self {
+        Context {
+            console: true,
+            progress,
+            ..Context::new(services, principal)
+        }
+    }
+
+    /// Records a warning (it is made inert here) for the edge to show.
+    fn warn(&self, text: &str) {
+        let mut notes = self.notes.lock().unwrap_or_else(|p| p.into_inner());
+        notes
+            .warnings
+            .push(crate::terminal_text::inert(text).into_owned());
+    }
+
+    /// Ends the command with `code` unless an earlier note chose a code already.
+    fn exit_with(&self, code: u8) {
+        let mut notes = self.notes.lock().unwrap_or_else(|p| p.into_inner());
+        if notes.exit_code == 0 {
+            notes.exit_code = code;
         }
     }
 }
@@ -55,6 +125,19 @@ pub fn parse_line(line: &str) -> std::result::Result<Command, String> {
 }
 
 impl Context<'_> {
+    /// Runs a command: its answer, its warnings and the exit code its outcome calls for.
+    pub async fn run(&self, cmd: Command) -> Result<Reply> {
+        *self.notes.lock().unwrap_or_else(|p| p.into_inner()) = Notes::default();
+        let value = self.execute(cmd).await?;
+        let notes = std::mem::take(&mut *self.notes.lock().unwrap_or_else(|p| p.into_inner()));
+        Ok(Reply {
+            value,
+            warnings: notes.warnings,
+            exit_code: notes.exit_code,
+        })
+    }
+
+    /// Runs a command for its answer only (callers that show neither warnings nor exit codes).
     pub async fn execute(&self, cmd: Command) -> Result<Value> {
         match cmd {
             Command::Init | Command::Demo => Err(ServiceError::new(

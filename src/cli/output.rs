@@ -1,10 +1,12 @@
 //! What a command prints. JSON has the AWS CLI's shape (4-space indent, PascalCase fields); a
-//! table is a generic rendering of that same JSON, so the two cannot disagree.
+//! table is a generic rendering of that same JSON, so the two cannot disagree. Every string
+//! goes through `terminal_text` on the way out: values come from data and other principals.
 
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use serde_json::{Map, Value};
 
 use crate::service::ServiceError;
+use crate::terminal_text::{self, inert, inert_lines};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -14,11 +16,12 @@ pub enum Format {
 }
 
 pub fn json_pretty(value: &Value) -> String {
-    let mut out = Vec::new();
-    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
-    serde::Serialize::serialize(value, &mut ser).expect("JSON values serialize");
-    String::from_utf8(out).expect("serde_json writes UTF-8")
+    terminal_text::json_pretty(value)
+}
+
+/// One line of JSON (error lines, headless records), with the same escaping as `json_pretty`.
+pub fn json_line(value: &Value) -> String {
+    terminal_text::json_line(value)
 }
 
 /// The command's answer, as it is printed (nothing for an empty answer, as the AWS CLI does).
@@ -38,16 +41,21 @@ pub fn error_json(err: &ServiceError) -> Value {
 
 pub fn render_error(err: &ServiceError, format: Format) -> String {
     match format {
-        Format::Json => serde_json::to_string(&error_json(err)).expect("JSON values serialize"),
-        Format::Table => format!("An error occurred ({}): {}", err.code, err.message),
+        Format::Json => json_line(&error_json(err)),
+        Format::Table => format!(
+            "An error occurred ({}): {}",
+            err.code,
+            inert_lines(&err.message)
+        ),
     }
 }
 
 fn cell(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+        // A table cell may span lines (comfy-table keeps them inside the cell's borders).
+        Value::String(s) => inert_lines(s).into_owned(),
+        other => inert_lines(&other.to_string()).into_owned(),
     }
 }
 
@@ -76,7 +84,12 @@ fn rows_table(items: &[Value]) -> Table {
             t.add_row(vec![cell(item)]);
         }
     } else {
-        t.set_header(columns.clone());
+        t.set_header(
+            columns
+                .iter()
+                .map(|c| inert(c).into_owned())
+                .collect::<Vec<_>>(),
+        );
         for item in items {
             t.add_row(
                 columns
@@ -92,7 +105,7 @@ fn rows_table(items: &[Value]) -> Table {
 fn fields_table(fields: &Map<String, Value>) -> Table {
     let mut t = new_table();
     for (k, v) in fields {
-        t.add_row(vec![k.clone(), cell(v)]);
+        t.add_row(vec![inert(k).into_owned(), cell(v)]);
     }
     t
 }
@@ -122,8 +135,10 @@ fn render_table(value: &Value) -> String {
     let mut scalars = Map::new();
     for (name, v) in top {
         match v {
-            Value::Array(items) => sections.push(format!("{name}\n{}", rows_table(items))),
-            Value::Object(inner) => sections.push(format!("{name}\n{}", fields_table(inner))),
+            Value::Array(items) => sections.push(format!("{}\n{}", inert(name), rows_table(items))),
+            Value::Object(inner) => {
+                sections.push(format!("{}\n{}", inert(name), fields_table(inner)))
+            }
             scalar => {
                 scalars.insert(name.clone(), scalar.clone());
             }

@@ -1,14 +1,16 @@
 //! `s3`: the high-level commands around the storage service. Transfers stream both ways;
 //! a download lands in a temporary file beside its destination and is renamed into place only
-//! once it decrypted whole, so a failed download never leaves a truncated file behind.
+//! once it decrypted whole, so a failed download never leaves a truncated file behind. Which
+//! key may land where on this machine is local_files.rs's to say.
 
 use std::fs::{self, File};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::Context;
 use super::commands::{S3Command, SseArgs};
+use super::local_files::{self, PartialDownload};
+use super::{Context, EXIT_SKIPPED};
 use crate::service::storage::{CreateBucket, PutOptions, Sse};
 use crate::service::{Code, Progress, Result, ServiceError};
 
@@ -110,17 +112,8 @@ impl Context<'_> {
     }
 
     async fn download(&self, bucket: &str, key: &str, path: &Path) -> Result<Value> {
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        fs::create_dir_all(dir)
-            .map_err(|e| ServiceError::local_io(&format!("cannot create {}", dir.display()), &e))?;
-        let tmp = tempfile_in(dir)?;
-        let file = File::create(&tmp).map_err(|e| {
-            ServiceError::local_io(&format!("cannot write in {}", dir.display()), &e)
-        })?;
-        let got = self
+        let partial = PartialDownload::begin(path)?;
+        let info = self
             .services
             .storage
             .get_object(
@@ -128,27 +121,25 @@ impl Context<'_> {
                 bucket,
                 key,
                 None,
-                Box::new(file),
+                partial.writer()?,
                 Progress::default(),
             )
-            .await;
-        match got {
-            Ok(info) => {
-                fs::rename(&tmp, path).map_err(|e| {
-                    ServiceError::local_io(&format!("cannot write {}", path.display()), &e)
-                })?;
-                Ok(transfer(
-                    "download",
-                    &format!("s3://{bucket}/{key}"),
-                    &path.display().to_string(),
-                    info.size,
-                ))
-            }
-            Err(e) => {
-                let _ = fs::remove_file(&tmp);
-                Err(e)
-            }
-        }
+            .await?;
+        partial.finish()?;
+        Ok(transfer(
+            "download",
+            &format!("s3://{bucket}/{key}"),
+            &path.display().to_string(),
+            info.size,
+        ))
+    }
+
+    /// A key or file left out of a recursive transfer: said on stderr, listed in the answer,
+    /// and the command ends with the AWS CLI's exit code 2.
+    fn skip(&self, skipped: &mut Vec<Value>, what: &str, reason: &str) {
+        self.warn(&format!("skipping {what}: {reason}"));
+        self.exit_with(EXIT_SKIPPED);
+        skipped.push(json!({"Source": what, "Reason": reason}));
     }
 
     /// Streams one object into another through a pipe. The put side insists on the source's
@@ -209,6 +200,7 @@ impl Context<'_> {
     ) -> Result<Value> {
         let opts = put_options(sse)?;
         let mut transfers = Vec::new();
+        let mut skipped = Vec::new();
         match (
             source.starts_with("s3://"),
             destination.starts_with("s3://"),
@@ -237,15 +229,13 @@ impl Context<'_> {
                         .await?;
                     transfers.push(transfer("upload", "-", destination, info.size));
                 } else if recursive {
-                    let root = Path::new(source);
-                    for path in walk(root)? {
-                        let rel = path
-                            .strip_prefix(root)
-                            .expect("walked under root")
-                            .to_string_lossy()
-                            .replace('\\', "/");
-                        let key = join_key(&prefix, &rel);
-                        transfers.push(self.upload(&path, &bucket, &key, &opts).await?);
+                    let walked = local_files::walk(Path::new(source))?;
+                    for (path, reason) in walked.skipped {
+                        self.skip(&mut skipped, &path.display().to_string(), &reason);
+                    }
+                    for file in walked.files {
+                        let key = join_key(&prefix, &file.key_suffix);
+                        transfers.push(self.upload(&file.path, &bucket, &key, &opts).await?);
                     }
                 } else {
                     let key = if prefix.is_empty() || prefix.ends_with('/') {
@@ -260,8 +250,13 @@ impl Context<'_> {
                 let (bucket, key) = parse_s3_uri(source)?;
                 if destination == "-" {
                     self.local_stream_allowed()?;
-                    let info = self
-                        .services
+                    if self.headless {
+                        return Err(ServiceError::new(
+                            Code::InvalidArgument,
+                            "'-' (stdout) is not available in a --headless script: its standard output carries one JSON record a line",
+                        ));
+                    }
+                    self.services
                         .storage
                         .get_object(
                             self.principal,
@@ -272,16 +267,34 @@ impl Context<'_> {
                             Progress::default(),
                         )
                         .await?;
-                    transfers.push(transfer("download", source, "-", info.size));
+                    // Standard output carries the object and nothing else (an empty answer
+                    // prints nothing).
+                    return Ok(json!({}));
                 } else if recursive {
                     let listing = self
                         .services
                         .storage
                         .list_objects(self.principal, &bucket, &key, None)
                         .await?;
+                    let root = Path::new(destination);
                     for obj in listing.objects {
-                        let rel = obj.key[key.len()..].trim_start_matches('/');
-                        let path = Path::new(destination).join(rel);
+                        let uri = format!("s3://{bucket}/{}", obj.key);
+                        let path = match local_files::landing(root, &key, &obj.key) {
+                            Ok(path) => path,
+                            Err(reason) => {
+                                self.skip(&mut skipped, &uri, &reason);
+                                continue;
+                            }
+                        };
+                        // A folder that exists may be a symlink out of the destination.
+                        let dir = path.parent().expect("a landing has a folder");
+                        fs::create_dir_all(dir).map_err(|e| {
+                            ServiceError::local_io(&format!("cannot create {}", dir.display()), &e)
+                        })?;
+                        if let Err(reason) = local_files::ensure_inside(root, dir) {
+                            self.skip(&mut skipped, &uri, &reason);
+                            continue;
+                        }
                         transfers.push(self.download(&bucket, &obj.key, &path).await?);
                     }
                 } else {
@@ -329,7 +342,11 @@ impl Context<'_> {
                 ));
             }
         }
-        Ok(json!({ "Transfers": transfers }))
+        if skipped.is_empty() {
+            Ok(json!({ "Transfers": transfers }))
+        } else {
+            Ok(json!({ "Transfers": transfers, "Skipped": skipped }))
+        }
     }
 
     pub(super) async fn s3(&self, cmd: S3Command) -> Result<Value> {
@@ -418,42 +435,6 @@ fn join_key(prefix: &str, rest: &str) -> String {
     } else {
         format!("{prefix}/{rest}")
     }
-}
-
-pub(super) fn tempfile_in(dir: &Path) -> Result<PathBuf> {
-    Ok(dir.join(format!(
-        ".lakectl-download-{}",
-        uuid::Uuid::new_v4().simple()
-    )))
-}
-
-/// Every file under `root`, in a stable order.
-fn walk(root: &Path) -> Result<Vec<PathBuf>> {
-    let meta = fs::metadata(root)
-        .map_err(|e| ServiceError::local_io(&format!("cannot read {}", root.display()), &e))?;
-    if !meta.is_dir() {
-        return Err(ServiceError::new(
-            Code::InvalidArgument,
-            format!("{} is not a directory (drop --recursive)", root.display()),
-        ));
-    }
-    let mut files = Vec::new();
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        let entries = fs::read_dir(&dir)
-            .map_err(|e| ServiceError::local_io(&format!("cannot read {}", dir.display()), &e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| ServiceError::local_io("cannot read a directory", &e))?;
-            let path = entry.path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    Ok(files)
 }
 
 /// A body that fails instead of ending early.

@@ -1,13 +1,13 @@
 //! `s3api`: the API-level commands, one S3 operation each, answered in the AWS CLI's shapes.
 
-use std::fs::{self, File};
-use std::path::Path;
+use std::fs::File;
 
 use serde_json::{Value, json};
 
 use super::Context;
 use super::commands::{S3apiCommand, SseArgs};
-use super::s3::{put_options, read_document, tempfile_in};
+use super::local_files::PartialDownload;
+use super::s3::{put_options, read_document};
 use crate::service::storage::{BucketEncryption, Sse};
 use crate::service::{Code, Progress, Result, ServiceError};
 
@@ -52,42 +52,27 @@ impl Context<'_> {
                 outfile,
             } => {
                 let range = range.as_deref().map(parse_range).transpose()?;
-                let dir = outfile
-                    .parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .unwrap_or(Path::new("."));
-                let tmp = tempfile_in(dir)?;
-                let file = File::create(&tmp)
-                    .map_err(|e| ServiceError::local_io("cannot write the outfile", &e))?;
-                match storage
+                let partial = PartialDownload::begin(&outfile)?;
+                let info = storage
                     .get_object(
                         by,
                         &bucket,
                         &key,
                         range,
-                        Box::new(file),
+                        partial.writer()?,
                         Progress::default(),
                     )
-                    .await
-                {
-                    Ok(info) => {
-                        fs::rename(&tmp, &outfile)
-                            .map_err(|e| ServiceError::local_io("cannot write the outfile", &e))?;
-                        let mut v = serde_json::to_value(&info).expect("ObjectInfo serializes");
-                        if let Some((s, e)) = range {
-                            let end = e.min(info.size);
-                            v["ContentLength"] = json!(end.saturating_sub(s));
-                            v["ContentRange"] =
-                                json!(format!("bytes {s}-{}/{}", end.saturating_sub(1), info.size));
-                        }
-                        v.as_object_mut().expect("an object").remove("Key");
-                        Ok(v)
-                    }
-                    Err(e) => {
-                        let _ = fs::remove_file(&tmp);
-                        Err(e)
-                    }
+                    .await?;
+                partial.finish()?;
+                let mut v = serde_json::to_value(&info).expect("ObjectInfo serializes");
+                if let Some((s, e)) = range {
+                    let end = e.min(info.size);
+                    v["ContentLength"] = json!(end.saturating_sub(s));
+                    v["ContentRange"] =
+                        json!(format!("bytes {s}-{}/{}", end.saturating_sub(1), info.size));
                 }
+                v.as_object_mut().expect("an object").remove("Key");
+                Ok(v)
             }
             S3apiCommand::PutObject {
                 bucket,

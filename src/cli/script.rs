@@ -94,16 +94,28 @@ pub async fn run(ctx: &Context<'_>, input: &mut dyn BufRead, keep_going: bool) -
         };
         let outcome = match expand_with(text, lookup).and_then(|l| parse_line(&l)) {
             Err(usage) => Err((
-                ServiceError::new(Code::InvalidArgument, usage.trim().to_string()),
+                ServiceError::new(Code::ParamValidation, usage.trim().to_string()),
                 252,
             )),
-            Ok(cmd) => ctx.execute(cmd).await.map_err(|e| {
+            Ok(cmd) => ctx.run(cmd).await.map_err(|e| {
                 let code = e.code.exit_code();
                 (e, code)
             }),
         };
         let record = match outcome {
-            Ok(result) => json!({"line": number, "command": text, "ok": true, "result": result}),
+            Ok(reply) if reply.exit_code == 0 && reply.warnings.is_empty() => {
+                json!({"line": number, "command": text, "ok": true, "result": reply.value})
+            }
+            // It ran, and said something or ended in a state a script must see (a run that
+            // FAILED, keys skipped): the answer, the warnings, and the exit code it calls for.
+            Ok(reply) => {
+                if first_failure == 0 {
+                    first_failure = i32::from(reply.exit_code);
+                }
+                json!({"line": number, "command": text, "ok": reply.exit_code == 0,
+                       "result": reply.value, "warnings": reply.warnings,
+                       "exitCode": reply.exit_code})
+            }
             Err((err, code)) => {
                 if first_failure == 0 {
                     first_failure = code;
@@ -111,7 +123,7 @@ pub async fn run(ctx: &Context<'_>, input: &mut dyn BufRead, keep_going: bool) -
                 json!({"line": number, "command": text, "ok": false, "error": {"Code": err.code_name(), "Message": err.message}})
             }
         };
-        println!("{record}");
+        println!("{}", output::json_line(&record));
         if first_failure != 0 && !keep_going {
             break;
         }

@@ -3,13 +3,16 @@
 //! Entry n carries `hash_n = HMAC(chain key, hash_{n-1} || entry n)`; a separate head record
 //! carries a MAC over the last sequence number and hash. The keys derive from the lake's root key,
 //! so without the passphrase nobody can edit, insert or remove an entry (the tail included)
-//! without `audit verify` naming it. What it cannot catch on its own is the whole metadata store
-//! rolled back to an older copy: for that, record the head digest `audit verify` prints elsewhere.
+//! without `audit verify` naming it. The head is also kept outside the store (audit_head.rs), so
+//! a store that lost its latest commits (a removed meta.db-wal) is caught. What neither catches
+//! is the whole lake directory put back to an older copy: for that, record the head digest
+//! `audit verify` prints elsewhere.
 
 use aws_lc_rs::hmac;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 
+use super::audit_head::HeadFile;
 use super::crypto::Secret;
 use crate::service::audit::{AuditEvent, AuditVerification};
 use crate::service::{Code, Result, ServiceError};
@@ -29,6 +32,7 @@ pub struct Event<'a> {
 pub struct AuditLog {
     chain: hmac::Key,
     head: hmac::Key,
+    head_file: std::sync::Arc<HeadFile>,
 }
 
 struct Row {
@@ -87,11 +91,20 @@ fn read_row(r: &rusqlite::Row) -> rusqlite::Result<Row> {
 }
 
 impl AuditLog {
-    pub fn new(root: &Secret) -> Self {
+    pub fn new(root: &Secret, head_file: std::sync::Arc<HeadFile>) -> Self {
         AuditLog {
             chain: root.derive("audit chain").hmac(),
             head: root.derive("audit head").hmac(),
+            head_file,
         }
+    }
+
+    /// Whether the store holds the entry the head file names (an error if not); `Ok(false)`
+    /// when there is no head file yet. Run it in a transaction of its own: the file is read
+    /// before the transaction's first query fixes its snapshot, so a commit by another process
+    /// in between cannot look like a lost one.
+    pub fn check_head_file(&self, tx: &Transaction) -> Result<bool> {
+        self.head_file.check(tx)
     }
 
     /// Appends within the caller's transaction, so the entry commits with the change it records.
@@ -142,6 +155,7 @@ impl AuditLog {
              ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, mac = excluded.mac",
             params![row.seq, row.hash, head_mac(&self.head, row.seq, &row.hash)],
         )?;
+        self.head_file.stage(row.seq, &row.hash);
         Ok(())
     }
 

@@ -11,7 +11,7 @@ use super::glue::s3_location;
 use crate::etl;
 use crate::service::catalog::{Column, Table};
 use crate::service::jobs::{CrawlerDefinition, RunState};
-use crate::service::{Principal, Progress, Result};
+use crate::service::{Code, Principal, Progress, Result, ServiceError};
 
 #[derive(Default)]
 struct Dataset {
@@ -108,6 +108,9 @@ impl Lake {
                 let found = datasets(&bucket, &prefix, keys);
                 progress.set_total(found.len() as u64);
                 for (name, ds) in found {
+                    if progress.is_cancelled() || self.crawl_stop_requested(&def.name) {
+                        return Err(ServiceError::new(Code::Cancelled, "the crawl was stopped"));
+                    }
                     let name = format!("{}{name}", def.table_prefix.as_deref().unwrap_or(""));
                     let (schema, format) = etl::sample_schema(self, &role, &bucket, &ds.keys)?;
                     let columns: Vec<Column> = schema
@@ -194,6 +197,10 @@ impl Lake {
         run.completed_on = Some(super::now());
         match outcome {
             Ok(()) => run.state = RunState::Succeeded,
+            Err(e) if e.code == Code::Cancelled => {
+                run.state = RunState::Stopped;
+                run.log.push("stopped on request".into());
+            }
             Err(e) => {
                 run.state = RunState::Failed;
                 run.error_message = Some(format!("{}: {}", e.code, e.message));

@@ -1,8 +1,8 @@
 //! The Jobs service on the local lake: job and crawler definitions, starting and stopping runs,
 //! and reading them back. A run executes on a thread of the process that started it, as the job's
-//! role (runs.rs; crawls, crawler.rs); its row records that process, so a run whose process died
-//! is reported FAILED rather than RUNNING forever. Stop requests go through the metadata store, so
-//! any process may stop any run.
+//! role (runs.rs; crawls, crawler.rs); its row records that process, so a run or crawl whose
+//! process died is reported FAILED rather than RUNNING forever. Stop requests go through the
+//! metadata store, so any process may stop any run or crawl.
 
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
@@ -299,35 +299,55 @@ impl Jobs for Lake {
     }
 
     async fn start_crawler(&self, by: &Principal, name: &str, progress: Progress) -> Result<()> {
-        let def = self.audited(by, "glue", "StartCrawler", name, |tx, caller| {
-            self.require_admin(caller, "glue:StartCrawler")?;
-            let (def, last) = self.crawler(tx, name)?;
-            if last.is_some_and(|r| !r.state.is_finished()) {
-                return Err(ServiceError::new(
-                    Code::InvalidArgument,
-                    format!("Crawler {name} is already running."),
-                ));
-            }
-            let run = CrawlerRun {
-                crawler_name: name.into(),
-                state: RunState::Running,
-                started_on: now(),
-                completed_on: None,
-                tables_created: vec![],
-                tables_updated: vec![],
-                partitions_added: 0,
-                error_message: None,
-                log: vec![],
-            };
-            tx.execute(
-                "UPDATE crawlers SET last_run = ?2 WHERE name = ?1",
-                params![name, serde_json::to_string(&run).expect("JSON")],
+        let def =
+            self.audited(by, "glue", "StartCrawler", name, |tx, caller| {
+                self.require_admin(caller, "glue:StartCrawler")?;
+                let (def, last) = self.crawler(tx, name)?;
+                if last.is_some_and(|r| !r.state.is_finished()) {
+                    return Err(ServiceError::new(
+                        Code::CrawlerRunningException,
+                        format!("Crawler {name} is already running."),
+                    ));
+                }
+                let run = CrawlerRun {
+                    crawler_name: name.into(),
+                    state: RunState::Running,
+                    started_on: now(),
+                    completed_on: None,
+                    tables_created: vec![],
+                    tables_updated: vec![],
+                    partitions_added: 0,
+                    error_message: None,
+                    log: vec![],
+                };
+                // This process runs the crawl: its id lets any process tell a crawl whose runner died.
+                tx.execute(
+                "UPDATE crawlers SET last_run = ?2, pid = ?3, stop_requested = 0 WHERE name = ?1",
+                params![name, serde_json::to_string(&run).expect("JSON"), std::process::id()],
             )?;
-            Ok((def, json!({})))
-        })?;
+                Ok((def, json!({})))
+            })?;
         let lake = self.arc();
         tokio::task::spawn_blocking(move || lake.execute_crawl(def, progress));
         Ok(())
+    }
+
+    async fn stop_crawler(&self, by: &Principal, name: &str) -> Result<()> {
+        self.audited(by, "glue", "StopCrawler", name, |tx, caller| {
+            self.require_admin(caller, "glue:StopCrawler")?;
+            let (_, last) = self.crawler(tx, name)?;
+            if last.is_none_or(|r| r.state.is_finished()) {
+                return Err(ServiceError::new(
+                    Code::CrawlerNotRunningException,
+                    format!("Crawler {name} is not running."),
+                ));
+            }
+            tx.execute(
+                "UPDATE crawlers SET stop_requested = 1 WHERE name = ?1",
+                params![name],
+            )?;
+            Ok(((), json!({})))
+        })
     }
 
     async fn get_crawler(
@@ -360,20 +380,41 @@ impl Lake {
         tx: &rusqlite::Transaction,
         name: &str,
     ) -> Result<(CrawlerDefinition, Option<CrawlerRun>)> {
-        let (def, last): (String, Option<String>) = tx
+        let (def, last, pid): (String, Option<String>, u32) = tx
             .query_row(
-                "SELECT definition, last_run FROM crawlers WHERE name = ?1",
+                "SELECT definition, last_run, pid FROM crawlers WHERE name = ?1",
                 params![name],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?
             .ok_or_else(|| not_found(format!("Crawler {name} not found.")))?;
         let def = serde_json::from_str(&def).map_err(|e| ServiceError::internal(e.to_string()))?;
-        let last = last
+        let mut last: Option<CrawlerRun> = last
             .map(|l| serde_json::from_str(&l))
             .transpose()
             .map_err(|e| ServiceError::internal(e.to_string()))?;
+        if let Some(run) = last.as_mut().filter(|r| !r.state.is_finished())
+            && runner_gone(pid)
+        {
+            run.state = RunState::Failed;
+            run.error_message = Some(format!(
+                "the process running it (pid {pid}) ended before the crawl did"
+            ));
+        }
         Ok((def, last))
+    }
+
+    /// Whether someone asked the running crawl of `name` to stop.
+    pub(super) fn crawl_stop_requested(&self, name: &str) -> bool {
+        self.meta
+            .read(|tx| {
+                Ok(tx.query_row(
+                    "SELECT stop_requested FROM crawlers WHERE name = ?1",
+                    params![name],
+                    |r| r.get::<_, bool>(0),
+                )?)
+            })
+            .unwrap_or(false)
     }
 
     pub(super) fn save_crawl(&self, run: &CrawlerRun) -> Result<()> {

@@ -140,9 +140,13 @@ impl Audit for Lake {
     }
 
     async fn verify(&self, by: &Principal) -> Result<AuditVerification> {
-        self.reading(by, "lakectl", "VerifyAuditLog", "audit", |tx, caller| {
+        let verified = self.reading(by, "lakectl", "VerifyAuditLog", "audit", |tx, caller| {
             self.require_admin(caller, "audit:Verify")?;
             self.audit.verify(tx)
-        })
+        })?;
+        // The chain agrees with itself; the head kept outside the store says whether the store
+        // lost commits (audit_head.rs).
+        self.meta.read(|tx| self.audit.check_head_file(tx))?;
+        Ok(verified)
     }
 }

@@ -3,6 +3,7 @@
 //! ```text
 //! lake.json   format, account id, KDF parameters and the root key sealed under the passphrase
 //! meta.db     the transactional metadata store (SQLite, WAL): keys, buckets, objects, audit ...
+//! audit.head  the audit chain's last entry, MACed, so a store that lost commits is caught
 //! objects/    object bodies, each sealed under its own data key (see envelope.rs)
 //! tmp/        bodies being written; never visible to listings
 //! ```
@@ -74,6 +75,10 @@ impl LakeDir {
     pub fn tmp(&self) -> PathBuf {
         self.root.join("tmp")
     }
+    /// The audit chain's head, kept outside the metadata store (audit_head.rs).
+    pub fn audit_head(&self) -> PathBuf {
+        self.root.join("audit.head")
+    }
     pub fn exists(&self) -> bool {
         self.header().is_file()
     }
@@ -122,7 +127,7 @@ pub fn create(dir: &LakeDir, passphrase: &str) -> Result<(LakeHeader, Secret)> {
         ));
     }
     for d in [dir.root().to_path_buf(), dir.objects(), dir.tmp()] {
-        fs::create_dir_all(&d).map_err(|e| io(&format!("cannot create {}", d.display()), e))?;
+        create_private_dir_all(&d).map_err(|e| io(&format!("cannot create {}", d.display()), e))?;
         restrict(&d);
     }
     let mut salt = [0u8; 16];
@@ -149,7 +154,7 @@ pub fn create(dir: &LakeDir, passphrase: &str) -> Result<(LakeHeader, Secret)> {
     let tmp = dir
         .root()
         .join(format!("lake.json.{}", uuid::Uuid::new_v4()));
-    let mut f = fs::File::create(&tmp).map_err(|e| io("cannot write lake.json", e))?;
+    let mut f = create_private(&tmp).map_err(|e| io("cannot write lake.json", e))?;
     f.write_all(
         serde_json::to_string_pretty(&header)
             .expect("header serializes")
@@ -207,6 +212,68 @@ pub fn unlock(dir: &LakeDir, passphrase: &str) -> Result<(LakeHeader, Secret)> {
         )
     })?;
     Ok((header, root))
+}
+
+/// The lake refuses to open when it cannot be written, and says why in one place: every call,
+/// reads included, appends to the lake's audit log in the metadata store, so a lake that cannot
+/// record a read cannot serve it.
+pub fn read_only_error(why: &str) -> ServiceError {
+    ServiceError::new(
+        Code::LakeConfiguration,
+        format!(
+            "the lake is read-only ({why}): lakectl records every call, reads included, in the lake's audit log, so it opens only a lake it may write; make the lake directory and its files writable by you, or work on a copy"
+        ),
+    )
+}
+
+/// Fails with `read_only_error` when the lake's directory or metadata store is not writable: no
+/// write permission (as mode bits say, which hold even for root) or a read-only file system.
+pub fn check_writable(dir: &LakeDir) -> Result<()> {
+    for path in [dir.root().to_path_buf(), dir.meta_db()] {
+        let Ok(meta) = fs::metadata(&path) else {
+            continue;
+        };
+        if meta.permissions().readonly() {
+            return Err(read_only_error(&format!(
+                "{} is not writable",
+                path.display()
+            )));
+        }
+    }
+    if let Err(e) = fs::OpenOptions::new().append(true).open(dir.meta_db())
+        && matches!(
+            e.kind(),
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+        )
+    {
+        return Err(read_only_error(&format!("meta.db: {e}")));
+    }
+    Ok(())
+}
+
+/// A new file that only its owner may read or write (0600) from its first byte: everything the
+/// lake writes is sealed, but its size and timing are the owner's business too.
+pub fn create_private(path: &Path) -> std::io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+/// `create_dir_all` whose new directories only their owner may enter (0700).
+pub fn create_private_dir_all(path: &Path) -> std::io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(path)
 }
 
 /// Owner-only permissions on what the lake creates.

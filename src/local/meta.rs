@@ -3,21 +3,25 @@
 //! and crash safety. Write transactions start IMMEDIATE so a read-then-write never deadlocks.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use crate::service::{Result, ServiceError};
+use super::audit_head::HeadFile;
+use crate::service::{Code, Result, ServiceError};
 
 impl From<rusqlite::Error> for ServiceError {
     fn from(err: rusqlite::Error) -> Self {
+        if err.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) {
+            return super::lake::read_only_error(&err.to_string());
+        }
         ServiceError::internal(format!("metadata store: {err}"))
     }
 }
 
 /// The schema, as the migrations that build it: a lake at version N runs migrations N.. in order.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 const V1: &str = r#"
 CREATE TABLE principals(
@@ -205,12 +209,27 @@ CREATE TABLE athena_queries(
 );
 "#;
 
+/// Crawls record their runner, as job runs do: a crawl whose process died is reported FAILED
+/// instead of RUNNING forever, and a stop request reaches it through the store.
+const V5: &str = r#"
+ALTER TABLE crawlers ADD COLUMN pid INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE crawlers ADD COLUMN stop_requested INTEGER NOT NULL DEFAULT 0;
+"#;
+
 pub struct Meta {
     conn: Mutex<Connection>,
+    /// Told when each write transaction ends, so the audit head kept outside follows commits.
+    head: Arc<HeadFile>,
 }
 
 impl Meta {
-    pub fn open(path: &Path) -> Result<Self> {
+    pub fn open(path: &Path, head: Arc<HeadFile>) -> Result<Self> {
+        // Owner-only from the start: SQLite gives -wal and -shm the mode of the database file.
+        match super::lake::create_private(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(ServiceError::local_io("cannot create meta.db", &e)),
+        }
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(30))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -218,12 +237,13 @@ impl Meta {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let meta = Meta {
             conn: Mutex::new(conn),
+            head,
         };
         meta.write(|tx| {
             let version: usize = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
             if version > MIGRATIONS.len() {
                 return Err(ServiceError::new(
-                    crate::service::Code::LakeConfiguration,
+                    Code::LakeConfiguration,
                     format!("metadata schema {version} is newer than this lakectl understands"),
                 ));
             }
@@ -240,9 +260,9 @@ impl Meta {
     pub fn write<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+        let outcome = f(&tx).and_then(|out| Ok(tx.commit().map(|()| out)?));
+        self.head.transaction_ended(outcome.is_ok());
+        outcome
     }
 
     /// Runs `f` on a consistent snapshot.

@@ -4,6 +4,7 @@
 mod access;
 mod athena;
 mod audit;
+mod audit_head;
 mod authz;
 mod catalog;
 mod classify;
@@ -79,19 +80,48 @@ impl Lake {
 
     pub fn open(dir: LakeDir, passphrase: &str) -> Result<Arc<Lake>> {
         let (header, root) = lake::unlock(&dir, passphrase)?;
+        lake::check_writable(&dir)?;
         let lake = Lake::assemble(dir, header, &root)?;
+        // Before anything is written: a store that lost commits must not grow over the gap.
+        if !lake.meta.read(|tx| lake.audit.check_head_file(tx))? {
+            lake.meta.write(|tx| {
+                lake.audit.append(
+                    tx,
+                    Event {
+                        principal: "lakectl",
+                        source: "lakectl",
+                        name: "CreateAuditHeadFile",
+                        resource: &lake.dir.audit_head().display().to_string(),
+                        error_code: None,
+                        detail: serde_json::json!({"Reason": "audit.head was missing: a lake from before it was kept, or it was removed"}),
+                    },
+                )
+            })?;
+        }
         kms::run_due_maintenance(&lake)?;
         objects::sweep_abandoned_uploads(&lake);
         Ok(lake)
     }
 
     fn assemble(dir: LakeDir, header: LakeHeader, root: &crypto::Secret) -> Result<Arc<Lake>> {
-        let meta = Meta::open(&dir.meta_db())?;
-        lake::restrict(&dir.meta_db());
+        let head_file = Arc::new(audit_head::HeadFile::new(
+            dir.audit_head(),
+            root.derive("audit head file").hmac(),
+        ));
+        let meta = Meta::open(&dir.meta_db(), head_file.clone())?;
+        // Lakes made before every file was created owner-only get their modes here.
+        for path in [dir.header(), dir.meta_db()] {
+            lake::restrict(&path);
+        }
+        for suffix in ["-wal", "-shm"] {
+            let mut name = dir.meta_db().into_os_string();
+            name.push(suffix);
+            lake::restrict(std::path::Path::new(&name));
+        }
         Ok(Arc::new_cyclic(|me| Lake {
             me: me.clone(),
             key_wrap: root.derive("kms key material").aead(),
-            audit: AuditLog::new(root),
+            audit: AuditLog::new(root, head_file),
             dir,
             header,
             meta,

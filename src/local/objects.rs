@@ -45,7 +45,7 @@ struct PendingBody {
 impl PendingBody {
     /// A new temporary body, locked for as long as this lives.
     fn create(tmp: PathBuf) -> Result<Self> {
-        let file = File::create_new(&tmp)
+        let file = super::lake::create_private(&tmp)
             .map_err(|e| ServiceError::local_io("cannot create an upload file", &e))?;
         let pending = PendingBody {
             file,
@@ -263,7 +263,7 @@ impl Lake {
                 )?;
                 let final_path = self.blob_path(&blob);
                 let dir = final_path.parent().expect("blob paths have a parent");
-                fs::create_dir_all(dir).map_err(|e| ServiceError::local_io("cannot create an object directory", &e))?;
+                super::lake::create_private_dir_all(dir).map_err(|e| ServiceError::local_io("cannot create an object directory", &e))?;
                 fs::rename(&body.pending.tmp, &final_path)
                     .map_err(|e| ServiceError::local_io("cannot move an upload into place", &e))?;
                 body.pending.committed = true;

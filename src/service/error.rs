@@ -34,6 +34,8 @@ codes! {
     BucketNotEmpty => "BucketNotEmpty",
     InvalidBucketName => "InvalidBucketName",
     InvalidArgument => "InvalidArgument",
+    /// The command line itself is wrong (the AWS CLI's parameter validation), exit 252.
+    ParamValidation => "ParamValidation",
     NoSuchBucketPolicy => "NoSuchBucketPolicy",
     ServerSideEncryptionConfigurationNotFoundError => "ServerSideEncryptionConfigurationNotFoundError",
     NotFoundException => "NotFoundException",
@@ -49,6 +51,9 @@ codes! {
     /// Athena's "the query is wrong or not allowed".
     InvalidRequestException => "InvalidRequestException",
     EntityNotFoundException => "EntityNotFoundException",
+    /// Glue: a crawler is already crawling (start) / is not crawling (stop).
+    CrawlerRunningException => "CrawlerRunningException",
+    CrawlerNotRunningException => "CrawlerNotRunningException",
     UnrecognizedClientException => "UnrecognizedClientException",
     AuditIntegrityException => "AuditIntegrityException",
     /// The lake directory is missing, not a lake, or its passphrase is wrong.
@@ -73,6 +78,7 @@ impl Code {
     /// 255 anything else.
     pub fn exit_code(self) -> i32 {
         match self {
+            Code::ParamValidation => 252,
             Code::LakeConfiguration | Code::UnrecognizedClientException => 253,
             Code::LocalIo | Code::Internal | Code::Cancelled | Code::EndpointConnection => 255,
             _ => 254,

@@ -130,6 +130,8 @@ pub trait Jobs: Send + Sync {
     async fn create_crawler(&self, by: &Principal, def: CrawlerDefinition) -> Result<()>;
     /// Starts a crawl; it runs in this process and reports through `progress`.
     async fn start_crawler(&self, by: &Principal, name: &str, progress: Progress) -> Result<()>;
+    /// Asks a running crawl to stop (Glue's StopCrawler); it ends STOPPED (Glue: CANCELLED).
+    async fn stop_crawler(&self, by: &Principal, name: &str) -> Result<()>;
     async fn get_crawler(
         &self,
         by: &Principal,

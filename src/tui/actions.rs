@@ -112,8 +112,11 @@ impl App {
                 }
             }
             Intent::StopRun => {
-                let running = self.selected_run().filter(|r| !r.crawler && r.state.is_some_and(|s| !s.is_finished()));
-                if let Some(r) = running
+                let running = self.selected_run().filter(|r| r.state.is_some_and(|s| !s.is_finished()));
+                if let Some(r) = running.filter(|r| r.crawler) {
+                    let w = words(&["glue", "stop-crawler", "--name", &r.name]);
+                    self.confirm(&format!("Stop the crawl of {}: tables it already wrote stay", r.name), w);
+                } else if let Some(r) = running
                     && let Some(id) = &r.run_id
                 {
                     let w = words(&["glue", "batch-stop-job-run", "--job-name", &r.name, "--job-run-ids", id]);
@@ -491,12 +494,11 @@ impl App {
                 );
                 let job = Job::new(format!("masking job {name}"), move |ctx| {
                     Box::pin(async move {
-                        let cli = crate::cli::Context {
-                            services: &ctx.services,
-                            principal: &ctx.principal,
-                            console: true,
-                            progress: ctx.progress.clone(),
-                        };
+                        let cli = crate::cli::Context::for_console(
+                            &ctx.services,
+                            &ctx.principal,
+                            ctx.progress.clone(),
+                        );
                         cli.execute(crate::cli::commands::Command::from_words(&create)?)
                             .await?;
                         let run = cli

@@ -52,20 +52,33 @@ impl Job {
         Job::new(label, move |ctx| {
             Box::pin(async move {
                 let cmd = crate::cli::commands::Command::from_words(&words)?;
-                let cli = crate::cli::Context {
-                    services: &ctx.services,
-                    principal: &ctx.principal,
-                    console: true,
-                    progress: ctx.progress.clone(),
-                };
-                let value = cli.execute(cmd).await?;
+                let cli = crate::cli::Context::for_console(
+                    &ctx.services,
+                    &ctx.principal,
+                    ctx.progress.clone(),
+                );
+                let reply = cli.run(cmd).await?;
+                // What the shell would say on stderr and in its exit code, said here.
+                let mut said: Vec<String> = reply
+                    .warnings
+                    .iter()
+                    .map(|w| format!("warning: {w}"))
+                    .collect();
+                if reply.exit_code != 0 {
+                    said.insert(0, format!("ended with exit code {}", reply.exit_code));
+                }
                 Ok(if show_output {
-                    JobOutcome::Text {
-                        title,
-                        body: crate::cli::output::json_pretty(&value),
-                    }
-                } else {
+                    let json = crate::cli::output::json_pretty(&reply.value);
+                    let body = if said.is_empty() {
+                        json
+                    } else {
+                        format!("{}\n{json}", said.join("\n"))
+                    };
+                    JobOutcome::Text { title, body }
+                } else if said.is_empty() {
                     JobOutcome::Message(format!("done: {}", command_text(&words)))
+                } else {
+                    JobOutcome::Message(format!("{}: {}", command_text(&words), said.join("; ")))
                 })
             })
         })

@@ -55,6 +55,8 @@ pub fn render(app: &mut App, f: &mut Frame) {
     if let Some(popup) = &mut app.popup {
         popup.render(f, main);
     }
+    // Last, over everything drawn: keys, names and messages come from data and other principals.
+    crate::terminal_text::inert_buffer(f.buffer_mut());
 }
 
 fn render_pane_bar(app: &App, f: &mut Frame, area: Rect) {

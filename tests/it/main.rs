@@ -6,6 +6,7 @@ mod aws;
 mod cli;
 mod common;
 mod console;
+mod edges;
 mod glue;
 mod keys;
 mod macie;

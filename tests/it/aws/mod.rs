@@ -6,6 +6,7 @@
 
 mod catalog;
 mod console;
+mod edges;
 mod in_lakectl;
 mod mocked;
 mod scenarios;

@@ -53,16 +53,31 @@ fn last_crawl(lake: &std::path::Path) -> Value {
 #[test]
 fn a_crawl_whose_process_was_killed_is_failed_and_starts_again() {
     let (_dir, lake) = seeded();
-    crawlable(&lake, 120);
+    crawlable(&lake, 300);
     let mut crawling = lakectl(&lake)
         .args(["glue", "start-crawler", "--name", "c", "--wait"])
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while last_crawl(&lake)["State"] != "RUNNING" {
-        assert!(Instant::now() < deadline, "the crawl never showed RUNNING");
-        std::thread::sleep(Duration::from_millis(5));
+    // Watch the store itself: asking through lakectl costs a process and a key derivation a
+    // time, long enough for the crawl to end between two looks.
+    let store = rusqlite::Connection::open_with_flags(
+        lake.join("meta.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let runner: Option<u32> = store
+            .query_row("SELECT pid FROM crawlers WHERE name = 'c'", [], |r| {
+                r.get(0)
+            })
+            .unwrap_or(None);
+        if runner == Some(crawling.id()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the crawl never started");
+        std::thread::sleep(Duration::from_millis(2));
     }
     crawling.kill().unwrap();
     crawling.wait().unwrap();

@@ -17,7 +17,7 @@ impl From<rusqlite::Error> for ServiceError {
 }
 
 /// The schema, as the migrations that build it: a lake at version N runs migrations N.. in order.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 const V1: &str = r#"
 CREATE TABLE principals(
@@ -202,6 +202,22 @@ CREATE TABLE athena_queries(
     execution TEXT NOT NULL,
     result_key TEXT,
     pid INTEGER NOT NULL DEFAULT 0
+);
+"#;
+
+/// IAM identity policies: inline policies by name, and the AWS managed policies attached (by
+/// ARN; their documents ship in the binary).
+const V5: &str = r#"
+CREATE TABLE user_policies(
+    principal TEXT NOT NULL REFERENCES principals(name) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    document TEXT NOT NULL,
+    PRIMARY KEY(principal, name)
+);
+CREATE TABLE attached_policies(
+    principal TEXT NOT NULL REFERENCES principals(name) ON DELETE CASCADE,
+    arn TEXT NOT NULL,
+    PRIMARY KEY(principal, arn)
 );
 "#;
 

@@ -49,6 +49,12 @@ codes! {
     /// Athena's "the query is wrong or not allowed".
     InvalidRequestException => "InvalidRequestException",
     EntityNotFoundException => "EntityNotFoundException",
+    /// IAM's "that name is taken" (user names compare case-insensitively).
+    EntityAlreadyExists => "EntityAlreadyExists",
+    /// IAM's "no such user, policy or attachment".
+    NoSuchEntity => "NoSuchEntity",
+    /// IAM's "this policy document is not valid".
+    MalformedPolicyDocument => "MalformedPolicyDocument",
     UnrecognizedClientException => "UnrecognizedClientException",
     AuditIntegrityException => "AuditIntegrityException",
     /// The lake directory is missing, not a lake, or its passphrase is wrong.

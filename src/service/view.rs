@@ -337,3 +337,20 @@ pub fn column_decisions(
         })
         .collect()
 }
+
+/// What `explain` tells a principal about a table's columns: every column to an admin, or to a
+/// principal holding a permission that names the table (DESCRIBE); otherwise only the columns it
+/// sees, and how many more there are, so the names of the others stay unknown to it.
+pub fn disclosed_columns(
+    view: &TableView,
+    decisions: Vec<ColumnDecision>,
+    viewer_is_admin: bool,
+) -> (Vec<ColumnDecision>, Option<usize>) {
+    if viewer_is_admin || view.described {
+        return (decisions, None);
+    }
+    let total = decisions.len();
+    let shown: Vec<ColumnDecision> = decisions.into_iter().filter(|c| c.visible).collect();
+    let hidden = total - shown.len();
+    (shown, (hidden > 0).then_some(hidden))
+}

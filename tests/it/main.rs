@@ -10,5 +10,7 @@ mod glue;
 mod keys;
 mod macie;
 mod pii_quality;
+mod policies;
 mod query;
+mod security;
 mod storage;

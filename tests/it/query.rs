@@ -51,7 +51,8 @@ pub async fn query(t: &TestLake, who: &str, sql: &str) -> Result<Answer, Service
     })
 }
 
-/// A new principal, allowed to use the query results key (as the demo's personas are).
+/// A new principal with the identity policies and the use of the query results key that the
+/// demo's personas have.
 pub async fn new_principal(t: &TestLake, name: &str) {
     let a = admin();
     t.services
@@ -59,6 +60,7 @@ pub async fn new_principal(t: &TestLake, name: &str) {
         .create_principal(&a, name, false)
         .await
         .unwrap();
+    crate::common::give_persona_policies(&t.services, name).await;
     t.services
         .keys
         .allow(

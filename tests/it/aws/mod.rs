@@ -6,6 +6,7 @@
 
 mod catalog;
 mod console;
+mod iam;
 mod in_lakectl;
 mod mocked;
 mod scenarios;

@@ -1,0 +1,209 @@
+//! The security walk: every command of `lakectl --help`, found by walking clap's command tree
+//! (so a new command is walked without anyone adding it here), run on the demo lake as a
+//! principal with no policies and no grants, then with ReadOnlyAccess. Only the commands in
+//! PUBLIC may answer the first; with the second, every command that changes the lake must be
+//! refused.
+
+use clap::CommandFactory;
+use lakectl::cli::Context;
+use lakectl::cli::commands::CommandLine;
+use lakectl::service::{Code, Principal};
+
+use crate::common::{TestLake, admin};
+use crate::query::demo_lake;
+
+/// Commands that are not service calls: `init` and `demo` create a lake and are refused inside
+/// one (the executor answers InvalidArgument before any service is asked).
+const PUBLIC: &[&str] = &["init", "demo"];
+
+/// A value for a required argument, by its name: real names from the demo lake where they
+/// exist, so a refusal is not "no such thing".
+fn value_for(id: &str, path: &[String], scratch: &std::path::Path) -> String {
+    let local = |name: &str| scratch.join(name).display().to_string();
+    match id {
+        "bucket" => "secure-datalake".into(),
+        "key" => "raw/data.json".into(),
+        "key_id" => "alias/datalake-key".into(),
+        "alias" | "alias_name" => "alias/new-alias".into(),
+        "target_key_id" => "alias/datalake-key".into(),
+        "job_name" => "raw-to-processed".into(),
+        "run_id" | "job_run_id" => "jr_0".into(),
+        "database" | "database_name" => "lakeformation-glue-catalog-db".into(),
+        "table" | "filter_table" => "lakeformation-glue-catalog-db.processed".into(),
+        "principal" => "nobody".into(),
+        "user_name" => "analyst".into(),
+        "policy_name" => "lake-user".into(),
+        "policy_arn" => "arn:aws:iam::aws:policy/ReadOnlyAccess".into(),
+        "policy" => r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::secure-datalake/*"}]}"#.into(),
+        "policy_document" => r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#.into(),
+        "query_execution_id" | "query_execution_ids" => "00000000-0000-0000-0000-000000000000".into(),
+        "query_string" => "SELECT 1".into(),
+        "permissions" => "SELECT".into(),
+        "operations" => "Decrypt".into(),
+        "columns" => "symbol".into(),
+        "lf_tags" | "lf_tag_expression" => "data=raw".into(),
+        "values" => "a,b".into(),
+        "row_filter" => "symbol = 'x'".into(),
+        "output_location" | "target" => "s3://secure-datalake/out/".into(),
+        "source" if path[0] == "s3" => "s3://secure-datalake/raw/data.json".into(),
+        "source" => "s3://secure-datalake/raw/".into(),
+        "destination" | "outfile" => local("download"),
+        "body" => {
+            std::fs::write(scratch.join("body"), b"x").unwrap();
+            local("body")
+        }
+        "path" | "uri" => "s3://secure-datalake/".into(),
+        "resource_arn" | "data_location" => "s3://secure-datalake/processed/".into(),
+        "role_arn" | "role" => "glue-service-role".into(),
+        "tokens" | "token" => "tok".into(),
+        "finding_id" | "finding_ids" | "job_id" => "f0".into(),
+        "admins" => "nobody".into(),
+        "regex" => "x".into(),
+        _ => "x".into(),
+    }
+}
+
+/// Every leaf command, as the words that run it with its required arguments filled in.
+fn every_command(scratch: &std::path::Path) -> Vec<Vec<String>> {
+    fn walk(
+        cmd: &clap::Command,
+        path: Vec<String>,
+        scratch: &std::path::Path,
+        out: &mut Vec<Vec<String>>,
+    ) {
+        if cmd.has_subcommands() {
+            for sub in cmd.get_subcommands() {
+                let mut p = path.clone();
+                p.push(sub.get_name().to_string());
+                walk(sub, p, scratch, out);
+            }
+            return;
+        }
+        let mut words = path.clone();
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().as_str();
+            if !arg.is_required_set() || id == "help" {
+                continue;
+            }
+            let value = match arg.get_possible_values().first() {
+                Some(v) => v.get_name().to_string(),
+                None => value_for(id, &path, scratch),
+            };
+            match arg.get_long() {
+                Some(long) => {
+                    words.push(format!("--{long}"));
+                    words.push(value);
+                }
+                None => words.push(value),
+            }
+        }
+        out.push(words);
+    }
+    let mut out = Vec::new();
+    walk(&CommandLine::command(), Vec::new(), scratch, &mut out);
+    out
+}
+
+async fn run(
+    t: &TestLake,
+    who: &Principal,
+    words: &[String],
+) -> lakectl::service::Result<serde_json::Value> {
+    let line = shell_words::join(words);
+    let cmd = lakectl::cli::parse_line(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    Context::new(&t.services, who).execute(cmd).await
+}
+
+fn is_public(words: &[String]) -> bool {
+    PUBLIC.contains(&words[0].as_str())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_refuses_a_principal_with_no_policy_then_read_only_changes_nothing() {
+    let t = demo_lake().await;
+    let a = admin();
+    t.services
+        .iam
+        .create_principal(&a, "nobody", false)
+        .await
+        .unwrap();
+    let nobody = Principal::new("nobody");
+    let scratch = tempfile::tempdir().unwrap();
+    let commands = every_command(scratch.path());
+    assert!(
+        commands.len() > 60,
+        "the walk found {} commands",
+        commands.len()
+    );
+
+    // 1. No policy, no grant: every command is refused (AccessDenied, exit 254).
+    let mut answered = Vec::new();
+    for words in &commands {
+        if is_public(words) {
+            continue;
+        }
+        match run(&t, &nobody, words).await {
+            Err(e) if e.code == Code::AccessDenied => {
+                assert_eq!(e.code.exit_code(), 254);
+                assert!(
+                    e.message.contains("arn:aws:iam::") && e.message.contains("nobody"),
+                    "{words:?}: the refusal names the caller: {}",
+                    e.message
+                );
+            }
+            other => answered.push(format!("{}: {other:?}", words.join(" "))),
+        }
+    }
+    assert!(
+        answered.is_empty(),
+        "answered a principal with no policy:\n{}",
+        answered.join("\n")
+    );
+    assert!(
+        !std::fs::exists(scratch.path().join("download")).unwrap(),
+        "a refused download wrote a file"
+    );
+
+    // 2. ReadOnlyAccess: reads are allowed, every change is refused.
+    t.services
+        .iam
+        .attach_user_policy(&a, "nobody", "arn:aws:iam::aws:policy/ReadOnlyAccess")
+        .await
+        .unwrap();
+    let mut changed = Vec::new();
+    for words in &commands {
+        if is_public(words) {
+            continue;
+        }
+        let line = shell_words::join(words);
+        let changes = lakectl::cli::parse_line(&line).unwrap().changes_anything();
+        let outcome = run(&t, &nobody, words).await;
+        if changes && !matches!(&outcome, Err(e) if e.code == Code::AccessDenied) {
+            changed.push(format!("{line}: {outcome:?}"));
+        }
+    }
+    assert!(
+        changed.is_empty(),
+        "ReadOnlyAccess let these change the lake:\n{}",
+        changed.join("\n")
+    );
+    for read in [
+        "glue get-databases",
+        "glue get-crawlers",
+        "glue get-jobs",
+        "kms list-keys",
+        "kms list-aliases",
+        "athena list-work-groups",
+        "iam list-principals",
+        "s3 ls",
+    ] {
+        let cmd = lakectl::cli::parse_line(read).unwrap();
+        Context::new(&t.services, &nobody)
+            .execute(cmd)
+            .await
+            .unwrap_or_else(|e| panic!("ReadOnlyAccess may {read}: {e}"));
+    }
+    // Lake Formation still filters the catalog: no grant, no database.
+    let dbs = t.services.catalog.get_databases(&nobody).await.unwrap();
+    assert!(dbs.is_empty(), "{dbs:?}");
+}

@@ -36,7 +36,9 @@ fn uninformative(v: &serde_json::Value) -> bool {
 /// A batch call's answer (`BatchStopJobRun`) that refused every item, as AWS refuses them.
 fn refused_in_batch(v: &serde_json::Value) -> bool {
     let errors = v["Errors"].as_array();
-    v["SuccessfulSubmissions"].as_array().is_some_and(|a| a.is_empty())
+    v["SuccessfulSubmissions"]
+        .as_array()
+        .is_some_and(|a| a.is_empty())
         && errors.is_some_and(|e| {
             !e.is_empty()
                 && e.iter()
@@ -156,7 +158,10 @@ fn complete(mut words: Vec<String>, scratch: &std::path::Path) -> Vec<String> {
             .lines()
             .skip_while(|l| !l.contains("were not provided"))
             .nth(1)
-            .and_then(|l| l.split_whitespace().find(|w| w.trim_start_matches('<').starts_with("--")))
+            .and_then(|l| {
+                l.split_whitespace()
+                    .find(|w| w.trim_start_matches('<').starts_with("--"))
+            })
             .map(|w| w.trim_start_matches('<').to_string());
         let Some(flag) = missing else {
             panic!("{words:?}: {err}");

@@ -91,6 +91,9 @@ pub fn moto() -> &'static Moto {
         let python = install(&venv());
         let mut child = Command::new(python)
             .args(["-c", SERVER])
+            // `iam attach-user-policy` attaches AWS managed policies (ReadOnlyAccess, ...),
+            // which moto knows only when told to load them.
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -77,10 +77,13 @@ impl Aws {
         let reader = self
             .reader_of(by, &t.storage_descriptor.location, &arn)
             .await?;
+        // Explaining another principal needs Lake Formation's ListPermissions on its grants,
+        // which only administrators hold: such a viewer may see every column's name.
+        let viewer_privileged = admin || by.name() != principal;
         let (columns, hidden_columns) = disclosed_columns(
             &view,
             column_decisions(&view, principal, database, table),
-            admin,
+            viewer_privileged,
         );
         Ok(Explanation {
             principal: principal.to_string(),

@@ -368,9 +368,9 @@ fn classify(aws_code: &str) -> Code {
         | "SignatureDoesNotMatch"
         | "InvalidAccessKeyId" => Code::UnrecognizedClientException,
         "ResourceNotFoundException" | "NotFound" | "NoSuchUpload" => Code::NotFoundException,
-        "BucketAlreadyOwnedByYou"
-        | "ResourceAlreadyExistsException"
-        | "ConflictException" => Code::AlreadyExistsException,
+        "BucketAlreadyOwnedByYou" | "ResourceAlreadyExistsException" | "ConflictException" => {
+            Code::AlreadyExistsException
+        }
         "InvalidParameterValue" | "InvalidParameterException" | "InvalidRequest" => {
             Code::ValidationException
         }

@@ -336,7 +336,7 @@ impl Access for Lake {
             Call::new(
                 "lakeformation",
                 "GetResourceLFTags",
-                &format!("{database}.{table}"),
+                format!("{database}.{table}"),
             ),
             |tx, caller| {
                 let t = self.table_or_not_found(tx, database, table)?;

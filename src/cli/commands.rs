@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 pub use super::access_commands::{AthenaCommand, LakeFormationCommand};
+pub use super::iam_commands::IamCommand;
 
 /// A command as typed after `lakectl` (or after `:` in the console).
 #[derive(Debug, Parser)]
@@ -259,72 +260,6 @@ pub enum GlueCommand {
         name: String,
     },
     GetCrawlers,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum IamCommand {
-    /// Create a principal
-    CreatePrincipal {
-        #[arg(long)]
-        name: String,
-        /// Make it a lake admin (may create principals, keys, buckets; reads the audit log)
-        #[arg(long)]
-        admin: bool,
-    },
-    /// List the principals
-    ListPrincipals,
-    /// Add or replace an inline identity policy of a user (IAM policy evaluation: an explicit
-    /// Deny in any policy wins, then an Allow in an identity policy or the resource's policy;
-    /// otherwise AccessDenied, whose message names the policy and Sid that decided)
-    PutUserPolicy {
-        #[arg(long)]
-        user_name: String,
-        #[arg(long)]
-        policy_name: String,
-        /// The policy: file://PATH or the JSON itself (no Principal: it applies to the user)
-        #[arg(long)]
-        policy_document: String,
-    },
-    /// Show an inline identity policy of a user
-    GetUserPolicy {
-        #[arg(long)]
-        user_name: String,
-        #[arg(long)]
-        policy_name: String,
-    },
-    /// List the names of a user's inline identity policies
-    ListUserPolicies {
-        #[arg(long)]
-        user_name: String,
-    },
-    /// Remove an inline identity policy of a user
-    DeleteUserPolicy {
-        #[arg(long)]
-        user_name: String,
-        #[arg(long)]
-        policy_name: String,
-    },
-    /// Attach an AWS managed policy (arn:aws:iam::aws:policy/NAME: ReadOnlyAccess,
-    /// AdministratorAccess, AmazonAthenaFullAccess, AWSGlueConsoleFullAccess,
-    /// AWSLakeFormationDataAdmin, AmazonS3ReadOnlyAccess, AmazonS3FullAccess, ...)
-    AttachUserPolicy {
-        #[arg(long)]
-        user_name: String,
-        #[arg(long)]
-        policy_arn: String,
-    },
-    /// Detach a managed policy from a user
-    DetachUserPolicy {
-        #[arg(long)]
-        user_name: String,
-        #[arg(long)]
-        policy_arn: String,
-    },
-    /// List the managed policies attached to a user
-    ListAttachedUserPolicies {
-        #[arg(long)]
-        user_name: String,
-    },
 }
 
 #[derive(Debug, Args)]

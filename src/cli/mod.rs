@@ -6,6 +6,7 @@ pub mod access_commands;
 mod athena;
 pub mod commands;
 mod glue;
+pub mod iam_commands;
 pub mod lakeformation;
 mod macie2;
 pub mod output;

@@ -1,8 +1,8 @@
 //! The security walk: every command of `lakectl --help`, found by walking clap's command tree
 //! (so a new command is walked without anyone adding it here), run on the demo lake as a
-//! principal with no policies and no grants, then with ReadOnlyAccess. Only the commands in
-//! PUBLIC may answer the first; with the second, every command that changes the lake must be
-//! refused.
+//! principal with no policies and no grants, then with ReadOnlyAccess, then as the personas the
+//! seeds give policies to. Only the commands in PUBLIC may answer the first; with the second,
+//! every command that changes the lake must be refused; the personas' work must still run.
 
 use clap::CommandFactory;
 use lakectl::cli::Context;
@@ -281,4 +281,69 @@ async fn every_command_refuses_a_principal_with_no_policy_then_read_only_changes
     // Lake Formation still filters the catalog: no grant, no database.
     let dbs = t.services.catalog.get_databases(&nobody).await.unwrap();
     assert!(dbs.is_empty(), "{dbs:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_personas_policies_let_them_do_their_work_and_nothing_more() {
+    let t = demo_lake().await;
+    let table = "\"lakeformation-glue-catalog-db\".processed";
+    let work: &[(&str, Vec<String>)] = &[
+        (
+            "analyst",
+            vec![
+                format!("athena start-query-execution --query-string 'SELECT symbol FROM {table} LIMIT 3' --wait"),
+                "glue get-tables --database lakeformation-glue-catalog-db".into(),
+                "lakeformation explain --principal analyst --table lakeformation-glue-catalog-db.processed".into(),
+                "lakeformation list-permissions".into(),
+                "s3 ls".into(),
+            ],
+        ),
+        (
+            "business-analyst",
+            vec![
+                "athena start-query-execution --query-string 'SELECT * FROM pii_db.masked_bank LIMIT 3' --wait".into(),
+                "glue get-tables --database pii_db".into(),
+                "lakeformation explain --principal business-analyst --table pii_db.masked_customers".into(),
+            ],
+        ),
+        (
+            "data-scientist",
+            vec![
+                "athena start-query-execution --query-string 'SELECT * FROM pii_db.encrypted_customers LIMIT 3' --wait".into(),
+                "glue get-databases".into(),
+            ],
+        ),
+    ];
+    for (who, lines) in work {
+        let by = Principal::new(*who);
+        for line in lines {
+            let cmd = lakectl::cli::parse_line(line).unwrap();
+            let out = Context::new(&t.services, &by)
+                .execute(cmd)
+                .await
+                .unwrap_or_else(|e| panic!("{who}: {line}: {e}"));
+            if line.contains("--wait") {
+                assert_eq!(
+                    out["QueryExecution"]["Status"]["State"], "SUCCEEDED",
+                    "{who}: {line}: {out}"
+                );
+            }
+        }
+        // And nothing of the control plane.
+        for line in [
+            "kms create-key",
+            "s3 mb s3://mine",
+            "glue get-crawlers",
+            "iam create-principal --name sidekick",
+            "iam attach-user-policy --user-name analyst --policy-arn AdministratorAccess",
+            "lakeformation put-data-lake-settings --admins analyst",
+        ] {
+            let cmd = lakectl::cli::parse_line(line).unwrap();
+            let e = Context::new(&t.services, &by)
+                .execute(cmd)
+                .await
+                .unwrap_err();
+            assert_eq!(e.code, Code::AccessDenied, "{who}: {line}: {e}");
+        }
+    }
 }

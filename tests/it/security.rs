@@ -205,6 +205,7 @@ async fn every_command_refuses_a_principal_with_no_policy_then_read_only_changes
         "the walk found {} commands",
         commands.len()
     );
+    eprintln!("the security walk runs {} commands", commands.len());
 
     // 1. No policy, no grant: every command is refused (AccessDenied, exit 254).
     let mut answered = Vec::new();

@@ -140,7 +140,7 @@ pub(super) fn identity_policies(tx: &Transaction, principal: &str) -> Result<Vec
         let managed = managed_policies::find(&arn?)?;
         out.push(IdentityPolicy {
             label: format!("AWS managed policy {}", managed.name),
-            document: managed.parsed(),
+            document: managed.parsed().clone(),
         });
     }
     Ok(out)

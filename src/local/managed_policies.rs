@@ -4,6 +4,8 @@
 //! does not implement are left out; nothing is widened). They ship in the binary, are never
 //! stored, and cannot be changed.
 
+use std::sync::LazyLock;
+
 use crate::service::policy::PolicyDocument;
 use crate::service::{Code, Result, ServiceError};
 
@@ -26,8 +28,21 @@ impl ManagedPolicy {
         format!("{ARN_PREFIX}{path}{}", self.name)
     }
 
-    pub fn parsed(&self) -> PolicyDocument {
-        PolicyDocument::parse_identity(self.document).expect("managed policies are valid")
+    /// The document, parsed once per process: every call of a principal that holds it weighs it.
+    pub fn parsed(&self) -> &'static PolicyDocument {
+        static PARSED: LazyLock<Vec<PolicyDocument>> = LazyLock::new(|| {
+            MANAGED
+                .iter()
+                .map(|p| {
+                    PolicyDocument::parse_identity(p.document).expect("managed policies are valid")
+                })
+                .collect()
+        });
+        let at = MANAGED
+            .iter()
+            .position(|p| p.name == self.name)
+            .expect("a managed policy is one of MANAGED");
+        &PARSED[at]
     }
 }
 

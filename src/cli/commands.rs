@@ -22,7 +22,8 @@ pub enum Command {
     Init,
     /// Create a lake with the seed scenarios loaded (the demo lake, passphrase `demo`)
     Demo,
-    /// Principals: the local lake's users, or IAM users on AWS
+    /// Principals (the local lake's users, or IAM users on AWS) and their identity policies:
+    /// without a policy, a principal that is not a lake admin may call nothing
     #[command(subcommand)]
     Iam(IamCommand),
     /// Customer-managed keys (AWS KMS semantics)

@@ -10,7 +10,8 @@ pub enum IamCommand {
     CreatePrincipal {
         #[arg(long)]
         name: String,
-        /// Make it a lake admin (may create principals, keys, buckets; reads the audit log)
+        /// Make it a lake admin: it stands for the account's root user, so every call is
+        /// allowed unless a resource policy (bucket or key policy) denies or leaves it out
         #[arg(long)]
         admin: bool,
     },

@@ -427,5 +427,23 @@ async fn explain_withholds_hidden_columns_and_is_no_existence_oracle() {
         answers.push((e.code, e.message.replace(d, "D").replace(tb, "T")));
     }
     assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
+    // The same for the table's tags.
+    let mut tag_answers: Vec<(Code, String)> = Vec::new();
+    for (d, tb) in [
+        ("pii_db", "raw_bank"),
+        ("pii_db", "no_such_table"),
+        ("no_such_db", "raw_bank"),
+    ] {
+        let e = s
+            .access
+            .get_resource_lf_tags(&analyst, d, tb)
+            .await
+            .unwrap_err();
+        tag_answers.push((e.code, e.message.replace(d, "D").replace(tb, "T")));
+    }
+    assert!(
+        tag_answers.windows(2).all(|w| w[0] == w[1]),
+        "{tag_answers:?}"
+    );
     assert_eq!(answers[0].0, Code::EntityNotFoundException);
 }

@@ -339,12 +339,18 @@ impl Access for Lake {
                 format!("{database}.{table}"),
             ),
             |tx, caller| {
-                let t = self.table_or_not_found(tx, database, table)?;
+                // An unknown database, an unknown table and a table the caller holds nothing
+                // on answer alike to a non-admin.
+                let unknown =
+                    || not_found(format!("Table {table} not found in database {database}."));
+                let t = match self.table_or_not_found(tx, database, table) {
+                    Ok(t) => t,
+                    Err(_) if !caller.admin => return Err(unknown()),
+                    Err(e) => return Err(e),
+                };
                 let view = self.table_view(tx, caller, &t)?;
                 if !view.can_describe() {
-                    return Err(not_found(format!(
-                        "Table {table} not found in database {database}."
-                    )));
+                    return Err(unknown());
                 }
                 let visible = view.visible_columns();
                 Ok(tags::describe(tx, &t)?

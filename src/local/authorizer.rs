@@ -147,19 +147,44 @@ pub(super) fn identity_policies(tx: &Transaction, principal: &str) -> Result<Vec
 }
 
 impl Lake {
+    /// The IAM actions a query of `table` needs besides Lake Formation's grants: the table from
+    /// the catalog, and the data Lake Formation vends when its role (`reader`) reads it.
+    fn query_needs(
+        &self,
+        caller: &Caller,
+        table: &Table,
+        reader: &str,
+    ) -> Vec<(&'static str, String)> {
+        let mut needs = vec![(
+            "glue:GetTable",
+            self.glue_arn(&format!("table/{}/{}", table.database_name, table.name)),
+        )];
+        if reader != caller.name {
+            needs.push(("lakeformation:GetDataAccess", "*".to_string()));
+        }
+        needs
+    }
+
+    /// Whether IAM lets `caller` query `table` (Lake Formation decides what it then sees).
+    pub(super) fn may_query(&self, caller: &Caller, table: &Table, reader: &str) -> bool {
+        self.query_needs(caller, table, reader)
+            .iter()
+            .all(|(action, resource)| self.decide(caller, action, resource, &[], None).is_ok())
+    }
+
     /// The IAM decisions `explain` shows: what querying `table` (in the default work group)
-    /// and seeing it in the catalog need, and which policy and statement decided each.
-    pub(super) fn query_decisions(&self, subject: &Caller, table: &Table) -> Vec<IamDecision> {
-        let needs = [
-            (
-                "athena:StartQueryExecution",
-                self.athena_work_group_arn(super::athena::DEFAULT_WORK_GROUP),
-            ),
-            (
-                "glue:GetTable",
-                self.glue_arn(&format!("table/{}/{}", table.database_name, table.name)),
-            ),
-        ];
+    /// needs, and which policy and statement decided each.
+    pub(super) fn query_decisions(
+        &self,
+        subject: &Caller,
+        table: &Table,
+        reader: &str,
+    ) -> Vec<IamDecision> {
+        let mut needs = vec![(
+            "athena:StartQueryExecution",
+            self.athena_work_group_arn(super::athena::DEFAULT_WORK_GROUP),
+        )];
+        needs.extend(self.query_needs(subject, table, reader));
         needs
             .into_iter()
             .map(|(action, resource)| {

@@ -354,6 +354,75 @@ async fn metadata_answers_only_what_the_policies_allow() {
     }
 }
 
+/// IAM decides before Lake Formation: a grant alone does not put a table in a query's catalog.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_needs_iam_as_well_as_a_grant() {
+    let t = demo_lake().await;
+    let s = &t.services;
+    let a = admin();
+    // The analyst loses lakeformation:GetDataAccess: its granted table is gone from its queries,
+    // answered as a table that does not exist.
+    let without = identity(
+        r#"{"Statement":[{"Sid":"OwnLakeFormationPermissions","Effect":"Allow","Action":["lakeformation:ListPermissions"],"Resource":"*"}]}"#,
+    );
+    s.iam
+        .put_user_policy(&a, "analyst", "lake-user", &without)
+        .await
+        .unwrap();
+    let gone = query(&t, "analyst", &format!("SELECT symbol FROM {T}"))
+        .await
+        .unwrap_err();
+    let never = query(
+        &t,
+        "analyst",
+        "SELECT symbol FROM \"lakeformation-glue-catalog-db\".nosuchtable",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        gone.message.replace("processed", "X"),
+        never.message.replace("nosuchtable", "X")
+    );
+    let why = s
+        .access
+        .explain(&a, "analyst", DB, "processed")
+        .await
+        .unwrap();
+    let data = why
+        .iam_decisions
+        .iter()
+        .find(|d| d.action == "lakeformation:GetDataAccess")
+        .unwrap();
+    assert!(!data.allowed, "{data:?}");
+    // An explicit deny of the table in IAM wins over the grant too.
+    s.iam
+        .put_user_policy(
+            &a,
+            "analyst",
+            "lake-user",
+            &identity(r#"{"Statement":[{"Effect":"Allow","Action":"lakeformation:GetDataAccess","Resource":"*"}]}"#),
+        )
+        .await
+        .unwrap();
+    query(&t, "analyst", &format!("SELECT symbol FROM {T}"))
+        .await
+        .unwrap();
+    s.iam
+        .put_user_policy(
+            &a,
+            "analyst",
+            "no-processed",
+            &identity(r#"{"Statement":[{"Sid":"NotProcessed","Effect":"Deny","Action":"glue:GetTable","Resource":"arn:aws:glue:*:*:table/lakeformation-glue-catalog-db/processed"}]}"#),
+        )
+        .await
+        .unwrap();
+    assert!(
+        query(&t, "analyst", &format!("SELECT symbol FROM {T}"))
+            .await
+            .is_err()
+    );
+}
+
 /// Issue 11, item 6: explain tells a non-admin only what it may see.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn explain_withholds_hidden_columns_and_is_no_existence_oracle() {

@@ -528,6 +528,7 @@ impl Access for Lake {
                     caller.admin,
                 );
                 let reader = self.data_reader(tx, &subject, &t)?;
+                let iam_decisions = self.query_decisions(&subject, &t, &reader);
                 Ok(Explanation {
                     principal: principal.into(),
                     table: format!("{database}.{table}"),
@@ -536,7 +537,7 @@ impl Access for Lake {
                     keys: self.explain_keys(tx, &reader, &t)?,
                     data_read_as: reader,
                     hidden_columns,
-                    iam_decisions: self.query_decisions(&subject, &t),
+                    iam_decisions,
                 })
             },
         )

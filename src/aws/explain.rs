@@ -13,7 +13,9 @@ use crate::service::access::{Access, Explanation, KeyDecision, Resource, locatio
 use crate::service::catalog::Catalog;
 use crate::service::keys::{KeyState, Keys};
 use crate::service::storage::Storage;
-use crate::service::view::{EffectiveTags, Held, TableView, TagSet, any_of, column_decisions};
+use crate::service::view::{
+    EffectiveTags, Held, TableView, TagSet, any_of, column_decisions, disclosed_columns,
+};
 use crate::service::{Principal, Result};
 
 /// Objects of the table looked at for the keys they are under.
@@ -75,15 +77,25 @@ impl Aws {
         let reader = self
             .reader_of(by, &t.storage_descriptor.location, &arn)
             .await?;
+        // Explaining another principal needs Lake Formation's ListPermissions on its grants,
+        // which only administrators hold: such a viewer may see every column's name.
+        let viewer_privileged = admin || by.name() != principal;
+        let (columns, hidden_columns) = disclosed_columns(
+            &view,
+            column_decisions(&view, principal, database, table),
+            viewer_privileged,
+        );
         Ok(Explanation {
             principal: principal.to_string(),
             table: format!("{database}.{table}"),
-            columns: column_decisions(&view, principal, database, table),
+            columns,
             row_filter: view.rows().filter(|f| !f.is_empty()).map(|f| any_of(&f)),
             keys: self
                 .keys_of(by, &t.storage_descriptor.location, &reader)
                 .await?,
             data_read_as: reader,
+            hidden_columns,
+            iam_decisions: Vec::new(),
         })
     }
 

@@ -4,8 +4,9 @@
 use async_trait::async_trait;
 
 use super::{Aws, aws_error, time};
-use crate::service::iam::{Iam, PrincipalInfo};
-use crate::service::{Principal, Result};
+use crate::service::iam::{AttachedPolicy, Iam, PrincipalInfo, UserPolicy};
+use crate::service::policy::PolicyDocument;
+use crate::service::{Code, Principal, Result, ServiceError};
 
 const ADMINISTRATOR_ACCESS: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
 
@@ -88,5 +89,147 @@ impl Iam for Aws {
             });
         }
         Ok(out)
+    }
+
+    async fn put_user_policy(
+        &self,
+        by: &Principal,
+        user: &str,
+        policy_name: &str,
+        document: &PolicyDocument,
+    ) -> Result<()> {
+        self.acting(by)?;
+        self.iam
+            .put_user_policy()
+            .user_name(user)
+            .policy_name(policy_name)
+            .policy_document(document.to_json())
+            .send()
+            .await
+            .map_err(|e| aws_error("iam:PutUserPolicy", e))?;
+        Ok(())
+    }
+
+    async fn get_user_policy(
+        &self,
+        by: &Principal,
+        user: &str,
+        policy_name: &str,
+    ) -> Result<UserPolicy> {
+        self.acting(by)?;
+        let out = self
+            .iam
+            .get_user_policy()
+            .user_name(user)
+            .policy_name(policy_name)
+            .send()
+            .await
+            .map_err(|e| aws_error("iam:GetUserPolicy", e))?;
+        // IAM returns the document URL-encoded (RFC 3986).
+        let text = percent_encoding::percent_decode_str(out.policy_document())
+            .decode_utf8()
+            .map_err(|e| {
+                ServiceError::new(
+                    Code::AwsService,
+                    format!(
+                        "iam:GetUserPolicy returned a document that is not URL-encoded UTF-8: {e}"
+                    ),
+                )
+            })?;
+        Ok(UserPolicy {
+            user_name: out.user_name().to_string(),
+            policy_name: out.policy_name().to_string(),
+            policy_document: PolicyDocument::parse_identity(&text)?,
+        })
+    }
+
+    async fn list_user_policies(&self, by: &Principal, user: &str) -> Result<Vec<String>> {
+        self.acting(by)?;
+        let mut names = Vec::new();
+        let mut pages = self
+            .iam
+            .list_user_policies()
+            .user_name(user)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("iam:ListUserPolicies", e))?;
+            names.extend(page.policy_names().iter().cloned());
+        }
+        Ok(names)
+    }
+
+    async fn delete_user_policy(
+        &self,
+        by: &Principal,
+        user: &str,
+        policy_name: &str,
+    ) -> Result<()> {
+        self.acting(by)?;
+        self.iam
+            .delete_user_policy()
+            .user_name(user)
+            .policy_name(policy_name)
+            .send()
+            .await
+            .map_err(|e| aws_error("iam:DeleteUserPolicy", e))?;
+        Ok(())
+    }
+
+    async fn attach_user_policy(&self, by: &Principal, user: &str, policy_arn: &str) -> Result<()> {
+        self.acting(by)?;
+        self.iam
+            .attach_user_policy()
+            .user_name(user)
+            .policy_arn(managed_arn(policy_arn))
+            .send()
+            .await
+            .map_err(|e| aws_error("iam:AttachUserPolicy", e))?;
+        Ok(())
+    }
+
+    async fn detach_user_policy(&self, by: &Principal, user: &str, policy_arn: &str) -> Result<()> {
+        self.acting(by)?;
+        self.iam
+            .detach_user_policy()
+            .user_name(user)
+            .policy_arn(managed_arn(policy_arn))
+            .send()
+            .await
+            .map_err(|e| aws_error("iam:DetachUserPolicy", e))?;
+        Ok(())
+    }
+
+    async fn list_attached_user_policies(
+        &self,
+        by: &Principal,
+        user: &str,
+    ) -> Result<Vec<AttachedPolicy>> {
+        self.acting(by)?;
+        let mut out = Vec::new();
+        let mut pages = self
+            .iam
+            .list_attached_user_policies()
+            .user_name(user)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("iam:ListAttachedUserPolicies", e))?;
+            out.extend(page.attached_policies().iter().map(|p| AttachedPolicy {
+                policy_name: p.policy_name().unwrap_or_default().to_string(),
+                policy_arn: p.policy_arn().unwrap_or_default().to_string(),
+            }));
+        }
+        Ok(out)
+    }
+}
+
+/// A bare managed policy name (`ReadOnlyAccess`) means the AWS managed policy, as on the
+/// local lake; an ARN passes as given.
+fn managed_arn(arn_or_name: &str) -> String {
+    if arn_or_name.starts_with("arn:") {
+        arn_or_name.to_string()
+    } else {
+        format!("arn:aws:iam::aws:policy/{arn_or_name}")
     }
 }

@@ -367,13 +367,10 @@ fn classify(aws_code: &str) -> Code {
         | "ExpiredTokenException"
         | "SignatureDoesNotMatch"
         | "InvalidAccessKeyId" => Code::UnrecognizedClientException,
-        "NoSuchEntity" | "ResourceNotFoundException" | "NotFound" | "NoSuchUpload" => {
-            Code::NotFoundException
+        "ResourceNotFoundException" | "NotFound" | "NoSuchUpload" => Code::NotFoundException,
+        "BucketAlreadyOwnedByYou" | "ResourceAlreadyExistsException" | "ConflictException" => {
+            Code::AlreadyExistsException
         }
-        "EntityAlreadyExists"
-        | "BucketAlreadyOwnedByYou"
-        | "ResourceAlreadyExistsException"
-        | "ConflictException" => Code::AlreadyExistsException,
         "InvalidParameterValue" | "InvalidParameterException" | "InvalidRequest" => {
             Code::ValidationException
         }
@@ -416,7 +413,9 @@ mod tests {
             classify("EntityNotFoundException"),
             Code::EntityNotFoundException
         );
-        assert_eq!(classify("NoSuchEntity"), Code::NotFoundException);
+        // IAM's own codes are kept as such (the local lake answers with them too).
+        assert_eq!(classify("NoSuchEntity"), Code::NoSuchEntity);
+        assert_eq!(classify("EntityAlreadyExists"), Code::EntityAlreadyExists);
         assert_eq!(classify("ThrottlingException"), Code::AwsService);
         assert_eq!(
             classify("ExpiredToken").exit_code(),

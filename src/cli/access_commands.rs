@@ -144,7 +144,10 @@ pub enum LakeFormationCommand {
         table: String,
     },
     /// Per column: visible or not, and the grant, tag or filter that decided; the rows in force;
-    /// whether the data's keys can be used
+    /// whether the data's keys can be used; and which IAM policy and statement allow (or nothing
+    /// allows) querying the table. A non-admin explains only itself and sees only what it may:
+    /// without DESCRIBE, the columns it cannot see are counted ("N more columns are not visible
+    /// to you"), not named; a table it holds nothing on answers as one that does not exist
     Explain {
         #[arg(long)]
         principal: String,

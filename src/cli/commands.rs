@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 pub use super::access_commands::{AthenaCommand, LakeFormationCommand};
+pub use super::iam_commands::IamCommand;
 
 /// A command as typed after `lakectl` (or after `:` in the console).
 #[derive(Debug, Parser)]
@@ -21,7 +22,8 @@ pub enum Command {
     Init,
     /// Create a lake with the seed scenarios loaded (the demo lake, passphrase `demo`)
     Demo,
-    /// Principals: the local lake's users, or IAM users on AWS
+    /// Principals (the local lake's users, or IAM users on AWS) and their identity policies:
+    /// without a policy, a principal that is not a lake admin may call nothing
     #[command(subcommand)]
     Iam(IamCommand),
     /// Customer-managed keys (AWS KMS semantics)
@@ -266,20 +268,6 @@ pub enum GlueCommand {
     GetCrawlers,
 }
 
-#[derive(Debug, Subcommand)]
-pub enum IamCommand {
-    /// Create a principal
-    CreatePrincipal {
-        #[arg(long)]
-        name: String,
-        /// Make it a lake admin (may create principals, keys, buckets; reads the audit log)
-        #[arg(long)]
-        admin: bool,
-    },
-    /// List the principals
-    ListPrincipals,
-}
-
 #[derive(Debug, Args)]
 pub struct KeyArg {
     /// Key id, key ARN, alias/NAME or alias ARN
@@ -511,7 +499,13 @@ impl Command {
     pub fn changes_anything(&self) -> bool {
         match self {
             Command::Init | Command::Demo => true,
-            Command::Iam(c) => !matches!(c, IamCommand::ListPrincipals),
+            Command::Iam(c) => !matches!(
+                c,
+                IamCommand::ListPrincipals
+                    | IamCommand::GetUserPolicy { .. }
+                    | IamCommand::ListUserPolicies { .. }
+                    | IamCommand::ListAttachedUserPolicies { .. }
+            ),
             Command::Kms(c) => !matches!(
                 c,
                 KmsCommand::ListKeys

@@ -283,7 +283,12 @@ impl Context<'_> {
             }
             LakeFormationCommand::Explain { principal, table } => {
                 let (d, t) = split_table(&table)?;
-                json!(access.explain(by, &principal, &d, &t).await?)
+                let explanation = access.explain(by, &principal, &d, &t).await?;
+                let mut out = json!(explanation);
+                if let Some(note) = explanation.hidden_columns_note() {
+                    out["HiddenColumnsNote"] = json!(note);
+                }
+                out
             }
         })
     }

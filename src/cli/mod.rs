@@ -6,6 +6,7 @@ pub mod access_commands;
 mod athena;
 pub mod commands;
 mod glue;
+pub mod iam_commands;
 pub mod lakeformation;
 pub mod local_files;
 mod macie2;
@@ -158,12 +159,54 @@ impl Context<'_> {
 
     async fn iam(&self, cmd: IamCommand) -> Result<Value> {
         let iam = &self.services.iam;
+        let by = self.principal;
         Ok(match cmd {
             IamCommand::CreatePrincipal { name, admin } => {
                 json!({"User": iam.create_principal(self.principal, &name, admin).await?})
             }
             IamCommand::ListPrincipals => {
                 json!({"Users": iam.list_principals(self.principal).await?})
+            }
+            IamCommand::PutUserPolicy {
+                user_name,
+                policy_name,
+                policy_document,
+            } => {
+                let doc = PolicyDocument::parse_identity(&s3::read_document(&policy_document)?)?;
+                iam.put_user_policy(by, &user_name, &policy_name, &doc)
+                    .await?;
+                json!({})
+            }
+            IamCommand::GetUserPolicy {
+                user_name,
+                policy_name,
+            } => json!(iam.get_user_policy(by, &user_name, &policy_name).await?),
+            IamCommand::ListUserPolicies { user_name } => {
+                json!({"PolicyNames": iam.list_user_policies(by, &user_name).await?})
+            }
+            IamCommand::DeleteUserPolicy {
+                user_name,
+                policy_name,
+            } => {
+                iam.delete_user_policy(by, &user_name, &policy_name).await?;
+                json!({})
+            }
+            IamCommand::AttachUserPolicy {
+                user_name,
+                policy_arn,
+            } => {
+                iam.attach_user_policy(by, &user_name, &policy_arn).await?;
+                json!({})
+            }
+            IamCommand::DetachUserPolicy {
+                user_name,
+                policy_arn,
+            } => {
+                iam.detach_user_policy(by, &user_name, &policy_arn).await?;
+                json!({})
+            }
+            IamCommand::ListAttachedUserPolicies { user_name } => {
+                json!({"AttachedPolicies": iam.list_attached_user_policies(by, &user_name).await?})
             }
         })
     }

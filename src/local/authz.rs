@@ -82,7 +82,10 @@ pub fn evaluate(doc: &PolicyDocument, req: &Request) -> Decision {
 }
 
 fn applies(st: &Statement, req: &Request) -> bool {
-    principal_matches(&st.principal, req)
+    // An identity policy's statements have no Principal: they apply to whom they are attached.
+    st.principal
+        .as_ref()
+        .is_none_or(|p| principal_matches(p, req))
         && st
             .action
             .iter()

@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
+use super::authorizer::Call;
 use super::{Caller, Lake, not_found, now, parse_ts, ts};
+use crate::service::access::Resource;
 use crate::service::catalog::{Catalog, Database, SecurityConfiguration, Table};
 use crate::service::{Code, Principal, Result, ServiceError};
 
@@ -89,6 +91,39 @@ impl Lake {
         Ok(Some(table))
     }
 
+    /// Lake Formation's filter on databases, as AWS applies it on top of IAM: a non-admin sees a
+    /// database only if it holds some permission on it or on one of its tables.
+    fn database_visible_to(
+        &self,
+        tx: &Transaction,
+        caller: &Caller,
+        database: &str,
+    ) -> Result<bool> {
+        if caller.admin {
+            return Ok(true);
+        }
+        let on_database = self
+            .grants_of(tx, &caller.name)?
+            .iter()
+            .any(|(r, _)| matches!(r, Resource::Database { name } if name == database));
+        if on_database {
+            return Ok(true);
+        }
+        let mut stmt = tx.prepare("SELECT definition FROM catalog_tables WHERE database = ?1")?;
+        let texts: Vec<String> = stmt
+            .query_map(params![database], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for text in texts {
+            let table: Table = serde_json::from_str(&text)
+                .map_err(|e| ServiceError::internal(format!("a table of {database}: {e}")))?;
+            let view = self.table_view(tx, caller, &table)?;
+            if view.can_describe() || view.can_select() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Creates or replaces a table (jobs and crawlers write through here).
     pub(super) fn put_table(&self, tx: &Transaction, table: &Table) -> Result<()> {
         self.database_exists(tx, &table.database_name)?;
@@ -137,8 +172,7 @@ impl Catalog for Lake {
         name: &str,
         description: Option<&str>,
     ) -> Result<Database> {
-        self.audited(by, "glue", "CreateDatabase", name, |tx, caller| {
-            self.require_admin(caller, "glue:CreateDatabase")?;
+        self.audited(by, Call::new("glue", "CreateDatabase", name).on(self.glue_arn(&format!("database/{name}"))), |tx, _| {
             check_catalog_name("database", name)?;
             let created = ts(now());
             let n = tx.execute(
@@ -159,7 +193,8 @@ impl Catalog for Lake {
     }
 
     async fn get_databases(&self, by: &Principal) -> Result<Vec<Database>> {
-        self.reading(by, "glue", "GetDatabases", "*", |tx, _| {
+        let call = Call::new("glue", "GetDatabases", "*").on(self.glue_arn("catalog"));
+        self.reading(by, call, |tx, caller| {
             let mut stmt = tx.prepare(
                 "SELECT name, description, location, created FROM databases ORDER BY name",
             )?;
@@ -171,35 +206,47 @@ impl Catalog for Lake {
                     create_time: parse_ts(&r.get::<_, String>(3)?),
                 })
             })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
-        })
-    }
-
-    async fn get_tables(&self, by: &Principal, database: &str) -> Result<Vec<Table>> {
-        self.reading(by, "glue", "GetTables", database, |tx, caller| {
-            self.database_exists(tx, database)?;
-            let mut stmt = tx.prepare(
-                "SELECT definition FROM catalog_tables WHERE database = ?1 ORDER BY name",
-            )?;
-            let rows = stmt.query_map(params![database], |r| r.get::<_, String>(0))?;
-            let mut out = Vec::new();
-            for text in rows {
-                let table: Table = serde_json::from_str(&text?)
-                    .map_err(|e| ServiceError::internal(format!("a table of {database}: {e}")))?;
-                if let Some(t) = self.as_described_to(tx, caller, table)? {
-                    out.push(t);
+            let all: Vec<Database> = rows.collect::<rusqlite::Result<_>>()?;
+            let mut out = Vec::with_capacity(all.len());
+            for db in all {
+                if self.database_visible_to(tx, caller, &db.name)? {
+                    out.push(db);
                 }
             }
             Ok(out)
         })
     }
 
+    async fn get_tables(&self, by: &Principal, database: &str) -> Result<Vec<Table>> {
+        self.reading(
+            by,
+            Call::new("glue", "GetTables", database)
+                .on(self.glue_arn(&format!("database/{database}"))),
+            |tx, caller| {
+                self.database_exists(tx, database)?;
+                let mut stmt = tx.prepare(
+                    "SELECT definition FROM catalog_tables WHERE database = ?1 ORDER BY name",
+                )?;
+                let rows = stmt.query_map(params![database], |r| r.get::<_, String>(0))?;
+                let mut out = Vec::new();
+                for text in rows {
+                    let table: Table = serde_json::from_str(&text?).map_err(|e| {
+                        ServiceError::internal(format!("a table of {database}: {e}"))
+                    })?;
+                    if let Some(t) = self.as_described_to(tx, caller, table)? {
+                        out.push(t);
+                    }
+                }
+                Ok(out)
+            },
+        )
+    }
+
     async fn get_table(&self, by: &Principal, database: &str, name: &str) -> Result<Table> {
         self.reading(
             by,
-            "glue",
-            "GetTable",
-            &format!("{database}.{name}"),
+            Call::new("glue", "GetTable", format!("{database}.{name}"))
+                .on(self.glue_arn(&format!("table/{database}/{name}"))),
             |tx, caller| {
                 self.database_exists(tx, database)?;
                 let missing =
@@ -213,11 +260,9 @@ impl Catalog for Lake {
     async fn delete_table(&self, by: &Principal, database: &str, name: &str) -> Result<()> {
         self.audited(
             by,
-            "glue",
-            "DeleteTable",
-            &format!("{database}.{name}"),
-            |tx, caller| {
-                self.require_admin(caller, "glue:DeleteTable")?;
+            Call::new("glue", "DeleteTable", format!("{database}.{name}"))
+                .on(self.glue_arn(&format!("table/{database}/{name}"))),
+            |tx, _| {
                 let n = tx.execute(
                     "DELETE FROM catalog_tables WHERE database = ?1 AND name = ?2",
                     params![database, name],
@@ -238,8 +283,7 @@ impl Catalog for Lake {
         name: &str,
         kms_key: &str,
     ) -> Result<SecurityConfiguration> {
-        self.audited(by, "glue", "CreateSecurityConfiguration", name, |tx, caller| {
-            self.require_admin(caller, "glue:CreateSecurityConfiguration")?;
+        self.audited(by, Call::new("glue", "CreateSecurityConfiguration", name), |tx, _| {
             if name.is_empty() || name.len() > 255 {
                 return Err(ServiceError::new(Code::InvalidArgument, "a security configuration needs a name"));
             }
@@ -262,15 +306,19 @@ impl Catalog for Lake {
         &self,
         by: &Principal,
     ) -> Result<Vec<SecurityConfiguration>> {
-        self.reading(by, "glue", "GetSecurityConfigurations", "*", |tx, _| {
-            let names: Vec<String> = tx
-                .prepare("SELECT name FROM security_configurations ORDER BY name")?
-                .query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            names
-                .iter()
-                .map(|n| self.security_configuration(tx, n))
-                .collect()
-        })
+        self.reading(
+            by,
+            Call::new("glue", "GetSecurityConfigurations", "*"),
+            |tx, _| {
+                let names: Vec<String> = tx
+                    .prepare("SELECT name FROM security_configurations ORDER BY name")?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                names
+                    .iter()
+                    .map(|n| self.security_configuration(tx, n))
+                    .collect()
+            },
+        )
     }
 }

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 use serde_json::json;
 
+use super::authorizer::Call;
 use super::{Lake, not_found, now, runner_gone, ts};
 use crate::service::jobs::{
     CrawlerDefinition, CrawlerRun, JobDefinition, JobRun, Jobs, RunMetrics, RunState,
@@ -90,8 +91,7 @@ impl Lake {
 #[async_trait]
 impl Jobs for Lake {
     async fn create_job(&self, by: &Principal, def: JobDefinition) -> Result<()> {
-        self.audited(by, "glue", "CreateJob", &def.name, |tx, caller| {
-            self.require_admin(caller, "glue:CreateJob")?;
+        self.audited(by, Call::new("glue", "CreateJob", &def.name).on(self.glue_arn(&format!("job/{}", def.name))), |tx, _| {
             check_job_name(&def.name)?;
             let (tb, _) = s3_location(&def.target)?;
             self.bucket_row_exists(tx, &tb)?;
@@ -134,7 +134,7 @@ impl Jobs for Lake {
     }
 
     async fn get_jobs(&self, by: &Principal) -> Result<Vec<JobDefinition>> {
-        self.reading(by, "glue", "GetJobs", "*", |tx, _| {
+        self.reading(by, Call::new("glue", "GetJobs", "*"), |tx, _| {
             let names: Vec<String> = tx
                 .prepare("SELECT name FROM jobs ORDER BY name")?
                 .query_map([], |r| r.get(0))?
@@ -145,163 +145,186 @@ impl Jobs for Lake {
 
     async fn start_job_run(&self, by: &Principal, job: &str, progress: Progress) -> Result<String> {
         let id = format!("jr_{}", uuid::Uuid::new_v4().simple());
-        let (def, run) = self.audited(by, "glue", "StartJobRun", job, |tx, caller| {
-            self.require_admin(caller, "glue:StartJobRun")?;
-            let def = self.job(tx, job)?;
-            let run = JobRun {
-                id: id.clone(),
-                job_name: job.into(),
-                job_run_state: RunState::Running,
-                started_on: now(),
-                completed_on: None,
-                execution_time: 0,
-                metrics: RunMetrics::default(),
-                error_message: None,
-                outputs: Vec::new(),
-            };
-            tx.execute(
-                "INSERT INTO job_runs(id, job, run, started, pid) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    id,
-                    job,
-                    serde_json::to_string(&run).expect("runs serialize"),
-                    ts(run.started_on),
-                    std::process::id()
-                ],
-            )?;
-            Ok(((def, run), json!({"JobRunId": id})))
-        })?;
+        let (def, run) = self.audited(
+            by,
+            Call::new("glue", "StartJobRun", job).on(self.glue_arn(&format!("job/{}", job))),
+            |tx, _| {
+                let def = self.job(tx, job)?;
+                let run = JobRun {
+                    id: id.clone(),
+                    job_name: job.into(),
+                    job_run_state: RunState::Running,
+                    started_on: now(),
+                    completed_on: None,
+                    execution_time: 0,
+                    metrics: RunMetrics::default(),
+                    error_message: None,
+                    outputs: Vec::new(),
+                };
+                tx.execute(
+                    "INSERT INTO job_runs(id, job, run, started, pid) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        id,
+                        job,
+                        serde_json::to_string(&run).expect("runs serialize"),
+                        ts(run.started_on),
+                        std::process::id()
+                    ],
+                )?;
+                Ok(((def, run), json!({"JobRunId": id})))
+            },
+        )?;
         let lake = self.arc();
         tokio::task::spawn_blocking(move || lake.execute_run(def, run, progress));
         Ok(id)
     }
 
     async fn get_job_run(&self, by: &Principal, job: &str, run_id: &str) -> Result<JobRun> {
-        self.reading(by, "glue", "GetJobRun", job, |tx, _| {
-            self.job(tx, job)?;
-            self.job_run(tx, job, run_id)
-        })
+        self.reading(
+            by,
+            Call::new("glue", "GetJobRun", job).on(self.glue_arn(&format!("job/{}", job))),
+            |tx, _| {
+                self.job(tx, job)?;
+                self.job_run(tx, job, run_id)
+            },
+        )
     }
 
     async fn get_job_runs(&self, by: &Principal, job: &str) -> Result<Vec<JobRun>> {
-        self.reading(by, "glue", "GetJobRuns", job, |tx, _| {
-            self.job(tx, job)?;
-            let ids: Vec<String> = tx
-                .prepare("SELECT id FROM job_runs WHERE job = ?1 ORDER BY started DESC")?
-                .query_map(params![job], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            ids.iter().map(|id| self.job_run(tx, job, id)).collect()
-        })
+        self.reading(
+            by,
+            Call::new("glue", "GetJobRuns", job).on(self.glue_arn(&format!("job/{}", job))),
+            |tx, _| {
+                self.job(tx, job)?;
+                let ids: Vec<String> = tx
+                    .prepare("SELECT id FROM job_runs WHERE job = ?1 ORDER BY started DESC")?
+                    .query_map(params![job], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                ids.iter().map(|id| self.job_run(tx, job, id)).collect()
+            },
+        )
     }
 
     async fn stop_job_run(&self, by: &Principal, job: &str, run_id: &str) -> Result<()> {
-        self.audited(by, "glue", "BatchStopJobRun", job, |tx, caller| {
-            self.require_admin(caller, "glue:BatchStopJobRun")?;
-            let run = self.job_run(tx, job, run_id)?;
-            if run.job_run_state.is_finished() {
-                return Err(ServiceError::new(
-                    Code::InvalidArgument,
-                    format!("run {run_id} has already ended ({:?})", run.job_run_state),
-                ));
-            }
-            tx.execute(
-                "UPDATE job_runs SET stop_requested = 1 WHERE id = ?1",
-                params![run_id],
-            )?;
-            Ok(((), json!({"JobRunId": run_id})))
-        })
+        self.audited(
+            by,
+            Call::new("glue", "BatchStopJobRun", job).on(self.glue_arn(&format!("job/{}", job))),
+            |tx, _| {
+                let run = self.job_run(tx, job, run_id)?;
+                if run.job_run_state.is_finished() {
+                    return Err(ServiceError::new(
+                        Code::InvalidArgument,
+                        format!("run {run_id} has already ended ({:?})", run.job_run_state),
+                    ));
+                }
+                tx.execute(
+                    "UPDATE job_runs SET stop_requested = 1 WHERE id = ?1",
+                    params![run_id],
+                )?;
+                Ok(((), json!({"JobRunId": run_id})))
+            },
+        )
     }
 
     async fn get_job_run_log(&self, by: &Principal, job: &str, run_id: &str) -> Result<String> {
-        self.reading(by, "glue", "GetJobRunLog", job, |tx, caller| {
-            let sealed: Option<Vec<u8>> = tx
-                .query_row(
-                    "SELECT log FROM job_runs WHERE job = ?1 AND id = ?2",
-                    params![job, run_id],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .ok_or_else(|| not_found(format!("Job run {run_id} of {job} not found.")))?;
-            let Some(sealed) = sealed else {
-                return Ok(String::new());
-            };
-            let v: serde_json::Value = serde_json::from_slice(&sealed)
-                .map_err(|e| ServiceError::internal(e.to_string()))?;
-            let field = |k: &str| {
-                hex::decode(v[k].as_str().unwrap_or(""))
-                    .map_err(|e| ServiceError::internal(e.to_string()))
-            };
-            let context = format!("glue:job-run={run_id}");
-            let dk = self.decrypt_data_key(
-                tx,
-                caller,
-                v["KeyId"].as_str().unwrap_or(""),
-                v["Version"].as_u64().unwrap_or(0) as u32,
-                &field("DataKey")?,
-                &context,
-            )?;
-            let text = super::crypto::open(&dk.aead(), &field("Log")?, context.as_bytes())?;
-            Ok(String::from_utf8_lossy(&text).into_owned())
-        })
+        self.reading(
+            by,
+            Call::new("glue", "GetJobRunLog", job).on(self.glue_arn(&format!("job/{}", job))),
+            |tx, caller| {
+                let sealed: Option<Vec<u8>> = tx
+                    .query_row(
+                        "SELECT log FROM job_runs WHERE job = ?1 AND id = ?2",
+                        params![job, run_id],
+                        |r| r.get(0),
+                    )
+                    .optional()?
+                    .ok_or_else(|| not_found(format!("Job run {run_id} of {job} not found.")))?;
+                let Some(sealed) = sealed else {
+                    return Ok(String::new());
+                };
+                let v: serde_json::Value = serde_json::from_slice(&sealed)
+                    .map_err(|e| ServiceError::internal(e.to_string()))?;
+                let field = |k: &str| {
+                    hex::decode(v[k].as_str().unwrap_or(""))
+                        .map_err(|e| ServiceError::internal(e.to_string()))
+                };
+                let context = format!("glue:job-run={run_id}");
+                let dk = self.decrypt_data_key(
+                    tx,
+                    caller,
+                    v["KeyId"].as_str().unwrap_or(""),
+                    v["Version"].as_u64().unwrap_or(0) as u32,
+                    &field("DataKey")?,
+                    &context,
+                )?;
+                let text = super::crypto::open(&dk.aead(), &field("Log")?, context.as_bytes())?;
+                Ok(String::from_utf8_lossy(&text).into_owned())
+            },
+        )
     }
 
     async fn create_crawler(&self, by: &Principal, def: CrawlerDefinition) -> Result<()> {
-        self.audited(by, "glue", "CreateCrawler", &def.name, |tx, caller| {
-            self.require_admin(caller, "glue:CreateCrawler")?;
-            check_job_name(&def.name)?;
-            self.database_exists(tx, &def.database_name)?;
-            if let Some(p) = &def.table_prefix {
-                super::catalog::check_catalog_name("table prefix", p)?;
-            }
-            if def.targets.is_empty() {
-                return Err(ServiceError::new(
-                    Code::InvalidArgument,
-                    "a crawler needs a target (--target s3://BUCKET/PREFIX/)",
-                ));
-            }
-            for t in &def.targets {
-                self.bucket_row_exists(tx, &s3_location(t)?.0)?;
-            }
-            if !["UPDATE_IN_DATABASE", "LOG"].contains(&def.update_behavior.as_str()) {
-                return Err(ServiceError::new(
-                    Code::InvalidArgument,
-                    "the schema change policy is UPDATE_IN_DATABASE or LOG",
-                ));
-            }
-            self.caller(tx, &Principal::new(def.role.clone()))
-                .map_err(|_| {
-                    not_found(format!(
-                        "the role {:?} is not a principal of this lake",
-                        def.role
-                    ))
-                })?;
-            if let Some(sc) = &def.security_configuration {
-                self.security_configuration(tx, sc)?;
-            }
-            let n = tx.execute(
-                "INSERT INTO crawlers(name, definition) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                params![
-                    def.name,
-                    serde_json::to_string(&def).expect("crawlers serialize")
-                ],
-            )?;
-            if n == 0 {
-                return Err(ServiceError::new(
-                    Code::AlreadyExistsException,
-                    format!("Crawler {} already exists.", def.name),
-                ));
-            }
-            Ok((
-                (),
-                json!({"Database": def.database_name, "Targets": def.targets}),
-            ))
-        })
+        self.audited(
+            by,
+            Call::new("glue", "CreateCrawler", &def.name)
+                .on(self.glue_arn(&format!("crawler/{}", def.name))),
+            |tx, _| {
+                check_job_name(&def.name)?;
+                self.database_exists(tx, &def.database_name)?;
+                if let Some(p) = &def.table_prefix {
+                    super::catalog::check_catalog_name("table prefix", p)?;
+                }
+                if def.targets.is_empty() {
+                    return Err(ServiceError::new(
+                        Code::InvalidArgument,
+                        "a crawler needs a target (--target s3://BUCKET/PREFIX/)",
+                    ));
+                }
+                for t in &def.targets {
+                    self.bucket_row_exists(tx, &s3_location(t)?.0)?;
+                }
+                if !["UPDATE_IN_DATABASE", "LOG"].contains(&def.update_behavior.as_str()) {
+                    return Err(ServiceError::new(
+                        Code::InvalidArgument,
+                        "the schema change policy is UPDATE_IN_DATABASE or LOG",
+                    ));
+                }
+                self.caller(tx, &Principal::new(def.role.clone()))
+                    .map_err(|_| {
+                        not_found(format!(
+                            "the role {:?} is not a principal of this lake",
+                            def.role
+                        ))
+                    })?;
+                if let Some(sc) = &def.security_configuration {
+                    self.security_configuration(tx, sc)?;
+                }
+                let n = tx.execute(
+                    "INSERT INTO crawlers(name, definition) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                    params![
+                        def.name,
+                        serde_json::to_string(&def).expect("crawlers serialize")
+                    ],
+                )?;
+                if n == 0 {
+                    return Err(ServiceError::new(
+                        Code::AlreadyExistsException,
+                        format!("Crawler {} already exists.", def.name),
+                    ));
+                }
+                Ok((
+                    (),
+                    json!({"Database": def.database_name, "Targets": def.targets}),
+                ))
+            },
+        )
     }
 
     async fn start_crawler(&self, by: &Principal, name: &str, progress: Progress) -> Result<()> {
-        let def =
-            self.audited(by, "glue", "StartCrawler", name, |tx, caller| {
-                self.require_admin(caller, "glue:StartCrawler")?;
+        let def = self.audited(
+            by,
+            Call::new("glue", "StartCrawler", name).on(self.glue_arn(&format!("crawler/{}", name))),
+            |tx, _| {
                 let (def, last) = self.crawler(tx, name)?;
                 if last.is_some_and(|r| !r.state.is_finished()) {
                     return Err(ServiceError::new(
@@ -320,21 +343,24 @@ impl Jobs for Lake {
                     error_message: None,
                     log: vec![],
                 };
-                // This process runs the crawl: its id lets any process tell a crawl whose runner died.
+                // This process runs the crawl: its id lets any process tell a crawl whose
+                // runner died.
                 tx.execute(
-                "UPDATE crawlers SET last_run = ?2, pid = ?3, stop_requested = 0 WHERE name = ?1",
-                params![name, serde_json::to_string(&run).expect("JSON"), std::process::id()],
-            )?;
+                    "UPDATE crawlers SET last_run = ?2, pid = ?3, stop_requested = 0 WHERE name = ?1",
+                    params![name, serde_json::to_string(&run).expect("JSON"), std::process::id()],
+                )?;
                 Ok((def, json!({})))
-            })?;
+            },
+        )?;
         let lake = self.arc();
         tokio::task::spawn_blocking(move || lake.execute_crawl(def, progress));
         Ok(())
     }
 
     async fn stop_crawler(&self, by: &Principal, name: &str) -> Result<()> {
-        self.audited(by, "glue", "StopCrawler", name, |tx, caller| {
-            self.require_admin(caller, "glue:StopCrawler")?;
+        let call =
+            Call::new("glue", "StopCrawler", name).on(self.glue_arn(&format!("crawler/{name}")));
+        self.audited(by, call, |tx, _| {
             let (_, last) = self.crawler(tx, name)?;
             if last.is_none_or(|r| r.state.is_finished()) {
                 return Err(ServiceError::new(
@@ -355,16 +381,18 @@ impl Jobs for Lake {
         by: &Principal,
         name: &str,
     ) -> Result<(CrawlerDefinition, Option<CrawlerRun>)> {
-        self.reading(by, "glue", "GetCrawler", name, |tx, _| {
-            self.crawler(tx, name)
-        })
+        self.reading(
+            by,
+            Call::new("glue", "GetCrawler", name).on(self.glue_arn(&format!("crawler/{}", name))),
+            |tx, _| self.crawler(tx, name),
+        )
     }
 
     async fn get_crawlers(
         &self,
         by: &Principal,
     ) -> Result<Vec<(CrawlerDefinition, Option<CrawlerRun>)>> {
-        self.reading(by, "glue", "GetCrawlers", "*", |tx, _| {
+        self.reading(by, Call::new("glue", "GetCrawlers", "*"), |tx, _| {
             let names: Vec<String> = tx
                 .prepare("SELECT name FROM crawlers ORDER BY name")?
                 .query_map([], |r| r.get(0))?

@@ -2,12 +2,14 @@
 //! manage the control plane and read the audit log.
 
 use async_trait::async_trait;
-use rusqlite::{Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 
+use super::authorizer::Call;
 use super::{Lake, now, parse_ts, ts};
 use crate::service::access::{DataLakePrincipal, DataLakeSettings};
 use crate::service::audit::{Audit, AuditEvent, AuditVerification};
-use crate::service::iam::{Iam, PrincipalInfo};
+use crate::service::iam::{AttachedPolicy, Iam, PrincipalInfo, UserPolicy};
+use crate::service::policy::PolicyDocument;
 use crate::service::{Code, Principal, Result, ServiceError};
 
 /// IAM's rule for user names.
@@ -26,43 +28,57 @@ fn check_name(name: &str) -> Result<()> {
     }
 }
 
+/// Names are unique case-insensitively, as IAM's user names are (`ADMIN` when `admin` exists
+/// is refused); the write transaction makes the check and the insert one step.
 pub(super) fn insert_principal(tx: &Transaction, name: &str, admin: bool) -> Result<()> {
     check_name(name)?;
-    let inserted = tx.execute(
-        "INSERT INTO principals(name, admin, created) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-        params![name, admin, ts(now())],
-    )?;
-    if inserted == 0 {
+    let existing: Option<String> = tx
+        .query_row(
+            "SELECT name FROM principals WHERE name = ?1 COLLATE NOCASE",
+            params![name],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(existing) = existing {
         return Err(ServiceError::new(
-            Code::AlreadyExistsException,
-            format!("principal {name} already exists"),
+            Code::EntityAlreadyExists,
+            format!(
+                "User with name {name} already exists (as {existing}: names are unique regardless of case)."
+            ),
         ));
     }
+    tx.execute(
+        "INSERT INTO principals(name, admin, created) VALUES (?1, ?2, ?3)",
+        params![name, admin, ts(now())],
+    )?;
     Ok(())
 }
 
 impl Lake {
     /// Lake Formation's data lake admins are the lake's admins.
     pub(super) fn data_lake_settings(&self, by: &Principal) -> Result<DataLakeSettings> {
-        self.reading(by, "lakeformation", "GetDataLakeSettings", "*", |tx, _| {
-            let mut stmt =
-                tx.prepare("SELECT name FROM principals WHERE admin = 1 ORDER BY name")?;
-            let names = stmt.query_map([], |r| r.get::<_, String>(0))?;
-            Ok(DataLakeSettings {
-                data_lake_admins: names
-                    .map(|n| {
-                        Ok(DataLakePrincipal {
-                            data_lake_principal_identifier: n?,
+        self.reading(
+            by,
+            Call::new("lakeformation", "GetDataLakeSettings", "*"),
+            |tx, _| {
+                let mut stmt =
+                    tx.prepare("SELECT name FROM principals WHERE admin = 1 ORDER BY name")?;
+                let names = stmt.query_map([], |r| r.get::<_, String>(0))?;
+                Ok(DataLakeSettings {
+                    data_lake_admins: names
+                        .map(|n| {
+                            Ok(DataLakePrincipal {
+                                data_lake_principal_identifier: n?,
+                            })
                         })
-                    })
-                    .collect::<Result<_>>()?,
-            })
-        })
+                        .collect::<Result<_>>()?,
+                })
+            },
+        )
     }
 
     pub(super) fn set_data_lake_admins(&self, by: &Principal, admins: &[String]) -> Result<()> {
-        self.audited(by, "lakeformation", "PutDataLakeSettings", "*", |tx, caller| {
-            self.require_admin(caller, "lakeformation:PutDataLakeSettings")?;
+        self.audited(by, Call::new("lakeformation", "PutDataLakeSettings", "*"), |tx, _| {
             if !admins.iter().any(|a| a == by.name()) {
                 return Err(ServiceError::new(
                     Code::InvalidInputException,
@@ -105,19 +121,22 @@ impl Iam for Lake {
         name: &str,
         admin: bool,
     ) -> Result<PrincipalInfo> {
-        self.audited(by, "iam", "CreateUser", name, |tx, caller| {
-            self.require_admin(caller, "iam:CreateUser")?;
-            insert_principal(tx, name, admin)?;
-            let info = self.principal_info(name.into(), admin, ts(now()));
-            Ok((
-                info,
-                serde_json::json!({ "UserName": name, "Admin": admin }),
-            ))
-        })
+        self.audited(
+            by,
+            Call::new("iam", "CreateUser", name).on(self.user_arn(name)),
+            |tx, _| {
+                insert_principal(tx, name, admin)?;
+                let info = self.principal_info(name.into(), admin, ts(now()));
+                Ok((
+                    info,
+                    serde_json::json!({ "UserName": name, "Admin": admin }),
+                ))
+            },
+        )
     }
 
     async fn list_principals(&self, by: &Principal) -> Result<Vec<PrincipalInfo>> {
-        self.reading(by, "iam", "ListUsers", "*", |tx, _| {
+        self.reading(by, Call::new("iam", "ListUsers", "*"), |tx, _| {
             let mut stmt =
                 tx.prepare("SELECT name, admin, created FROM principals ORDER BY name")?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
@@ -128,22 +147,72 @@ impl Iam for Lake {
             .collect()
         })
     }
+
+    async fn put_user_policy(
+        &self,
+        by: &Principal,
+        user: &str,
+        policy_name: &str,
+        document: &PolicyDocument,
+    ) -> Result<()> {
+        self.put_user_policy_local(by, user, policy_name, document)
+    }
+
+    async fn get_user_policy(
+        &self,
+        by: &Principal,
+        user: &str,
+        policy_name: &str,
+    ) -> Result<UserPolicy> {
+        self.get_user_policy_local(by, user, policy_name)
+    }
+
+    async fn list_user_policies(&self, by: &Principal, user: &str) -> Result<Vec<String>> {
+        self.list_user_policies_local(by, user)
+    }
+
+    async fn delete_user_policy(
+        &self,
+        by: &Principal,
+        user: &str,
+        policy_name: &str,
+    ) -> Result<()> {
+        self.delete_user_policy_local(by, user, policy_name)
+    }
+
+    async fn attach_user_policy(&self, by: &Principal, user: &str, policy_arn: &str) -> Result<()> {
+        self.attach_user_policy_local(by, user, policy_arn)
+    }
+
+    async fn detach_user_policy(&self, by: &Principal, user: &str, policy_arn: &str) -> Result<()> {
+        self.detach_user_policy_local(by, user, policy_arn)
+    }
+
+    async fn list_attached_user_policies(
+        &self,
+        by: &Principal,
+        user: &str,
+    ) -> Result<Vec<AttachedPolicy>> {
+        self.list_attached_user_policies_local(by, user)
+    }
 }
 
 #[async_trait]
 impl Audit for Lake {
     async fn list(&self, by: &Principal, principal: Option<&str>) -> Result<Vec<AuditEvent>> {
-        self.reading(by, "lakectl", "ListAuditEvents", "audit", |tx, caller| {
-            self.require_admin(caller, "audit:List")?;
-            self.audit.list(tx, principal)
-        })
+        self.reading(
+            by,
+            Call::new("lakectl", "ListAuditEvents", "audit"),
+            |tx, _| self.audit.list(tx, principal),
+        )
     }
 
     async fn verify(&self, by: &Principal) -> Result<AuditVerification> {
-        let verified = self.reading(by, "lakectl", "VerifyAuditLog", "audit", |tx, caller| {
-            self.require_admin(caller, "audit:Verify")?;
-            self.audit.verify(tx)
-        })?;
+        let verified = self.reading(
+            by,
+            Call::new("lakectl", "VerifyAuditLog", "audit"),
+            |tx, _| self.audit.verify(tx),
+        )?;
         // The chain agrees with itself; the head kept outside the store says whether the store
         // lost commits (audit_head.rs).
         self.meta.read(|tx| self.audit.check_head_file(tx))?;

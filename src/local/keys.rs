@@ -6,6 +6,7 @@ use chrono::{Duration, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
+use super::authorizer::Call;
 use super::authz::{self, Decision};
 use super::kms::{DEFAULT_ROTATION_DAYS, KeyRow};
 use super::{Caller, Lake, now, parse_ts, ts};
@@ -47,12 +48,11 @@ impl Lake {
         &self,
         by: &Principal,
         key: &str,
-        event: &str,
+        event: &'static str,
         f: impl FnOnce(&Transaction, &Caller, &KeyRow) -> Result<(T, serde_json::Value)>,
     ) -> Result<T> {
-        self.audited(by, "kms", event, key, |tx, caller| {
+        self.audited(by, Call::new("kms", event, key).key(key), |tx, caller| {
             let row = self.resolve_key(tx, key)?;
-            self.authorize_key(caller, &row, &format!("kms:{event}"))?;
             let (out, mut detail) = f(tx, caller, &row)?;
             detail["KeyId"] = json!(row.id);
             Ok((out, detail))
@@ -63,12 +63,11 @@ impl Lake {
         &self,
         by: &Principal,
         key: &str,
-        action: &str,
+        action: &'static str,
         f: impl FnOnce(&Transaction, &KeyRow) -> Result<T>,
     ) -> Result<T> {
-        self.reading(by, "kms", action, key, |tx, caller| {
+        self.reading(by, Call::new("kms", action, key).key(key), |tx, _| {
             let row = self.resolve_key(tx, key)?;
-            self.authorize_key(caller, &row, &format!("kms:{action}"))?;
             f(tx, &row)
         })
     }
@@ -117,8 +116,7 @@ fn insert_alias(tx: &Transaction, alias: &str, key_id: &str) -> Result<()> {
 impl Keys for Lake {
     async fn create_key(&self, by: &Principal, req: CreateKey) -> Result<KeyMetadata> {
         let resource = req.alias.clone().unwrap_or_else(|| "*".into());
-        self.audited(by, "kms", "CreateKey", &resource, |tx, caller| {
-            self.require_admin(caller, "kms:CreateKey")?;
+        self.audited(by, Call::new("kms", "CreateKey", &resource), |tx, _| {
             let policy = default_policy(&self.header.account_id);
             let id = self.insert_key(
                 tx,
@@ -138,7 +136,7 @@ impl Keys for Lake {
     }
 
     async fn list_keys(&self, by: &Principal) -> Result<Vec<KeyListEntry>> {
-        self.reading(by, "kms", "ListKeys", "*", |tx, _| {
+        self.reading(by, Call::new("kms", "ListKeys", "*"), |tx, _| {
             let mut stmt = tx.prepare("SELECT id FROM keys ORDER BY created, id")?;
             let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
             ids.map(|id| {
@@ -153,7 +151,7 @@ impl Keys for Lake {
     }
 
     async fn list_aliases(&self, by: &Principal) -> Result<Vec<AliasEntry>> {
-        self.reading(by, "kms", "ListAliases", "*", |tx, _| {
+        self.reading(by, Call::new("kms", "ListAliases", "*"), |tx, _| {
             let mut stmt = tx.prepare("SELECT name, key_id FROM aliases ORDER BY name")?;
             let rows =
                 stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
@@ -334,8 +332,8 @@ impl Keys for Lake {
                 .statement
                 .iter()
                 .map(|s| match &s.principal {
-                    PrincipalSpec::Any => "*".to_string(),
-                    PrincipalSpec::Ids { aws, .. } => aws.join(","),
+                    Some(PrincipalSpec::Any) | None => "*".to_string(),
+                    Some(PrincipalSpec::Ids { aws, .. }) => aws.join(","),
                 })
                 .collect();
             Ok(((), json!({"Principals": granted})))
@@ -348,19 +346,25 @@ impl Keys for Lake {
         key: &str,
         tokens: &[String],
     ) -> Result<Vec<Option<String>>> {
-        self.audited(by, "kms", "Detokenize", key, |tx, caller| {
-            let keys = self.mask_keys_for(tx, caller, key, "kms:Decrypt")?;
-            let token_key = keys.token.as_ref().expect("mask keys carry a token key");
-            let values = tokens
-                .iter()
-                .map(|t| crate::mask::detokenize(t, token_key))
-                .collect();
-            Ok((values, json!({"Tokens": tokens.len()})))
-        })
+        self.audited(
+            by,
+            Call::new("kms", "Detokenize", key)
+                .action("kms:Decrypt")
+                .key(key),
+            |tx, caller| {
+                let keys = self.mask_keys_for(tx, caller, key, "kms:Decrypt")?;
+                let token_key = keys.token.as_ref().expect("mask keys carry a token key");
+                let values = tokens
+                    .iter()
+                    .map(|t| crate::mask::detokenize(t, token_key))
+                    .collect();
+                Ok((values, json!({"Tokens": tokens.len()})))
+            },
+        )
     }
 
     async fn principal_arn(&self, by: &Principal, name: &str) -> Result<String> {
-        self.reading(by, "iam", "GetUser", name, |tx, _| {
+        self.reading(by, Call::new("iam", "GetUser", name).on(self.user_arn(name)), |tx, _| {
             let exists = tx
                 .query_row("SELECT 1 FROM principals WHERE name = ?1", params![name], |_| Ok(()))
                 .optional()?

@@ -8,7 +8,8 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
 use super::audit::Event;
-use super::authz::{self, Decision, Request};
+use super::authorizer::{Allowed, ResourcePolicyRef};
+use super::authz::{self, Request};
 use super::crypto::{self, Secret};
 use super::{Caller, Lake, now, parse_ts, ts};
 use crate::service::keys::{KeyMetadata, KeyState};
@@ -281,21 +282,26 @@ impl Lake {
         }
     }
 
-    /// The key policy decides; nothing else grants use of a key.
-    pub(super) fn authorize_key(&self, caller: &Caller, key: &KeyRow, action: &str) -> Result<()> {
+    /// The key policy decides; identity policies count only where it delegates to the account.
+    pub(super) fn authorize_key(
+        &self,
+        caller: &Caller,
+        key: &KeyRow,
+        action: &str,
+    ) -> Result<Allowed> {
         let policy = PolicyDocument::parse(&key.policy)?;
         let arn = self.key_arn(&key.id);
-        match authz::evaluate(&policy, &self.key_request(caller, &arn, action)) {
-            Decision::Allow(_) => Ok(()),
-            Decision::Deny(sid) => Err(ServiceError::denied(format!(
-                "User: {} is not authorized to perform: {action} on resource: {arn} with an explicit deny in the key policy (statement {sid})",
-                caller.arn
-            ))),
-            Decision::NotGranted => Err(ServiceError::denied(format!(
-                "User: {} is not authorized to perform: {action} on resource: {arn} because no key policy statement allows it; `lakectl kms allow --key-id {} --principal {} --operations ...` grants it",
-                caller.arn, key.id, caller.name
-            ))),
-        }
+        self.decide(
+            caller,
+            action,
+            &arn,
+            &[],
+            Some(ResourcePolicyRef {
+                kind: "key policy",
+                document: &policy,
+                delegation_required: true,
+            }),
+        )
     }
 
     /// Cryptographic operations need an Enabled key.

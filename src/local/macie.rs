@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
+use super::authorizer::Call;
 use super::classify;
 use super::{Lake, not_found, now, runner_gone, ts};
 use crate::pii;
@@ -210,11 +211,14 @@ impl Classification for Lake {
     /// The local lake's discovery needs no switching on: enabling it is a no-op that succeeds,
     /// as enabling an enabled Macie account does.
     async fn enable_macie(&self, by: &Principal) -> Result<()> {
-        self.get_macie_session(by).await.map(|_| ())
+        // Still a change as IAM sees it: only those allowed macie2:EnableMacie may.
+        self.audited(by, Call::new("macie2", "EnableMacie", "*"), |_, _| {
+            Ok(((), json!({})))
+        })
     }
 
     async fn get_macie_session(&self, by: &Principal) -> Result<MacieSession> {
-        self.reading(by, "macie2", "GetMacieSession", "*", |_, _| {
+        self.reading(by, Call::new("macie2", "GetMacieSession", "*"), |_, _| {
             Ok(MacieSession {
                 status: "ENABLED".into(),
                 created_at: Some(self.header.created),
@@ -228,8 +232,7 @@ impl Classification for Lake {
         by: &Principal,
         id: CustomDataIdentifier,
     ) -> Result<String> {
-        self.audited(by, "macie2", "CreateCustomDataIdentifier", &id.name, |tx, caller| {
-            self.require_admin(caller, "macie2:CreateCustomDataIdentifier")?;
+        self.audited(by, Call::new("macie2", "CreateCustomDataIdentifier", &id.name), |tx, _| {
             if id.name.is_empty() {
                 return Err(ServiceError::new(Code::ValidationException, "a custom data identifier needs a name"));
             }
@@ -255,11 +258,8 @@ impl Classification for Lake {
     ) -> Result<Vec<CustomDataIdentifier>> {
         self.reading(
             by,
-            "macie2",
-            "ListCustomDataIdentifiers",
-            "*",
-            |tx, caller| {
-                self.require_admin(caller, "macie2:ListCustomDataIdentifiers")?;
+            Call::new("macie2", "ListCustomDataIdentifiers", "*"),
+            |tx, _| {
                 let names: Vec<String> = tx
                     .prepare("SELECT name FROM custom_data_identifiers ORDER BY name")?
                     .query_map([], |r| r.get(0))?
@@ -273,34 +273,37 @@ impl Classification for Lake {
     }
 
     async fn create_allow_list(&self, by: &Principal, list: AllowList) -> Result<String> {
-        self.audited(by, "macie2", "CreateAllowList", &list.name, |tx, caller| {
-            self.require_admin(caller, "macie2:CreateAllowList")?;
-            if list.words.is_empty() == list.regex.is_none() {
-                return Err(ServiceError::new(
-                    Code::ValidationException,
-                    "an allow list has either --words or --regex",
-                ));
-            }
-            if let Some(r) = &list.regex {
-                regex::Regex::new(r).map_err(|e| {
-                    ServiceError::new(
+        self.audited(
+            by,
+            Call::new("macie2", "CreateAllowList", &list.name),
+            |tx, _| {
+                if list.words.is_empty() == list.regex.is_none() {
+                    return Err(ServiceError::new(
                         Code::ValidationException,
-                        format!("the regex does not compile: {e}"),
-                    )
-                })?;
-            }
-            let n = tx.execute(
+                        "an allow list has either --words or --regex",
+                    ));
+                }
+                if let Some(r) = &list.regex {
+                    regex::Regex::new(r).map_err(|e| {
+                        ServiceError::new(
+                            Code::ValidationException,
+                            format!("the regex does not compile: {e}"),
+                        )
+                    })?;
+                }
+                let n = tx.execute(
                 "INSERT INTO allow_lists(name, definition) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                 params![list.name, serde_json::to_string(&list).expect("JSON")],
             )?;
-            if n == 0 {
-                return Err(ServiceError::new(
-                    Code::AlreadyExistsException,
-                    format!("Allow list {} already exists.", list.name),
-                ));
-            }
-            Ok((list.name.clone(), json!({})))
-        })
+                if n == 0 {
+                    return Err(ServiceError::new(
+                        Code::AlreadyExistsException,
+                        format!("Allow list {} already exists.", list.name),
+                    ));
+                }
+                Ok((list.name.clone(), json!({})))
+            },
+        )
     }
 
     async fn create_classification_job(
@@ -311,11 +314,8 @@ impl Classification for Lake {
     ) -> Result<String> {
         let job = self.audited(
             by,
-            "macie2",
-            "CreateClassificationJob",
-            &spec.name,
-            |tx, caller| {
-                self.require_admin(caller, "macie2:CreateClassificationJob")?;
+            Call::new("macie2", "CreateClassificationJob", &spec.name),
+            |tx, _| {
                 self.bucket_row_exists(tx, &spec.bucket)?;
                 if !(1..=100).contains(&spec.sampling_percentage) {
                     return Err(ServiceError::new(
@@ -352,16 +352,19 @@ impl Classification for Lake {
     }
 
     async fn list_classification_jobs(&self, by: &Principal) -> Result<Vec<ClassificationJob>> {
-        self.reading(by, "macie2", "ListClassificationJobs", "*", |tx, caller| {
-            self.require_admin(caller, "macie2:ListClassificationJobs")?;
-            let ids: Vec<String> = tx
-                .prepare("SELECT id FROM classification_jobs ORDER BY created DESC")?
-                .query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            ids.iter()
-                .map(|id| self.classification_job(tx, id))
-                .collect()
-        })
+        self.reading(
+            by,
+            Call::new("macie2", "ListClassificationJobs", "*"),
+            |tx, _| {
+                let ids: Vec<String> = tx
+                    .prepare("SELECT id FROM classification_jobs ORDER BY created DESC")?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                ids.iter()
+                    .map(|id| self.classification_job(tx, id))
+                    .collect()
+            },
+        )
     }
 
     async fn describe_classification_job(
@@ -371,19 +374,13 @@ impl Classification for Lake {
     ) -> Result<ClassificationJob> {
         self.reading(
             by,
-            "macie2",
-            "DescribeClassificationJob",
-            job_id,
-            |tx, caller| {
-                self.require_admin(caller, "macie2:DescribeClassificationJob")?;
-                self.classification_job(tx, job_id)
-            },
+            Call::new("macie2", "DescribeClassificationJob", job_id),
+            |tx, _| self.classification_job(tx, job_id),
         )
     }
 
     async fn list_findings(&self, by: &Principal, job_id: Option<&str>) -> Result<Vec<String>> {
-        self.reading(by, "macie2", "ListFindings", "*", |tx, caller| {
-            self.require_admin(caller, "macie2:ListFindings")?;
+        self.reading(by, Call::new("macie2", "ListFindings", "*"), |tx, _| {
             let ids: Vec<String> = tx
                 .prepare(
                     "SELECT id FROM findings WHERE ?1 IS NULL OR job_id = ?1 ORDER BY created, id",
@@ -395,8 +392,7 @@ impl Classification for Lake {
     }
 
     async fn get_findings(&self, by: &Principal, ids: &[String]) -> Result<Vec<Finding>> {
-        self.reading(by, "macie2", "GetFindings", "*", |tx, caller| {
-            self.require_admin(caller, "macie2:GetFindings")?;
+        self.reading(by, Call::new("macie2", "GetFindings", "*"), |tx, _| {
             let mut out = Vec::new();
             for id in ids {
                 let text: Option<String> = tx
@@ -424,9 +420,7 @@ impl Classification for Lake {
     ) -> Result<BTreeMap<String, Vec<String>>> {
         let (finding, spec) = self.reading(
             by,
-            "macie2",
-            "GetSensitiveDataOccurrences",
-            finding_id,
+            Call::new("macie2", "GetSensitiveDataOccurrences", finding_id),
             |tx, _| {
                 let text: String = tx
                     .query_row(
@@ -446,7 +440,7 @@ impl Classification for Lake {
         let o = &finding.resources_affected.s3_object;
         // Reading the object again is what authorizes the reveal: s3:GetObject and kms:Decrypt.
         let values = classify::reveal(self, by, o, &detectors, REVEAL_PER_TYPE)?;
-        self.audited(by, "macie2", "GetSensitiveDataOccurrences", finding_id, |_, _| {
+        self.audited(by, Call::new("macie2", "GetSensitiveDataOccurrences", finding_id), |_, _| {
             Ok(((), json!({"Object": format!("s3://{}/{}", o.bucket_name, o.key), "Types": values.keys().collect::<Vec<_>>()})))
         })?;
         Ok(values)

@@ -21,7 +21,7 @@ impl From<rusqlite::Error> for ServiceError {
 }
 
 /// The schema, as the migrations that build it: a lake at version N runs migrations N.. in order.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 const V1: &str = r#"
 CREATE TABLE principals(
@@ -214,6 +214,22 @@ CREATE TABLE athena_queries(
 const V5: &str = r#"
 ALTER TABLE crawlers ADD COLUMN pid INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE crawlers ADD COLUMN stop_requested INTEGER NOT NULL DEFAULT 0;
+"#;
+
+/// IAM identity policies: inline policies by name, and the AWS managed policies attached (by
+/// ARN; their documents ship in the binary).
+const V6: &str = r#"
+CREATE TABLE user_policies(
+    principal TEXT NOT NULL REFERENCES principals(name) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    document TEXT NOT NULL,
+    PRIMARY KEY(principal, name)
+);
+CREATE TABLE attached_policies(
+    principal TEXT NOT NULL REFERENCES principals(name) ON DELETE CASCADE,
+    arn TEXT NOT NULL,
+    PRIMARY KEY(principal, arn)
+);
 "#;
 
 pub struct Meta {

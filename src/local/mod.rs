@@ -5,6 +5,7 @@ mod access;
 mod athena;
 mod audit;
 mod audit_head;
+mod authorizer;
 mod authz;
 mod catalog;
 mod classify;
@@ -18,12 +19,14 @@ mod keys;
 mod kms;
 mod lake;
 mod macie;
+mod managed_policies;
 mod meta;
 mod objects;
 mod parquet_io;
 mod pipe;
 mod runs;
 mod s3;
+mod user_policies;
 
 use std::sync::{Arc, Weak};
 
@@ -34,6 +37,7 @@ pub use lake::LakeDir;
 
 use crate::service::{BackendInfo, Code, Principal, Result, ServiceError, Services};
 use audit::{AuditLog, Event};
+use authorizer::{Call, IdentityPolicy};
 use lake::LakeHeader;
 use meta::Meta;
 
@@ -48,11 +52,12 @@ pub struct Lake {
     audit: AuditLog,
 }
 
-/// A principal as the lake knows it.
+/// A principal as the lake knows it, with the identity policies the authorizer weighs.
 struct Caller {
     name: String,
     arn: String,
     admin: bool,
+    policies: Vec<IdentityPolicy>,
 }
 
 impl Lake {
@@ -174,6 +179,7 @@ impl Lake {
                 name: by.name().into(),
                 arn: self.user_arn(by.name()),
                 admin,
+                policies: authorizer::identity_policies(tx, by.name())?,
             }),
             None => Err(ServiceError::new(
                 Code::UnrecognizedClientException,
@@ -186,37 +192,26 @@ impl Lake {
         }
     }
 
-    fn require_admin(&self, caller: &Caller, action: &str) -> Result<()> {
-        if caller.admin {
-            Ok(())
-        } else {
-            Err(ServiceError::denied(format!(
-                "User: {} is not authorized to perform: {action} (only lake admins may)",
-                caller.arn
-            )))
-        }
-    }
-
-    /// Runs a change in one write transaction and records it in the audit log in the same
-    /// transaction. A refusal is recorded too, in a transaction of its own.
+    /// Runs a change in one write transaction, once the authorizer allowed `call`, and records
+    /// it in the audit log in the same transaction. A refusal is recorded too, in a transaction
+    /// of its own.
     fn audited<T>(
         &self,
         by: &Principal,
-        source: &str,
-        name: &str,
-        resource: &str,
+        call: Call,
         f: impl FnOnce(&Transaction, &Caller) -> Result<(T, serde_json::Value)>,
     ) -> Result<T> {
         let outcome = self.meta.write(|tx| {
             let caller = self.caller(tx, by)?;
+            self.authorize(tx, &caller, &call)?;
             let (out, detail) = f(tx, &caller)?;
             self.audit.append(
                 tx,
                 Event {
                     principal: by.name(),
-                    source,
-                    name,
-                    resource,
+                    source: call.service,
+                    name: call.operation,
+                    resource: &call.resource_name,
                     error_code: None,
                     detail,
                 },
@@ -224,7 +219,7 @@ impl Lake {
             Ok(out)
         });
         if let Err(e) = &outcome {
-            self.record_refusal(by, source, name, resource, e);
+            self.record_refusal(by, call.service, call.operation, &call.resource_name, e);
         }
         outcome
     }
@@ -262,23 +257,39 @@ impl Lake {
         }
     }
 
-    /// Runs a read-only call on a snapshot; refusals are recorded like those of changes.
+    /// Runs a read-only call on a snapshot, once the authorizer allowed `call`; refusals are
+    /// recorded like those of changes.
     fn reading<T>(
         &self,
         by: &Principal,
-        source: &str,
-        name: &str,
-        resource: &str,
+        call: Call,
         f: impl FnOnce(&Transaction, &Caller) -> Result<T>,
     ) -> Result<T> {
         let outcome = self.meta.read(|tx| {
             let caller = self.caller(tx, by)?;
+            self.authorize(tx, &caller, &call)?;
             f(tx, &caller)
         });
         if let Err(e) = &outcome {
-            self.record_refusal(by, source, name, resource, e);
+            self.record_refusal(by, call.service, call.operation, &call.resource_name, e);
         }
         outcome
+    }
+
+    /// ARNs of the lake's Glue and Athena resources (`glue_arn("table/db/t")`), as IAM policies
+    /// name them.
+    fn glue_arn(&self, resource: &str) -> String {
+        format!(
+            "arn:aws:glue:{}:{}:{resource}",
+            self.header.region, self.header.account_id
+        )
+    }
+
+    fn athena_work_group_arn(&self, name: &str) -> String {
+        format!(
+            "arn:aws:athena:{}:{}:workgroup/{name}",
+            self.header.region, self.header.account_id
+        )
     }
 }
 

@@ -13,6 +13,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
 use super::audit::Event;
+use super::authorizer::Call;
 use super::crypto::Secret;
 use super::envelope::{self, CHUNK_SIZE, Header, SealedFile};
 use super::pipe;
@@ -346,7 +347,8 @@ impl Lake {
         range: Option<(u64, u64)>,
     ) -> Result<(ObjectInfo, SealedFile, Secret)> {
         let arn = object_arn(bucket, key);
-        self.audited(by, "s3", "GetObject", &arn, |tx, caller| {
+        let call = Call::new("s3", "GetObject", &arn).on(&arn).bucket(bucket);
+        self.audited(by, call, |tx, caller| {
             let opened = self.open_in(tx, caller, bucket, key)?;
             let detail =
                 json!({"Range": range.map(|(s, e)| format!("bytes={s}-{}", e.saturating_sub(1)))});
@@ -435,9 +437,13 @@ impl Lake {
         bucket: &str,
         prefix: &str,
     ) -> Result<Vec<(String, u64)>> {
-        self.reading(by, "s3", "ListObjects", bucket, |tx, caller| {
-            let b = self.bucket_row(tx, bucket)?;
-            self.authorize_s3(caller, &b, "s3:ListBucket", &format!("arn:aws:s3:::{bucket}"), &[])?;
+        let call = Call::new("s3", "ListObjects", bucket)
+            .action("s3:ListBucket")
+            .on(format!("arn:aws:s3:::{bucket}"))
+            .bucket(bucket)
+            .context(vec![("s3:prefix", prefix.to_string())]);
+        self.reading(by, call, |tx, _| {
+            self.bucket_row(tx, bucket)?;
             let rows: Vec<(String, u64)> = tx
                 .prepare("SELECT key, size FROM objects WHERE bucket = ?1 AND substr(key, 1, length(?2)) = ?2 ORDER BY key")?
                 .query_map(params![bucket, prefix], |r| Ok((r.get(0)?, r.get(1)?)))?

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use rusqlite::params;
 use serde_json::json;
 
+use super::authorizer::Call;
 use super::glue::s3_location;
 use super::{Lake, not_found, now};
 use crate::etl;
@@ -82,9 +83,12 @@ impl Lake {
             )
         })?;
         let table = self
-            .reading(by, "glue", "GetTable", source, |tx, _| {
-                self.table(tx, db, name)
-            })?
+            .reading(
+                by,
+                Call::new("glue", "GetTable", source)
+                    .on(self.glue_arn(&format!("table/{db}/{name}"))),
+                |tx, _| self.table(tx, db, name),
+            )?
             .ok_or_else(|| not_found(format!("Table {name} not found in database {db}.")))?;
         let fields = table
             .storage_descriptor

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
-use super::authz::{self, Decision, Request};
+use super::authorizer::{Allowed, Call, ResourcePolicyRef};
 use super::pipe;
 use super::{Caller, Lake, blocking, now, parse_ts, ts};
 use crate::service::policy::PolicyDocument;
@@ -24,7 +24,6 @@ const MANAGED_KEY: &str = "alias/aws/s3";
 
 pub(super) struct BucketRow {
     name: String,
-    owner: String,
     created: String,
     policy: Option<String>,
     sse_algorithm: Option<String>,
@@ -56,6 +55,14 @@ fn read_object(r: &rusqlite::Row) -> rusqlite::Result<ObjectRow> {
 }
 
 /// S3's bucket naming rules.
+/// A call on a bucket itself: its ARN, and its bucket policy takes part.
+fn bucket_call(operation: &'static str, action: &str, bucket: &str) -> Call {
+    Call::new("s3", operation, bucket)
+        .action(action)
+        .on(format!("arn:aws:s3:::{bucket}"))
+        .bucket(bucket)
+}
+
 fn check_bucket_name(name: &str) -> Result<()> {
     let bytes = name.as_bytes();
     let valid = (3..=63).contains(&name.len())
@@ -101,21 +108,25 @@ pub(super) fn encryption_context(bucket: &str, key: &str) -> String {
 impl Lake {
     pub(super) fn bucket_row(&self, tx: &Transaction, name: &str) -> Result<BucketRow> {
         tx.query_row(
-            "SELECT name, owner, created, policy, sse_algorithm, kms_key_id FROM buckets WHERE name = ?1",
+            "SELECT name, created, policy, sse_algorithm, kms_key_id FROM buckets WHERE name = ?1",
             params![name],
             |r| {
                 Ok(BucketRow {
                     name: r.get(0)?,
-                    owner: r.get(1)?,
-                    created: r.get(2)?,
-                    policy: r.get(3)?,
-                    sse_algorithm: r.get(4)?,
-                    kms_key_id: r.get(5)?,
+                    created: r.get(1)?,
+                    policy: r.get(2)?,
+                    sse_algorithm: r.get(3)?,
+                    kms_key_id: r.get(4)?,
                 })
             },
         )
         .optional()?
-        .ok_or_else(|| ServiceError::new(Code::NoSuchBucket, format!("The specified bucket does not exist: {name}")))
+        .ok_or_else(|| {
+            ServiceError::new(
+                Code::NoSuchBucket,
+                format!("The specified bucket does not exist: {name}"),
+            )
+        })
     }
 
     pub(super) fn object_row(
@@ -138,8 +149,8 @@ impl Lake {
         })
     }
 
-    /// An explicit Deny in the bucket policy always wins; then an Allow; else the bucket's owner
-    /// and lake admins may (as their IAM rights would let them), and nobody else.
+    /// The bucket policy and the caller's identity policies decide, by AWS's logic (see
+    /// `authorizer`): an explicit Deny wins, then an Allow in either.
     pub(super) fn authorize_s3(
         &self,
         caller: &Caller,
@@ -147,33 +158,23 @@ impl Lake {
         action: &str,
         resource: &str,
         context: &[(&str, String)],
-    ) -> Result<()> {
-        let decision = match &bucket.policy {
-            Some(text) => authz::evaluate(
-                &PolicyDocument::parse(text)?,
-                &Request {
-                    principal_arn: &caller.arn,
-                    principal_is_admin: caller.admin,
-                    account_id: &self.header.account_id,
-                    action,
-                    resource,
-                    context,
-                },
-            ),
-            None => Decision::NotGranted,
-        };
-        match decision {
-            Decision::Allow(_) => Ok(()),
-            Decision::NotGranted if caller.admin || caller.name == bucket.owner => Ok(()),
-            Decision::Deny(sid) => Err(ServiceError::denied(format!(
-                "User: {} is not authorized to perform: {action} on resource: {resource} with an explicit deny in the bucket policy (statement {sid})",
-                caller.arn
-            ))),
-            Decision::NotGranted => Err(ServiceError::denied(format!(
-                "User: {} is not authorized to perform: {action} on resource: {resource} because no bucket policy statement allows it",
-                caller.arn
-            ))),
-        }
+    ) -> Result<Allowed> {
+        let policy = bucket
+            .policy
+            .as_deref()
+            .map(PolicyDocument::parse)
+            .transpose()?;
+        self.decide(
+            caller,
+            action,
+            resource,
+            context,
+            policy.as_ref().map(|document| ResourcePolicyRef {
+                kind: "bucket policy",
+                document,
+                delegation_required: false,
+            }),
+        )
     }
 
     pub(super) fn blob_path(&self, blob: &str) -> PathBuf {
@@ -244,50 +245,53 @@ impl Storage for Lake {
         name: &str,
         opts: CreateBucket,
     ) -> Result<Bucket> {
-        self.audited(by, "s3", "CreateBucket", name, |tx, caller| {
-            self.require_admin(caller, "s3:CreateBucket")?;
-            check_bucket_name(name)?;
-            let kms_key = match &opts.sse_kms_key_id {
-                Some(k) => Some(self.resolve_key(tx, k)?.id),
-                None => None,
-            };
-            let policy = opts
-                .require_sse_kms
-                .then(|| PolicyDocument::require_sse_kms(name).to_json());
-            let created = ts(now());
-            let n = tx.execute(
-                "INSERT INTO buckets(name, owner, created, policy, sse_algorithm, kms_key_id)
+        self.audited(
+            by,
+            Call::new("s3", "CreateBucket", name).on(format!("arn:aws:s3:::{name}")),
+            |tx, caller| {
+                check_bucket_name(name)?;
+                let kms_key = match &opts.sse_kms_key_id {
+                    Some(k) => Some(self.resolve_key(tx, k)?.id),
+                    None => None,
+                };
+                let policy = opts
+                    .require_sse_kms
+                    .then(|| PolicyDocument::require_sse_kms(name).to_json());
+                let created = ts(now());
+                let n = tx.execute(
+                    "INSERT INTO buckets(name, owner, created, policy, sse_algorithm, kms_key_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
-                params![
-                    name,
-                    caller.name,
-                    created,
-                    policy,
-                    kms_key.as_ref().map(|_| "aws:kms"),
-                    kms_key
-                ],
-            )?;
-            if n == 0 {
-                return Err(ServiceError::new(
-                    Code::BucketAlreadyExists,
-                    format!("the bucket {name} already exists"),
-                ));
-            }
-            let detail = json!({"DefaultKmsKey": kms_key, "RequireSseKms": opts.require_sse_kms});
-            Ok((
-                Bucket {
-                    name: name.into(),
-                    creation_date: parse_ts(&created),
-                },
-                detail,
-            ))
-        })
+                    params![
+                        name,
+                        caller.name,
+                        created,
+                        policy,
+                        kms_key.as_ref().map(|_| "aws:kms"),
+                        kms_key
+                    ],
+                )?;
+                if n == 0 {
+                    return Err(ServiceError::new(
+                        Code::BucketAlreadyExists,
+                        format!("the bucket {name} already exists"),
+                    ));
+                }
+                let detail =
+                    json!({"DefaultKmsKey": kms_key, "RequireSseKms": opts.require_sse_kms});
+                Ok((
+                    Bucket {
+                        name: name.into(),
+                        creation_date: parse_ts(&created),
+                    },
+                    detail,
+                ))
+            },
+        )
     }
 
     async fn delete_bucket(&self, by: &Principal, name: &str) -> Result<()> {
-        self.audited(by, "s3", "DeleteBucket", name, |tx, caller| {
-            let bucket = self.bucket_row(tx, name)?;
-            self.authorize_s3(caller, &bucket, "s3:DeleteBucket", &format!("arn:aws:s3:::{name}"), &[])?;
+        self.audited(by, bucket_call("DeleteBucket", "s3:DeleteBucket", name), |tx, _| {
+            self.bucket_row(tx, name)?;
             let objects: i64 = tx.query_row("SELECT count(*) FROM objects WHERE bucket = ?1", params![name], |r| r.get(0))?;
             if objects > 0 {
                 return Err(ServiceError::new(
@@ -310,7 +314,9 @@ impl Storage for Lake {
     }
 
     async fn bucket_overview(&self, by: &Principal) -> Result<Vec<BucketOverview>> {
-        self.reading(by, "s3", "ListBuckets", "*", |tx, caller| {
+        // ListBuckets is all or nothing, as in S3: s3:ListAllMyBuckets on `*`.
+        let call = Call::new("s3", "ListBuckets", "*").action("s3:ListAllMyBuckets");
+        self.reading(by, call, |tx, caller| {
             let names: Vec<String> = tx
                 .prepare("SELECT name FROM buckets ORDER BY name")?
                 .query_map([], |r| r.get(0))?
@@ -350,15 +356,10 @@ impl Storage for Lake {
         prefix: &str,
         delimiter: Option<char>,
     ) -> Result<Listing> {
-        self.reading(by, "s3", "ListObjects", bucket, |tx, caller| {
-            let b = self.bucket_row(tx, bucket)?;
-            self.authorize_s3(
-                caller,
-                &b,
-                "s3:ListBucket",
-                &format!("arn:aws:s3:::{bucket}"),
-                &[("s3:prefix", prefix.to_string())],
-            )?;
+        let call = bucket_call("ListObjects", "s3:ListBucket", bucket)
+            .context(vec![("s3:prefix", prefix.to_string())]);
+        self.reading(by, call, |tx, _| {
+            self.bucket_row(tx, bucket)?;
             let mut stmt = tx.prepare(&format!(
                 "SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ?1 AND key >= ?2 ORDER BY key"
             ))?;
@@ -385,17 +386,15 @@ impl Storage for Lake {
     }
 
     async fn head_object(&self, by: &Principal, bucket: &str, key: &str) -> Result<ObjectInfo> {
-        self.reading(
-            by,
-            "s3",
-            "HeadObject",
-            &object_arn(bucket, key),
-            |tx, caller| {
-                let b = self.bucket_row(tx, bucket)?;
-                self.authorize_s3(caller, &b, "s3:GetObject", &object_arn(bucket, key), &[])?;
-                Ok(self.object_info(&self.object_row(tx, bucket, key)?))
-            },
-        )
+        let arn = object_arn(bucket, key);
+        let call = Call::new("s3", "HeadObject", &arn)
+            .action("s3:GetObject")
+            .on(&arn)
+            .bucket(bucket);
+        self.reading(by, call, |tx, _| {
+            self.bucket_row(tx, bucket)?;
+            Ok(self.object_info(&self.object_row(tx, bucket, key)?))
+        })
     }
 
     async fn put_object(
@@ -408,13 +407,14 @@ impl Storage for Lake {
         progress: Progress,
     ) -> Result<ObjectInfo> {
         // 1. Check everything and take a data key; nothing changes yet.
-        let plan = self.reading(
-            by,
-            "s3",
-            "PutObject",
-            &object_arn(bucket, key),
-            |tx, caller| self.plan_put(tx, caller, bucket, key, &opts),
-        )?;
+        let arn = object_arn(bucket, key);
+        let call = Call::new("s3", "PutObject", &arn)
+            .on(&arn)
+            .bucket(bucket)
+            .context(Self::put_context(&opts));
+        let plan = self.reading(by, call, |tx, caller| {
+            self.plan_put(tx, caller, bucket, key, &opts)
+        })?;
         // 2. Stream the body into a locked temporary file, off the async runtime.
         let body = self.seal_upload(plan, body, progress).await?;
         // 3. Commit: check again (the policy or key may have changed meanwhile), move, record.
@@ -448,9 +448,11 @@ impl Storage for Lake {
 
     async fn delete_object(&self, by: &Principal, bucket: &str, key: &str) -> Result<()> {
         let arn = object_arn(bucket, key);
-        let blob = self.audited(by, "s3", "DeleteObject", &arn, |tx, caller| {
-            let b = self.bucket_row(tx, bucket)?;
-            self.authorize_s3(caller, &b, "s3:DeleteObject", &arn, &[])?;
+        let call = Call::new("s3", "DeleteObject", &arn)
+            .on(&arn)
+            .bucket(bucket);
+        let blob = self.audited(by, call, |tx, _| {
+            self.bucket_row(tx, bucket)?;
             let blob: Option<String> = tx
                 .query_row(
                     "DELETE FROM objects WHERE bucket = ?1 AND key = ?2 RETURNING blob",
@@ -472,9 +474,8 @@ impl Storage for Lake {
         bucket: &str,
         policy: PolicyDocument,
     ) -> Result<()> {
-        self.audited(by, "s3", "PutBucketPolicy", bucket, |tx, caller| {
-            let b = self.bucket_row(tx, bucket)?;
-            self.authorize_s3(caller, &b, "s3:PutBucketPolicy", &format!("arn:aws:s3:::{bucket}"), &[])?;
+        self.audited(by, bucket_call("PutBucketPolicy", "s3:PutBucketPolicy", bucket), |tx, _| {
+            self.bucket_row(tx, bucket)?;
             self.check_policy(tx, &policy)?;
             let this = format!("arn:aws:s3:::{bucket}");
             for r in policy.statement.iter().flat_map(|s| &s.resource) {
@@ -491,41 +492,35 @@ impl Storage for Lake {
     }
 
     async fn get_bucket_policy(&self, by: &Principal, bucket: &str) -> Result<PolicyDocument> {
-        self.reading(by, "s3", "GetBucketPolicy", bucket, |tx, caller| {
-            let b = self.bucket_row(tx, bucket)?;
-            self.authorize_s3(
-                caller,
-                &b,
-                "s3:GetBucketPolicy",
-                &format!("arn:aws:s3:::{bucket}"),
-                &[],
-            )?;
-            match &b.policy {
-                Some(text) => PolicyDocument::parse(text),
-                None => Err(ServiceError::new(
-                    Code::NoSuchBucketPolicy,
-                    format!("The bucket policy does not exist: {bucket}"),
-                )),
-            }
-        })
+        self.reading(
+            by,
+            bucket_call("GetBucketPolicy", "s3:GetBucketPolicy", bucket),
+            |tx, _| {
+                let b = self.bucket_row(tx, bucket)?;
+                match &b.policy {
+                    Some(text) => PolicyDocument::parse(text),
+                    None => Err(ServiceError::new(
+                        Code::NoSuchBucketPolicy,
+                        format!("The bucket policy does not exist: {bucket}"),
+                    )),
+                }
+            },
+        )
     }
 
     async fn delete_bucket_policy(&self, by: &Principal, bucket: &str) -> Result<()> {
-        self.audited(by, "s3", "DeleteBucketPolicy", bucket, |tx, caller| {
-            let b = self.bucket_row(tx, bucket)?;
-            self.authorize_s3(
-                caller,
-                &b,
-                "s3:DeleteBucketPolicy",
-                &format!("arn:aws:s3:::{bucket}"),
-                &[],
-            )?;
-            tx.execute(
-                "UPDATE buckets SET policy = NULL WHERE name = ?1",
-                params![bucket],
-            )?;
-            Ok(((), json!({})))
-        })
+        self.audited(
+            by,
+            bucket_call("DeleteBucketPolicy", "s3:DeleteBucketPolicy", bucket),
+            |tx, _| {
+                let _ = self.bucket_row(tx, bucket)?;
+                tx.execute(
+                    "UPDATE buckets SET policy = NULL WHERE name = ?1",
+                    params![bucket],
+                )?;
+                Ok(((), json!({})))
+            },
+        )
     }
 
     async fn put_bucket_encryption(
@@ -534,35 +529,36 @@ impl Storage for Lake {
         bucket: &str,
         enc: BucketEncryption,
     ) -> Result<()> {
-        self.audited(by, "s3", "PutBucketEncryption", bucket, |tx, caller| {
-            let b = self.bucket_row(tx, bucket)?;
-            self.authorize_s3(
-                caller,
-                &b,
+        self.audited(
+            by,
+            bucket_call(
+                "PutBucketEncryption",
                 "s3:PutEncryptionConfiguration",
-                &format!("arn:aws:s3:::{bucket}"),
-                &[],
-            )?;
-            let key = match (enc.sse_algorithm, &enc.kms_master_key_id) {
-                (Sse::Kms, Some(k)) => Some(self.resolve_key(tx, k)?.id),
-                (Sse::Kms, None) => None,
-                (Sse::Aes256, Some(_)) => {
-                    return Err(ServiceError::new(
-                        Code::InvalidArgument,
-                        "a KMS key id needs SSEAlgorithm aws:kms",
-                    ));
-                }
-                (Sse::Aes256, None) => None,
-            };
-            tx.execute(
-                "UPDATE buckets SET sse_algorithm = ?2, kms_key_id = ?3 WHERE name = ?1",
-                params![bucket, enc.sse_algorithm.header(), key],
-            )?;
-            Ok((
-                (),
-                json!({"SSEAlgorithm": enc.sse_algorithm.header(), "KeyId": key}),
-            ))
-        })
+                bucket,
+            ),
+            |tx, _| {
+                let _ = self.bucket_row(tx, bucket)?;
+                let key = match (enc.sse_algorithm, &enc.kms_master_key_id) {
+                    (Sse::Kms, Some(k)) => Some(self.resolve_key(tx, k)?.id),
+                    (Sse::Kms, None) => None,
+                    (Sse::Aes256, Some(_)) => {
+                        return Err(ServiceError::new(
+                            Code::InvalidArgument,
+                            "a KMS key id needs SSEAlgorithm aws:kms",
+                        ));
+                    }
+                    (Sse::Aes256, None) => None,
+                };
+                tx.execute(
+                    "UPDATE buckets SET sse_algorithm = ?2, kms_key_id = ?3 WHERE name = ?1",
+                    params![bucket, enc.sse_algorithm.header(), key],
+                )?;
+                Ok((
+                    (),
+                    json!({"SSEAlgorithm": enc.sse_algorithm.header(), "KeyId": key}),
+                ))
+            },
+        )
     }
 
     async fn get_bucket_encryption(
@@ -570,17 +566,18 @@ impl Storage for Lake {
         by: &Principal,
         bucket: &str,
     ) -> Result<BucketEncryption> {
-        self.reading(by, "s3", "GetBucketEncryption", bucket, |tx, caller| {
-            let b = self.bucket_row(tx, bucket)?;
-            self.authorize_s3(
-                caller,
-                &b,
+        self.reading(
+            by,
+            bucket_call(
+                "GetBucketEncryption",
                 "s3:GetEncryptionConfiguration",
-                &format!("arn:aws:s3:::{bucket}"),
-                &[],
-            )?;
-            Ok(bucket_encryption(self, &b))
-        })
+                bucket,
+            ),
+            |tx, _| {
+                let b = self.bucket_row(tx, bucket)?;
+                Ok(bucket_encryption(self, &b))
+            },
+        )
     }
 }
 

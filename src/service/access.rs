@@ -302,6 +302,34 @@ pub struct Explanation {
     pub data_read_as: String,
     /// The keys the table's objects are encrypted under, and whether that reader may use each.
     pub keys: Vec<KeyDecision>,
+    /// Columns left out of `columns` because the principal may not learn their names (it holds
+    /// no DESCRIBE on the table): only how many there are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden_columns: Option<usize>,
+    /// The IAM decisions a query of the table needs, and the policy and statement that made
+    /// each (the local lake decides them itself; on AWS, IAM does and says nothing here).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub iam_decisions: Vec<IamDecision>,
+}
+
+impl Explanation {
+    /// The line the CLI and the console show for columns whose names are withheld.
+    pub fn hidden_columns_note(&self) -> Option<String> {
+        self.hidden_columns.map(|n| match n {
+            1 => "1 more column is not visible to you".to_string(),
+            n => format!("{n} more columns are not visible to you"),
+        })
+    }
+}
+
+/// One IAM action a principal needs, whether it is allowed, and which policy decided.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct IamDecision {
+    pub action: String,
+    pub resource: String,
+    pub allowed: bool,
+    pub decided_by: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -54,6 +54,12 @@ codes! {
     /// Glue: a crawler is already crawling (start) / is not crawling (stop).
     CrawlerRunningException => "CrawlerRunningException",
     CrawlerNotRunningException => "CrawlerNotRunningException",
+    /// IAM's "that name is taken" (user names compare case-insensitively).
+    EntityAlreadyExists => "EntityAlreadyExists",
+    /// IAM's "no such user, policy or attachment".
+    NoSuchEntity => "NoSuchEntity",
+    /// IAM's "this policy document is not valid".
+    MalformedPolicyDocument => "MalformedPolicyDocument",
     UnrecognizedClientException => "UnrecognizedClientException",
     AuditIntegrityException => "AuditIntegrityException",
     /// The lake directory is missing, not a lake, or its passphrase is wrong.

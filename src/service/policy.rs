@@ -21,6 +21,11 @@ pub struct PolicyDocument {
     pub statement: Vec<Statement>,
 }
 
+/// A statement's name in messages: its Sid, else its position.
+pub fn statement_name(index: usize, st: &Statement) -> String {
+    st.sid.clone().unwrap_or_else(|| format!("#{}", index + 1))
+}
+
 fn default_version() -> String {
     "2012-10-17".into()
 }
@@ -37,7 +42,10 @@ pub struct Statement {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
     pub effect: Effect,
-    pub principal: PrincipalSpec,
+    /// Resource policies (bucket, key) name who a statement is for; identity policies may not,
+    /// since they apply to the identity they are attached to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<PrincipalSpec>,
     #[serde(deserialize_with = "one_or_many")]
     pub action: Vec<String>,
     #[serde(default = "any_resource", deserialize_with = "one_or_many")]
@@ -169,16 +177,53 @@ where
 }
 
 impl PolicyDocument {
-    /// Parses and checks a policy; anything malformed is a `MalformedPolicyDocumentException`
-    /// that says where.
+    /// Parses and checks a resource policy (a bucket or key policy: each statement names its
+    /// Principal); anything malformed is a `MalformedPolicyDocumentException` that says where.
     pub fn parse(text: &str) -> Result<Self> {
-        let doc: PolicyDocument = serde_json::from_str(text).map_err(|e| {
-            ServiceError::new(
+        let doc = Self::parse_any(text, Code::MalformedPolicyDocumentException)?;
+        if let Some((i, st)) = doc
+            .statement
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.principal.is_none())
+        {
+            return Err(ServiceError::new(
                 Code::MalformedPolicyDocumentException,
-                format!("policy is not valid: {e}"),
-            )
-        })?;
-        doc.check()?;
+                format!(
+                    "statement {}: a resource policy names its Principal",
+                    statement_name(i, st)
+                ),
+            ));
+        }
+        Ok(doc)
+    }
+
+    /// Parses and checks an identity policy (one attached to a principal), as IAM does: no
+    /// statement may name a Principal; anything malformed is a `MalformedPolicyDocument`.
+    pub fn parse_identity(text: &str) -> Result<Self> {
+        let doc = Self::parse_any(text, Code::MalformedPolicyDocument)?;
+        if let Some((i, st)) = doc
+            .statement
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.principal.is_some())
+        {
+            return Err(ServiceError::new(
+                Code::MalformedPolicyDocument,
+                format!(
+                    "statement {}: Policy document should not specify a principal (an identity policy applies to the identity it is attached to)",
+                    statement_name(i, st)
+                ),
+            ));
+        }
+        Ok(doc)
+    }
+
+    fn parse_any(text: &str, code: Code) -> Result<Self> {
+        let doc: PolicyDocument = serde_json::from_str(text)
+            .map_err(|e| ServiceError::new(code, format!("policy is not valid: {e}")))?;
+        doc.check()
+            .map_err(|e| ServiceError::new(code, e.message))?;
         Ok(doc)
     }
 
@@ -240,10 +285,10 @@ impl PolicyDocument {
         self.statement.push(Statement {
             sid: Some(sid.into()),
             effect: Effect::Allow,
-            principal: PrincipalSpec::Ids {
+            principal: Some(PrincipalSpec::Ids {
                 aws: vec![principal_arn.into()],
                 service: vec![],
-            },
+            }),
             action,
             resource: any_resource(),
             condition: BTreeMap::new(),
@@ -256,8 +301,8 @@ impl PolicyDocument {
         self.statement
             .iter()
             .flat_map(|s| match &s.principal {
-                PrincipalSpec::Any => [].iter(),
-                PrincipalSpec::Ids { aws, .. } => aws.iter(),
+                Some(PrincipalSpec::Ids { aws, .. }) => aws.iter(),
+                _ => [].iter(),
             })
             .map(String::as_str)
     }

@@ -54,6 +54,9 @@ pub struct TableView {
     pub slices: Vec<Slice>,
     /// Some permission (DESCRIBE, ALTER, ...) names the table, so it shows in the catalog.
     pub described: bool,
+    /// DESCRIBE (or ALL) is held on the table itself: the principal may learn every column's
+    /// name, including those it cannot select.
+    pub describe_held: bool,
     /// Why each excluded column is excluded, for `explain`.
     pub exclusions: BTreeMap<String, Vec<String>>,
 }
@@ -87,6 +90,7 @@ impl TableView {
             all_columns,
             slices: Vec::new(),
             described: false,
+            describe_held: admin,
             exclusions: BTreeMap::new(),
         };
         if admin {
@@ -100,6 +104,9 @@ impl TableView {
         let mut column_tags = None;
         for (resource, perms) in grants {
             let select = grants_select(&perms);
+            let describe = perms
+                .iter()
+                .any(|(p, _)| matches!(p, Permission::Describe | Permission::All));
             let words = |what: &str| {
                 let p: Vec<&str> = perms.iter().map(|(p, _)| p.as_str()).collect();
                 format!("{} on {what}", p.join(", "))
@@ -110,6 +117,7 @@ impl TableView {
                     name: t,
                 } if database_name == db && t == name => {
                     view.described = true;
+                    view.describe_held |= describe;
                     if select {
                         view.slices.push(Slice {
                             rows: None,
@@ -125,6 +133,7 @@ impl TableView {
                     column_wildcard,
                 } if database_name == db && t == name => {
                     view.described = true;
+                    view.describe_held |= describe;
                     if !select {
                         continue;
                     }
@@ -182,6 +191,7 @@ impl TableView {
                     if table_matches || !columns.is_empty() {
                         view.described = true;
                     }
+                    view.describe_held |= table_matches && describe;
                     if select && !columns.is_empty() {
                         view.slices.push(Slice {
                             rows: None,
@@ -190,7 +200,10 @@ impl TableView {
                         });
                     }
                 }
-                Resource::Catalog {} => view.described = true,
+                Resource::Catalog {} => {
+                    view.described = true;
+                    view.describe_held |= describe;
+                }
                 _ => {}
             }
         }
@@ -336,4 +349,21 @@ pub fn column_decisions(
             }
         })
         .collect()
+}
+
+/// What `explain` tells a principal about a table's columns: every column to an admin, or to a
+/// principal holding a permission that names the table (DESCRIBE); otherwise only the columns it
+/// sees, and how many more there are, so the names of the others stay unknown to it.
+pub fn disclosed_columns(
+    view: &TableView,
+    decisions: Vec<ColumnDecision>,
+    viewer_is_admin: bool,
+) -> (Vec<ColumnDecision>, Option<usize>) {
+    if viewer_is_admin || view.describe_held {
+        return (decisions, None);
+    }
+    let total = decisions.len();
+    let shown: Vec<ColumnDecision> = decisions.into_iter().filter(|c| c.visible).collect();
+    let hidden = total - shown.len();
+    (shown, (hidden > 0).then_some(hidden))
 }

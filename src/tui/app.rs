@@ -18,7 +18,7 @@ use crate::service::classification::Finding;
 use crate::service::iam::PrincipalInfo;
 use crate::service::keys::KeyOverview;
 use crate::service::storage::{BucketOverview, ObjectInfo};
-use crate::service::{Principal, Progress, Result, ServiceError, Services};
+use crate::service::{Code, Principal, Progress, Result, ServiceError, Services};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -185,6 +185,9 @@ pub struct App {
     /// Why the findings cannot be shown, when they cannot: the principal is not a lake admin,
     /// or (on AWS) Macie is not enabled in this account and region.
     pub findings_unavailable: Option<crate::service::ServiceError>,
+    /// Panes the acting principal may not read, with the refusal: drawn in the pane instead of
+    /// a popup on every refresh.
+    pub denied: Vec<(Pane, String)>,
     /// When the Runs pane last asked for fresh runs (it asks every second while one is running).
     runs_loaded: std::time::Instant,
     pub principals: Vec<PrincipalInfo>,
@@ -217,6 +220,7 @@ impl App {
             runs: ListView::new(|r: &RunRow| r.name.clone()),
             findings: ListView::new(finding_label),
             findings_unavailable: None,
+            denied: Vec::new(),
             runs_loaded: std::time::Instant::now(),
             principals: Vec::new(),
             grants: GrantsPane::new(),
@@ -260,6 +264,26 @@ impl App {
             let bucket = o.bucket.clone();
             self.load_objects(bucket);
         }
+    }
+
+    /// Remembers that `pane` is empty because the principal may not read it.
+    fn no_access(&mut self, pane: Pane, e: &ServiceError) {
+        self.access_restored(pane);
+        self.denied.push((pane, e.message.clone()));
+    }
+
+    fn access_restored(&mut self, pane: Pane) {
+        self.denied.retain(|(p, _)| *p != pane);
+    }
+
+    /// Why `pane` is empty, when the principal may not read it.
+    pub fn denied_reason(&self, pane: Pane) -> Option<String> {
+        self.denied.iter().find(|(p, _)| *p == pane).map(|(_, m)| {
+            format!(
+                "You have no access to this pane as {}.\n\n{m}",
+                self.principal
+            )
+        })
     }
 
     fn load_runs(&mut self) {
@@ -335,9 +359,18 @@ impl App {
     pub fn update(&mut self, msg: Msg) {
         self.in_flight = self.in_flight.saturating_sub(1);
         match msg {
-            Msg::Buckets(Ok(items)) => self.buckets.set(items),
-            Msg::Keys(Ok(items)) => self.keys.set(items),
-            Msg::Runs(Ok(items)) => self.runs.set(items),
+            Msg::Buckets(Ok(items)) => {
+                self.access_restored(Pane::Buckets);
+                self.buckets.set(items)
+            }
+            Msg::Keys(Ok(items)) => {
+                self.access_restored(Pane::Keys);
+                self.keys.set(items)
+            }
+            Msg::Runs(Ok(items)) => {
+                self.access_restored(Pane::Runs);
+                self.runs.set(items)
+            }
             Msg::Findings(Ok(items)) => {
                 self.findings_unavailable = None;
                 self.findings.set(items);
@@ -363,6 +396,29 @@ impl App {
                     o.list.set(items);
                 }
             }
+            // A pane the acting principal may not read is emptied and the status line says
+            // so: every refresh as a principal with few policies would otherwise stack popups.
+            Msg::Buckets(Err(e)) if e.code == Code::AccessDenied => {
+                self.buckets.set(Vec::new());
+                self.no_access(Pane::Buckets, &e);
+            }
+            Msg::Keys(Err(e)) if e.code == Code::AccessDenied => {
+                self.keys.set(Vec::new());
+                self.no_access(Pane::Keys, &e);
+            }
+            Msg::Runs(Err(e)) if e.code == Code::AccessDenied => {
+                self.runs.set(Vec::new());
+                self.no_access(Pane::Runs, &e);
+            }
+            Msg::Grants(Err(e)) if e.code == Code::AccessDenied => {
+                self.grants.set(GrantsData {
+                    grants: Vec::new(),
+                    tables: Vec::new(),
+                    filters: Vec::new(),
+                });
+            }
+            // The principal picker keeps the list it had: the console's user may switch back.
+            Msg::Principals(Err(e)) if e.code == Code::AccessDenied => {}
             Msg::Objects { result: Err(e), .. }
             | Msg::Buckets(Err(e))
             | Msg::Keys(Err(e))

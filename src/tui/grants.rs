@@ -171,6 +171,9 @@ pub fn explanation_text(e: &Explanation) -> String {
             c.decided_by.join("; ")
         ));
     }
+    if let Some(note) = e.hidden_columns_note() {
+        out.push_str(&format!("  … {note}\n"));
+    }
     out.push_str(&format!(
         "\nRows: {}\n",
         match &e.row_filter {
@@ -187,6 +190,13 @@ pub fn explanation_text(e: &Explanation) -> String {
             if k.usable { "usable" } else { "NOT usable" },
             k.reason
         ));
+    }
+    if !e.iam_decisions.is_empty() {
+        out.push_str("\nIAM (identity and resource policies):\n");
+        for d in &e.iam_decisions {
+            let mark = if d.allowed { "✔" } else { "✘" };
+            out.push_str(&format!("  {mark} {}  {}\n", d.action, d.decided_by));
+        }
     }
     out
 }

@@ -212,6 +212,9 @@ fn render_buckets(app: &mut App, f: &mut Frame, area: Rect) {
         format!(" Buckets ({}) ", app.buckets.items.len()),
         app.current_filter(),
     );
+    if let Some(why) = app.denied_reason(Pane::Buckets) {
+        return empty(f, area, block, &why);
+    }
     if app.buckets.items.is_empty() {
         let hint = if app.readonly {
             "No buckets."
@@ -325,6 +328,9 @@ fn render_keys(app: &mut App, f: &mut Frame, area: Rect) {
         format!(" Keys ({}) ", app.keys.items.len()),
         app.current_filter(),
     );
+    if let Some(why) = app.denied_reason(Pane::Keys) {
+        return empty(f, area, block, &why);
+    }
     let rows: Vec<Vec<Line>> = app
         .keys
         .visible()
@@ -503,6 +509,9 @@ fn render_runs(app: &mut App, f: &mut Frame, area: Rect) {
         format!(" Jobs and crawlers ({}) ", app.runs.items.len()),
         app.current_filter(),
     );
+    if let Some(why) = app.denied_reason(Pane::Runs) {
+        return empty(f, area, block, &why);
+    }
     if app.runs.items.is_empty() {
         let hint = "No jobs or crawlers yet. Create them with :glue create-job and :glue create-crawler \
                     (the demo lake has both); c shows the catalog.";

@@ -394,7 +394,7 @@ fn a_headless_script_prints_a_json_line_per_command_and_stops_at_the_first_failu
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.len(), 4);
-    assert_eq!(lines[1]["error"]["Code"], "AlreadyExistsException");
+    assert_eq!(lines[1]["error"]["Code"], "EntityAlreadyExists");
     assert_eq!(lines[3]["ok"], true);
 }
 

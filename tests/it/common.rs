@@ -38,6 +38,24 @@ pub fn admin() -> Principal {
     Principal::new("admin")
 }
 
+/// The identity policies the seeds give the demo's personas (assets/scenarios/*.lake): Athena's
+/// managed policy, and their own Lake Formation permissions and query results.
+pub async fn give_persona_policies(s: &Services, name: &str) {
+    let a = admin();
+    s.iam
+        .attach_user_policy(&a, name, "arn:aws:iam::aws:policy/AmazonAthenaFullAccess")
+        .await
+        .unwrap();
+    let lake_user = lakectl::service::policy::PolicyDocument::parse_identity(
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"OwnLakeFormationPermissions","Effect":"Allow","Action":["lakeformation:GetDataAccess","lakeformation:ListPermissions","lakeformation:GetResourceLFTags","lakeformation:ListLFTags"],"Resource":"*"},{"Sid":"OwnQueryResults","Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::lake-query-results/${aws:username}/*"}]}"#,
+    )
+    .unwrap();
+    s.iam
+        .put_user_policy(&a, name, "lake-user", &lake_user)
+        .await
+        .unwrap();
+}
+
 /// A Write that can be read back after the service consumed the box.
 #[derive(Clone, Default)]
 pub struct SharedBuf(pub Arc<Mutex<Vec<u8>>>);

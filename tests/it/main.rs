@@ -11,5 +11,7 @@ mod glue;
 mod keys;
 mod macie;
 mod pii_quality;
+mod policies;
 mod query;
+mod security;
 mod storage;

@@ -4,6 +4,7 @@
 
 use lakectl::cli::Context;
 use lakectl::service::access::{Grant, Permission, Resource};
+use lakectl::service::policy::PolicyDocument;
 use lakectl::service::query::QueryState;
 use lakectl::service::{Code, Principal, ServiceError};
 
@@ -51,7 +52,8 @@ pub async fn query(t: &TestLake, who: &str, sql: &str) -> Result<Answer, Service
     })
 }
 
-/// A new principal, allowed to use the query results key (as the demo's personas are).
+/// A new principal with the identity policies and the use of the query results key that the
+/// demo's personas have.
 pub async fn new_principal(t: &TestLake, name: &str) {
     let a = admin();
     t.services
@@ -59,6 +61,7 @@ pub async fn new_principal(t: &TestLake, name: &str) {
         .create_principal(&a, name, false)
         .await
         .unwrap();
+    crate::common::give_persona_policies(&t.services, name).await;
     t.services
         .keys
         .allow(
@@ -244,7 +247,19 @@ async fn grants_begin_end_and_pass_on_only_with_the_grant_option() {
         .unwrap();
     assert!(seen.columns.len() > 5);
 
-    // Without the grant option the newcomer cannot pass it on, nor can the analyst widen its own.
+    // Without the grant option the newcomer cannot pass it on, nor can the analyst widen its own,
+    // even though IAM lets both call GrantPermissions: Lake Formation decides what is passed on.
+    let grantor = PolicyDocument::parse_identity(
+        r#"{"Statement":[{"Effect":"Allow","Action":"lakeformation:GrantPermissions","Resource":"*"}]}"#,
+    )
+    .unwrap();
+    for who in ["newcomer", "analyst"] {
+        t.services
+            .iam
+            .put_user_policy(&a, who, "grantor", &grantor)
+            .await
+            .unwrap();
+    }
     let by = Principal::new("newcomer");
     let e = access
         .grant_permissions(

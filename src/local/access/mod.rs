@@ -11,12 +11,13 @@ use async_trait::async_trait;
 use rusqlite::params;
 use serde_json::json;
 
+use super::authorizer::Call;
 use super::{Lake, not_found, now, ts};
 use crate::service::access::{
     Access, AssignedTag, ColumnWildcard, DataCellsFilter, DataLakeSettings, Explanation, Grant,
     LfTagDefinition, Permission, Resource, ResourceInfo, RowFilter,
 };
-use crate::service::view::{any_of, column_decisions};
+use crate::service::view::{any_of, column_decisions, disclosed_columns};
 use crate::service::{Code, Principal, Result, ServiceError};
 use resources::table_columns;
 
@@ -78,11 +79,8 @@ impl Access for Lake {
         let arn = location_arn(location)?;
         self.audited(
             by,
-            "lakeformation",
-            "RegisterResource",
-            &arn,
-            |tx, caller| {
-                self.require_admin(caller, "lakeformation:RegisterResource")?;
+            Call::new("lakeformation", "RegisterResource", &arn),
+            |tx, _| {
                 let bucket = arn
                     .trim_start_matches("arn:aws:s3:::")
                     .split('/')
@@ -106,14 +104,16 @@ impl Access for Lake {
     }
 
     async fn list_resources(&self, by: &Principal) -> Result<Vec<ResourceInfo>> {
-        self.reading(by, "lakeformation", "ListResources", "*", |tx, _| {
-            self.registered_locations(tx)
-        })
+        self.reading(
+            by,
+            Call::new("lakeformation", "ListResources", "*"),
+            |tx, _| self.registered_locations(tx),
+        )
     }
 
     async fn grant_permissions(&self, by: &Principal, grant: Grant) -> Result<()> {
         let what = grant.resource.describe();
-        self.audited(by, "lakeformation", "GrantPermissions", &what, |tx, caller| {
+        self.audited(by, Call::new("lakeformation", "GrantPermissions", &what), |tx, caller| {
             let resource = self.check_grant_request(tx, caller, &grant)?;
             let text = resource.store();
             let with_option = &grant.permissions_with_grant_option;
@@ -133,7 +133,7 @@ impl Access for Lake {
 
     async fn revoke_permissions(&self, by: &Principal, grant: Grant) -> Result<()> {
         let what = grant.resource.describe();
-        self.audited(by, "lakeformation", "RevokePermissions", &what, |tx, caller| {
+        self.audited(by, Call::new("lakeformation", "RevokePermissions", &what), |tx, caller| {
             let resource = self.check_grant_request(tx, caller, &grant)?;
             let text = resource.store();
             for p in &grant.permissions {
@@ -170,58 +170,61 @@ impl Access for Lake {
         principal: Option<&str>,
         table: Option<(&str, &str)>,
     ) -> Result<Vec<Grant>> {
-        self.reading(by, "lakeformation", "ListPermissions", "*", |tx, caller| {
-            if !caller.admin && principal.is_some_and(|p| p != caller.name) {
-                return Err(ServiceError::denied(format!(
-                    "{} may list only its own permissions (lake admins may list anyone's)",
-                    caller.name
-                )));
-            }
-            let only = if caller.admin {
-                principal
-            } else {
-                Some(caller.name.as_str())
-            };
-            let mut stmt = tx.prepare(
-                "SELECT principal, resource, permission, grant_option FROM lf_permissions
+        self.reading(
+            by,
+            Call::new("lakeformation", "ListPermissions", "*"),
+            |tx, caller| {
+                if !caller.admin && principal.is_some_and(|p| p != caller.name) {
+                    return Err(ServiceError::denied(format!(
+                        "{} may list only its own permissions (lake admins may list anyone's)",
+                        caller.name
+                    )));
+                }
+                let only = if caller.admin {
+                    principal
+                } else {
+                    Some(caller.name.as_str())
+                };
+                let mut stmt = tx.prepare(
+                    "SELECT principal, resource, permission, grant_option FROM lf_permissions
                  ORDER BY principal, resource, permission",
-            )?;
-            let rows: Vec<(String, String, String, bool)> = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            let mut out: Vec<Grant> = Vec::new();
-            for (who, text, perm, option) in rows {
-                if only.is_some_and(|p| p != who) {
-                    continue;
-                }
-                let resource = Resource::load(&text)?;
-                if let Some(t) = table
-                    && resource.table_name() != Some(t)
-                {
-                    continue;
-                }
-                let Some(p) = Permission::parse(&perm) else {
-                    continue;
-                };
-                let grant = match out.last_mut() {
-                    Some(g) if g.principal() == who && g.resource == resource => g,
-                    _ => {
-                        out.push(Grant::new(&who, resource, Vec::new()));
-                        out.last_mut().expect("just pushed")
+                )?;
+                let rows: Vec<(String, String, String, bool)> = stmt
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                let mut out: Vec<Grant> = Vec::new();
+                for (who, text, perm, option) in rows {
+                    if only.is_some_and(|p| p != who) {
+                        continue;
                     }
-                };
-                grant.permissions.push(p);
-                if option {
-                    grant.permissions_with_grant_option.push(p);
+                    let resource = Resource::load(&text)?;
+                    if let Some(t) = table
+                        && resource.table_name() != Some(t)
+                    {
+                        continue;
+                    }
+                    let Some(p) = Permission::parse(&perm) else {
+                        continue;
+                    };
+                    let grant = match out.last_mut() {
+                        Some(g) if g.principal() == who && g.resource == resource => g,
+                        _ => {
+                            out.push(Grant::new(&who, resource, Vec::new()));
+                            out.last_mut().expect("just pushed")
+                        }
+                    };
+                    grant.permissions.push(p);
+                    if option {
+                        grant.permissions_with_grant_option.push(p);
+                    }
                 }
-            }
-            Ok(out)
-        })
+                Ok(out)
+            },
+        )
     }
 
     async fn create_lf_tag(&self, by: &Principal, key: &str, values: &[String]) -> Result<()> {
-        self.audited(by, "lakeformation", "CreateLFTag", key, |tx, caller| {
-            self.require_admin(caller, "lakeformation:CreateLFTag")?;
+        self.audited(by, Call::new("lakeformation", "CreateLFTag", key), |tx, _| {
             let ok = |s: &str| !s.is_empty() && s.len() <= 128 && !s.contains([',', ';', '=']);
             if !ok(key) || values.is_empty() || !values.iter().all(|v| ok(v)) {
                 return Err(invalid(
@@ -246,22 +249,26 @@ impl Access for Lake {
     }
 
     async fn list_lf_tags(&self, by: &Principal) -> Result<Vec<LfTagDefinition>> {
-        self.reading(by, "lakeformation", "ListLFTags", "*", |tx, _| {
-            let mut stmt =
-                tx.prepare("SELECT tag_key, tag_values FROM lf_tags ORDER BY tag_key")?;
-            let rows: Vec<(String, String)> = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            rows.into_iter()
-                .map(|(k, v)| {
-                    Ok(LfTagDefinition {
-                        tag_values: serde_json::from_str(&v)
-                            .map_err(|e| ServiceError::internal(format!("tag {k}: {e}")))?,
-                        tag_key: k,
+        self.reading(
+            by,
+            Call::new("lakeformation", "ListLFTags", "*"),
+            |tx, _| {
+                let mut stmt =
+                    tx.prepare("SELECT tag_key, tag_values FROM lf_tags ORDER BY tag_key")?;
+                let rows: Vec<(String, String)> = stmt
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                rows.into_iter()
+                    .map(|(k, v)| {
+                        Ok(LfTagDefinition {
+                            tag_values: serde_json::from_str(&v)
+                                .map_err(|e| ServiceError::internal(format!("tag {k}: {e}")))?,
+                            tag_key: k,
+                        })
                     })
-                })
-                .collect()
-        })
+                    .collect()
+            },
+        )
     }
 
     async fn add_lf_tags_to_resource(
@@ -276,8 +283,7 @@ impl Access for Lake {
             Some(t) => format!("{database}.{t}"),
             None => database.to_string(),
         };
-        self.audited(by, "lakeformation", "AddLFTagsToResource", &what, |tx, caller| {
-            self.require_admin(caller, "lakeformation:AddLFTagsToResource")?;
+        self.audited(by, Call::new("lakeformation", "AddLFTagsToResource", &what), |tx, _| {
             if tags.is_empty() {
                 return Err(invalid("name at least one tag (K=V)"));
             }
@@ -327,16 +333,24 @@ impl Access for Lake {
     ) -> Result<Vec<(String, Vec<AssignedTag>)>> {
         self.reading(
             by,
-            "lakeformation",
-            "GetResourceLFTags",
-            &format!("{database}.{table}"),
+            Call::new(
+                "lakeformation",
+                "GetResourceLFTags",
+                format!("{database}.{table}"),
+            ),
             |tx, caller| {
-                let t = self.table_or_not_found(tx, database, table)?;
+                // An unknown database, an unknown table and a table the caller holds nothing
+                // on answer alike to a non-admin.
+                let unknown =
+                    || not_found(format!("Table {table} not found in database {database}."));
+                let t = match self.table_or_not_found(tx, database, table) {
+                    Ok(t) => t,
+                    Err(_) if !caller.admin => return Err(unknown()),
+                    Err(e) => return Err(e),
+                };
                 let view = self.table_view(tx, caller, &t)?;
                 if !view.can_describe() {
-                    return Err(not_found(format!(
-                        "Table {table} not found in database {database}."
-                    )));
+                    return Err(unknown());
                 }
                 let visible = view.visible_columns();
                 Ok(tags::describe(tx, &t)?
@@ -356,8 +370,7 @@ impl Access for Lake {
             "{}.{}:{}",
             filter.database_name, filter.table_name, filter.name
         );
-        self.audited(by, "lakeformation", "CreateDataCellsFilter", &what, |tx, caller| {
-            self.require_admin(caller, "lakeformation:CreateDataCellsFilter")?;
+        self.audited(by, Call::new("lakeformation", "CreateDataCellsFilter", &what), |tx, _| {
             let mut filter = filter;
             if filter.name.is_empty() || filter.name.len() > 255 {
                 return Err(invalid("a data cells filter needs a name of 1-255 characters"));
@@ -423,8 +436,7 @@ impl Access for Lake {
         by: &Principal,
         table: Option<(&str, &str)>,
     ) -> Result<Vec<DataCellsFilter>> {
-        self.reading(by, "lakeformation", "ListDataCellsFilter", "*", |tx, caller| {
-            self.require_admin(caller, "lakeformation:ListDataCellsFilter")?;
+        self.reading(by, Call::new("lakeformation", "ListDataCellsFilter", "*"), |tx, _| {
             let mut stmt = tx.prepare(
                 "SELECT database, tbl, definition FROM lf_data_cells_filters ORDER BY database, tbl, name",
             )?;
@@ -451,11 +463,8 @@ impl Access for Lake {
         let what = format!("{database}.{table}:{name}");
         self.audited(
             by,
-            "lakeformation",
-            "DeleteDataCellsFilter",
-            &what,
-            |tx, caller| {
-                self.require_admin(caller, "lakeformation:DeleteDataCellsFilter")?;
+            Call::new("lakeformation", "DeleteDataCellsFilter", &what),
+            |tx, _| {
                 let n = tx.execute(
                 "DELETE FROM lf_data_cells_filters WHERE database = ?1 AND tbl = ?2 AND name = ?3",
                 params![database, table, name],
@@ -489,9 +498,9 @@ impl Access for Lake {
     ) -> Result<Explanation> {
         self.reading(
             by,
-            "lakeformation",
-            "Explain",
-            &format!("{database}.{table}"),
+            Call::new("lakeformation", "Explain", format!("{database}.{table}"))
+                // Explaining is reading one's own (or, for an admin, anyone's) permissions.
+                .action("lakeformation:ListPermissions"),
             |tx, caller| {
                 if !caller.admin && caller.name != principal {
                     return Err(ServiceError::denied(format!(
@@ -500,10 +509,26 @@ impl Access for Lake {
                     )));
                 }
                 let subject = self.caller(tx, &Principal::new(principal))?;
-                let t = self.table_or_not_found(tx, database, table)?;
+                // To a non-admin, a table it holds nothing on answers exactly as one that does
+                // not exist, so explain is no existence oracle.
+                let unknown =
+                    || not_found(format!("Table {table} not found in database {database}."));
+                let t = match self.table_or_not_found(tx, database, table) {
+                    Ok(t) => t,
+                    Err(_) if !caller.admin => return Err(unknown()),
+                    Err(e) => return Err(e),
+                };
                 let view = self.table_view(tx, &subject, &t)?;
-                let columns = column_decisions(&view, principal, database, table);
+                if !caller.admin && !view.can_describe() {
+                    return Err(unknown());
+                }
+                let (columns, hidden_columns) = disclosed_columns(
+                    &view,
+                    column_decisions(&view, principal, database, table),
+                    caller.admin,
+                );
                 let reader = self.data_reader(tx, &subject, &t)?;
+                let iam_decisions = self.query_decisions(&subject, &t, &reader);
                 Ok(Explanation {
                     principal: principal.into(),
                     table: format!("{database}.{table}"),
@@ -511,6 +536,8 @@ impl Access for Lake {
                     row_filter: view.rows().filter(|f| !f.is_empty()).map(|f| any_of(&f)),
                     keys: self.explain_keys(tx, &reader, &t)?,
                     data_read_as: reader,
+                    hidden_columns,
+                    iam_decisions,
                 })
             },
         )

@@ -16,6 +16,7 @@ use futures::StreamExt;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
+use super::authorizer::Call;
 use super::{Caller, Lake, now, runner_gone};
 use crate::service::query::{
     Query, QueryExecution, QueryState, QueryStatistics, QueryStatus, ResultColumn, ResultPage,
@@ -27,7 +28,7 @@ use crate::service::{Code, Principal, Result, ServiceError};
 use results::read_page;
 use session::check_statement;
 
-const DEFAULT_WORK_GROUP: &str = "primary";
+pub(in crate::local) const DEFAULT_WORK_GROUP: &str = "primary";
 
 /// Athena answers InvalidRequestException for a work group or query that does not exist.
 fn not_found(what: String) -> ServiceError {
@@ -265,12 +266,32 @@ impl Lake {
     }
 }
 
+impl Lake {
+    /// A call on one query: IAM decides it on the query's work group, as Athena does. An
+    /// unknown id is decided on the default work group, so a refused caller learns nothing.
+    fn query_call(&self, operation: &'static str, id: &str) -> Call {
+        let group: Option<String> = self
+            .meta
+            .read(|tx| {
+                Ok(tx
+                    .query_row(
+                        "SELECT work_group FROM athena_queries WHERE id = ?1",
+                        params![id],
+                        |r| r.get(0),
+                    )
+                    .optional()?)
+            })
+            .unwrap_or(None);
+        let group = group.unwrap_or_else(|| DEFAULT_WORK_GROUP.to_string());
+        Call::new("athena", operation, id).on(self.athena_work_group_arn(&group))
+    }
+}
+
 #[async_trait]
 impl Query for Lake {
     async fn create_work_group(&self, by: &Principal, group: WorkGroup) -> Result<()> {
         let name = group.name.clone();
-        self.audited(by, "athena", "CreateWorkGroup", &name, |tx, caller| {
-            self.require_admin(caller, "athena:CreateWorkGroup")?;
+        self.audited(by, Call::new("athena", "CreateWorkGroup", &name).on(self.athena_work_group_arn(&name)), |tx, _| {
             let ok = !name.is_empty()
                 && name.len() <= 128
                 && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
@@ -302,7 +323,7 @@ impl Query for Lake {
     }
 
     async fn list_work_groups(&self, by: &Principal) -> Result<Vec<WorkGroup>> {
-        self.reading(by, "athena", "ListWorkGroups", "*", |tx, _| {
+        self.reading(by, Call::new("athena", "ListWorkGroups", "*"), |tx, _| {
             let texts: Vec<String> = tx
                 .prepare("SELECT definition FROM athena_work_groups ORDER BY name")?
                 .query_map([], |r| r.get(0))?
@@ -326,7 +347,7 @@ impl Query for Lake {
     ) -> Result<String> {
         let wg_name = work_group.unwrap_or(DEFAULT_WORK_GROUP).to_string();
         let id = uuid::Uuid::new_v4().to_string();
-        let group = self.audited(by, "athena", "StartQueryExecution", &id, |tx, _| {
+        let group = self.audited(by, Call::new("athena", "StartQueryExecution", &id).on(self.athena_work_group_arn(&wg_name)), |tx, _| {
             let group = self.work_group(tx, &wg_name)?;
             check_statement(sql)?;
             let execution = QueryExecution {
@@ -385,9 +406,11 @@ impl Query for Lake {
     }
 
     async fn get_query_execution(&self, by: &Principal, id: &str) -> Result<QueryExecution> {
-        self.reading(by, "athena", "GetQueryExecution", id, |tx, caller| {
-            self.own_execution(tx, caller, id)
-        })
+        self.reading(
+            by,
+            self.query_call("GetQueryExecution", id),
+            |tx, caller| self.own_execution(tx, caller, id),
+        )
     }
 
     async fn get_query_results(
@@ -398,7 +421,7 @@ impl Query for Lake {
         max: usize,
     ) -> Result<ResultPage> {
         let (execution, stored) =
-            self.reading(by, "athena", "GetQueryResults", id, |tx, caller| {
+            self.reading(by, self.query_call("GetQueryResults", id), |tx, caller| {
                 let execution = self.own_execution(tx, caller, id)?;
                 let stored: Option<String> = tx.query_row(
                     "SELECT result_key FROM athena_queries WHERE id = ?1",
@@ -485,33 +508,42 @@ impl Query for Lake {
         by: &Principal,
         work_group: Option<&str>,
     ) -> Result<Vec<String>> {
-        self.reading(by, "athena", "ListQueryExecutions", "*", |tx, caller| {
-            let rows: Vec<(String, String, String)> = tx
-                .prepare(
-                    "SELECT id, principal, work_group FROM athena_queries ORDER BY rowid DESC",
-                )?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            Ok(rows
-                .into_iter()
-                .filter(|(_, p, w)| {
-                    (caller.admin || *p == caller.name) && work_group.is_none_or(|g| g == w)
-                })
-                .map(|(id, _, _)| id)
-                .collect())
-        })
+        self.reading(
+            by,
+            Call::new("athena", "ListQueryExecutions", "*"),
+            |tx, caller| {
+                let rows: Vec<(String, String, String)> = tx
+                    .prepare(
+                        "SELECT id, principal, work_group FROM athena_queries ORDER BY rowid DESC",
+                    )?
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                Ok(rows
+                    .into_iter()
+                    .filter(|(_, p, w)| {
+                        (caller.admin || *p == caller.name) && work_group.is_none_or(|g| g == w)
+                    })
+                    .map(|(id, _, _)| id)
+                    .collect())
+            },
+        )
     }
 
     async fn stop_query_execution(&self, by: &Principal, id: &str) -> Result<()> {
-        self.audited(by, "athena", "StopQueryExecution", id, |tx, caller| {
-            let mut execution = self.own_execution(tx, caller, id)?;
-            if !execution.status.state.is_finished() {
-                execution.status.state = QueryState::Cancelled;
-                execution.status.state_change_reason = Some(format!("stopped by {}", caller.name));
-                execution.status.completion_date_time = Some(now());
-                self.save_execution(tx, &execution)?;
-            }
-            Ok(((), json!({})))
-        })
+        self.audited(
+            by,
+            self.query_call("StopQueryExecution", id),
+            |tx, caller| {
+                let mut execution = self.own_execution(tx, caller, id)?;
+                if !execution.status.state.is_finished() {
+                    execution.status.state = QueryState::Cancelled;
+                    execution.status.state_change_reason =
+                        Some(format!("stopped by {}", caller.name));
+                    execution.status.completion_date_time = Some(now());
+                    self.save_execution(tx, &execution)?;
+                }
+                Ok(((), json!({})))
+            },
+        )
     }
 }

@@ -134,6 +134,13 @@ impl Lake {
                     continue;
                 }
                 let reader = self.data_reader(tx, &caller, &table)?;
+                // IAM decides before Lake Formation, as for Athena on AWS: a table is in the
+                // query's catalog only if the caller may glue:GetTable it and, where Lake
+                // Formation's role reads the data, lakeformation:GetDataAccess. Otherwise it
+                // does not exist for the query, like a table the caller holds nothing on.
+                if !self.may_query(&caller, &table, &reader) {
+                    continue;
+                }
                 let (bucket, files) = self.table_files(tx, &table)?;
                 readable.push(Readable {
                     table,

@@ -7,6 +7,7 @@
 mod catalog;
 mod console;
 mod edges;
+mod iam;
 mod in_lakectl;
 mod mocked;
 mod scenarios;
@@ -91,6 +92,9 @@ pub fn moto() -> &'static Moto {
         let python = install(&venv());
         let mut child = Command::new(python)
             .args(["-c", SERVER])
+            // `iam attach-user-policy` attaches AWS managed policies (ReadOnlyAccess, ...),
+            // which moto knows only when told to load them.
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -62,10 +62,10 @@ async fn the_seed_scenarios_run_on_aws() {
     // configures it), no Macie2 beyond its session, and no data cells filters. The job from findings and the runs
     // of jobs that could not be created follow.
     let expected: BTreeMap<u64, String> = [
-        (17, "AccessDenied"),
-        (26, "AccessDenied"),
-        (27, "EntityNotFoundException"),
-        (40, "Http500"),
+        (19, "AccessDenied"),
+        (28, "AccessDenied"),
+        (29, "EntityNotFoundException"),
+        (42, "Http500"),
     ]
     .into_iter()
     .map(|(l, c)| (l, c.to_string()))

@@ -354,7 +354,7 @@ async fn aws_errors_keep_their_codes() {
     s.iam.create_principal(&a, &user, false).await.unwrap();
     let err = s.iam.create_principal(&a, &user, false).await.unwrap_err();
     assert_eq!(err.code_name(), "EntityAlreadyExists");
-    assert_eq!(err.code, Code::AlreadyExistsException);
+    assert_eq!(err.code, Code::EntityAlreadyExists);
     assert_eq!(err.code.exit_code(), 254);
 }
 

@@ -3,13 +3,13 @@
 //! Nothing here waits on I/O: every service call runs on a tokio task.
 
 use crossterm::event::{KeyCode, KeyEvent};
-use ratatui::widgets::TableState;
 use tokio::sync::mpsc;
 use tui_textarea::TextArea;
 
 use super::grants::{GrantsData, GrantsPane};
 use super::jobs::{Job, JobContext, JobOutcome};
 use super::keymap::{self, Intent, Scope};
+pub use super::list_view::{ListView, PaneList};
 pub use super::loads::{RunRow, finding_label};
 use super::loads::{load_findings, load_runs};
 use super::popup::{Outcome, Popup, single_line};
@@ -74,87 +74,6 @@ pub enum Msg {
     },
     /// The services of another profile or region (`:profile`, `:region`).
     Connected(Result<Services>),
-}
-
-/// A list with a selection and a filter; `name` says what the filter matches in an item.
-pub struct ListView<T> {
-    pub items: Vec<T>,
-    pub state: TableState,
-    pub filter: String,
-    name: fn(&T) -> String,
-}
-
-impl<T> ListView<T> {
-    pub fn new(name: fn(&T) -> String) -> Self {
-        ListView {
-            items: Vec::new(),
-            state: TableState::default(),
-            filter: String::new(),
-            name,
-        }
-    }
-
-    /// The items the filter lets through.
-    pub fn visible(&self) -> Vec<&T> {
-        let needle = self.filter.to_lowercase();
-        self.items
-            .iter()
-            .filter(|i| needle.is_empty() || (self.name)(i).to_lowercase().contains(&needle))
-            .collect()
-    }
-
-    /// The selected item among the visible ones.
-    pub fn selected(&self) -> Option<&T> {
-        let i = self.state.selected()?;
-        self.visible().get(i).copied()
-    }
-
-    pub fn set(&mut self, items: Vec<T>) {
-        self.items = items;
-        self.clamp();
-    }
-
-    /// Keeps the selection on a visible item (or none when nothing is visible).
-    fn clamp(&mut self) {
-        let len = self.visible().len();
-        let sel = match (self.state.selected(), len) {
-            (_, 0) => None,
-            (None, _) => Some(0),
-            (Some(i), n) => Some(i.min(n - 1)),
-        };
-        self.state.select(sel);
-    }
-}
-
-/// What the App does with whichever list the current pane shows.
-pub trait PaneList {
-    fn filter(&self) -> &str;
-    fn set_filter(&mut self, filter: String);
-    fn step(&mut self, down: bool);
-}
-
-impl<T> PaneList for ListView<T> {
-    fn filter(&self) -> &str {
-        &self.filter
-    }
-
-    fn set_filter(&mut self, filter: String) {
-        self.filter = filter;
-        self.clamp();
-    }
-
-    fn step(&mut self, down: bool) {
-        let len = self.visible().len();
-        if len == 0 {
-            return;
-        }
-        let i = self.state.selected().unwrap_or(0);
-        self.state.select(Some(if down {
-            (i + 1).min(len - 1)
-        } else {
-            i.saturating_sub(1)
-        }));
-    }
 }
 
 pub struct Objects {

@@ -9,6 +9,7 @@ mod grant_editor;
 mod grants;
 mod jobs;
 pub mod keymap;
+mod list_view;
 mod loads;
 mod popup;
 mod query;

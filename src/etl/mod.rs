@@ -9,6 +9,8 @@
 //! the set of 128-bit hashes of the distinct rows (16 bytes each, about 24 with the set's
 //! overhead: 10 M distinct rows take about 240 MB; no record is kept).
 
+pub mod budget;
+pub mod data_error;
 mod dedup;
 pub mod source;
 mod store;
@@ -31,6 +33,8 @@ use parquet::file::properties::WriterProperties;
 use crate::service::jobs::RunMetrics;
 use crate::service::storage::PutOptions;
 use crate::service::{Code, Principal, Progress, Result, ServiceError};
+use budget::{Budget, Exceeded, Limit, exceeded_csv, exceeded_io};
+use data_error::{DataError, Problem};
 use source::{BATCH_ROWS, Format, Quarantined, SAMPLE_RECORDS};
 
 /// What one run reads and writes.
@@ -48,6 +52,8 @@ pub struct Spec {
     pub mask_keys: crate::mask::MaskKeys,
     pub put: PutOptions,
     pub run_id: String,
+    /// The limits every source is decoded within.
+    pub budget: Budget,
 }
 
 pub struct Outcome {
@@ -77,6 +83,14 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// An error reading `object`: a budget's limit as `LimitExceededException`, else `other`.
+fn read_error(e: &std::io::Error, other: impl FnOnce() -> ServiceError) -> ServiceError {
+    match exceeded_io(e) {
+        Some(limit) => limit.clone().into(),
+        None => other(),
+    }
+}
+
 /// One source object, opened and told apart.
 pub enum Opened {
     Json(source::JsonRecords),
@@ -90,19 +104,23 @@ pub fn open_source<S: JobStore + ?Sized>(
     bucket: &str,
     key: &str,
     progress: &Progress,
+    budget: &Budget,
 ) -> Result<(Format, Opened)> {
     let object = store.open(by, bucket, key)?;
+    let name = format!("s3://{bucket}/{key}");
     let io = |e: std::io::Error| {
-        ServiceError::new(
-            Code::InvalidCiphertextException,
-            format!("s3://{bucket}/{key}: {e}"),
-        )
+        read_error(&e, || {
+            ServiceError::new(
+                Code::InvalidCiphertextException,
+                format!("s3://{bucket}/{key}: {e}"),
+            )
+        })
     };
     let counted = Counting {
         inner: object.reader_at(0),
         progress: progress.clone(),
     };
-    let (format, reader, _gz) = source::sniff(Box::new(counted)).map_err(io)?;
+    let (format, reader, _gz) = source::sniff(Box::new(counted), &name, budget).map_err(io)?;
     let opened = match format {
         Format::Parquet => {
             let chunks = Chunks(object);
@@ -115,7 +133,7 @@ pub fn open_source<S: JobStore + ?Sized>(
             Opened::Parquet(reader)
         }
         Format::JsonLines | Format::JsonArray => {
-            Opened::Json(source::JsonRecords::new(reader, format).map_err(io)?)
+            Opened::Json(source::JsonRecords::new(reader, format, &name, budget))
         }
         Format::Csv => Opened::Csv(csv::ReaderBuilder::new().flexible(true).from_reader(reader)),
     };
@@ -150,11 +168,14 @@ pub fn sample_schema<S: JobStore + ?Sized>(
     by: &Principal,
     bucket: &str,
     keys: &[String],
+    budget: &Budget,
 ) -> Result<(SchemaRef, Format)> {
     let mut fields: Vec<Field> = Vec::new();
     let mut first_format = None;
     for key in keys {
-        let (format, opened) = open_source(store, by, bucket, key, &Progress::default())?;
+        let object = format!("s3://{bucket}/{key}");
+        let (format, opened) =
+            open_source(store, by, bucket, key, &Progress::default(), budget)?;
         first_format.get_or_insert(format);
         let schema = match opened {
             Opened::Parquet(r) => arrow::record_batch::RecordBatchReader::schema(&r)
@@ -162,13 +183,23 @@ pub fn sample_schema<S: JobStore + ?Sized>(
                 .clone(),
             Opened::Json(mut records) => {
                 let mut sample = Vec::new();
-                while sample.len() < SAMPLE_RECORDS {
+                let mut sampled_bytes = 0usize;
+                while sample.len() < SAMPLE_RECORDS && sampled_bytes < budget.sample_bytes() {
                     match records.next_record() {
-                        Ok(Some((_, r))) if source::json_record_problem(r).is_none() => {
+                        Ok(Some((line, r)))
+                            if source::json_record_problem(&object, line, r).is_none() =>
+                        {
+                            sampled_bytes += r.len();
                             sample.push(r.to_vec())
                         }
                         Ok(Some(_)) => {}
-                        _ => break,
+                        Ok(None) => break,
+                        Err(e) => {
+                            if let Some(limit) = exceeded_io(&e) {
+                                return Err(limit.clone().into());
+                            }
+                            break;
+                        }
                     }
                 }
                 source::infer_json(&sample)
@@ -177,14 +208,30 @@ pub fn sample_schema<S: JobStore + ?Sized>(
             Opened::Csv(mut reader) => {
                 let header = reader
                     .headers()
-                    .map_err(|e| failed(format!("s3://{bucket}/{key}: no CSV header: {e}")))?
+                    .map_err(|e| match exceeded_csv(&e) {
+                        Some(limit) => limit.clone().into(),
+                        None => failed(format!("s3://{bucket}/{key}: no CSV header: {e}")),
+                    })?
                     .clone();
-                let sample: Vec<csv::StringRecord> = reader
-                    .records()
-                    .take(SAMPLE_RECORDS)
-                    .filter_map(|r| r.ok())
-                    .filter(|r| r.len() == header.len())
-                    .collect();
+                let mut sample: Vec<csv::StringRecord> = Vec::new();
+                let mut sampled_bytes = 0usize;
+                for record in reader.records().take(SAMPLE_RECORDS) {
+                    match record {
+                        Ok(r) if r.len() == header.len() => {
+                            sampled_bytes += r.as_byte_record().as_slice().len();
+                            sample.push(r);
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            if let Some(limit) = exceeded_csv(&e) {
+                                return Err(limit.clone().into());
+                            }
+                        }
+                    }
+                    if sampled_bytes >= budget.sample_bytes() {
+                        break;
+                    }
+                }
                 source::infer_csv(&header, &sample)
             }
         };
@@ -221,7 +268,8 @@ fn decode_all<S: JobStore>(
 ) -> Result<()> {
     for key in &spec.source_keys {
         let object = format!("s3://{}/{key}", spec.source_bucket);
-        let (_, opened) = open_source(store, by, &spec.source_bucket, key, progress)?;
+        let budget = &spec.budget;
+        let (_, opened) = open_source(store, by, &spec.source_bucket, key, progress, budget)?;
         let mut quarantine = Vec::new();
         match opened {
             Opened::Parquet(reader) => {
@@ -238,10 +286,10 @@ fn decode_all<S: JobStore>(
             Opened::Json(mut records) => loop {
                 let mut pending = source::JsonBatch::default();
                 let mut seen = 0u64;
-                while pending.len() < BATCH_ROWS {
+                while pending.len() < BATCH_ROWS && pending.bytes() < budget.batch_bytes() {
                     let Some((line, r)) = records
                         .next_record()
-                        .map_err(|e| failed(format!("{object}: {e}")))?
+                        .map_err(|e| read_error(&e, || failed(format!("{object}: {e}"))))?
                     else {
                         break;
                     };
@@ -249,12 +297,10 @@ fn decode_all<S: JobStore>(
                     if source::looks_like_object(r) {
                         pending.push(line, r);
                     } else {
-                        let reason = source::json_record_problem(r)
-                            .unwrap_or_else(|| "the record is not a JSON object".into());
+                        let error = source::json_record_problem(&object, line, r)
+                            .unwrap_or_else(|| DataError::new(&object, line, Problem::NotAnObject));
                         quarantine.push(Quarantined {
-                            object: object.clone(),
-                            line,
-                            reason,
+                            error,
                             record: String::from_utf8_lossy(r).into_owned(),
                         });
                     }
@@ -278,7 +324,10 @@ fn decode_all<S: JobStore>(
             Opened::Csv(mut reader) => {
                 let header = reader
                     .headers()
-                    .map_err(|e| failed(format!("{object}: {e}")))?
+                    .map_err(|e| match exceeded_csv(&e) {
+                        Some(limit) => limit.clone().into(),
+                        None => failed(format!("{object}: {e}")),
+                    })?
                     .clone();
                 // The file's own columns, typed as the job's schema says.
                 let file_schema = Arc::new(Schema::new(
@@ -297,19 +346,22 @@ fn decode_all<S: JobStore>(
                 let mut line = 1u64;
                 loop {
                     let mut pending = Vec::with_capacity(BATCH_ROWS);
-                    while pending.len() < BATCH_ROWS {
+                    let mut pending_bytes = 0usize;
+                    while pending.len() < BATCH_ROWS && pending_bytes < budget.batch_bytes() {
                         match rows.next() {
                             None => break,
                             Some(Ok(r)) => {
                                 line = r.position().map_or(line + 1, |p| p.line());
+                                pending_bytes += r.as_byte_record().as_slice().len();
                                 pending.push((line, r));
                             }
                             Some(Err(e)) => {
+                                if let Some(limit) = exceeded_csv(&e) {
+                                    return Err(limit.clone().into());
+                                }
                                 line += 1;
                                 quarantine.push(Quarantined {
-                                    object: object.clone(),
-                                    line,
-                                    reason: format!("not valid CSV: {e}"),
+                                    error: DataError::new(&object, line, Problem::NotCsv),
                                     record: String::new(),
                                 });
                             }
@@ -447,9 +499,22 @@ pub fn run<S: JobStore>(
     let (schema, format) = match &spec.schema {
         Some(schema) => (
             schema.clone(),
-            sample_schema(store, by, &spec.source_bucket, &spec.source_keys[..1])?.1,
+            sample_schema(
+                store,
+                by,
+                &spec.source_bucket,
+                &spec.source_keys[..1],
+                &spec.budget,
+            )?
+            .1,
         ),
-        None => sample_schema(store, by, &spec.source_bucket, &spec.source_keys)?,
+        None => sample_schema(
+            store,
+            by,
+            &spec.source_bucket,
+            &spec.source_keys,
+            &spec.budget,
+        )?,
     };
     log.push(format!(
         "schema from {}, format {:?}: {}",
@@ -482,7 +547,7 @@ pub fn run<S: JobStore>(
     let mut body = Some(body);
     let mut writer: Option<ArrowWriter<_>> = None;
     // About 100 bytes a record is typical of JSON and CSV; the set grows if there are more.
-    let expected_rows = (progress.total() / 100).min(50_000_000) as usize;
+    let expected_rows = (progress.total() / 100).min(spec.budget.dedup_bytes() / 34) as usize;
     let mut dedup = if spec.dedup {
         Some(Dedup::new(&schema, expected_rows)?)
     } else {
@@ -509,6 +574,14 @@ pub fn run<S: JobStore>(
                         let batch = match dedup.as_mut() {
                             Some(d) => {
                                 let (kept, dropped) = d.apply(&batch)?;
+                                if d.memory() > spec.budget.dedup_bytes() {
+                                    let limit = Limit::Memory {
+                                        what: "the set of distinct rows (--dedup)",
+                                        limit: spec.budget.dedup_bytes(),
+                                    };
+                                    let object = format!("s3://{}/", spec.source_bucket);
+                                    return Err(Exceeded::new(&object, limit).into());
+                                }
                                 metrics.duplicates += dropped;
                                 kept
                             }
@@ -526,16 +599,18 @@ pub fn run<S: JobStore>(
                             );
                             writer = Some(w.map_err(|e| failed(e.to_string()))?);
                         }
-                        writer
-                            .as_mut()
-                            .expect("made above")
-                            .write(&batch)
-                            .map_err(|e| {
-                                ServiceError::local_io(
-                                    "cannot write Parquet",
-                                    &std::io::Error::other(e),
-                                )
-                            })?;
+                        let w = writer.as_mut().expect("made above");
+                        let write_error = |e| {
+                            ServiceError::local_io(
+                                "cannot write Parquet",
+                                &std::io::Error::other(e),
+                            )
+                        };
+                        w.write(&batch).map_err(write_error)?;
+                        // A row group is buffered whole: wide rows end it before 128 Ki rows.
+                        if w.in_progress_size() > spec.budget.row_group_bytes() {
+                            w.flush().map_err(write_error)?;
+                        }
                     }
                 }
             }

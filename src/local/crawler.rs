@@ -109,7 +109,13 @@ impl Lake {
                 progress.set_total(found.len() as u64);
                 for (name, ds) in found {
                     let name = format!("{}{name}", def.table_prefix.as_deref().unwrap_or(""));
-                    let (schema, format) = etl::sample_schema(self, &role, &bucket, &ds.keys)?;
+                    let (schema, format) = etl::sample_schema(
+                        self,
+                        &role,
+                        &bucket,
+                        &ds.keys,
+                        &etl::budget::Budget::default(),
+                    )?;
                     let columns: Vec<Column> = schema
                         .fields()
                         .iter()

@@ -268,7 +268,7 @@ impl ArrayElements {
                     b'"' => in_string = true,
                     b'{' | b'[' => depth += 1,
                     b'}' | b']' if depth > 0 => depth -= 1,
-                    b',' | b']' => {
+                    b',' | b']' if depth == 0 => {
                         ended = Some(b);
                         break;
                     }

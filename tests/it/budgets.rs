@@ -30,11 +30,32 @@ fn long_line_csv() -> Vec<u8> {
 }
 
 /// A lake with bucket `data` (key alias/test), database `db`, and the work group `primary`
-/// writing results to s3://data/results/.
+/// writing results to s3://results/, where each principal may write its own.
 async fn lake() -> TestLake {
     let t = new_lake();
     seed(&t).await;
     let a = admin();
+    let storage = &t.services.storage;
+    storage
+        .create_bucket(
+            &a,
+            "results",
+            lakectl::service::storage::CreateBucket {
+                sse_kms_key_id: Some("alias/test".into()),
+                require_sse_kms: false,
+            },
+        )
+        .await
+        .unwrap();
+    let own_results = r#"{"Version":"2012-10-17","Statement":[{"Sid":"EachPrincipalItsOwnResults","Effect":"Allow","Principal":"*","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::results/${aws:username}/*"}]}"#;
+    storage
+        .put_bucket_policy(
+            &a,
+            "results",
+            lakectl::service::policy::PolicyDocument::parse(own_results).unwrap(),
+        )
+        .await
+        .unwrap();
     t.services
         .catalog
         .create_database(&a, "db", None)
@@ -46,7 +67,7 @@ async fn lake() -> TestLake {
             &a,
             WorkGroup::new(
                 "primary".into(),
-                "s3://data/results/".into(),
+                "s3://results/".into(),
                 Some("alias/test".into()),
             ),
         )

@@ -249,6 +249,18 @@ impl ScalarUDFImpl for Reserving {
         if let Some(per_value) = value_bound(self.inner.name(), &args.args)
             && per_value >= COUNTED_VALUE_BYTES as u128
         {
+            // A value is copied as it moves up the plan and into the results, so one value may
+            // take at most a quarter of the query's memory.
+            if per_value > (self.limit / 4) as u128 {
+                return Err(DataFusionError::External(Box::new(memory_exceeded(
+                    self.limit,
+                    &format!(
+                        "{} would make one value of {} MiB; one value may take a quarter of the limit",
+                        self.inner.name(),
+                        per_value >> 20
+                    ),
+                ))));
+            }
             self.reserve(per_value * args.number_rows.max(1) as u128)?;
         }
         self.inner.invoke_with_args(args)

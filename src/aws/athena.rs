@@ -150,7 +150,10 @@ impl Query for Aws {
         let mut updates = WorkGroupConfigurationUpdates::builder();
         if let Some(cutoff) = update.bytes_scanned_cutoff_per_query {
             let cutoff = i64::try_from(cutoff).map_err(|_| {
-                ServiceError::new(Code::InvalidRequestException, "BytesScannedCutoffPerQuery is too large")
+                ServiceError::new(
+                    Code::InvalidRequestException,
+                    "BytesScannedCutoffPerQuery is too large",
+                )
             })?;
             updates = updates.bytes_scanned_cutoff_per_query(cutoff);
         }

@@ -52,9 +52,9 @@ fn configuration_updates_arg(text: &str) -> Result<WorkGroupUpdate> {
         text.split(',')
             .filter(|p| !p.trim().is_empty())
             .map(|p| {
-                let (k, v) = p
-                    .split_once('=')
-                    .ok_or_else(|| bad(format!("--configuration-updates: {p:?} is not KEY=VALUE")))?;
+                let (k, v) = p.split_once('=').ok_or_else(|| {
+                    bad(format!("--configuration-updates: {p:?} is not KEY=VALUE"))
+                })?;
                 let v = v.trim();
                 let value = v
                     .parse::<u64>()
@@ -69,9 +69,10 @@ fn configuration_updates_arg(text: &str) -> Result<WorkGroupUpdate> {
     for (key, value) in pairs {
         match key.as_str() {
             "BytesScannedCutoffPerQuery" => {
-                update.bytes_scanned_cutoff_per_query = Some(value.as_u64().ok_or_else(|| {
-                    bad("BytesScannedCutoffPerQuery is a number of bytes".into())
-                })?)
+                update.bytes_scanned_cutoff_per_query =
+                    Some(value.as_u64().ok_or_else(|| {
+                        bad("BytesScannedCutoffPerQuery is a number of bytes".into())
+                    })?)
             }
             "RemoveBytesScannedCutoffPerQuery" => {
                 update.remove_bytes_scanned_cutoff_per_query = value.as_bool().ok_or_else(|| {
@@ -113,10 +114,7 @@ impl Context<'_> {
                 sse_kms_key_id,
             } => {
                 query
-                    .create_work_group(
-                        by,
-                        WorkGroup::new(name, output_location, sse_kms_key_id),
-                    )
+                    .create_work_group(by, WorkGroup::new(name, output_location, sse_kms_key_id))
                     .await?;
                 json!({})
             }

@@ -83,9 +83,9 @@ pub struct Exceeded {
 }
 
 fn human(bytes: u64) -> String {
-    if bytes >= GIB && bytes % GIB == 0 {
+    if bytes >= GIB && bytes.is_multiple_of(GIB) {
         format!("{} GiB", bytes / GIB)
-    } else if bytes >= MIB && bytes % MIB == 0 {
+    } else if bytes >= MIB && bytes.is_multiple_of(MIB) {
         format!("{} MiB", bytes / MIB)
     } else {
         format!("{bytes} bytes")
@@ -134,7 +134,8 @@ impl From<Exceeded> for ServiceError {
 
 /// The limit an I/O error stands for, if it stands for one.
 pub fn exceeded_io(e: &std::io::Error) -> Option<&Exceeded> {
-    e.get_ref().and_then(|inner| inner.downcast_ref::<Exceeded>())
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<Exceeded>())
 }
 
 /// The limit a CSV reader's error stands for, if it stands for one.

@@ -102,11 +102,7 @@ impl DataError {
         } else {
             String::new()
         };
-        format!(
-            "{}{line}: {}",
-            self.object,
-            self.reason_for(visible.column)
-        )
+        format!("{}{line}: {}", self.object, self.reason_for(visible.column))
     }
 
     /// Why a JSON record cannot be a row, from serde_json's error kind and position only.

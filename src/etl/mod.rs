@@ -174,8 +174,7 @@ pub fn sample_schema<S: JobStore + ?Sized>(
     let mut first_format = None;
     for key in keys {
         let object = format!("s3://{bucket}/{key}");
-        let (format, opened) =
-            open_source(store, by, bucket, key, &Progress::default(), budget)?;
+        let (format, opened) = open_source(store, by, bucket, key, &Progress::default(), budget)?;
         first_format.get_or_insert(format);
         let schema = match opened {
             Opened::Parquet(r) => arrow::record_batch::RecordBatchReader::schema(&r)

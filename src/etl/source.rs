@@ -147,7 +147,12 @@ pub struct JsonRecords {
 const BROKEN_ARRAY: &[u8] = b"\0";
 
 impl JsonRecords {
-    pub fn new(reader: Box<dyn BufRead + Send>, format: Format, object: &str, budget: &Budget) -> Self {
+    pub fn new(
+        reader: Box<dyn BufRead + Send>,
+        format: Format,
+        object: &str,
+        budget: &Budget,
+    ) -> Self {
         JsonRecords {
             reader,
             array: (format == Format::JsonArray).then(|| ArrayElements::new(object, budget)),
@@ -279,7 +284,9 @@ impl ArrayElements {
             out.extend_from_slice(&available[..used]);
             reader.consume(used);
             if out.len() > self.max {
-                return Err(Exceeded::new(&self.object, Limit::Record { limit: self.max }).into_io());
+                return Err(
+                    Exceeded::new(&self.object, Limit::Record { limit: self.max }).into_io(),
+                );
             }
             match ended {
                 None => continue,
@@ -653,7 +660,10 @@ mod tests {
         let batch = decode_csv(&schema, "o", &rows, &mut q).unwrap().unwrap();
         assert_eq!(batch.num_rows(), 2);
         assert_eq!(batch.column(0).null_count(), 1);
-        assert_eq!(q.iter().map(|q| q.error.line).collect::<Vec<_>>(), vec![3, 4, 5]);
+        assert_eq!(
+            q.iter().map(|q| q.error.line).collect::<Vec<_>>(),
+            vec![3, 4, 5]
+        );
         assert!(q[0].error.reason().contains("is not a bigint"));
         assert!(
             !q[0].error.reason().contains("two"),
@@ -683,7 +693,10 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(batch.num_rows(), 2);
-        assert_eq!(q.iter().map(|q| q.error.line).collect::<Vec<_>>(), vec![2, 3]);
+        assert_eq!(
+            q.iter().map(|q| q.error.line).collect::<Vec<_>>(),
+            vec![2, 3]
+        );
     }
 
     fn elements(text: &str, max: usize) -> Vec<Result<String, String>> {
@@ -691,8 +704,10 @@ mod tests {
             max_record_bytes: max,
             ..Budget::default()
         };
-        let reader: Box<dyn BufRead + Send> =
-            Box::new(BufReader::with_capacity(3, std::io::Cursor::new(text.to_string())));
+        let reader: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(
+            3,
+            std::io::Cursor::new(text.to_string()),
+        ));
         let mut records = JsonRecords::new(reader, Format::JsonArray, "o", &budget);
         let mut out = Vec::new();
         loop {
@@ -716,16 +731,19 @@ mod tests {
             ok(&[r#"{"a":"x,]}"}"#, r#"{"b":[1,{"c":2}]}"#, "3"])
         );
         assert_eq!(elements("[]", 100), ok(&[]));
-        assert_eq!(
-            elements(r#"[{"a":"\"]"}]"#, 100),
-            ok(&[r#"{"a":"\"]"}"#])
-        );
+        assert_eq!(elements(r#"[{"a":"\"]"}]"#, 100), ok(&[r#"{"a":"\"]"}"#]));
         assert_eq!(elements("[1,]", 100).last().unwrap(), &Err("broken".into()));
         assert_eq!(elements("[1", 100).last().unwrap(), &Err("broken".into()));
-        assert_eq!(elements("[1] x", 100).last().unwrap(), &Err("broken".into()));
+        assert_eq!(
+            elements("[1] x", 100).last().unwrap(),
+            &Err("broken".into())
+        );
         let long = format!("[1, \"{}\"]", "y".repeat(50));
         let got = elements(&long, 20);
         assert_eq!(got[0], Ok("1".into()));
-        assert!(got[1].as_ref().unwrap_err().contains("max record length"), "{got:?}");
+        assert!(
+            got[1].as_ref().unwrap_err().contains("max record length"),
+            "{got:?}"
+        );
     }
 }

@@ -309,8 +309,7 @@ pub mod fuzz_hooks {
         file.write_all(bytes)
             .map_err(|e| crate::service::ServiceError::local_io("tempfile", &e))?;
         let sealed = super::envelope::SealedFile::open(file)?;
-        let object =
-            super::envelope::SealedObject::new(sealed, super::crypto::Secret([7u8; 32]));
+        let object = super::envelope::SealedObject::new(sealed, super::crypto::Secret([7u8; 32]));
         let len = object.len().min(1 << 20);
         let _ = object.read_range(0, len);
         let mut out = Vec::new();

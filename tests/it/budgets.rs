@@ -119,7 +119,10 @@ async fn query(t: &TestLake, who: &str, sql: &str) -> Result<Vec<Vec<Option<Stri
     if execution.status.state != QueryState::Succeeded {
         return Err(execution.status.state_change_reason.unwrap_or_default());
     }
-    Ok(q.get_query_results(&by, &id, None, 1000).await.unwrap().rows)
+    Ok(q.get_query_results(&by, &id, None, 1000)
+        .await
+        .unwrap()
+        .rows)
 }
 
 /// A principal allowed to write query results under alias/test.
@@ -230,7 +233,10 @@ async fn the_classifier_and_the_crawler_hold_to_the_budget_too() {
     };
     let skipped = &job.statistics.objects_skipped;
     assert_eq!(skipped.len(), 1, "{skipped:?}");
-    assert!(skipped[0].reason.contains("max record length"), "{skipped:?}");
+    assert!(
+        skipped[0].reason.contains("max record length"),
+        "{skipped:?}"
+    );
     // Stored sealed, opened on read.
     assert!(!contains(&metadata_bytes(&t), "max record length"));
 }
@@ -277,10 +283,20 @@ async fn table_with_a_secret_in_a_hidden_column() -> TestLake {
         csv.push_str(&format!("{i},{}\n", if i % 2 == 0 { "GB" } else { "FR" }));
     }
     csv.push_str("TOPSECRET-4111111111111111,FR\n");
-    put(s, &a, "data", "raw/t/x.csv", csv.as_bytes(), kms("alias/test"))
-        .await
-        .unwrap();
-    assert_eq!(crawl(s, "c", "s3://data/raw/").await.state, RunState::Succeeded);
+    put(
+        s,
+        &a,
+        "data",
+        "raw/t/x.csv",
+        csv.as_bytes(),
+        kms("alias/test"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        crawl(s, "c", "s3://data/raw/").await.state,
+        RunState::Succeeded
+    );
     s.access
         .register_resource(&a, "s3://data/raw/", "admin")
         .await
@@ -339,11 +355,7 @@ async fn bad_data_errors_name_no_value_and_no_hidden_column_and_are_stored_seale
     assert!(!admin_reason.contains("TOPSECRET"), "{admin_reason}");
 
     // A job on the table quarantines the record; its run and the query reasons are sealed.
-    let run = run_job(
-        &t.services,
-        job_definition("j", "db.t", "s3://data/out/"),
-    )
-    .await;
+    let run = run_job(&t.services, job_definition("j", "db.t", "s3://data/out/")).await;
     assert_eq!(run.metrics.quarantined, 1, "{:?}", run.error_message);
     let stored = metadata_bytes(&t);
     assert!(!contains(&stored, "TOPSECRET"));
@@ -368,10 +380,20 @@ async fn a_failed_runs_reason_is_sealed_in_the_metadata_store() {
         )
         .await
         .unwrap();
-    put(s, &a, "data", "raw/x.json", b"{\"a\":1}\n", kms("alias/gone"))
+    put(
+        s,
+        &a,
+        "data",
+        "raw/x.json",
+        b"{\"a\":1}\n",
+        kms("alias/gone"),
+    )
+    .await
+    .unwrap();
+    s.keys
+        .set_key_enabled(&a, "alias/gone", false)
         .await
         .unwrap();
-    s.keys.set_key_enabled(&a, "alias/gone", false).await.unwrap();
     let run = run_job(s, job_definition("j", "s3://data/raw/", "s3://data/out/")).await;
     assert_eq!(run.job_run_state, RunState::Failed);
     let reason = run.error_message.unwrap();
@@ -446,7 +468,10 @@ async fn a_query_that_would_make_gigabytes_fails_with_exceeded_memory_limit() {
     )
     .await
     .unwrap_err();
-    assert!(e.contains("EXCEEDED_MEMORY_LIMIT") && e.contains("1 MiB"), "{e}");
+    assert!(
+        e.contains("EXCEEDED_MEMORY_LIMIT") && e.contains("1 MiB"),
+        "{e}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -500,12 +525,24 @@ async fn a_work_groups_bytes_scanned_cutoff_cancels_a_larger_scan() {
         csv.push_str(&format!("{i},name-{i}-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n"));
         i += 1;
     }
-    put(s, &a, "data", "raw/big/x.csv", csv.as_bytes(), kms("alias/test"))
-        .await
-        .unwrap();
-    assert_eq!(crawl(s, "c", "s3://data/raw/").await.state, RunState::Succeeded);
+    put(
+        s,
+        &a,
+        "data",
+        "raw/big/x.csv",
+        csv.as_bytes(),
+        kms("alias/test"),
+    )
+    .await
+    .unwrap();
     assert_eq!(
-        query(&t, "admin", "SELECT count(*) FROM db.big").await.unwrap(),
+        crawl(s, "c", "s3://data/raw/").await.state,
+        RunState::Succeeded
+    );
+    assert_eq!(
+        query(&t, "admin", "SELECT count(*) FROM db.big")
+            .await
+            .unwrap(),
         vec![vec![Some(i.to_string())]]
     );
     let ctx = Context::new(s, &a);
@@ -541,7 +578,11 @@ async fn a_work_groups_bytes_scanned_cutoff_cancels_a_larger_scan() {
     )
     .await
     .unwrap();
-    assert!(query(&t, "admin", "SELECT count(*) FROM db.big").await.is_ok());
+    assert!(
+        query(&t, "admin", "SELECT count(*) FROM db.big")
+            .await
+            .is_ok()
+    );
     let unknown: ServiceError = ctx
         .execute(
             parse_line("athena update-work-group --work-group primary --configuration-updates EnforceWorkGroupConfiguration=false")

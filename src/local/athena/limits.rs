@@ -291,7 +291,10 @@ mod tests {
         let ors = |n: usize| {
             format!(
                 "SELECT 1 WHERE {}",
-                (0..n).map(|i| format!("{i} = 1")).collect::<Vec<_>>().join(" OR ")
+                (0..n)
+                    .map(|i| format!("{i} = 1"))
+                    .collect::<Vec<_>>()
+                    .join(" OR ")
             )
         };
         depth_check(&ors(1_400)).unwrap();

@@ -123,10 +123,9 @@ impl ObjectBatches {
                 while batch.len() < BATCH_ROWS && batch.bytes() < self.budget.batch_bytes() {
                     let next = records.next_record().map_err(|e| match exceeded_io(&e) {
                         Some(limit) => limit.clone().into(),
-                        None => ServiceError::new(
-                            Code::InvalidRequestException,
-                            format!("{name}: {e}"),
-                        ),
+                        None => {
+                            ServiceError::new(Code::InvalidRequestException, format!("{name}: {e}"))
+                        }
                     })?;
                     match next {
                         Some((line, record)) => batch.push(line, record),

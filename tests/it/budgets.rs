@@ -502,6 +502,13 @@ async fn a_query_that_never_ends_is_stopped_at_the_work_groups_timeout() {
     )
     .await
     .unwrap();
+    let listed = ctx
+        .execute(parse_line("athena list-work-groups").unwrap())
+        .await
+        .unwrap();
+    let configuration = &listed["WorkGroups"][0]["Configuration"];
+    assert_eq!(configuration["LakectlQueryTimeoutSeconds"], 2);
+    assert!(configuration.get("BytesScannedCutoffPerQuery").is_none());
     let started = std::time::Instant::now();
     let e = query(
         &t,

@@ -599,3 +599,63 @@ async fn a_work_groups_bytes_scanned_cutoff_cancels_a_larger_scan() {
         .unwrap_err();
     assert_eq!(unknown.code, Code::InvalidArgument);
 }
+
+/// The run's memory budget bounds what it holds: with --dedup, the set of distinct rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runs_memory_budget_bounds_the_set_of_distinct_rows() {
+    let t = lake().await;
+    let a = admin();
+    let mut json = String::new();
+    for i in 0..20_000 {
+        json.push_str(&format!("{{\"id\":{i}}}\n"));
+    }
+    put(
+        &t.services,
+        &a,
+        "data",
+        "raw/ids.json",
+        json.as_bytes(),
+        kms("alias/test"),
+    )
+    .await
+    .unwrap();
+    let spec = |memory_bytes: u64| lakectl::etl::Spec {
+        source_bucket: "data".into(),
+        source_keys: vec!["raw/ids.json".into()],
+        target_bucket: "data".into(),
+        target_prefix: "out/".into(),
+        schema: None,
+        dedup: true,
+        masks: vec![],
+        mask_keys: Default::default(),
+        put: kms("alias/test"),
+        run_id: "jr_budget".into(),
+        budget: lakectl::etl::budget::Budget {
+            memory_bytes,
+            ..Default::default()
+        },
+    };
+    let lake = t.lake.clone();
+    let run = move |memory_bytes: u64| {
+        let lake = lake.clone();
+        let spec = spec(memory_bytes);
+        std::thread::spawn(move || {
+            lakectl::etl::run(
+                &*lake,
+                &admin(),
+                &spec,
+                &Progress::default(),
+                &|| None,
+                &|_| {},
+            )
+            .map(|o| o.metrics.records_written)
+        })
+        .join()
+        .unwrap()
+    };
+    // 20,000 distinct rows take ~340 KB of hashes: past a 256 KiB budget's half, within 1 GiB.
+    let e = run.clone()(256 << 10).map(|_| ()).unwrap_err();
+    assert_eq!(e.code, Code::LimitExceeded);
+    assert!(e.message.contains("memory budget per run"), "{}", e.message);
+    assert_eq!(run(1 << 30).unwrap(), 20_000);
+}

@@ -5,17 +5,22 @@
 //! one decrypts and decodes the sources into Arrow batches, the other deduplicates, masks,
 //! encodes Parquet and encrypts. Records that cannot be rows go, encrypted, to `_errors/`.
 //!
-//! Memory is bounded by a few batches, one Parquet row group (128 Ki rows) and, with `--dedup`,
-//! the set of 128-bit hashes of the distinct rows (16 bytes each, about 24 with the set's
-//! overhead: 10 M distinct rows take about 240 MB; no record is kept).
+//! Memory is bounded by the run's `Budget` (budget.rs): a few batches of at most
+//! `batch_bytes` each, one Parquet row group (128 Ki rows or `row_group_bytes`, whichever comes
+//! first) and, with `--dedup`, the set of 128-bit hashes of the distinct rows (16 bytes each,
+//! about 24 with the set's overhead; no record is kept), which may take `dedup_bytes`: past it
+//! the run fails with LimitExceededException.
 
 pub mod budget;
 pub mod data_error;
 mod dedup;
+mod json_array;
+mod schema;
 pub mod source;
 mod store;
 
 use dedup::Dedup;
+pub use schema::sample_schema;
 use store::Chunks;
 pub use store::{JobStore, SourceObject};
 
@@ -35,7 +40,7 @@ use crate::service::storage::PutOptions;
 use crate::service::{Code, Principal, Progress, Result, ServiceError};
 use budget::{Budget, Exceeded, Limit, exceeded_csv, exceeded_io};
 use data_error::{DataError, Problem};
-use source::{BATCH_ROWS, Format, Quarantined, SAMPLE_RECORDS};
+use source::{BATCH_ROWS, Format, Quarantined};
 
 /// What one run reads and writes.
 pub struct Spec {
@@ -138,114 +143,6 @@ pub fn open_source<S: JobStore + ?Sized>(
         Format::Csv => Opened::Csv(csv::ReaderBuilder::new().flexible(true).from_reader(reader)),
     };
     Ok((format, opened))
-}
-
-/// Widens two column types to one both fit: int and double give double; anything else that
-/// differs gives string.
-fn widen(a: &DataType, b: &DataType) -> DataType {
-    match (a, b) {
-        _ if a == b => a.clone(),
-        (DataType::Null, t) | (t, DataType::Null) => t.clone(),
-        (DataType::Int64, DataType::Float64) | (DataType::Float64, DataType::Int64) => {
-            DataType::Float64
-        }
-        _ => DataType::Utf8,
-    }
-}
-
-fn merge(into: &mut Vec<Field>, schema: &Schema) {
-    for f in schema.fields() {
-        match into.iter_mut().find(|g| g.name() == f.name()) {
-            Some(g) => *g = Field::new(g.name(), widen(g.data_type(), f.data_type()), true),
-            None => into.push(Field::new(f.name(), f.data_type().clone(), true)),
-        }
-    }
-}
-
-/// The schema of some objects: every object's sample, merged; and the first object's format.
-pub fn sample_schema<S: JobStore + ?Sized>(
-    store: &S,
-    by: &Principal,
-    bucket: &str,
-    keys: &[String],
-    budget: &Budget,
-) -> Result<(SchemaRef, Format)> {
-    let mut fields: Vec<Field> = Vec::new();
-    let mut first_format = None;
-    for key in keys {
-        let object = format!("s3://{bucket}/{key}");
-        let (format, opened) = open_source(store, by, bucket, key, &Progress::default(), budget)?;
-        first_format.get_or_insert(format);
-        let schema = match opened {
-            Opened::Parquet(r) => arrow::record_batch::RecordBatchReader::schema(&r)
-                .as_ref()
-                .clone(),
-            Opened::Json(mut records) => {
-                let mut sample = Vec::new();
-                let mut sampled_bytes = 0usize;
-                while sample.len() < SAMPLE_RECORDS && sampled_bytes < budget.sample_bytes() {
-                    match records.next_record() {
-                        Ok(Some((line, r)))
-                            if source::json_record_problem(&object, line, r).is_none() =>
-                        {
-                            sampled_bytes += r.len();
-                            sample.push(r.to_vec())
-                        }
-                        Ok(Some(_)) => {}
-                        Ok(None) => break,
-                        Err(e) => {
-                            if let Some(limit) = exceeded_io(&e) {
-                                return Err(limit.clone().into());
-                            }
-                            break;
-                        }
-                    }
-                }
-                source::infer_json(&sample)
-                    .map_err(|e| failed(format!("s3://{bucket}/{key}: {e}")))?
-            }
-            Opened::Csv(mut reader) => {
-                let header = reader
-                    .headers()
-                    .map_err(|e| match exceeded_csv(&e) {
-                        Some(limit) => limit.clone().into(),
-                        None => failed(format!("s3://{bucket}/{key}: no CSV header: {e}")),
-                    })?
-                    .clone();
-                let mut sample: Vec<csv::StringRecord> = Vec::new();
-                let mut sampled_bytes = 0usize;
-                for record in reader.records().take(SAMPLE_RECORDS) {
-                    match record {
-                        Ok(r) if r.len() == header.len() => {
-                            sampled_bytes += r.as_byte_record().as_slice().len();
-                            sample.push(r);
-                        }
-                        Ok(_) => {}
-                        Err(e) => {
-                            if let Some(limit) = exceeded_csv(&e) {
-                                return Err(limit.clone().into());
-                            }
-                        }
-                    }
-                    if sampled_bytes >= budget.sample_bytes() {
-                        break;
-                    }
-                }
-                source::infer_csv(&header, &sample)
-            }
-        };
-        merge(&mut fields, &schema);
-    }
-    if fields.is_empty() {
-        return Err(failed(format!(
-            "no columns found in s3://{bucket}/{}: the objects hold no records",
-            keys.first().map(String::as_str).unwrap_or("")
-        )));
-    }
-    Ok((
-        Arc::new(Schema::new(fields)),
-        first_format.unwrap_or(Format::JsonLines),
-    ))
 }
 
 /// What the decoding thread sends.

@@ -93,3 +93,47 @@ pub fn source_reader(data: &[u8]) {
         Format::Parquet => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The fuzz targets' seeds, and cheap random mutations of them, as a test that runs with
+    /// the others (cargo fuzz goes much further; see benches/fuzz.sh).
+    #[test]
+    fn the_seeds_and_their_mutations_end_in_an_answer_or_an_error() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
+        let targets: [(&str, fn(&[u8])); 4] = [
+            ("row_filter", super::row_filter),
+            ("policy_json", super::policy_json),
+            ("envelope", super::envelope),
+            ("source_reader", super::source_reader),
+        ];
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for (target, run) in targets {
+            for seed in std::fs::read_dir(dir.join(target)).unwrap() {
+                let seed = std::fs::read(seed.unwrap().path()).unwrap();
+                run(&seed);
+                for _ in 0..300 {
+                    let mut input = seed.clone();
+                    for _ in 0..1 + next() % 4 {
+                        let at = (next() as usize) % input.len().max(1);
+                        match next() % 3 {
+                            0 if !input.is_empty() => input[at] = next() as u8,
+                            1 => input.insert(at.min(input.len()), next() as u8),
+                            _ if !input.is_empty() => {
+                                input.remove(at);
+                            }
+                            _ => {}
+                        }
+                    }
+                    run(&input);
+                }
+            }
+        }
+    }
+}

@@ -101,7 +101,8 @@ mod tests {
     #[test]
     fn the_seeds_and_their_mutations_end_in_an_answer_or_an_error() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
-        let targets: [(&str, fn(&[u8])); 4] = [
+        type Target = fn(&[u8]);
+        let targets: [(&str, Target); 4] = [
             ("row_filter", super::row_filter),
             ("policy_json", super::policy_json),
             ("envelope", super::envelope),

@@ -6,6 +6,8 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod etl;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod local;
 pub mod mask;
 pub mod pii;

@@ -11,7 +11,7 @@ use aws_sdk_athena::types::{
 use super::{Aws, aws_error, opt_time, time};
 use crate::service::query::{
     Query, QueryExecution, QueryState, QueryStatistics, QueryStatus, ResultColumn, ResultPage,
-    WorkGroup,
+    WorkGroup, WorkGroupUpdate,
 };
 use crate::service::{Code, Principal, Result, ServiceError};
 
@@ -111,19 +111,63 @@ impl Query for Aws {
                 .work_group()
                 .and_then(|w| w.configuration())
                 .and_then(|c| c.result_configuration());
-            out.push(WorkGroup {
+            let mut group = WorkGroup::new(
                 name,
-                output_location: results
+                results
                     .and_then(|r| r.output_location())
                     .unwrap_or_default()
                     .to_string(),
-                kms_key: results
+                results
                     .and_then(|r| r.encryption_configuration())
                     .and_then(|e| e.kms_key())
                     .map(str::to_string),
-            });
+            );
+            group.bytes_scanned_cutoff_per_query = got
+                .work_group()
+                .and_then(|w| w.configuration())
+                .and_then(|c| c.bytes_scanned_cutoff_per_query())
+                .map(|b| b as u64);
+            out.push(group);
         }
         Ok(out)
+    }
+
+    /// Athena's BytesScannedCutoffPerQuery; the memory limit and timeout are lakectl's own, and
+    /// Athena has no per-work-group setting for them (its limits are service quotas).
+    async fn update_work_group(
+        &self,
+        by: &Principal,
+        name: &str,
+        update: WorkGroupUpdate,
+    ) -> Result<()> {
+        self.acting(by)?;
+        if update.query_memory_limit_bytes.is_some() || update.query_timeout_seconds.is_some() {
+            return Err(ServiceError::new(
+                Code::UnsupportedOperationException,
+                "--query-memory-limit-bytes and --query-timeout-seconds are lakectl's own limits for the local lake; Athena sets them as service quotas",
+            ));
+        }
+        let mut updates = WorkGroupConfigurationUpdates::builder();
+        if let Some(cutoff) = update.bytes_scanned_cutoff_per_query {
+            let cutoff = i64::try_from(cutoff).map_err(|_| {
+                ServiceError::new(
+                    Code::InvalidRequestException,
+                    "BytesScannedCutoffPerQuery is too large",
+                )
+            })?;
+            updates = updates.bytes_scanned_cutoff_per_query(cutoff);
+        }
+        if update.remove_bytes_scanned_cutoff_per_query {
+            updates = updates.remove_bytes_scanned_cutoff_per_query(true);
+        }
+        self.athena
+            .update_work_group()
+            .work_group(name)
+            .configuration_updates(updates.build())
+            .send()
+            .await
+            .map_err(|e| aws_error("athena:UpdateWorkGroup", e))?;
+        Ok(())
     }
 
     async fn start_query_execution(

@@ -143,6 +143,7 @@ fn run_datasets(
             mask_keys,
             put: put.clone(),
             run_id: run_id.to_string(),
+            budget: etl::budget::Budget::default(),
         };
         let done = total.clone();
         let outcome = etl::run(store, by, &spec, progress, stop, &|m| {

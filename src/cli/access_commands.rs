@@ -169,6 +169,24 @@ pub enum AthenaCommand {
     },
     /// The work groups, their output locations and result keys
     ListWorkGroups,
+    /// A work group's limits: Athena's bytes-scanned cutoff, and on the local lake lakectl's own
+    /// memory limit and timeout per query
+    UpdateWorkGroup {
+        #[arg(long)]
+        work_group: String,
+        /// Athena's shape: `BytesScannedCutoffPerQuery=N` (at least 10000000) or
+        /// `RemoveBytesScannedCutoffPerQuery=true`, or the same as JSON
+        #[arg(long, value_name = "SHORTHAND|JSON")]
+        configuration_updates: Option<String>,
+        /// lakectl extension (local lake only; not an Athena setting): the memory one query may
+        /// use, in bytes (default 2 GiB); past it the query fails with EXCEEDED_MEMORY_LIMIT
+        #[arg(long, value_name = "BYTES")]
+        query_memory_limit_bytes: Option<u64>,
+        /// lakectl extension (local lake only; not an Athena setting): how long one query may
+        /// run, in seconds (default 1800); past it the query fails with EXCEEDED_TIME_LIMIT
+        #[arg(long, value_name = "SECONDS")]
+        query_timeout_seconds: Option<u64>,
+    },
     /// Run a query as the acting principal. Results go to OUTPUT/PRINCIPAL/ID.csv, encrypted;
     /// on the local lake the query runs in this process, which stays until it ends
     StartQueryExecution {
@@ -241,6 +259,9 @@ impl AthenaCommand {
     /// Queries change nothing in the lake's data; they do write results, which is what the
     /// console's read-only mode allows (previewing is its purpose).
     pub fn changes_anything(&self) -> bool {
-        matches!(self, AthenaCommand::CreateWorkGroup { .. })
+        matches!(
+            self,
+            AthenaCommand::CreateWorkGroup { .. } | AthenaCommand::UpdateWorkGroup { .. }
+        )
     }
 }

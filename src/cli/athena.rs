@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::access_commands::AthenaCommand;
 use super::{Context, EXIT_WAIT_FAILED};
-use crate::service::query::{QueryExecution, QueryState, ResultPage, WorkGroup};
+use crate::service::query::{QueryExecution, QueryState, ResultPage, WorkGroup, WorkGroupUpdate};
 use crate::service::{Code, Result, ServiceError};
 
 /// Athena's `ResultSet`: the header row first on the first page, NULL as an empty datum.
@@ -39,6 +39,81 @@ fn result_set(page: &ResultPage, first: bool) -> Value {
     out
 }
 
+/// A work group in Athena's shape; the limits only when set (the `Lakectl…` ones are
+/// lakectl's own).
+fn work_group_json(g: &WorkGroup) -> Value {
+    let mut configuration = json!({
+        "ResultConfiguration": {
+            "OutputLocation": g.output_location,
+            "EncryptionConfiguration": {"EncryptionOption": "SSE_KMS", "KmsKey": g.kms_key},
+        },
+    });
+    let limits = [
+        (
+            "BytesScannedCutoffPerQuery",
+            g.bytes_scanned_cutoff_per_query,
+        ),
+        ("LakectlQueryMemoryLimitBytes", g.query_memory_limit_bytes),
+        ("LakectlQueryTimeoutSeconds", g.query_timeout_seconds),
+    ];
+    for (name, value) in limits {
+        if let Some(v) = value {
+            configuration[name] = json!(v);
+        }
+    }
+    json!({"Name": g.name, "State": "ENABLED", "Configuration": configuration})
+}
+
+/// `--configuration-updates`, as the AWS CLI takes it: shorthand `K=V,K=V` or JSON. lakectl
+/// knows the bytes-scanned cutoff; other keys are refused by name rather than ignored.
+fn configuration_updates_arg(text: &str) -> Result<WorkGroupUpdate> {
+    let bad = |m: String| ServiceError::new(Code::InvalidArgument, m);
+    let pairs: Vec<(String, Value)> = if text.trim_start().starts_with('{') {
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(map)) => map.into_iter().collect(),
+            _ => return Err(bad("--configuration-updates: not a JSON object".into())),
+        }
+    } else {
+        text.split(',')
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').ok_or_else(|| {
+                    bad(format!("--configuration-updates: {p:?} is not KEY=VALUE"))
+                })?;
+                let v = v.trim();
+                let value = v
+                    .parse::<u64>()
+                    .map(Value::from)
+                    .or_else(|_| v.parse::<bool>().map(Value::from))
+                    .unwrap_or_else(|_| Value::from(v));
+                Ok((k.trim().to_string(), value))
+            })
+            .collect::<Result<_>>()?
+    };
+    let mut update = WorkGroupUpdate::default();
+    for (key, value) in pairs {
+        match key.as_str() {
+            "BytesScannedCutoffPerQuery" => {
+                update.bytes_scanned_cutoff_per_query =
+                    Some(value.as_u64().ok_or_else(|| {
+                        bad("BytesScannedCutoffPerQuery is a number of bytes".into())
+                    })?)
+            }
+            "RemoveBytesScannedCutoffPerQuery" => {
+                update.remove_bytes_scanned_cutoff_per_query = value.as_bool().ok_or_else(|| {
+                    bad("RemoveBytesScannedCutoffPerQuery is true or false".into())
+                })?
+            }
+            other => {
+                return Err(bad(format!(
+                    "--configuration-updates: {other} is not supported by lakectl (BytesScannedCutoffPerQuery, RemoveBytesScannedCutoffPerQuery are)"
+                )));
+            }
+        }
+    }
+    Ok(update)
+}
+
 impl Context<'_> {
     pub(crate) async fn wait_for_query(&self, id: &str) -> Result<QueryExecution> {
         loop {
@@ -64,27 +139,28 @@ impl Context<'_> {
                 sse_kms_key_id,
             } => {
                 query
-                    .create_work_group(
-                        by,
-                        WorkGroup {
-                            name,
-                            output_location,
-                            kms_key: sse_kms_key_id,
-                        },
-                    )
+                    .create_work_group(by, WorkGroup::new(name, output_location, sse_kms_key_id))
                     .await?;
                 json!({})
             }
             AthenaCommand::ListWorkGroups => {
                 let groups = query.list_work_groups(by).await?;
-                json!({"WorkGroups": groups.iter().map(|g| json!({
-                    "Name": g.name,
-                    "State": "ENABLED",
-                    "Configuration": {"ResultConfiguration": {
-                        "OutputLocation": g.output_location,
-                        "EncryptionConfiguration": {"EncryptionOption": "SSE_KMS", "KmsKey": g.kms_key},
-                    }},
-                })).collect::<Vec<_>>()})
+                json!({"WorkGroups": groups.iter().map(work_group_json).collect::<Vec<_>>()})
+            }
+            AthenaCommand::UpdateWorkGroup {
+                work_group,
+                configuration_updates,
+                query_memory_limit_bytes,
+                query_timeout_seconds,
+            } => {
+                let mut update = match configuration_updates {
+                    Some(text) => configuration_updates_arg(&text)?,
+                    None => WorkGroupUpdate::default(),
+                };
+                update.query_memory_limit_bytes = query_memory_limit_bytes;
+                update.query_timeout_seconds = query_timeout_seconds;
+                query.update_work_group(by, &work_group, update).await?;
+                json!({})
             }
             AthenaCommand::StartQueryExecution {
                 query_string,

@@ -51,6 +51,11 @@ impl Dedup {
         })
     }
 
+    /// The set's memory: each slot is a 16-byte hash and a control byte.
+    pub(super) fn memory(&self) -> u64 {
+        self.seen.capacity() as u64 * 17
+    }
+
     pub(super) fn apply(&mut self, batch: &RecordBatch) -> Result<(RecordBatch, u64)> {
         let rows = self
             .converter

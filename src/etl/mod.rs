@@ -5,15 +5,22 @@
 //! one decrypts and decodes the sources into Arrow batches, the other deduplicates, masks,
 //! encodes Parquet and encrypts. Records that cannot be rows go, encrypted, to `_errors/`.
 //!
-//! Memory is bounded by a few batches, one Parquet row group (128 Ki rows) and, with `--dedup`,
-//! the set of 128-bit hashes of the distinct rows (16 bytes each, about 24 with the set's
-//! overhead: 10 M distinct rows take about 240 MB; no record is kept).
+//! Memory is bounded by the run's `Budget` (budget.rs): a few batches of at most
+//! `batch_bytes` each, one Parquet row group (128 Ki rows or `row_group_bytes`, whichever comes
+//! first) and, with `--dedup`, the set of 128-bit hashes of the distinct rows (16 bytes each,
+//! about 24 with the set's overhead; no record is kept), which may take `dedup_bytes`: past it
+//! the run fails with LimitExceededException.
 
+pub mod budget;
+pub mod data_error;
 mod dedup;
+mod json_array;
+mod schema;
 pub mod source;
 mod store;
 
 use dedup::Dedup;
+pub use schema::sample_schema;
 use store::Chunks;
 pub use store::{JobStore, SourceObject};
 
@@ -31,7 +38,9 @@ use parquet::file::properties::WriterProperties;
 use crate::service::jobs::RunMetrics;
 use crate::service::storage::PutOptions;
 use crate::service::{Code, Principal, Progress, Result, ServiceError};
-use source::{BATCH_ROWS, Format, Quarantined, SAMPLE_RECORDS};
+use budget::{Budget, Exceeded, Limit, exceeded_csv, exceeded_io};
+use data_error::{DataError, Problem};
+use source::{BATCH_ROWS, Format, Quarantined};
 
 /// What one run reads and writes.
 pub struct Spec {
@@ -48,6 +57,8 @@ pub struct Spec {
     pub mask_keys: crate::mask::MaskKeys,
     pub put: PutOptions,
     pub run_id: String,
+    /// The limits every source is decoded within.
+    pub budget: Budget,
 }
 
 pub struct Outcome {
@@ -77,6 +88,14 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// An error reading `object`: a budget's limit as `LimitExceededException`, else `other`.
+fn read_error(e: &std::io::Error, other: impl FnOnce() -> ServiceError) -> ServiceError {
+    match exceeded_io(e) {
+        Some(limit) => limit.clone().into(),
+        None => other(),
+    }
+}
+
 /// One source object, opened and told apart.
 pub enum Opened {
     Json(source::JsonRecords),
@@ -90,19 +109,23 @@ pub fn open_source<S: JobStore + ?Sized>(
     bucket: &str,
     key: &str,
     progress: &Progress,
+    budget: &Budget,
 ) -> Result<(Format, Opened)> {
     let object = store.open(by, bucket, key)?;
+    let name = format!("s3://{bucket}/{key}");
     let io = |e: std::io::Error| {
-        ServiceError::new(
-            Code::InvalidCiphertextException,
-            format!("s3://{bucket}/{key}: {e}"),
-        )
+        read_error(&e, || {
+            ServiceError::new(
+                Code::InvalidCiphertextException,
+                format!("s3://{bucket}/{key}: {e}"),
+            )
+        })
     };
     let counted = Counting {
         inner: object.reader_at(0),
         progress: progress.clone(),
     };
-    let (format, reader, _gz) = source::sniff(Box::new(counted)).map_err(io)?;
+    let (format, reader, _gz) = source::sniff(Box::new(counted), &name, budget).map_err(io)?;
     let opened = match format {
         Format::Parquet => {
             let chunks = Chunks(object);
@@ -115,91 +138,11 @@ pub fn open_source<S: JobStore + ?Sized>(
             Opened::Parquet(reader)
         }
         Format::JsonLines | Format::JsonArray => {
-            Opened::Json(source::JsonRecords::new(reader, format).map_err(io)?)
+            Opened::Json(source::JsonRecords::new(reader, format, &name, budget))
         }
         Format::Csv => Opened::Csv(csv::ReaderBuilder::new().flexible(true).from_reader(reader)),
     };
     Ok((format, opened))
-}
-
-/// Widens two column types to one both fit: int and double give double; anything else that
-/// differs gives string.
-fn widen(a: &DataType, b: &DataType) -> DataType {
-    match (a, b) {
-        _ if a == b => a.clone(),
-        (DataType::Null, t) | (t, DataType::Null) => t.clone(),
-        (DataType::Int64, DataType::Float64) | (DataType::Float64, DataType::Int64) => {
-            DataType::Float64
-        }
-        _ => DataType::Utf8,
-    }
-}
-
-fn merge(into: &mut Vec<Field>, schema: &Schema) {
-    for f in schema.fields() {
-        match into.iter_mut().find(|g| g.name() == f.name()) {
-            Some(g) => *g = Field::new(g.name(), widen(g.data_type(), f.data_type()), true),
-            None => into.push(Field::new(f.name(), f.data_type().clone(), true)),
-        }
-    }
-}
-
-/// The schema of some objects: every object's sample, merged; and the first object's format.
-pub fn sample_schema<S: JobStore + ?Sized>(
-    store: &S,
-    by: &Principal,
-    bucket: &str,
-    keys: &[String],
-) -> Result<(SchemaRef, Format)> {
-    let mut fields: Vec<Field> = Vec::new();
-    let mut first_format = None;
-    for key in keys {
-        let (format, opened) = open_source(store, by, bucket, key, &Progress::default())?;
-        first_format.get_or_insert(format);
-        let schema = match opened {
-            Opened::Parquet(r) => arrow::record_batch::RecordBatchReader::schema(&r)
-                .as_ref()
-                .clone(),
-            Opened::Json(mut records) => {
-                let mut sample = Vec::new();
-                while sample.len() < SAMPLE_RECORDS {
-                    match records.next_record() {
-                        Ok(Some((_, r))) if source::json_record_problem(r).is_none() => {
-                            sample.push(r.to_vec())
-                        }
-                        Ok(Some(_)) => {}
-                        _ => break,
-                    }
-                }
-                source::infer_json(&sample)
-                    .map_err(|e| failed(format!("s3://{bucket}/{key}: {e}")))?
-            }
-            Opened::Csv(mut reader) => {
-                let header = reader
-                    .headers()
-                    .map_err(|e| failed(format!("s3://{bucket}/{key}: no CSV header: {e}")))?
-                    .clone();
-                let sample: Vec<csv::StringRecord> = reader
-                    .records()
-                    .take(SAMPLE_RECORDS)
-                    .filter_map(|r| r.ok())
-                    .filter(|r| r.len() == header.len())
-                    .collect();
-                source::infer_csv(&header, &sample)
-            }
-        };
-        merge(&mut fields, &schema);
-    }
-    if fields.is_empty() {
-        return Err(failed(format!(
-            "no columns found in s3://{bucket}/{}: the objects hold no records",
-            keys.first().map(String::as_str).unwrap_or("")
-        )));
-    }
-    Ok((
-        Arc::new(Schema::new(fields)),
-        first_format.unwrap_or(Format::JsonLines),
-    ))
 }
 
 /// What the decoding thread sends.
@@ -221,7 +164,8 @@ fn decode_all<S: JobStore>(
 ) -> Result<()> {
     for key in &spec.source_keys {
         let object = format!("s3://{}/{key}", spec.source_bucket);
-        let (_, opened) = open_source(store, by, &spec.source_bucket, key, progress)?;
+        let budget = &spec.budget;
+        let (_, opened) = open_source(store, by, &spec.source_bucket, key, progress, budget)?;
         let mut quarantine = Vec::new();
         match opened {
             Opened::Parquet(reader) => {
@@ -238,10 +182,10 @@ fn decode_all<S: JobStore>(
             Opened::Json(mut records) => loop {
                 let mut pending = source::JsonBatch::default();
                 let mut seen = 0u64;
-                while pending.len() < BATCH_ROWS {
+                while pending.len() < BATCH_ROWS && pending.bytes() < budget.batch_bytes() {
                     let Some((line, r)) = records
                         .next_record()
-                        .map_err(|e| failed(format!("{object}: {e}")))?
+                        .map_err(|e| read_error(&e, || failed(format!("{object}: {e}"))))?
                     else {
                         break;
                     };
@@ -249,12 +193,10 @@ fn decode_all<S: JobStore>(
                     if source::looks_like_object(r) {
                         pending.push(line, r);
                     } else {
-                        let reason = source::json_record_problem(r)
-                            .unwrap_or_else(|| "the record is not a JSON object".into());
+                        let error = source::json_record_problem(&object, line, r)
+                            .unwrap_or_else(|| DataError::new(&object, line, Problem::NotAnObject));
                         quarantine.push(Quarantined {
-                            object: object.clone(),
-                            line,
-                            reason,
+                            error,
                             record: String::from_utf8_lossy(r).into_owned(),
                         });
                     }
@@ -278,7 +220,10 @@ fn decode_all<S: JobStore>(
             Opened::Csv(mut reader) => {
                 let header = reader
                     .headers()
-                    .map_err(|e| failed(format!("{object}: {e}")))?
+                    .map_err(|e| match exceeded_csv(&e) {
+                        Some(limit) => limit.clone().into(),
+                        None => failed(format!("{object}: {e}")),
+                    })?
                     .clone();
                 // The file's own columns, typed as the job's schema says.
                 let file_schema = Arc::new(Schema::new(
@@ -297,19 +242,22 @@ fn decode_all<S: JobStore>(
                 let mut line = 1u64;
                 loop {
                     let mut pending = Vec::with_capacity(BATCH_ROWS);
-                    while pending.len() < BATCH_ROWS {
+                    let mut pending_bytes = 0usize;
+                    while pending.len() < BATCH_ROWS && pending_bytes < budget.batch_bytes() {
                         match rows.next() {
                             None => break,
                             Some(Ok(r)) => {
                                 line = r.position().map_or(line + 1, |p| p.line());
+                                pending_bytes += r.as_byte_record().as_slice().len();
                                 pending.push((line, r));
                             }
                             Some(Err(e)) => {
+                                if let Some(limit) = exceeded_csv(&e) {
+                                    return Err(limit.clone().into());
+                                }
                                 line += 1;
                                 quarantine.push(Quarantined {
-                                    object: object.clone(),
-                                    line,
-                                    reason: format!("not valid CSV: {e}"),
+                                    error: DataError::new(&object, line, Problem::NotCsv),
                                     record: String::new(),
                                 });
                             }
@@ -447,9 +395,22 @@ pub fn run<S: JobStore>(
     let (schema, format) = match &spec.schema {
         Some(schema) => (
             schema.clone(),
-            sample_schema(store, by, &spec.source_bucket, &spec.source_keys[..1])?.1,
+            sample_schema(
+                store,
+                by,
+                &spec.source_bucket,
+                &spec.source_keys[..1],
+                &spec.budget,
+            )?
+            .1,
         ),
-        None => sample_schema(store, by, &spec.source_bucket, &spec.source_keys)?,
+        None => sample_schema(
+            store,
+            by,
+            &spec.source_bucket,
+            &spec.source_keys,
+            &spec.budget,
+        )?,
     };
     log.push(format!(
         "schema from {}, format {:?}: {}",
@@ -482,7 +443,7 @@ pub fn run<S: JobStore>(
     let mut body = Some(body);
     let mut writer: Option<ArrowWriter<_>> = None;
     // About 100 bytes a record is typical of JSON and CSV; the set grows if there are more.
-    let expected_rows = (progress.total() / 100).min(50_000_000) as usize;
+    let expected_rows = (progress.total() / 100).min(spec.budget.dedup_bytes() / 34) as usize;
     let mut dedup = if spec.dedup {
         Some(Dedup::new(&schema, expected_rows)?)
     } else {
@@ -509,6 +470,14 @@ pub fn run<S: JobStore>(
                         let batch = match dedup.as_mut() {
                             Some(d) => {
                                 let (kept, dropped) = d.apply(&batch)?;
+                                if d.memory() > spec.budget.dedup_bytes() {
+                                    let limit = Limit::Memory {
+                                        what: "the set of distinct rows (--dedup)",
+                                        limit: spec.budget.dedup_bytes(),
+                                    };
+                                    let object = format!("s3://{}/", spec.source_bucket);
+                                    return Err(Exceeded::new(&object, limit).into());
+                                }
                                 metrics.duplicates += dropped;
                                 kept
                             }
@@ -526,16 +495,18 @@ pub fn run<S: JobStore>(
                             );
                             writer = Some(w.map_err(|e| failed(e.to_string()))?);
                         }
-                        writer
-                            .as_mut()
-                            .expect("made above")
-                            .write(&batch)
-                            .map_err(|e| {
-                                ServiceError::local_io(
-                                    "cannot write Parquet",
-                                    &std::io::Error::other(e),
-                                )
-                            })?;
+                        let w = writer.as_mut().expect("made above");
+                        let write_error = |e| {
+                            ServiceError::local_io(
+                                "cannot write Parquet",
+                                &std::io::Error::other(e),
+                            )
+                        };
+                        w.write(&batch).map_err(write_error)?;
+                        // A row group is buffered whole: wide rows end it before 128 Ki rows.
+                        if w.in_progress_size() > spec.budget.row_group_bytes() {
+                            w.flush().map_err(write_error)?;
+                        }
                     }
                 }
             }

@@ -17,6 +17,11 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
+use std::sync::atomic::AtomicU64;
+
+use super::budget::{Bounded, Budget, Counted, LineBounded};
+use super::data_error::{DataError, Problem};
+use super::json_array::{ArrayElements, Element};
 
 pub const SAMPLE_RECORDS: usize = 10_000;
 pub const BATCH_ROWS: usize = 8_192;
@@ -40,13 +45,24 @@ impl Format {
     }
 }
 
-/// A record set aside: where it was, why, and its text.
-#[derive(Debug, Clone, serde::Serialize)]
+/// A record set aside: where it was, why, and its text. It is written, sealed, to the run's
+/// `_errors/` object as `{"object", "line", "reason", "record"}`.
+#[derive(Debug, Clone)]
 pub struct Quarantined {
-    pub object: String,
-    pub line: u64,
-    pub reason: String,
+    pub error: DataError,
     pub record: String,
+}
+
+impl serde::Serialize for Quarantined {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = s.serialize_struct("Quarantined", 4)?;
+        out.serialize_field("object", &self.error.object)?;
+        out.serialize_field("line", &self.error.line)?;
+        out.serialize_field("reason", &self.error.reason())?;
+        out.serialize_field("record", &self.record)?;
+        out.end()
+    }
 }
 
 /// Reads up to 512 bytes to look at, and gives back a reader that starts over.
@@ -60,17 +76,32 @@ fn peek(mut input: Box<dyn Read + Send>) -> std::io::Result<(Vec<u8>, Box<dyn Re
     ))
 }
 
-/// Undoes gzip when the bytes say so, and tells the format from the first bytes.
+/// Undoes gzip when the bytes say so, and tells the format from the first bytes. The plaintext
+/// is held to `budget` (bytes per object, expansion ratio, and for line formats the record
+/// length) before any reader above buffers it.
 pub fn sniff(
     input: Box<dyn Read + Send>,
+    object: &str,
+    budget: &Budget,
 ) -> std::io::Result<(Format, Box<dyn BufRead + Send>, bool)> {
     let (head, input) = peek(input)?;
     let gz = head.starts_with(&[0x1f, 0x8b]);
-    let (head, input) = if gz {
-        peek(Box::new(flate2::read::MultiGzDecoder::new(input)))?
+    let input: Box<dyn Read + Send> = if gz {
+        let compressed = Arc::new(AtomicU64::new(0));
+        let counted = Counted {
+            inner: input,
+            count: compressed.clone(),
+        };
+        Box::new(Bounded::new(
+            flate2::read::MultiGzDecoder::new(counted),
+            object,
+            budget,
+            Some(compressed),
+        ))
     } else {
-        (head, input)
+        Box::new(Bounded::new(input, object, budget, None))
     };
+    let (head, input) = peek(input)?;
     let format = if head.starts_with(b"PAR1") {
         Format::Parquet
     } else {
@@ -79,6 +110,11 @@ pub fn sniff(
             Some(b'{') => Format::JsonLines,
             _ => Format::Csv,
         }
+    };
+    // A JSON array is often one line: its elements are bounded one by one instead.
+    let input: Box<dyn Read + Send> = match format {
+        Format::Csv | Format::JsonLines => Box::new(LineBounded::new(input, object, budget)),
+        Format::JsonArray | Format::Parquet => input,
     };
     Ok((
         format,
@@ -98,47 +134,49 @@ fn read_up_to(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
-/// Text records of an object: JSON values one a line, or the elements of a JSON array.
+/// Text records of an object: JSON values one a line, or the elements of a JSON array, which
+/// is streamed element by element (never read whole).
 pub struct JsonRecords {
     reader: Box<dyn BufRead + Send>,
-    array: Option<std::vec::IntoIter<(u64, Vec<u8>)>>,
+    array: Option<ArrayElements>,
     line: u64,
     buf: Vec<u8>,
 }
 
+/// A record the reader could not even cut out: the JSON array around it is broken. It is
+/// served as this marker followed by nothing; `json_record_problem` names it.
+pub(super) const BROKEN_ARRAY: &[u8] = b"\0";
+
 impl JsonRecords {
-    pub fn new(reader: Box<dyn BufRead + Send>, format: Format) -> std::io::Result<Self> {
-        let mut records = JsonRecords {
+    pub fn new(
+        reader: Box<dyn BufRead + Send>,
+        format: Format,
+        object: &str,
+        budget: &Budget,
+    ) -> Self {
+        JsonRecords {
             reader,
-            array: None,
+            array: (format == Format::JsonArray).then(|| ArrayElements::new(object, budget)),
             line: 0,
             buf: Vec::new(),
-        };
-        if format == Format::JsonArray {
-            // A JSON array is one document: it is read whole, then served element by element.
-            let mut text = Vec::new();
-            records.reader.read_to_end(&mut text)?;
-            let elements =
-                match serde_json::from_slice::<Vec<Box<serde_json::value::RawValue>>>(&text) {
-                    Ok(items) => items
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, v)| (i as u64 + 1, v.get().as_bytes().to_vec()))
-                        .collect(),
-                    Err(e) => vec![(e.line() as u64, format!("\u{0}{e}").into_bytes())],
-                };
-            records.array = Some(Vec::into_iter(elements));
         }
-        Ok(records)
     }
 
     /// The next non-blank record and its line (element index for arrays).
     pub fn next_record(&mut self) -> std::io::Result<Option<(u64, &[u8])>> {
-        if let Some(items) = &mut self.array {
-            return Ok(items.next().map(|(i, v)| {
-                self.buf = v;
-                (i, self.buf.as_slice())
-            }));
+        if let Some(array) = &mut self.array {
+            self.buf.clear();
+            return Ok(match array.next(&mut *self.reader, &mut self.buf)? {
+                Element::Value => {
+                    self.line += 1;
+                    Some((self.line, self.buf.as_slice()))
+                }
+                Element::Broken => {
+                    self.line += 1;
+                    Some((self.line, BROKEN_ARRAY))
+                }
+                Element::End => None,
+            });
         }
         loop {
             self.buf.clear();
@@ -164,16 +202,15 @@ pub fn looks_like_object(record: &[u8]) -> bool {
 }
 
 /// Why a JSON record cannot be a row, if it cannot.
-pub fn json_record_problem(record: &[u8]) -> Option<String> {
-    if let Some(rest) = record.strip_prefix(b"\0") {
-        return Some(format!(
-            "the JSON array does not parse: {}",
-            String::from_utf8_lossy(rest)
-        ));
+pub fn json_record_problem(object: &str, line: u64, record: &[u8]) -> Option<DataError> {
+    if record == BROKEN_ARRAY {
+        return Some(DataError::new(object, line, Problem::BrokenArray));
     }
     match serde_json::from_slice::<serde::de::IgnoredAny>(record) {
-        Err(e) => Some(format!("not valid JSON: {e}")),
-        Ok(_) if record.first() != Some(&b'{') => Some("the record is not a JSON object".into()),
+        Err(e) => Some(DataError::from_json(object, line, &e)),
+        Ok(_) if record.first() != Some(&b'{') => {
+            Some(DataError::new(object, line, Problem::NotAnObject))
+        }
         Ok(_) => None,
     }
 }
@@ -210,6 +247,11 @@ impl JsonBatch {
     pub fn len(&self) -> usize {
         self.spans.len()
     }
+
+    /// The bytes of the records gathered.
+    pub fn bytes(&self) -> usize {
+        self.bytes.len()
+    }
 }
 
 /// Decodes JSON records into a batch; records the decoder refuses are quarantined one by one.
@@ -237,11 +279,9 @@ pub fn decode_json(
     let mut good = Vec::new();
     for &(line, start, end) in &records.spans {
         let r = &records.bytes[start..end];
-        if let Some(reason) = json_record_problem(r) {
+        if let Some(error) = json_record_problem(object, line, r) {
             quarantine.push(Quarantined {
-                object: object.into(),
-                line,
-                reason,
+                error,
                 record: String::from_utf8_lossy(r).into_owned(),
             });
             continue;
@@ -250,10 +290,9 @@ pub fn decode_json(
         match one.decode(r).and_then(|_| one.flush()) {
             Ok(Some(batch)) => good.push(batch),
             Ok(None) => {}
-            Err(e) => quarantine.push(Quarantined {
-                object: object.into(),
-                line,
-                reason: format!("does not fit the schema: {e}"),
+            // arrow's message quotes the value: only the kind of problem is kept.
+            Err(_) => quarantine.push(Quarantined {
+                error: DataError::new(object, line, Problem::DoesNotFit),
                 record: String::from_utf8_lossy(r).into_owned(),
             }),
         }
@@ -329,23 +368,18 @@ pub fn decode_csv(
         .collect();
     let mut kept = 0usize;
     'rows: for (line, row) in rows {
-        let reject = |reason: String, q: &mut Vec<Quarantined>| {
+        let reject = |error: DataError, q: &mut Vec<Quarantined>| {
             q.push(Quarantined {
-                object: object.into(),
-                line: *line,
-                reason,
+                error,
                 record: row.iter().collect::<Vec<_>>().join(","),
             })
         };
         if row.len() != schema.fields().len() {
-            reject(
-                format!(
-                    "has {} fields, the header has {}",
-                    row.len(),
-                    schema.fields().len()
-                ),
-                quarantine,
-            );
+            let problem = Problem::FieldCount {
+                found: row.len(),
+                expected: schema.fields().len(),
+            };
+            reject(DataError::new(object, *line, problem), quarantine);
             continue;
         }
         // Check every cell before appending any, so a bad row leaves the columns aligned.
@@ -360,13 +394,11 @@ pub fn decode_csv(
                     _ => true,
                 };
             if !ok {
+                let problem = Problem::NotA {
+                    type_name: hive_type(f.data_type()),
+                };
                 reject(
-                    format!(
-                        "column {} ({}): {cell:?} is not a {}",
-                        i + 1,
-                        f.name(),
-                        hive_type(f.data_type())
-                    ),
+                    DataError::new(object, *line, problem).at_column(i + 1, f.name()),
                     quarantine,
                 );
                 continue 'rows;
@@ -485,24 +517,24 @@ mod tests {
         let batch = decode_csv(&schema, "o", &rows, &mut q).unwrap().unwrap();
         assert_eq!(batch.num_rows(), 2);
         assert_eq!(batch.column(0).null_count(), 1);
-        assert_eq!(q.iter().map(|q| q.line).collect::<Vec<_>>(), vec![3, 4, 5]);
-        assert!(q[0].reason.contains("is not a bigint"));
-        assert!(q[2].reason.contains("has 1 fields"));
+        assert_eq!(
+            q.iter().map(|q| q.error.line).collect::<Vec<_>>(),
+            vec![3, 4, 5]
+        );
+        assert!(q[0].error.reason().contains("is not a bigint"));
+        assert!(
+            !q[0].error.reason().contains("two"),
+            "no value in the reason"
+        );
+        assert!(q[2].error.reason().contains("has 1 fields"));
     }
 
     #[test]
     fn json_records_are_checked_before_decoding() {
-        assert!(json_record_problem(br#"{"a":1}"#).is_none());
-        assert!(
-            json_record_problem(br#"{"a":"#)
-                .unwrap()
-                .contains("not valid JSON")
-        );
-        assert!(
-            json_record_problem(b"[1,2]")
-                .unwrap()
-                .contains("not a JSON object")
-        );
+        let problem = |r: &[u8]| json_record_problem("o", 1, r).map(|e| e.reason());
+        assert!(problem(br#"{"a":1}"#).is_none());
+        assert!(problem(br#"{"a":"#).unwrap().contains("not valid JSON"));
+        assert!(problem(b"[1,2]").unwrap().contains("not a JSON object"));
     }
 
     #[test]
@@ -518,6 +550,9 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(batch.num_rows(), 2);
-        assert_eq!(q.iter().map(|q| q.line).collect::<Vec<_>>(), vec![2, 3]);
+        assert_eq!(
+            q.iter().map(|q| q.error.line).collect::<Vec<_>>(),
+            vec![2, 3]
+        );
     }
 }

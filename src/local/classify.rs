@@ -9,6 +9,7 @@ use arrow::array::{Array, StringArray};
 use arrow::datatypes::DataType;
 
 use super::Lake;
+use crate::etl::budget::{Budget, exceeded_csv, exceeded_io};
 use crate::etl::{Opened, open_source};
 use crate::pii::{self, AllowList, Category, CustomIdentifier};
 use crate::service::classification::{
@@ -63,23 +64,33 @@ fn walk(
     key: &str,
     visit: &mut dyn FnMut(Location, &str, &str),
 ) -> Result<()> {
-    let (_, opened) = open_source(lake, by, bucket, key, &Progress::default())?;
+    let budget = Budget::default();
+    let (_, opened) = open_source(lake, by, bucket, key, &Progress::default(), &budget)?;
     let bad = |e: String| {
         ServiceError::new(
             Code::ValidationException,
             format!("s3://{bucket}/{key}: {e}"),
         )
     };
+    // A limit of the budget ends the object's scan; other bad records are passed over.
+    let limit_or = |e: &csv::Error| match exceeded_csv(e) {
+        Some(limit) => limit.clone().into(),
+        None => bad(e.to_string()),
+    };
     match opened {
         Opened::Csv(mut reader) => {
             let header: Vec<String> = reader
                 .headers()
-                .map_err(|e| bad(e.to_string()))?
+                .map_err(|e| limit_or(&e))?
                 .iter()
                 .map(String::from)
                 .collect();
             for (i, row) in reader.records().enumerate() {
-                let Ok(row) = row else { continue };
+                let row = match row {
+                    Ok(row) => row,
+                    Err(e) if exceeded_csv(&e).is_some() => return Err(limit_or(&e)),
+                    Err(_) => continue,
+                };
                 for (j, cell) in row.iter().enumerate() {
                     let name = header.get(j).cloned().unwrap_or_default();
                     let at = Cell {
@@ -93,7 +104,10 @@ fn walk(
         }
         Opened::Json(mut records) => {
             let mut index = 0u64;
-            while let Some((_, r)) = records.next_record().map_err(|e| bad(e.to_string()))? {
+            while let Some((_, r)) = records.next_record().map_err(|e| match exceeded_io(&e) {
+                Some(limit) => limit.clone().into(),
+                None => bad(e.to_string()),
+            })? {
                 if let Ok(value) = serde_json::from_slice::<serde_json::Value>(r) {
                     walk_json(&value, "$", index, visit);
                 }

@@ -112,7 +112,13 @@ impl Lake {
                         return Err(ServiceError::new(Code::Cancelled, "the crawl was stopped"));
                     }
                     let name = format!("{}{name}", def.table_prefix.as_deref().unwrap_or(""));
-                    let (schema, format) = etl::sample_schema(self, &role, &bucket, &ds.keys)?;
+                    let (schema, format) = etl::sample_schema(
+                        self,
+                        &role,
+                        &bucket,
+                        &ds.keys,
+                        &etl::budget::Budget::default(),
+                    )?;
                     let columns: Vec<Column> = schema
                         .fields()
                         .iter()

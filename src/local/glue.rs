@@ -63,6 +63,7 @@ impl Lake {
             .ok_or_else(|| not_found(format!("Job run {id} of {job} not found.")))?;
         let mut run: JobRun = serde_json::from_str(&text)
             .map_err(|e| ServiceError::internal(format!("run {id}: {e}")))?;
+        self.open_opt(&format!("glue:job-run={id}"), &mut run.error_message);
         if !run.job_run_state.is_finished() && runner_gone(pid) {
             run.job_run_state = RunState::Failed;
             run.error_message = Some(format!(
@@ -73,6 +74,9 @@ impl Lake {
     }
 
     pub(super) fn save_run(&self, run: &JobRun, log: Option<&[u8]>) -> Result<()> {
+        let mut run = run.clone();
+        self.seal_opt(&format!("glue:job-run={}", run.id), &mut run.error_message);
+        let run = &run;
         self.meta.write(|tx| {
             tx.execute(
                 "UPDATE job_runs SET run = ?3, log = coalesce(?4, log) WHERE job = ?1 AND id = ?2",
@@ -421,6 +425,9 @@ impl Lake {
             .map(|l| serde_json::from_str(&l))
             .transpose()
             .map_err(|e| ServiceError::internal(e.to_string()))?;
+        if let Some(run) = &mut last {
+            self.open_opt(&format!("glue:crawler={name}"), &mut run.error_message);
+        }
         if let Some(run) = last.as_mut().filter(|r| !r.state.is_finished())
             && runner_gone(pid)
         {
@@ -446,6 +453,12 @@ impl Lake {
     }
 
     pub(super) fn save_crawl(&self, run: &CrawlerRun) -> Result<()> {
+        let mut run = run.clone();
+        self.seal_opt(
+            &format!("glue:crawler={}", run.crawler_name),
+            &mut run.error_message,
+        );
+        let run = &run;
         self.meta.write(|tx| {
             tx.execute(
                 "UPDATE crawlers SET last_run = ?2 WHERE name = ?1",

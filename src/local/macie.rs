@@ -120,6 +120,9 @@ impl Lake {
             .ok_or_else(|| not_found(format!("Classification job {id} not found.")))?;
         let mut job: ClassificationJob =
             serde_json::from_str(&text).map_err(|e| ServiceError::internal(e.to_string()))?;
+        for skipped in &mut job.statistics.objects_skipped {
+            skipped.reason = self.open_text(&format!("macie2:job={id}"), &skipped.reason);
+        }
         if job.job_status == "RUNNING" && runner_gone(pid) {
             job.job_status = "CANCELLED".into();
             job.statistics.objects_skipped.push(SkippedObject {
@@ -131,6 +134,11 @@ impl Lake {
     }
 
     fn save_classification_job(&self, job: &ClassificationJob) -> Result<()> {
+        let mut job = job.clone();
+        for skipped in &mut job.statistics.objects_skipped {
+            skipped.reason = self.seal_text(&format!("macie2:job={}", job.job_id), &skipped.reason);
+        }
+        let job = &job;
         self.meta.write(|tx| {
             tx.execute(
                 "UPDATE classification_jobs SET job = ?2 WHERE id = ?1",

@@ -220,6 +220,7 @@ impl Lake {
                 masks,
                 put,
                 run_id: run.id.clone(),
+                budget: etl::budget::Budget::default(),
             };
             etl::run(self, &role, &spec, &progress, &stop, &on_metrics)
         })();
@@ -351,6 +352,7 @@ impl Lake {
                     masks: ops,
                     put: put.clone(),
                     run_id: run_id.to_string(),
+                    budget: etl::budget::Budget::default(),
                 };
                 let o = etl::run(self, role, &spec, progress, stop, on_metrics)?;
                 let m = &mut total.metrics;

@@ -65,6 +65,9 @@ codes! {
     /// The lake directory is missing, not a lake, or its passphrase is wrong.
     LakeConfiguration => "LakeConfigurationError",
     Cancelled => "Cancelled",
+    /// A limit was reached: a decoder's budget (record length, expansion, bytes, memory) or a
+    /// query's (memory, time, bytes scanned).
+    LimitExceeded => "LimitExceededException",
     /// An AWS error with no counterpart above; the AWS name travels in `aws_code`.
     AwsService => "ServiceException",
     /// The AWS endpoint could not be reached or answered with something that is not AWS.

@@ -16,6 +16,60 @@ pub struct WorkGroup {
     pub output_location: String,
     /// The key results are encrypted under (SSE_KMS); the bucket's default when `None`.
     pub kms_key: Option<String>,
+    /// Athena's BytesScannedCutoffPerQuery: a query that reads more is cancelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_scanned_cutoff_per_query: Option<u64>,
+    /// lakectl's own (the local lake): the memory one query may use; `None`, the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_memory_limit_bytes: Option<u64>,
+    /// lakectl's own (the local lake): how long one query may run; `None`, the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_timeout_seconds: Option<u64>,
+}
+
+impl WorkGroup {
+    /// A work group with the default limits.
+    pub fn new(name: String, output_location: String, kms_key: Option<String>) -> Self {
+        WorkGroup {
+            name,
+            output_location,
+            kms_key,
+            bytes_scanned_cutoff_per_query: None,
+            query_memory_limit_bytes: None,
+            query_timeout_seconds: None,
+        }
+    }
+
+    /// The memory one query may use: the work group's limit, else 2 GiB.
+    pub fn memory_limit(&self) -> u64 {
+        self.query_memory_limit_bytes
+            .unwrap_or(DEFAULT_QUERY_MEMORY_BYTES)
+    }
+
+    /// How long one query may run: the work group's limit, else 30 minutes (Athena's default
+    /// DML query timeout).
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(
+            self.query_timeout_seconds
+                .unwrap_or(DEFAULT_QUERY_TIMEOUT_SECONDS),
+        )
+    }
+}
+
+pub const DEFAULT_QUERY_MEMORY_BYTES: u64 = 2 << 30;
+pub const DEFAULT_QUERY_TIMEOUT_SECONDS: u64 = 30 * 60;
+/// Athena's smallest BytesScannedCutoffPerQuery: 10 MB.
+pub const MIN_BYTES_SCANNED_CUTOFF: u64 = 10_000_000;
+
+/// Changes to a work group's limits (`athena update-work-group`); `None` leaves one as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkGroupUpdate {
+    pub bytes_scanned_cutoff_per_query: Option<u64>,
+    pub remove_bytes_scanned_cutoff_per_query: bool,
+    /// lakectl's own; the AWS backend refuses it.
+    pub query_memory_limit_bytes: Option<u64>,
+    /// lakectl's own; the AWS backend refuses it.
+    pub query_timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,6 +150,13 @@ pub struct ResultPage {
 pub trait Query: Send + Sync {
     async fn create_work_group(&self, by: &Principal, group: WorkGroup) -> Result<()>;
     async fn list_work_groups(&self, by: &Principal) -> Result<Vec<WorkGroup>>;
+    /// Changes a work group's limits.
+    async fn update_work_group(
+        &self,
+        by: &Principal,
+        name: &str,
+        update: WorkGroupUpdate,
+    ) -> Result<()>;
     /// Checks the statement and starts it; returns the execution id. `database` is the
     /// default database for unqualified table names.
     async fn start_query_execution(

@@ -3,6 +3,7 @@
 mod access;
 mod audit;
 mod aws;
+mod budgets;
 mod cli;
 mod common;
 mod console;

@@ -3,6 +3,7 @@
 //! Each query runs in a DataFusion session built for its principal (`session`), whose tables
 //! hold only what that principal may see (`table`).
 
+mod limits;
 mod raw;
 mod results;
 mod session;
@@ -19,8 +20,8 @@ use serde_json::json;
 use super::authorizer::Call;
 use super::{Caller, Lake, now, runner_gone};
 use crate::service::query::{
-    Query, QueryExecution, QueryState, QueryStatistics, QueryStatus, ResultColumn, ResultPage,
-    WorkGroup,
+    MIN_BYTES_SCANNED_CUTOFF, Query, QueryExecution, QueryState, QueryStatistics, QueryStatus,
+    ResultColumn, ResultPage, WorkGroup, WorkGroupUpdate,
 };
 use crate::service::storage::{PutOptions, Sse};
 use crate::service::{Code, Principal, Result, ServiceError};
@@ -41,8 +42,12 @@ fn split_location(location: &str) -> Result<(String, String)> {
         .map_err(|e| ServiceError::new(Code::InvalidRequestException, e.message))
 }
 
-/// What a failed query tells its user: the lake's own error if it raised one, else DataFusion's.
-fn failure(e: DataFusionError) -> ServiceError {
+/// What a failed query tells its user: the lake's own error if it raised one, the memory
+/// limit if the pool refused, else DataFusion's.
+fn failure(e: DataFusionError, memory_limit: u64) -> ServiceError {
+    if let DataFusionError::ResourcesExhausted(_) = e.find_root() {
+        return limits::memory_exceeded(memory_limit, "an operator's working memory");
+    }
     let mut current: &(dyn std::error::Error + 'static) = &e;
     loop {
         if let Some(s) = current.downcast_ref::<ServiceError>() {
@@ -97,6 +102,10 @@ impl Lake {
             row.ok_or_else(|| not_found(format!("query execution {id} was not found")))?;
         let mut execution: QueryExecution = serde_json::from_str(&text)
             .map_err(|e| ServiceError::internal(format!("query execution {id}: {e}")))?;
+        self.open_opt(
+            &format!("athena:query={id}"),
+            &mut execution.status.state_change_reason,
+        );
         if !execution.status.state.is_finished() && runner_gone(pid) {
             execution.status.state = QueryState::Failed;
             execution.status.state_change_reason = Some(format!(
@@ -116,11 +125,16 @@ impl Lake {
     }
 
     fn save_execution(&self, tx: &Transaction, execution: &QueryExecution) -> Result<()> {
+        let mut execution = execution.clone();
+        self.seal_opt(
+            &format!("athena:query={}", execution.query_execution_id),
+            &mut execution.status.state_change_reason,
+        );
         tx.execute(
             "UPDATE athena_queries SET execution = ?2 WHERE id = ?1",
             params![
                 execution.query_execution_id,
-                serde_json::to_string(execution).expect("executions serialize")
+                serde_json::to_string(&execution).expect("executions serialize")
             ],
         )?;
         Ok(())
@@ -141,7 +155,9 @@ impl Lake {
         database: Option<&str>,
         group: &WorkGroup,
     ) -> Result<Finished> {
-        let session = self.query_session(id, by, database, sql)?;
+        let memory_limit = group.memory_limit();
+        let failure = |e: DataFusionError| failure(e, memory_limit);
+        let session = self.query_session(id, by, database, sql, memory_limit)?;
         let frame = session
             .ctx
             .sql_with_options(sql, session::sql_options())
@@ -180,11 +196,16 @@ impl Lake {
             }
             Ok::<(), ServiceError>(())
         };
-        // A stop (from any process) is seen within 200 ms, even inside a long aggregation:
-        // dropping the stream cancels DataFusion's work.
+        // A stop (from any process) or a scan past the work group's cutoff is seen within
+        // 200 ms, even inside a long aggregation: dropping the stream cancels DataFusion's work.
         let watch = async {
             loop {
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                if let Some(cutoff) = group.bytes_scanned_cutoff_per_query
+                    && session.scanned.load(std::sync::atomic::Ordering::Relaxed) > cutoff
+                {
+                    return limits::scan_exceeded(cutoff);
+                }
                 match self.query_cancelled(id) {
                     Ok(false) => continue,
                     Ok(true) => {
@@ -197,6 +218,11 @@ impl Lake {
         tokio::select! {
             done = consume => done?,
             stopped = watch => return Err(stopped),
+        }
+        if let Some(cutoff) = group.bytes_scanned_cutoff_per_query
+            && session.scanned.load(std::sync::atomic::Ordering::Relaxed) > cutoff
+        {
+            return Err(limits::scan_exceeded(cutoff));
         }
         let sealed = body.finish()?;
         self.commit_bodies(by, vec![sealed], None)?;
@@ -338,6 +364,49 @@ impl Query for Lake {
         })
     }
 
+    async fn update_work_group(
+        &self,
+        by: &Principal,
+        name: &str,
+        update: WorkGroupUpdate,
+    ) -> Result<()> {
+        let call =
+            Call::new("athena", "UpdateWorkGroup", name).on(self.athena_work_group_arn(name));
+        self.audited(by, call, |tx, _| {
+            let mut group = self.work_group(tx, name)?;
+            let positive = |v: Option<u64>, what: &str| match v {
+                Some(0) => Err(ServiceError::new(
+                    Code::InvalidRequestException,
+                    format!("{what} must be at least 1"),
+                )),
+                other => Ok(other),
+            };
+            if let Some(cutoff) = update.bytes_scanned_cutoff_per_query {
+                if cutoff < MIN_BYTES_SCANNED_CUTOFF {
+                    return Err(ServiceError::new(
+                        Code::InvalidRequestException,
+                        format!("BytesScannedCutoffPerQuery must be at least {MIN_BYTES_SCANNED_CUTOFF} (10 MB), as on Athena"),
+                    ));
+                }
+                group.bytes_scanned_cutoff_per_query = Some(cutoff);
+            }
+            if update.remove_bytes_scanned_cutoff_per_query {
+                group.bytes_scanned_cutoff_per_query = None;
+            }
+            if let Some(m) = positive(update.query_memory_limit_bytes, "the query memory limit")? {
+                group.query_memory_limit_bytes = Some(m);
+            }
+            if let Some(t) = positive(update.query_timeout_seconds, "the query timeout")? {
+                group.query_timeout_seconds = Some(t);
+            }
+            tx.execute(
+                "UPDATE athena_work_groups SET definition = ?2 WHERE name = ?1",
+                params![name, serde_json::to_string(&group).expect("serializes")],
+            )?;
+            Ok(((), json!(group)))
+        })
+    }
+
     async fn start_query_execution(
         &self,
         by: &Principal,
@@ -382,24 +451,34 @@ impl Query for Lake {
             Ok((group, json!({"QueryString": sql, "WorkGroup": wg_name, "Database": database})))
         })?;
         let lake = self.arc();
-        let handle = tokio::runtime::Handle::current();
         let (by, run_id, sql, database) = (
             by.clone(),
             id.clone(),
             sql.to_string(),
             database.map(String::from),
         );
-        // The query runs on a thread of its own so the process outlives the call until it ends,
-        // as job runs do; DataFusion's tasks run on the runtime's workers.
+        // The query runs on a blocking task so the process outlives the call until it ends, as
+        // job runs do; inside, on threads with the query stack (planning and running recurse
+        // over the expression tree) and a runtime of its own, within the work group's time.
         tokio::task::spawn_blocking(move || {
             let started = Instant::now();
-            let outcome = handle.block_on(lake.execute_query(
-                &by,
-                &run_id,
-                &sql,
-                database.as_deref(),
-                &group,
-            ));
+            let outcome = limits::on_query_stack(|| {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .thread_stack_size(limits::QUERY_STACK_BYTES)
+                    .thread_name("lakectl-query-worker")
+                    .build()
+                    .map_err(|e| ServiceError::internal(format!("the query runtime: {e}")))?;
+                let limit = group.timeout();
+                let outcome = runtime.block_on(async {
+                    let run = lake.execute_query(&by, &run_id, &sql, database.as_deref(), &group);
+                    tokio::time::timeout(limit, run)
+                        .await
+                        .unwrap_or_else(|_| Err(limits::time_exceeded(limit)))
+                });
+                runtime.shutdown_background();
+                outcome
+            });
             lake.finish_query(&run_id, started, outcome);
         });
         Ok(id)

@@ -14,17 +14,19 @@ use datafusion::catalog::{
     CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider, SchemaProvider,
 };
 use datafusion::common::{DataFusionError, ScalarValue};
+use datafusion::execution::FunctionRegistry;
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
-use datafusion::sql::parser::{DFParser, Statement as DFStatement};
+use datafusion::sql::parser::{DFParserBuilder, Statement as DFStatement};
 use datafusion::sql::sqlparser::ast::Statement;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use rusqlite::params;
 
+use super::limits::{self, GROWING_FUNCTIONS, Reserving};
 use super::table::{GrantedTable, TableFile};
 use crate::local::Lake;
 use crate::local::access::bucket_and_prefix;
@@ -37,11 +39,40 @@ fn refused(message: impl Into<String>) -> ServiceError {
     ServiceError::new(Code::InvalidRequestException, message)
 }
 
-/// Only one SELECT (with its WITH, UNION, subqueries) per query; every other statement is
-/// refused before anything is planned.
+/// How deep the parser may recurse (nested parentheses, subqueries); the query stack fits it.
+pub const PARSER_RECURSION_LIMIT: usize = 256;
+
+/// Only one SELECT (with its WITH, UNION, subqueries) per query, of bounded length and depth;
+/// every other statement is refused before anything is planned. Parsing recurses, so it runs
+/// on the query stack.
 pub fn check_statement(sql: &str) -> Result<()> {
-    let statements = DFParser::parse_sql_with_dialect(sql, &GenericDialect {})
-        .map_err(|e| refused(format!("the query does not parse: {e}")))?;
+    if sql.len() > limits::MAX_QUERY_BYTES {
+        return Err(refused(format!(
+            "the query is {} bytes; the limit is {}",
+            sql.len(),
+            limits::MAX_QUERY_BYTES
+        )));
+    }
+    limits::on_query_stack(|| check_parsed(sql))
+}
+
+fn check_parsed(sql: &str) -> Result<()> {
+    let dialect = GenericDialect {};
+    let statements = DFParserBuilder::new(sql)
+        .with_dialect(&dialect)
+        .with_recursion_limit(PARSER_RECURSION_LIMIT)
+        .build()
+        .and_then(|mut p| p.parse_statements())
+        .map_err(|e| match e.find_root() {
+            DataFusionError::SQL(inner, _)
+                if matches!(**inner, datafusion::sql::sqlparser::parser::ParserError::RecursionLimitExceeded) =>
+            {
+                refused(format!(
+                    "EXPRESSION_TOO_DEEP: the query nests more than {PARSER_RECURSION_LIMIT} levels deep"
+                ))
+            }
+            _ => refused(format!("the query does not parse: {e}")),
+        })?;
     if statements.len() != 1 {
         return Err(refused(format!(
             "a query is one statement; this has {}",
@@ -49,7 +80,9 @@ pub fn check_statement(sql: &str) -> Result<()> {
         )));
     }
     match &statements[0] {
-        DFStatement::Statement(s) if matches!(**s, Statement::Query(_)) => Ok(()),
+        DFStatement::Statement(s) if matches!(**s, Statement::Query(_)) => {
+            limits::check_size(sql, s)
+        }
         DFStatement::Statement(s) => Err(refused(format!(
             "only queries (SELECT) run here; {} statements are refused",
             statement_kind(s)
@@ -117,6 +150,7 @@ impl Lake {
         by: &Principal,
         database: Option<&str>,
         sql: &str,
+        memory_limit: u64,
     ) -> Result<QuerySession> {
         let (readable, token_keys) = self.meta.read(|tx| {
             let caller = self.caller(tx, by)?;
@@ -164,15 +198,28 @@ impl Lake {
             .with_information_schema(false)
             .with_create_default_catalog_and_schema(false)
             .with_default_catalog_and_schema(CATALOG, database.unwrap_or("default"))
-            .with_target_partitions(target);
-        // Nothing spills to disk: a spill file would be table data in the clear.
+            .with_target_partitions(target)
+            .set_usize(
+                "datafusion.sql_parser.recursion_limit",
+                PARSER_RECURSION_LIMIT,
+            );
+        // Nothing spills to disk: a spill file would be table data in the clear. So the memory
+        // pool's limit ends the query (EXCEEDED_MEMORY_LIMIT) where it would have spilled.
+        let memory = usize::try_from(memory_limit).unwrap_or(usize::MAX);
         let runtime = RuntimeEnvBuilder::new()
             .with_disk_manager_builder(
                 DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
             )
+            .with_memory_limit(memory, 1.0)
             .build_arc()
             .map_err(|e| ServiceError::internal(format!("the query runtime: {e}")))?;
+        let pool = runtime.memory_pool.clone();
         let ctx = SessionContext::new_with_config_rt(config, runtime);
+        for name in GROWING_FUNCTIONS {
+            if let Ok(f) = ctx.udf(name) {
+                ctx.register_udf(Reserving::wrap(f, pool.clone(), memory_limit));
+            }
+        }
         let catalog = Arc::new(MemoryCatalogProvider::new());
         let scanned = Arc::new(AtomicU64::new(0));
         let lake = self.arc();

@@ -353,6 +353,16 @@ impl TableProvider for GrantedTable {
                     bucket: self.bucket.clone(),
                     keys: self.files.iter().map(|f| f.key.clone()).collect(),
                     schema: self.file_schema.clone(),
+                    seen: super::raw::Seen {
+                        columns: self
+                            .visible
+                            .fields()
+                            .iter()
+                            .map(|f| f.name().clone())
+                            .collect(),
+                        all_rows: self.rows.is_none() && self.cells.iter().all(Option::is_none),
+                    },
+                    scanned: self.scanned.clone(),
                 })],
                 None,
                 Vec::new(),

@@ -567,11 +567,11 @@ async fn athena_queries_run_in_encrypted_work_groups_and_page_their_results() {
     s.query
         .create_work_group(
             &a,
-            WorkGroup {
-                name: group.clone(),
-                output_location: format!("s3://{bucket}/results/"),
-                kms_key: Some(alias.clone()),
-            },
+            WorkGroup::new(
+                group.clone(),
+                format!("s3://{bucket}/results/"),
+                Some(alias.clone()),
+            ),
         )
         .await
         .unwrap();

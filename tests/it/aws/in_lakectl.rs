@@ -216,3 +216,40 @@ glue start-job-run --job-name {job}
     );
     assert_eq!(runs[0].metrics.duplicates, 20);
 }
+
+/// The decoders' budget holds on AWS too: a gzip of one line past the record limit fails the
+/// run with the limit and the object, and writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_line_fails_a_run_on_aws_with_the_limit() {
+    use std::io::Write;
+    let s = aws().await;
+    let a = admin();
+    let (alias, bucket, name) = setup(&s).await;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(b"{\"symbol\":\"").unwrap();
+    gz.write_all(&vec![b'a'; 9 << 20]).unwrap();
+    gz.write_all(b"\"}\n").unwrap();
+    put(
+        &s,
+        &a,
+        &bucket,
+        "raw/bomb.json.gz",
+        &gz.finish().unwrap(),
+        kms(&alias),
+    )
+    .await
+    .unwrap();
+    let id = s
+        .jobs
+        .start_job_run(&a, &name, Progress::default())
+        .await
+        .unwrap();
+    let run = wait(&s, &name, &id).await;
+    assert_eq!(run.job_run_state, RunState::Failed);
+    let reason = run.error_message.unwrap_or_default();
+    assert!(
+        reason.contains("max record length") && reason.contains("raw/bomb.json.gz"),
+        "{reason}"
+    );
+    assert!(outputs(&s, &bucket).await.is_empty());
+}

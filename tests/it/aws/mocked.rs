@@ -707,3 +707,68 @@ async fn the_audit_trail_is_cloudtrails() {
     let err = s.audit.verify(&admin()).await.unwrap_err();
     assert!(err.message.contains("validate-logs"), "{}", err.message);
 }
+
+/// moto has no UpdateWorkGroup: the cutoff, and its removal, go to Athena as its own fields;
+/// lakectl's own limits are refused on AWS by name instead of being dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_work_groups_bytes_scanned_cutoff_goes_to_athena() {
+    use aws_sdk_athena::operation::update_work_group::UpdateWorkGroupOutput;
+    use lakectl::service::query::WorkGroupUpdate;
+    let set = mock!(aws_sdk_athena::Client::update_work_group)
+        .match_requests(|r| {
+            r.work_group() == Some("wg")
+                && r.configuration_updates()
+                    .and_then(|c| c.bytes_scanned_cutoff_per_query())
+                    == Some(10_000_000)
+        })
+        .then_output(|| UpdateWorkGroupOutput::builder().build());
+    let remove = mock!(aws_sdk_athena::Client::update_work_group)
+        .match_requests(|r| {
+            r.configuration_updates()
+                .and_then(|c| c.remove_bytes_scanned_cutoff_per_query())
+                == Some(true)
+        })
+        .then_output(|| UpdateWorkGroupOutput::builder().build());
+    let athena = mocked!(aws_sdk_athena, [&set, &remove]);
+    let s = backend(|c| c.athena = athena).await;
+    let a = admin();
+    s.query
+        .update_work_group(
+            &a,
+            "wg",
+            WorkGroupUpdate {
+                bytes_scanned_cutoff_per_query: Some(10_000_000),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    s.query
+        .update_work_group(
+            &a,
+            "wg",
+            WorkGroupUpdate {
+                remove_bytes_scanned_cutoff_per_query: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((set.num_calls(), remove.num_calls()), (1, 1));
+    let lakectl_only = s
+        .query
+        .update_work_group(
+            &a,
+            "wg",
+            WorkGroupUpdate {
+                query_timeout_seconds: Some(60),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        lakectl_only.code,
+        lakectl::service::Code::UnsupportedOperationException
+    );
+}

@@ -2,14 +2,18 @@
 //! holds (the principal's grants, the table's data cells filters and LF-tags, the data lake
 //! admins, the registered locations) and runs the same view as the local lake over it
 //! (service/view.rs), so both backends explain alike. KMS key policies and IAM are AWS's to
-//! evaluate: for the data's keys, explain says their state and leaves the decision to KMS.
+//! evaluate: for the data's keys, explain says their state and leaves the decision to KMS; what
+//! IAM decides for a query, AWS's own policy simulator says (iam:SimulatePrincipalPolicy), with
+//! the policy that decided.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures::StreamExt;
 
 use super::{Aws, aws_error};
-use crate::service::access::{Access, Explanation, KeyDecision, Resource, location_arn};
+use crate::service::access::{
+    Access, Explanation, IamDecision, KeyDecision, Resource, location_arn,
+};
 use crate::service::catalog::Catalog;
 use crate::service::keys::{KeyState, Keys};
 use crate::service::storage::Storage;
@@ -93,10 +97,65 @@ impl Aws {
             keys: self
                 .keys_of(by, &t.storage_descriptor.location, &reader)
                 .await?,
+            iam_decisions: self.query_decisions(&arn, database, table, &reader).await,
             data_read_as: reader,
             hidden_columns,
-            iam_decisions: Vec::new(),
         })
+    }
+
+    /// What querying the table in the default work group needs from IAM, as AWS's policy
+    /// simulator decides it for `principal_arn`. A simulation that cannot run (no
+    /// iam:SimulatePrincipalPolicy, or an endpoint without it) says so instead of guessing.
+    async fn query_decisions(
+        &self,
+        principal_arn: &str,
+        database: &str,
+        table: &str,
+        reader: &str,
+    ) -> Vec<IamDecision> {
+        let (region, account) = (&self.region, &self.identity.account);
+        let mut needs = vec![
+            (
+                "athena:StartQueryExecution",
+                format!("arn:aws:athena:{region}:{account}:workgroup/primary"),
+            ),
+            (
+                "glue:GetTable",
+                format!("arn:aws:glue:{region}:{account}:table/{database}/{table}"),
+            ),
+        ];
+        // Where Lake Formation's role reads the data, the querying principal asks it for access.
+        if self.principal_arn_of(reader) != principal_arn {
+            needs.push(("lakeformation:GetDataAccess", "*".to_string()));
+        }
+        let mut decisions = Vec::new();
+        for (action, resource) in needs {
+            let simulated = self
+                .iam
+                .simulate_principal_policy()
+                .policy_source_arn(principal_arn)
+                .action_names(action)
+                .resource_arns(&resource)
+                .send()
+                .await;
+            let (allowed, decided_by) = match simulated {
+                Ok(out) => simulated_decision(action, out.evaluation_results()),
+                Err(e) => (
+                    false,
+                    format!(
+                        "not known: the policy simulator did not answer ({})",
+                        aws_error("iam:SimulatePrincipalPolicy", e).message
+                    ),
+                ),
+            };
+            decisions.push(IamDecision {
+                action: action.to_string(),
+                resource,
+                allowed,
+                decided_by,
+            });
+        }
+        decisions
     }
 
     /// The table's and each column's effective tags, from Lake Formation.
@@ -218,5 +277,78 @@ impl Aws {
             });
         }
         Ok(out)
+    }
+}
+
+/// The simulator's answer for one action, in the words the local lake uses.
+fn simulated_decision(
+    action: &str,
+    results: &[aws_sdk_iam::types::EvaluationResult],
+) -> (bool, String) {
+    use aws_sdk_iam::types::PolicyEvaluationDecisionType as Decision;
+    let Some(result) = results.first() else {
+        return (
+            false,
+            "not known: the policy simulator answered nothing".into(),
+        );
+    };
+    let policies: Vec<&str> = result
+        .matched_statements()
+        .iter()
+        .filter_map(|s| s.source_policy_id())
+        .collect();
+    let by = if policies.is_empty() {
+        String::new()
+    } else {
+        format!(" by policy {}", policies.join(", "))
+    };
+    match result.eval_decision() {
+        Decision::Allowed => (true, format!("allowed{by}")),
+        Decision::ExplicitDeny => (false, format!("explicitly denied{by}")),
+        _ => (
+            false,
+            format!("no identity-based policy allows the {action} action"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_iam::types::{EvaluationResult, PolicyEvaluationDecisionType, Statement};
+
+    use super::simulated_decision;
+
+    fn result(decision: PolicyEvaluationDecisionType, policy: Option<&str>) -> EvaluationResult {
+        let mut r = EvaluationResult::builder()
+            .eval_action_name("glue:GetTable")
+            .eval_decision(decision);
+        if let Some(p) = policy {
+            r = r.matched_statements(Statement::builder().source_policy_id(p).build());
+        }
+        r.build().unwrap()
+    }
+
+    #[test]
+    fn the_simulators_answer_names_the_policy_that_decided() {
+        use PolicyEvaluationDecisionType as D;
+        assert_eq!(
+            simulated_decision(
+                "glue:GetTable",
+                &[result(D::Allowed, Some("AmazonAthenaFullAccess"))]
+            ),
+            (true, "allowed by policy AmazonAthenaFullAccess".to_string())
+        );
+        assert_eq!(
+            simulated_decision("glue:GetTable", &[result(D::ExplicitDeny, Some("no-glue"))]),
+            (false, "explicitly denied by policy no-glue".to_string())
+        );
+        assert_eq!(
+            simulated_decision("glue:GetTable", &[result(D::ImplicitDeny, None)]),
+            (
+                false,
+                "no identity-based policy allows the glue:GetTable action".to_string()
+            )
+        );
+        assert!(!simulated_decision("glue:GetTable", &[]).0);
     }
 }

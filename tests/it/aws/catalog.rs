@@ -9,7 +9,7 @@ use lakectl::service::query::{QueryState, WorkGroup};
 use lakectl::service::storage::Sse;
 use lakectl::service::{Code, Progress, Services};
 
-use super::{ACCOUNT, aws, clients, key_and_bucket, moto_post, python, unique};
+use super::{ACCOUNT, REGION, aws, clients, key_and_bucket, moto_post, python, unique};
 use crate::common::{admin, eventually, get, kms, put};
 
 /// A key, a bucket under it with raw JSON in it, and a security configuration naming the key.
@@ -707,4 +707,22 @@ async fn explain_works_out_from_lake_formation_what_a_principal_sees() {
     assert_eq!(e.keys[0].key_id, key.arn);
     assert_eq!(e.keys[0].alias.as_deref(), Some(alias.as_str()));
     assert!(e.keys[0].usable);
+    // What IAM decides for a query is asked of AWS's policy simulator; each need is listed.
+    let actions: Vec<&str> = e.iam_decisions.iter().map(|d| d.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "athena:StartQueryExecution",
+            "glue:GetTable",
+            "lakeformation:GetDataAccess"
+        ]
+    );
+    assert_eq!(
+        e.iam_decisions[1].resource,
+        format!("arn:aws:glue:{REGION}:{ACCOUNT}:table/{db}/processed")
+    );
+    // moto has no policy simulator: explain says the decision is not known, never a guess.
+    for d in &e.iam_decisions {
+        assert!(!d.allowed && d.decided_by.starts_with("not known"), "{d:?}");
+    }
 }

@@ -63,6 +63,39 @@ impl Budget {
     pub fn dedup_bytes(&self) -> u64 {
         self.memory_bytes / 2
     }
+
+    /// Holds a Parquet object to the budget before any page is read: Parquet decompresses its
+    /// pages itself, below the byte stream `Bounded` watches, so the sizes its footer declares
+    /// are checked instead (a page larger than its column chunk's declared size fails in the
+    /// reader). One column chunk is decoded at a time, so it must fit the run's memory.
+    pub fn check_parquet(
+        &self,
+        object: &str,
+        stored_bytes: u64,
+        metadata: &parquet::file::metadata::ParquetMetaData,
+    ) -> Result<(), Exceeded> {
+        let mut total: u64 = 0;
+        for group in metadata.row_groups() {
+            for chunk in group.columns() {
+                let size = u64::try_from(chunk.uncompressed_size()).unwrap_or(u64::MAX);
+                if size > self.memory_bytes {
+                    let what = "one Parquet column chunk";
+                    let limit = self.memory_bytes;
+                    return Err(Exceeded::new(object, Limit::Memory { what, limit }));
+                }
+                total = total.saturating_add(size);
+            }
+        }
+        if total > self.max_object_bytes {
+            let limit = self.max_object_bytes;
+            return Err(Exceeded::new(object, Limit::ObjectBytes { limit }));
+        }
+        if total > self.expansion_floor && total / stored_bytes.max(1) > self.max_expansion {
+            let (ratio, floor) = (self.max_expansion, self.expansion_floor);
+            return Err(Exceeded::new(object, Limit::Expansion { ratio, floor }));
+        }
+        Ok(())
+    }
 }
 
 /// Which limit a decoder ran into.
@@ -335,5 +368,53 @@ mod tests {
             exceeded_io(&e).unwrap().limit,
             Limit::ObjectBytes { .. }
         ));
+    }
+
+    /// A Parquet file of one zstd column: `rows` copies of the same 100-byte value.
+    fn compressible_parquet(rows: usize) -> bytes::Bytes {
+        use arrow::array::{ArrayRef, StringArray};
+        use arrow::record_batch::RecordBatch;
+        use parquet::arrow::ArrowWriter;
+        use parquet::basic::{Compression, ZstdLevel};
+        use parquet::file::properties::WriterProperties;
+        let column: ArrayRef = Arc::new(StringArray::from(vec!["x".repeat(100); rows]));
+        let batch = RecordBatch::try_from_iter([("v", column)]).unwrap();
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .set_dictionary_enabled(false)
+            .build();
+        let mut out = Vec::new();
+        let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), Some(props)).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        bytes::Bytes::from(out)
+    }
+
+    #[test]
+    fn a_parquet_object_is_held_to_the_budget_by_what_its_footer_declares() {
+        let file = compressible_parquet(20_000);
+        let metadata = parquet::file::metadata::ParquetMetaDataReader::new()
+            .parse_and_finish(&file)
+            .unwrap();
+        let stored = file.len() as u64;
+        // Within the default budget.
+        Budget::default()
+            .check_parquet("s3://b/ok.parquet", stored, &metadata)
+            .unwrap();
+        // 2 MB of values in a few KB: past a floor of 1000 bytes and 10x, a bomb.
+        let e = small()
+            .check_parquet("s3://b/bomb.parquet", stored, &metadata)
+            .unwrap_err();
+        assert!(matches!(e.limit, Limit::Memory { .. }), "{e}");
+        let roomy = Budget {
+            memory_bytes: GIB,
+            max_object_bytes: GIB,
+            ..small()
+        };
+        let e = roomy
+            .check_parquet("s3://b/bomb.parquet", stored, &metadata)
+            .unwrap_err();
+        assert!(matches!(e.limit, Limit::Expansion { .. }), "{e}");
+        assert!(e.to_string().starts_with("s3://b/bomb.parquet: "), "{e}");
     }
 }

@@ -128,13 +128,18 @@ pub fn open_source<S: JobStore + ?Sized>(
     let (format, reader, _gz) = source::sniff(Box::new(counted), &name, budget).map_err(io)?;
     let opened = match format {
         Format::Parquet => {
+            let stored = object.len();
             let chunks = Chunks(object);
-            let reader =
+            let not_parquet =
+                |e| failed(format!("s3://{bucket}/{key} is not readable Parquet: {e}"));
+            let builder =
                 parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(chunks)
-                    .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
-                    .map_err(|e| {
-                        failed(format!("s3://{bucket}/{key} is not readable Parquet: {e}"))
-                    })?;
+                    .map_err(not_parquet)?;
+            budget.check_parquet(&name, stored, builder.metadata())?;
+            let reader = builder
+                .with_batch_size(BATCH_ROWS)
+                .build()
+                .map_err(not_parquet)?;
             Opened::Parquet(reader)
         }
         Format::JsonLines | Format::JsonArray => {

@@ -246,6 +246,12 @@ impl GrantedTable {
                             self.bucket, f.key
                         ))
                     })?;
+                let name = format!("s3://{}/{}", self.bucket, f.key);
+                crate::etl::budget::Budget::default().check_parquet(
+                    &name,
+                    object.len(),
+                    &metadata,
+                )?;
                 Ok((f.clone(), object, Arc::new(metadata)))
             })
             .collect()

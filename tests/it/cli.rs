@@ -369,10 +369,9 @@ fn transfers_go_every_way_and_downloads_land_whole() {
     let src = dir.path().join("big.txt");
     std::fs::write(&src, &body).unwrap();
     let before = blobs(&lake);
-    ok(
-        &lake,
-        &["s3", "cp", src.to_str().unwrap(), "s3://lake-data/raw/big.txt"],
-    );
+    let mut args = vec!["s3", "cp", src.to_str().unwrap(), "s3://lake-data/raw/big.txt"];
+    args.extend(kms);
+    ok(&lake, &args);
     let blob = blobs(&lake)
         .into_iter()
         .find(|b| !before.contains(b))

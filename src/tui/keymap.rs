@@ -598,7 +598,11 @@ mod tests {
             let hints: Vec<&str> = hints(scope, true).into_iter().map(|(_, h)| h).collect();
             for binding in BINDINGS.iter().filter(|b| CHANGING.contains(&b.intent)) {
                 if binding.scope == scope || binding.scope == Scope::Global {
-                    assert!(!hints.contains(&binding.hint), "{scope:?}: {}", binding.hint);
+                    assert!(
+                        !hints.contains(&binding.hint),
+                        "{scope:?}: {}",
+                        binding.hint
+                    );
                 }
             }
         }

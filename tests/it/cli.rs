@@ -369,7 +369,12 @@ fn transfers_go_every_way_and_downloads_land_whole() {
     let src = dir.path().join("big.txt");
     std::fs::write(&src, &body).unwrap();
     let before = blobs(&lake);
-    let mut args = vec!["s3", "cp", src.to_str().unwrap(), "s3://lake-data/raw/big.txt"];
+    let mut args = vec![
+        "s3",
+        "cp",
+        src.to_str().unwrap(),
+        "s3://lake-data/raw/big.txt",
+    ];
     args.extend(kms);
     ok(&lake, &args);
     let blob = blobs(&lake)
@@ -387,7 +392,11 @@ fn transfers_go_every_way_and_downloads_land_whole() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.stdout.len() < body.len() / 2 + 70_000, "{}", out.stdout.len());
+    assert!(
+        out.stdout.len() < body.len() / 2 + 70_000,
+        "{}",
+        out.stdout.len()
+    );
     assert!(out.stdout.iter().all(|&b| b == b'a'), "garbage on stdout");
 }
 

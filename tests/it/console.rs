@@ -362,11 +362,21 @@ async fn one_key_on_a_finding_creates_and_runs_the_masking_job() {
         allow_lists: vec![],
         sampling_percentage: 100,
     };
-    s.classification
+    let job_id = s
+        .classification
         .create_classification_job(&a, spec, lakectl::service::Progress::default())
         .await
         .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The findings the key works from exist once the job is complete: wait for that, not a time.
+    eventually("the classification job to complete", || async {
+        let job = s
+            .classification
+            .describe_classification_job(&admin(), &job_id)
+            .await
+            .unwrap();
+        (job.job_status == "COMPLETE").then_some(())
+    })
+    .await;
     let mut app = App::new(s.clone(), a, Options { readonly: false });
     app.settle().await;
     press(&mut app, KeyCode::Char('3'));

@@ -36,13 +36,31 @@ pub(crate) fn type_text(app: &mut App, text: &str) {
     }
 }
 
+/// Where the test lakes are (`TMPDIR`, not always /tmp), as a pattern for a path under it.
+fn temp_dir_pattern() -> String {
+    let dir = std::env::temp_dir().display().to_string();
+    let escaped: String = dir
+        .trim_end_matches('/')
+        .chars()
+        .flat_map(|c| {
+            if c.is_ascii_alphanumeric() || c == '/' || c == '_' || c == '-' {
+                vec![c]
+            } else {
+                vec!['\\', c]
+            }
+        })
+        .collect();
+    format!(r"{escaped}/\S+")
+}
+
 /// Random ids, dates, paths and the account differ from run to run; the layout does not.
 macro_rules! snapshot {
     ($name:expr, $text:expr) => {
+        let lake_dir = temp_dir_pattern();
         insta::with_settings!({filters => vec![
             (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f-]+", "[key-id]"),
             (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "[date          ]"),
-            (r"/tmp/\S+", "[lake]"),
+            (lake_dir.as_str(), "[lake]"),
             (r"jr_[0-9a-f]{32}", "[run-id]"),
             (r" \d+ s ", " [s] "),
             (r"in \d+ ms", "in [ms]"),

@@ -335,7 +335,15 @@ async fn explain_names_the_rule_and_the_key() {
         price.decided_by
     );
     assert_eq!(why.data_read_as, "lakeformation-service-role");
-    assert!(why.keys.iter().all(|k| k.usable), "{:?}", why.keys);
+    // The key the table's data is sealed under is named, and usable by the role that reads it.
+    assert!(!why.keys.is_empty(), "no key named");
+    assert!(
+        why.keys
+            .iter()
+            .all(|k| k.usable && !k.key_id.is_empty() && k.alias.is_some()),
+        "{:?}",
+        why.keys
+    );
     // A principal may explain itself, not others.
     let analyst = Principal::new("analyst");
     assert!(

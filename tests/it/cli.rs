@@ -354,6 +354,50 @@ fn transfers_go_every_way_and_downloads_land_whole() {
             .flatten()
             .all(|e| !e.file_name().to_string_lossy().starts_with(".lakectl"))
     );
+    // Nor does a refused download to stdout print anything of the object.
+    let out = run(&lake, &["s3", "cp", "s3://lake-data/raw/stdin.txt", "-"]);
+    assert_eq!(out.status.code(), Some(254));
+    assert!(
+        out.stdout.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // A tampered body: what reached stdout before the error is the object's own bytes, never
+    // the tampered chunk or anything after it.
+    ok(&lake, &["kms", "enable-key", "--key-id", "alias/k"]);
+    let body = vec![b'a'; 300_000];
+    let src = dir.path().join("big.txt");
+    std::fs::write(&src, &body).unwrap();
+    let before = blobs(&lake);
+    let mut args = vec![
+        "s3",
+        "cp",
+        src.to_str().unwrap(),
+        "s3://lake-data/raw/big.txt",
+    ];
+    args.extend(kms);
+    ok(&lake, &args);
+    let blob = blobs(&lake)
+        .into_iter()
+        .find(|b| !before.contains(b))
+        .unwrap();
+    let mut sealed = std::fs::read(&blob).unwrap();
+    let middle = sealed.len() / 2;
+    sealed[middle] ^= 0x01;
+    std::fs::write(&blob, &sealed).unwrap();
+    let out = run(&lake, &["s3", "cp", "s3://lake-data/raw/big.txt", "-"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("InvalidCiphertextException"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stdout.len() < body.len() / 2 + 70_000,
+        "{}",
+        out.stdout.len()
+    );
+    assert!(out.stdout.iter().all(|&b| b == b'a'), "garbage on stdout");
 }
 
 #[test]

@@ -36,13 +36,31 @@ pub(crate) fn type_text(app: &mut App, text: &str) {
     }
 }
 
+/// Where the test lakes are (`TMPDIR`, not always /tmp), as a pattern for a path under it.
+fn temp_dir_pattern() -> String {
+    let dir = std::env::temp_dir().display().to_string();
+    let escaped: String = dir
+        .trim_end_matches('/')
+        .chars()
+        .flat_map(|c| {
+            if c.is_ascii_alphanumeric() || c == '/' || c == '_' || c == '-' {
+                vec![c]
+            } else {
+                vec!['\\', c]
+            }
+        })
+        .collect();
+    format!(r"{escaped}/\S+")
+}
+
 /// Random ids, dates, paths and the account differ from run to run; the layout does not.
 macro_rules! snapshot {
     ($name:expr, $text:expr) => {
+        let lake_dir = temp_dir_pattern();
         insta::with_settings!({filters => vec![
             (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f-]+", "[key-id]"),
             (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "[date          ]"),
-            (r"/tmp/\S+", "[lake]"),
+            (lake_dir.as_str(), "[lake]"),
             (r"jr_[0-9a-f]{32}", "[run-id]"),
             (r" \d+ s ", " [s] "),
             (r"in \d+ ms", "in [ms]"),
@@ -362,11 +380,21 @@ async fn one_key_on_a_finding_creates_and_runs_the_masking_job() {
         allow_lists: vec![],
         sampling_percentage: 100,
     };
-    s.classification
+    let job_id = s
+        .classification
         .create_classification_job(&a, spec, lakectl::service::Progress::default())
         .await
         .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The findings the key works from exist once the job is complete: wait for that, not a time.
+    eventually("the classification job to complete", || async {
+        let job = s
+            .classification
+            .describe_classification_job(&admin(), &job_id)
+            .await
+            .unwrap();
+        (job.job_status == "COMPLETE").then_some(())
+    })
+    .await;
     let mut app = App::new(s.clone(), a, Options { readonly: false });
     app.settle().await;
     press(&mut app, KeyCode::Char('3'));
@@ -541,13 +569,22 @@ async fn grant_a_column_from_the_keyboard_then_preview_and_explain_it() {
     );
     press(&mut app, KeyCode::Char('y'));
     app.settle().await;
-    let e = crate::query::query(
-        &t,
-        "analyst",
-        "SELECT price FROM \"lakeformation-glue-catalog-db\".processed",
-    )
-    .await;
-    assert!(e.is_err());
+    // Refused as a column that never existed is: the revoke took it away.
+    let select = |column: &'static str| {
+        let t = &t;
+        async move {
+            crate::query::query(
+                t,
+                "analyst",
+                &format!("SELECT {column} FROM \"lakeformation-glue-catalog-db\".processed"),
+            )
+            .await
+            .unwrap_err()
+            .message
+            .replace(column, "X")
+        }
+    };
+    assert_eq!(select("price").await, select("made_up_column").await);
 }
 
 #[tokio::test]

@@ -207,9 +207,43 @@ async fn only_queries_run_and_nothing_reaches_past_the_session() {
         "SELECT * FROM pii_db.masked_customers".to_string(),
         "SELECT * FROM pii_db.raw_customers".to_string(),
     ];
+    // What the analyst may see, to make sure no refusal carries any of it.
+    let visible = query(&t, "analyst", &format!("SELECT * FROM {T}"))
+        .await
+        .unwrap();
+    let blobs_before = blobs(&t.path());
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     for sql in no_such_thing {
-        assert!(query(&t, "analyst", &sql).await.is_err(), "{sql}");
+        let e = query(&t, "analyst", &sql).await.unwrap_err();
+        // The query ran and failed (the helper's code), or was refused as it started: never
+        // an internal error.
+        assert!(
+            matches!(e.code, Code::InvalidRequestException | Code::AccessDenied),
+            "{sql}: {e}"
+        );
+        assert!(!e.message.is_empty(), "{sql}");
+        // No file content, no database page, no value of any table in the message.
+        for line in passwd.lines().filter(|l| l.len() > 8) {
+            assert!(!e.message.contains(line), "{sql}: {e}");
+        }
+        assert!(!e.message.contains("SQLite format"), "{sql}: {e}");
+        for row in &visible.rows {
+            for value in row.iter().flatten().filter(|v| v.len() > 3) {
+                assert!(!e.message.contains(value.as_str()), "{sql}: {e}");
+            }
+        }
     }
+    // Nothing was created: no table, no object, no file where the query named one.
+    let tables = t
+        .services
+        .catalog
+        .get_tables(&admin(), "lakeformation-glue-catalog-db")
+        .await
+        .unwrap();
+    assert!(tables.iter().all(|t| t.name != "copied"), "{tables:?}");
+    assert_eq!(blobs(&t.path()), blobs_before);
+    assert!(!t.path().join("copied").exists());
+    assert!(!std::path::Path::new("copied").exists());
     let ungranted = query(&t, "analyst", "SELECT * FROM pii_db.masked_customers")
         .await
         .unwrap_err();

@@ -52,6 +52,25 @@ async fn objects_round_trip_whole_and_by_range() {
     assert!(info.sse_kms_key_id.unwrap().contains(":key/"));
 }
 
+/// A whole-object read's error and whatever reached the output before it.
+async fn partial(s: &lakectl::service::Services) -> (lakectl::service::ServiceError, Vec<u8>) {
+    let buf = SharedBuf::default();
+    let err = s
+        .storage
+        .get_object(
+            &admin(),
+            "data",
+            "k",
+            None,
+            Box::new(buf.clone()),
+            lakectl::service::Progress::default(),
+        )
+        .await
+        .unwrap_err();
+    let out = buf.0.lock().unwrap().clone();
+    (err, out)
+}
+
 #[tokio::test]
 async fn a_tampered_byte_is_an_invalid_ciphertext_never_garbage() {
     let t = new_lake();
@@ -72,15 +91,19 @@ async fn a_tampered_byte_is_an_invalid_ciphertext_never_garbage() {
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x20;
     std::fs::write(&blob, &bytes).unwrap();
-    let err = get(&t.services, &a, "data", "k").await.unwrap_err();
+    // What reached the output before the error is the object's own bytes, nothing of the
+    // tampered chunk or after it.
+    let (err, out) = partial(&t.services).await;
     assert_eq!(err.code, Code::InvalidCiphertextException);
-    // Truncation, too.
+    assert!(out.len() < 150_000 / 2 + 70_000, "{}", out.len());
+    assert!(out.iter().all(|&b| b == 1), "garbage in the output");
+    // Truncation, too: the last chunk never reaches the output.
     bytes[middle] ^= 0x20;
     std::fs::write(&blob, &bytes[..bytes.len() - 100]).unwrap();
-    assert_eq!(
-        get(&t.services, &a, "data", "k").await.unwrap_err().code,
-        Code::InvalidCiphertextException
-    );
+    let (err, out) = partial(&t.services).await;
+    assert_eq!(err.code, Code::InvalidCiphertextException);
+    assert!(out.len() < 150_000, "{}", out.len());
+    assert!(out.iter().all(|&b| b == 1), "garbage in the output");
 }
 
 #[tokio::test]

@@ -38,10 +38,13 @@ async fn the_console_says_who_it_is_and_switches_region() {
 
     // A profile that does not exist: said plainly, and the console stays where it was.
     press(&mut app, KeyCode::Char(':'));
-    type_text(&mut app, "profile no-such-profile-here");
+    // (Its name holds neither "profile" nor "credentials", so only the refusal can put them on
+    // the screen.)
+    type_text(&mut app, "profile nosuch-7f3a");
     press(&mut app, KeyCode::Enter);
     app.settle().await;
     let text = screen(&mut app);
+    assert!(!text.contains("connected:"), "{text}");
     assert!(
         text.contains("credentials") || text.contains("profile"),
         "{text}"

@@ -276,6 +276,35 @@ pub fn create_private_dir_all(path: &Path) -> std::io::Result<()> {
     builder.create(path)
 }
 
+/// Owner-only permissions on everything under a lake made before every file was created so:
+/// the walk runs once, when the lake's root is still open to others (it is restricted last,
+/// so an interrupted walk runs again at the next open).
+pub fn restrict_tree_once(root: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let open_to_others = fs::metadata(root).is_ok_and(|m| m.permissions().mode() & 0o077 != 0);
+        if !open_to_others {
+            return;
+        }
+        let mut pending = vec![root.to_path_buf()];
+        while let Some(dir) = pending.pop() {
+            for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
+                // Symlinks are never followed: the lake makes none, and one could point anywhere.
+                match entry.file_type() {
+                    Ok(t) if t.is_dir() => {
+                        restrict(&entry.path());
+                        pending.push(entry.path());
+                    }
+                    Ok(t) if t.is_file() => restrict(&entry.path()),
+                    _ => {}
+                }
+            }
+        }
+        restrict(root);
+    }
+}
+
 /// Owner-only permissions on what the lake creates.
 pub fn restrict(path: &Path) {
     #[cfg(unix)]

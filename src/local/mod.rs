@@ -126,6 +126,7 @@ impl Lake {
             name.push(suffix);
             lake::restrict(std::path::Path::new(&name));
         }
+        lake::restrict_tree_once(dir.root());
         Ok(Arc::new_cyclic(|me| Lake {
             me: me.clone(),
             key_wrap: root.derive("kms key material").aead(),

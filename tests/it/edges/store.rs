@@ -56,6 +56,31 @@ async fn every_lake_file_is_owner_only() {
         }
     }
     drop(lake);
+
+    // A lake made before this (every file 0644, every directory 0755) is made owner-only
+    // when it is next opened, object files included.
+    let open_up =
+        |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    for f in files_under(&lake_path) {
+        open_up(&f, 0o644);
+        let mut dir = f.parent().unwrap();
+        while dir.starts_with(&lake_path) {
+            open_up(dir, 0o755);
+            dir = dir.parent().unwrap();
+        }
+    }
+    let object = files
+        .iter()
+        .find(|f| f.starts_with(lake_path.join("objects")))
+        .unwrap()
+        .clone();
+    assert_eq!(mode(&object), 0o644);
+    drop(Lake::open(LakeDir::new(&lake_path), PASSPHRASE).unwrap());
+    for f in files_under(&lake_path) {
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+        assert_eq!(mode(f.parent().unwrap()), 0o700, "{}", f.display());
+    }
+    assert_eq!(mode(&lake_path), 0o700);
 }
 
 /// Copies a lake's directory as it is on disk now (a crash leaves it so).

@@ -145,10 +145,16 @@ impl Aws {
                 "no AWS region: pass --region, set AWS_REGION, or set `region` in the profile",
             ));
         };
+        // Which profile was asked for, so a misspelt one is named in the refusal.
+        let for_profile = connection
+            .profile
+            .as_deref()
+            .map(|p| format!(" for profile {p:?}"))
+            .unwrap_or_default();
         if sdk.credentials_provider().is_none() {
-            return Err(config_error(
-                "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass --profile",
-            ));
+            return Err(config_error(format!(
+                "no AWS credentials{for_profile}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass --profile",
+            )));
         }
         let who = aws_sdk_sts::Client::new(sdk)
             .get_caller_identity()
@@ -160,7 +166,7 @@ impl Aws {
                     && err.message.contains("credentials")
                 {
                     config_error(format!(
-                        "no usable AWS credentials ({}); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, run `aws sso login`, or pass --profile",
+                        "no usable AWS credentials{for_profile} ({}); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, run `aws sso login`, or pass --profile",
                         err.message
                     ))
                 } else {

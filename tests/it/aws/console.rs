@@ -45,8 +45,9 @@ async fn the_console_says_who_it_is_and_switches_region() {
     app.settle().await;
     let text = screen(&mut app);
     assert!(!text.contains("connected:"), "{text}");
+    // The refusal names the profile asked for: a switch that ignored it could not.
     assert!(
-        text.contains("credentials") || text.contains("profile"),
+        text.contains("credentials") && text.contains("nosuch-7f3a"),
         "{text}"
     );
     assert!(status_line(&text).contains("us-east-1"), "{text}");

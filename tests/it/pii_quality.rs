@@ -1,7 +1,9 @@
 //! The detectors against a labelled data set: customers, cards, orders and free-text tickets
 //! generated with the `fake` crate, each column labelled with the types it holds. Scored at column
 //! level (a column holds a type when a quarter of its cells match): precision and recall of 0.98
-//! or better are required.
+//! or better are required. The columns are named so that no name is a detector's keyword: the
+//! content detectors see `c00`, `c01`, ...; the keyword-only ones see the headers real exports
+//! use.
 
 use std::collections::BTreeSet;
 
@@ -178,14 +180,20 @@ fn dataset() -> Vec<Column> {
     out
 }
 
-#[test]
-fn column_level_precision_and_recall_are_at_least_0_98() {
+/// Precision and recall at column level of `scanner` over `columns`, each named by `name`; the
+/// errors say which column found or missed what.
+fn score(
+    columns: &[Column],
+    name: impl Fn(usize, &Column) -> String,
+    expected_of: impl Fn(&Column) -> BTreeSet<String>,
+) -> (f64, f64, Vec<String>) {
     let scanner = pii::Scanner::new(vec![], AllowList::default());
     let (mut tp, mut fp, mut fneg) = (0usize, 0usize, 0usize);
     let mut errors = Vec::new();
-    for column in dataset() {
+    for (i, column) in columns.iter().enumerate() {
+        let column_name = name(i, column);
         let mut hits: std::collections::BTreeMap<String, usize> = Default::default();
-        let in_column = scanner.column(column.name);
+        let in_column = scanner.column(&column_name);
         for cell in &column.cells {
             let found: BTreeSet<String> = in_column
                 .scan(cell)
@@ -201,16 +209,19 @@ fn column_level_precision_and_recall_are_at_least_0_98() {
             .filter(|(_, n)| **n * 4 >= column.cells.len())
             .map(|(t, _)| t.clone())
             .collect();
-        let expected: BTreeSet<String> = column.labels.iter().map(|s| s.to_string()).collect();
+        let expected = expected_of(column);
         tp += predicted.intersection(&expected).count();
         for t in predicted.difference(&expected) {
             fp += 1;
-            errors.push(format!("{}: false {t} ({} cells)", column.name, hits[t]));
+            errors.push(format!(
+                "{column_name} ({}): false {t} ({} cells)",
+                column.name, hits[t]
+            ));
         }
         for t in expected.difference(&predicted) {
             fneg += 1;
             errors.push(format!(
-                "{}: missed {t} ({} cells)",
+                "{column_name} ({}): missed {t} ({} cells)",
                 column.name,
                 hits.get(t).copied().unwrap_or(0)
             ));
@@ -218,6 +229,78 @@ fn column_level_precision_and_recall_are_at_least_0_98() {
     }
     let precision = tp as f64 / (tp + fp).max(1) as f64;
     let recall = tp as f64 / (tp + fneg).max(1) as f64;
+    (precision, recall, errors)
+}
+
+/// Types that need a keyword near a value (in the column name or the text) to be reported: a
+/// date, a three-digit number or two capitalised words are personal data only in context, as
+/// Macie's managed identifiers require.
+const KEYWORD_ONLY: &[&str] = &[
+    "NAME",
+    "DATE_OF_BIRTH",
+    "CREDIT_CARD_EXPIRATION",
+    "CREDIT_CARD_SECURITY_CODE",
+];
+
+/// The detectors judged on content alone: every column is named `c00`, `c01`, ..., so no
+/// column name can do a detector's work. Keyword-only types are not expected there (and may not
+/// be reported: that would be a false positive).
+#[test]
+fn content_alone_finds_personal_data_with_precision_and_recall_of_0_98() {
+    let columns = dataset();
+    let (precision, recall, errors) = score(
+        &columns,
+        |i, _| format!("c{i:02}"),
+        |c| {
+            c.labels
+                .iter()
+                .filter(|l| !KEYWORD_ONLY.contains(l))
+                .map(|s| s.to_string())
+                .collect()
+        },
+    );
+    assert!(
+        precision >= 0.98 && recall >= 0.98,
+        "precision {precision:.3}, recall {recall:.3}: {errors:?}"
+    );
+}
+
+/// The keyword-only detectors, with column names as real exports spell them (none is the
+/// column name the data set was generated under): each type is found, and nothing else is.
+#[test]
+fn keyword_detectors_find_their_types_under_the_names_people_give_such_columns() {
+    let columns = dataset();
+    let headers = [
+        ("full_name", "Customer Name"),
+        ("date_of_birth", "birthdate"),
+        ("card_expiry", "Exp Date"),
+        ("cvv", "card_cvc"),
+    ];
+    let chosen: Vec<&Column> = columns
+        .iter()
+        .filter(|c| headers.iter().any(|(n, _)| *n == c.name))
+        .collect();
+    assert_eq!(chosen.len(), headers.len());
+    let renamed: Vec<Column> = chosen
+        .into_iter()
+        .map(|c| Column {
+            name: c.name,
+            cells: c.cells.clone(),
+            labels: c.labels,
+        })
+        .collect();
+    let header_of = |c: &Column| {
+        headers
+            .iter()
+            .find(|(n, _)| *n == c.name)
+            .map(|(_, h)| h.to_string())
+            .unwrap()
+    };
+    let (precision, recall, errors) = score(
+        &renamed,
+        |_, c| header_of(c),
+        |c| c.labels.iter().map(|s| s.to_string()).collect(),
+    );
     assert!(
         precision >= 0.98 && recall >= 0.98,
         "precision {precision:.3}, recall {recall:.3}: {errors:?}"

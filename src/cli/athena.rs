@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use super::access_commands::AthenaCommand;
 use super::{Context, EXIT_WAIT_FAILED};
 use crate::service::query::{QueryExecution, QueryState, ResultPage, WorkGroup, WorkGroupUpdate};
+use crate::service::wait::until_finished;
 use crate::service::{Code, Result, ServiceError};
 
 /// Athena's `ResultSet`: the header row first on the first page, NULL as an empty datum.
@@ -116,17 +117,15 @@ fn configuration_updates_arg(text: &str) -> Result<WorkGroupUpdate> {
 
 impl Context<'_> {
     pub(crate) async fn wait_for_query(&self, id: &str) -> Result<QueryExecution> {
-        loop {
+        until_finished(self.services.backend.poll_interval, || async {
             let e = self
                 .services
                 .query
                 .get_query_execution(self.principal, id)
                 .await?;
-            if e.status.state.is_finished() {
-                return Ok(e);
-            }
-            tokio::time::sleep(self.services.backend.poll_interval).await;
-        }
+            Ok(e.status.state.is_finished().then_some(e))
+        })
+        .await
     }
 
     pub(super) async fn athena(&self, cmd: AthenaCommand) -> Result<Value> {

@@ -7,6 +7,7 @@ use super::{Context, EXIT_WAIT_FAILED};
 use crate::service::jobs::{
     CrawlerDefinition, CrawlerRun, JobDefinition, JobRun, MaskRule, RunState,
 };
+use crate::service::wait::until_finished;
 use crate::service::{Code, Progress, Result, ServiceError};
 
 fn crawler_json(def: &CrawlerDefinition, last: &Option<CrawlerRun>) -> Value {
@@ -40,17 +41,15 @@ fn crawler_json(def: &CrawlerDefinition, last: &Option<CrawlerRun>) -> Value {
 
 impl Context<'_> {
     async fn wait_for_run(&self, job: &str, id: &str) -> Result<JobRun> {
-        loop {
+        until_finished(self.services.backend.poll_interval, || async {
             let run = self
                 .services
                 .jobs
                 .get_job_run(self.principal, job, id)
                 .await?;
-            if run.job_run_state.is_finished() {
-                return Ok(run);
-            }
-            tokio::time::sleep(self.services.backend.poll_interval).await;
-        }
+            Ok(run.job_run_state.is_finished().then_some(run))
+        })
+        .await
     }
 
     pub(super) async fn glue(&self, cmd: GlueCommand) -> Result<Value> {
@@ -207,19 +206,19 @@ impl Context<'_> {
                 if !wait {
                     return Ok(json!({}));
                 }
-                loop {
+                let (def, last) = until_finished(self.services.backend.poll_interval, || async {
                     let (def, last) = jobs.get_crawler(by, &name).await?;
-                    if last.as_ref().is_none_or(|r| r.state.is_finished()) {
-                        if last
-                            .as_ref()
-                            .is_some_and(|r| r.state != RunState::Succeeded)
-                        {
-                            self.exit_with(EXIT_WAIT_FAILED);
-                        }
-                        break json!({"Crawler": crawler_json(&def, &last)});
-                    }
-                    tokio::time::sleep(self.services.backend.poll_interval).await;
+                    let ended = last.as_ref().is_none_or(|r| r.state.is_finished());
+                    Ok(ended.then_some((def, last)))
+                })
+                .await?;
+                if last
+                    .as_ref()
+                    .is_some_and(|r| r.state != RunState::Succeeded)
+                {
+                    self.exit_with(EXIT_WAIT_FAILED);
                 }
+                json!({"Crawler": crawler_json(&def, &last)})
             }
             GlueCommand::StopCrawler { name } => {
                 jobs.stop_crawler(by, &name).await?;

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::Context;
 use super::commands::Macie2Command;
 use crate::service::classification::{AllowList, ClassificationJobSpec, CustomDataIdentifier};
+use crate::service::wait::until_finished;
 use crate::service::{Code, Result, ServiceError};
 
 impl Context<'_> {
@@ -75,13 +76,12 @@ impl Context<'_> {
                     .await?;
                 let mut out = json!({"jobId": id, "jobArn": format!("arn:aws:macie2:local:{account}:classification-job/{id}")});
                 if wait {
-                    let job = loop {
+                    let poll = self.services.backend.poll_interval;
+                    let job = until_finished(poll, || async {
                         let job = macie.describe_classification_job(by, &id).await?;
-                        if job.job_status != "RUNNING" {
-                            break job;
-                        }
-                        tokio::time::sleep(self.services.backend.poll_interval).await;
-                    };
+                        Ok((job.job_status != "RUNNING").then_some(job))
+                    })
+                    .await?;
                     // Macie's end states: COMPLETE (one-time jobs) and IDLE; CANCELLED and the
                     // rest did not finish the scan.
                     if !matches!(job.job_status.as_str(), "COMPLETE" | "IDLE") {

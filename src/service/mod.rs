@@ -16,6 +16,7 @@ pub mod progress;
 pub mod query;
 pub mod storage;
 pub mod view;
+pub mod wait;
 
 use std::sync::Arc;
 

@@ -18,6 +18,7 @@ use super::app::{App, Msg, Task};
 use super::theme;
 use super::view::pane_block;
 use crate::service::query::{QueryState, ResultColumn};
+use crate::service::wait::until_finished;
 use crate::service::{Principal, Progress, Result, ServiceError, Services};
 
 /// Rows the pane holds; the rest stay in the results object (`athena get-query-results`).
@@ -130,16 +131,17 @@ impl QueryPane {
 async fn run(s: Services, p: Principal, sql: String, progress: Progress) -> Result<QueryResult> {
     let q = &s.query;
     let id = q.start_query_execution(&p, &sql, None, None).await?;
-    let execution = loop {
+    let execution = until_finished(s.backend.poll_interval, || async {
         let e = q.get_query_execution(&p, &id).await?;
         if e.status.state.is_finished() {
-            break e;
+            return Ok(Some(e));
         }
         if progress.is_cancelled() {
             q.stop_query_execution(&p, &id).await?;
         }
-        tokio::time::sleep(s.backend.poll_interval).await;
-    };
+        Ok(None)
+    })
+    .await?;
     match execution.status.state {
         QueryState::Succeeded => {}
         state => {

@@ -745,7 +745,10 @@ mod tests {
         let decisions = column_decisions(&v, "analyst", "hr", "people");
         let ssn = decisions.iter().find(|d| d.column == "ssn").unwrap();
         assert!(!ssn.visible);
-        assert_eq!(ssn.decided_by, ["excluded by SELECT on hr.people (all but ssn)"]);
+        assert_eq!(
+            ssn.decided_by,
+            ["excluded by SELECT on hr.people (all but ssn)"]
+        );
         // Without DESCRIBE, explain shows the visible columns and only how many others there are.
         let (shown, hidden) = disclosed_columns(&v, decisions, false);
         assert_eq!(hidden, Some(1));
@@ -763,7 +766,10 @@ mod tests {
         );
         assert_eq!(
             v.rows(),
-            Some(vec!["region = 'eu'".to_string(), "region = 'us'".to_string()])
+            Some(vec![
+                "region = 'eu'".to_string(),
+                "region = 'us'".to_string()
+            ])
         );
         assert_eq!(v.cells("name"), Cells::AllRows);
         assert_eq!(v.cells("ssn"), Cells::Hidden);
@@ -779,7 +785,10 @@ mod tests {
             ],
         );
         assert_eq!(v.cells("name"), Cells::AllRows);
-        assert_eq!(v.cells("salary"), Cells::Where(vec!["region = 'us'".into()]));
+        assert_eq!(
+            v.cells("salary"),
+            Cells::Where(vec!["region = 'us'".into()])
+        );
     }
 
     #[test]

@@ -470,12 +470,23 @@ async fn a_run_can_be_stopped_and_a_role_needs_rights() {
         .create_job(&a, job("big", "s3://data/big/", "s3://data/bigout/"))
         .await
         .unwrap();
+    let progress = Progress::default();
     let id = t
         .services
         .jobs
-        .start_job_run(&a, "big", Progress::default())
+        .start_job_run(&a, "big", progress.clone())
         .await
         .unwrap();
+    // Stopped while under way: RUNNING, and some of the input read.
+    eventually("the run to read some of its input", || async {
+        let run = t.services.jobs.get_job_run(&a, "big", &id).await.unwrap();
+        assert!(
+            !run.job_run_state.is_finished(),
+            "the run ended before it could be stopped: {run:?}"
+        );
+        (run.job_run_state == RunState::Running && progress.done() > 0).then_some(())
+    })
+    .await;
     t.services.jobs.stop_job_run(&a, "big", &id).await.unwrap();
     let run = wait_for_run(&t.services, "big", &id).await;
     assert_eq!(
@@ -483,6 +494,11 @@ async fn a_run_can_be_stopped_and_a_role_needs_rights() {
         RunState::Stopped,
         "{:?}",
         run.error_message
+    );
+    assert!(
+        progress.done() < progress.total(),
+        "the runner read all {} bytes despite the stop",
+        progress.total()
     );
     assert_left_nothing(&t, "data", "bigout/").await;
 

@@ -674,3 +674,80 @@ async fn a_timeout_and_a_key_disabled_midway_end_runs_cleanly() {
     );
     assert_left_nothing(&t, "data", "midway/").await;
 }
+
+/// A JSON array is a source like JSON lines (its elements are the records), and a column that
+/// is whole numbers in one object and fractions in another is a double in the output, with the
+/// whole numbers kept as their values.
+#[tokio::test]
+async fn json_array_sources_and_int_widened_to_double_across_objects() {
+    let t = glue_lake().await;
+    let a = admin();
+    let objects: [(&str, &str); 2] = [
+        (
+            "arr/a.json",
+            r#"[{"id": 1, "amount": 5, "name": "a"}, {"id": 2, "amount": 7, "name": "[b]"}]"#,
+        ),
+        (
+            "arr/b.json",
+            "[\n  {\"id\": 3, \"amount\": 2.5, \"name\": \"c,}\"},\n  {\"id\": 4, \"amount\": 10, \"name\": \"d\"}\n]\n",
+        ),
+    ];
+    for (key, body) in objects {
+        put(
+            &t.services,
+            &a,
+            "data",
+            key,
+            body.as_bytes(),
+            kms("alias/test"),
+        )
+        .await
+        .unwrap();
+    }
+    let run = run_job(
+        &t.services,
+        job("arrays", "s3://data/arr/", "s3://data/arrout/"),
+    )
+    .await;
+    succeeded(&run);
+    assert_eq!(counts(&run), (4, 4, 0));
+    let batches = parquet_rows(&t, "arrout/").await;
+    let mut rows = Vec::new();
+    for b in &batches {
+        let schema = b.schema();
+        let field = |n: &str| schema.field_with_name(n).unwrap().data_type().clone();
+        assert_eq!(field("id"), arrow::datatypes::DataType::Int64);
+        assert_eq!(field("amount"), arrow::datatypes::DataType::Float64);
+        let ids = b
+            .column_by_name("id")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<arrow::array::Int64Array>()
+            .unwrap();
+        let amounts = b
+            .column_by_name("amount")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<arrow::array::Float64Array>()
+            .unwrap();
+        let names = b
+            .column_by_name("name")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()
+            .unwrap();
+        for i in 0..b.num_rows() {
+            rows.push((ids.value(i), amounts.value(i), names.value(i).to_string()));
+        }
+    }
+    rows.sort_by_key(|r| r.0);
+    assert_eq!(
+        rows,
+        [
+            (1, 5.0, "a".to_string()),
+            (2, 7.0, "[b]".to_string()),
+            (3, 2.5, "c,}".to_string()),
+            (4, 10.0, "d".to_string()),
+        ]
+    );
+}

@@ -560,7 +560,10 @@ mod tests {
         }
     }
 
-    fn view(admin: bool, grants: Vec<(Resource, Vec<Permission>)>) -> TableView {
+    /// Grants as the tests write them: resources and the permissions held on each.
+    type Grants = Vec<(Resource, Vec<Permission>)>;
+
+    fn view(admin: bool, grants: Grants) -> TableView {
         let grants = grants
             .into_iter()
             .map(|(r, ps)| (r, ps.into_iter().map(|p| (p, false)).collect()))
@@ -577,7 +580,7 @@ mod tests {
             r.iter()
                 .fold(all.to_string(), |s, v| s.replacen("{}", v, 1))
         };
-        let cases: Vec<(&str, Vec<(Resource, Vec<Permission>)>, Vec<String>)> = vec![
+        let cases: Vec<(&str, Grants, Vec<String>)> = vec![
             ("no grant: nothing", vec![], vec![]),
             (
                 "DESCRIBE only: nothing to read",

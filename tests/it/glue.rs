@@ -651,12 +651,28 @@ async fn a_timeout_and_a_key_disabled_midway_end_runs_cleanly() {
         .create_job(&a, job("midway", "s3://data/big/", "s3://data/midway/"))
         .await
         .unwrap();
+    let progress = Progress::default();
     let id = t
         .services
         .jobs
-        .start_job_run(&a, "midway", Progress::default())
+        .start_job_run(&a, "midway", progress.clone())
         .await
         .unwrap();
+    // Midway: the run is RUNNING and has read some of its input.
+    eventually("the run to read some of its input", || async {
+        let run = t
+            .services
+            .jobs
+            .get_job_run(&a, "midway", &id)
+            .await
+            .unwrap();
+        assert!(
+            !run.job_run_state.is_finished(),
+            "the run ended before the key was disabled: {run:?}"
+        );
+        (run.job_run_state == RunState::Running && progress.done() > 0).then_some(())
+    })
+    .await;
     t.services
         .keys
         .set_key_enabled(&a, "alias/test", false)

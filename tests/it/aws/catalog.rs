@@ -597,8 +597,9 @@ async fn lake_formation_grants_tags_and_locations_read_back() {
     );
 }
 
+/// One page only: moto does not page query results (`aws::mocked` reads across Athena's pages).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn athena_queries_run_in_encrypted_work_groups_and_page_their_results() {
+async fn athena_queries_run_in_encrypted_work_groups_and_return_their_rows() {
     let s = aws().await;
     let a = admin();
     let (alias, bucket, _) = lake(&s).await;

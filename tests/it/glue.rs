@@ -470,12 +470,23 @@ async fn a_run_can_be_stopped_and_a_role_needs_rights() {
         .create_job(&a, job("big", "s3://data/big/", "s3://data/bigout/"))
         .await
         .unwrap();
+    let progress = Progress::default();
     let id = t
         .services
         .jobs
-        .start_job_run(&a, "big", Progress::default())
+        .start_job_run(&a, "big", progress.clone())
         .await
         .unwrap();
+    // Stopped while under way: RUNNING, and some of the input read.
+    eventually("the run to read some of its input", || async {
+        let run = t.services.jobs.get_job_run(&a, "big", &id).await.unwrap();
+        assert!(
+            !run.job_run_state.is_finished(),
+            "the run ended before it could be stopped: {run:?}"
+        );
+        (run.job_run_state == RunState::Running && progress.done() > 0).then_some(())
+    })
+    .await;
     t.services.jobs.stop_job_run(&a, "big", &id).await.unwrap();
     let run = wait_for_run(&t.services, "big", &id).await;
     assert_eq!(
@@ -483,6 +494,11 @@ async fn a_run_can_be_stopped_and_a_role_needs_rights() {
         RunState::Stopped,
         "{:?}",
         run.error_message
+    );
+    assert!(
+        progress.done() < progress.total(),
+        "the runner read all {} bytes despite the stop",
+        progress.total()
     );
     assert_left_nothing(&t, "data", "bigout/").await;
 
@@ -635,12 +651,28 @@ async fn a_timeout_and_a_key_disabled_midway_end_runs_cleanly() {
         .create_job(&a, job("midway", "s3://data/big/", "s3://data/midway/"))
         .await
         .unwrap();
+    let progress = Progress::default();
     let id = t
         .services
         .jobs
-        .start_job_run(&a, "midway", Progress::default())
+        .start_job_run(&a, "midway", progress.clone())
         .await
         .unwrap();
+    // Midway: the run is RUNNING and has read some of its input.
+    eventually("the run to read some of its input", || async {
+        let run = t
+            .services
+            .jobs
+            .get_job_run(&a, "midway", &id)
+            .await
+            .unwrap();
+        assert!(
+            !run.job_run_state.is_finished(),
+            "the run ended before the key was disabled: {run:?}"
+        );
+        (run.job_run_state == RunState::Running && progress.done() > 0).then_some(())
+    })
+    .await;
     t.services
         .keys
         .set_key_enabled(&a, "alias/test", false)
@@ -657,4 +689,81 @@ async fn a_timeout_and_a_key_disabled_midway_end_runs_cleanly() {
         run.error_message
     );
     assert_left_nothing(&t, "data", "midway/").await;
+}
+
+/// A JSON array is a source like JSON lines (its elements are the records), and a column that
+/// is whole numbers in one object and fractions in another is a double in the output, with the
+/// whole numbers kept as their values.
+#[tokio::test]
+async fn json_array_sources_and_int_widened_to_double_across_objects() {
+    let t = glue_lake().await;
+    let a = admin();
+    let objects: [(&str, &str); 2] = [
+        (
+            "arr/a.json",
+            r#"[{"id": 1, "amount": 5, "name": "a"}, {"id": 2, "amount": 7, "name": "[b]"}]"#,
+        ),
+        (
+            "arr/b.json",
+            "[\n  {\"id\": 3, \"amount\": 2.5, \"name\": \"c,}\"},\n  {\"id\": 4, \"amount\": 10, \"name\": \"d\"}\n]\n",
+        ),
+    ];
+    for (key, body) in objects {
+        put(
+            &t.services,
+            &a,
+            "data",
+            key,
+            body.as_bytes(),
+            kms("alias/test"),
+        )
+        .await
+        .unwrap();
+    }
+    let run = run_job(
+        &t.services,
+        job("arrays", "s3://data/arr/", "s3://data/arrout/"),
+    )
+    .await;
+    succeeded(&run);
+    assert_eq!(counts(&run), (4, 4, 0));
+    let batches = parquet_rows(&t, "arrout/").await;
+    let mut rows = Vec::new();
+    for b in &batches {
+        let schema = b.schema();
+        let field = |n: &str| schema.field_with_name(n).unwrap().data_type().clone();
+        assert_eq!(field("id"), arrow::datatypes::DataType::Int64);
+        assert_eq!(field("amount"), arrow::datatypes::DataType::Float64);
+        let ids = b
+            .column_by_name("id")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<arrow::array::Int64Array>()
+            .unwrap();
+        let amounts = b
+            .column_by_name("amount")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<arrow::array::Float64Array>()
+            .unwrap();
+        let names = b
+            .column_by_name("name")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()
+            .unwrap();
+        for i in 0..b.num_rows() {
+            rows.push((ids.value(i), amounts.value(i), names.value(i).to_string()));
+        }
+    }
+    rows.sort_by_key(|r| r.0);
+    assert_eq!(
+        rows,
+        [
+            (1, 5.0, "a".to_string()),
+            (2, 7.0, "[b]".to_string()),
+            (3, 2.5, "c,}".to_string()),
+            (4, 10.0, "d".to_string()),
+        ]
+    );
 }

@@ -274,19 +274,49 @@ async fn a_job_is_a_generated_script_kept_encrypted_beside_it() {
         .unwrap();
     assert_eq!(opened, vec![Some("4111 1111 1111 1111".to_string()), None]);
 
-    // A run: Glue's states, and the counts the script writes back.
+    // A run: Glue's states, and the counts the script writes back. moto runs no script, so the
+    // test writes them, but where and under which names the generated script would: at its
+    // plan's metrics prefix, the keys of its own `metrics` dict (each a different count).
     let id = s
         .jobs
         .start_job_run(&a, &name, Progress::default())
         .await
         .unwrap();
-    let counts = br#"{"RecordsRead":3,"RecordsWritten":2,"Duplicates":1,"Quarantined":0}"#;
+    let prefix = plan["metrics"]
+        .as_str()
+        .expect("the plan says where counts go");
+    let metrics_key = format!("{id}.json");
+    let metrics_key = prefix
+        .strip_prefix(&format!("s3://{bucket}/"))
+        .map(|p| format!("{p}{metrics_key}"))
+        .expect("counts go beside the output");
+    let dict = script
+        .lines()
+        .find(|l| l.starts_with("metrics = {"))
+        .expect("the script keeps its counts in one dict");
+    let counts = run_python(
+        &format!(
+            "import json\n{dict}\nprint(json.dumps({{k: 10 + i for i, k in enumerate(metrics)}}))"
+        ),
+        &[],
+    );
     put(
         &s,
         &a,
         &bucket,
-        &format!("processed/_lakectl/metrics/{id}.json"),
-        counts,
+        &metrics_key,
+        counts.as_bytes(),
+        kms(&alias),
+    )
+    .await
+    .unwrap();
+    // Another run's counts beside them are not this run's.
+    put(
+        &s,
+        &a,
+        &bucket,
+        &metrics_key.replace(&id, "jr_other"),
+        br#"{"RecordsRead":99}"#,
         kms(&alias),
     )
     .await
@@ -297,7 +327,17 @@ async fn a_job_is_a_generated_script_kept_encrypted_beside_it() {
     })
     .await;
     assert_eq!(run.job_run_state, RunState::Succeeded);
-    assert_eq!((run.metrics.records_read, run.metrics.duplicates), (3, 1));
+    // Every count the script writes is read back under its own name.
+    assert_eq!(
+        (
+            run.metrics.records_read,
+            run.metrics.records_written,
+            run.metrics.duplicates,
+            run.metrics.quarantined
+        ),
+        (10, 11, 12, 13),
+        "{counts}"
+    );
     assert!(
         s.jobs
             .get_job_runs(&a, &name)
@@ -557,8 +597,9 @@ async fn lake_formation_grants_tags_and_locations_read_back() {
     );
 }
 
+/// One page only: moto does not page query results (`aws::mocked` reads across Athena's pages).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn athena_queries_run_in_encrypted_work_groups_and_page_their_results() {
+async fn athena_queries_run_in_encrypted_work_groups_and_return_their_rows() {
     let s = aws().await;
     let a = admin();
     let (alias, bucket, _) = lake(&s).await;

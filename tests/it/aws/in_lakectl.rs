@@ -9,7 +9,7 @@ use lakectl::service::{Progress, Services};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::{aws, key_and_bucket, unique};
-use crate::common::{admin, get, kms, put};
+use crate::common::{admin, eventually, get, kms, put};
 
 const TRADES: &[u8] = b"{\"symbol\":\"JPM\",\"trader\":\"trader-009\",\"price\":473.63}
 {\"symbol\":\"NFLX\",\"trader\":\"trader-023\",\"price\":560.6}
@@ -166,16 +166,42 @@ async fn lakectl_masks_aws_data_itself() {
 async fn a_stopped_run_leaves_nothing() {
     let s = aws().await;
     let a = admin();
-    let (_, bucket, name) = setup(&s).await;
+    let (alias, bucket, name) = setup(&s).await;
+    // Enough records that the run is still reading when it is stopped.
+    let big: String = (0..200_000)
+        .map(|i| format!("{{\"symbol\":\"S{i}\",\"trader\":\"trader-{i}\",\"price\":{i}.5}}\n"))
+        .collect();
+    put(&s, &a, &bucket, "raw/big.json", big.as_bytes(), kms(&alias))
+        .await
+        .unwrap();
     let progress = Progress::default();
-    progress.cancel();
-    let id = s.jobs.start_job_run(&a, &name, progress).await.unwrap();
+    let id = s
+        .jobs
+        .start_job_run(&a, &name, progress.clone())
+        .await
+        .unwrap();
+    // The run is under way: RUNNING, and it has read some of its input.
+    eventually("the run to read some of its input", || async {
+        let run = s.jobs.get_job_run(&a, &name, &id).await.unwrap();
+        assert!(
+            !run.job_run_state.is_finished(),
+            "the run ended before it could be stopped: {run:?}"
+        );
+        (run.job_run_state == RunState::Running && progress.done() > 0).then_some(())
+    })
+    .await;
+    s.jobs.stop_job_run(&a, &name, &id).await.unwrap();
     let run = wait(&s, &name, &id).await;
     assert_eq!(
         run.job_run_state,
         RunState::Stopped,
         "{:?}",
         run.error_message
+    );
+    assert!(
+        progress.done() < progress.total(),
+        "the runner read all {} bytes despite the stop",
+        progress.total()
     );
     assert!(outputs(&s, &bucket).await.is_empty());
     let err = s.jobs.stop_job_run(&a, &name, &id).await.unwrap_err();

@@ -772,3 +772,86 @@ async fn a_work_groups_bytes_scanned_cutoff_goes_to_athena() {
         lakectl::service::Code::UnsupportedOperationException
     );
 }
+
+/// moto answers GetQueryResults in one page whatever MaxResults says; this stands in for Athena's
+/// paging: at most `max_results` rows a page (never more than 3 here, as Athena caps at 1000), the
+/// header as the first page's first row, and a token that is the next row's index. Both lakectl's
+/// own pages (a small `max`) and the pages it asks of Athena within one (a large `max`) must add
+/// up to every row, once, without the header.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_results_are_read_across_athenas_pages() {
+    use aws_sdk_athena::operation::get_query_results::GetQueryResultsOutput;
+    use aws_sdk_athena::types::{ColumnInfo, Datum, ResultSet, ResultSetMetadata, Row};
+    const CAP: usize = 3;
+    let row = |v: &str| {
+        Row::builder()
+            .data(Datum::builder().var_char_value(v).build())
+            .build()
+    };
+    let all: Vec<String> = (1..=8).map(|i| format!("s{i}")).collect();
+    let table: Vec<Row> = std::iter::once(row("symbol"))
+        .chain(all.iter().map(|v| row(v)))
+        .collect();
+    let results = mock!(aws_sdk_athena::Client::get_query_results)
+        .match_requests(|r| r.query_execution_id() == Some("q-1"))
+        .then_compute_output(move |r| {
+            let from: usize = r.next_token().map_or(0, |t| t.parse().unwrap());
+            let n = (r.max_results().unwrap_or(1000) as usize).min(CAP);
+            let to = (from + n).min(table.len());
+            GetQueryResultsOutput::builder()
+                .result_set(
+                    ResultSet::builder()
+                        .set_rows(Some(table[from..to].to_vec()))
+                        .result_set_metadata(
+                            ResultSetMetadata::builder()
+                                .column_info(
+                                    ColumnInfo::builder()
+                                        .name("symbol")
+                                        .r#type("varchar")
+                                        .build()
+                                        .unwrap(),
+                                )
+                                .build(),
+                        )
+                        .build(),
+                )
+                .set_next_token((to < table.len()).then(|| to.to_string()))
+                .build()
+        });
+    let athena = mocked!(aws_sdk_athena, [&results]);
+    let s = backend(|c| c.athena = athena).await;
+    let a = admin();
+    let expected: Vec<Vec<Option<String>>> = all.iter().map(|v| vec![Some(v.clone())]).collect();
+
+    // One page of lakectl's, read from several of Athena's.
+    let whole = s
+        .query
+        .get_query_results(&a, "q-1", None, 100)
+        .await
+        .unwrap();
+    assert_eq!(whole.columns[0].name, "symbol");
+    assert_eq!(whole.rows, expected);
+    assert_eq!(whole.next_token, None);
+    let athena_pages = results.num_calls();
+    assert!(athena_pages > 1, "{athena_pages} of Athena's pages");
+
+    // lakectl's own pages of 2, token to token.
+    let (mut paged, mut pages, mut token) = (Vec::new(), 0, None::<String>);
+    loop {
+        let page = s
+            .query
+            .get_query_results(&a, "q-1", token.as_deref(), 2)
+            .await
+            .unwrap();
+        pages += 1;
+        assert!(page.rows.len() <= 2, "{:?}", page.rows);
+        assert!(pages <= all.len(), "the tokens never end");
+        paged.extend(page.rows);
+        match page.next_token {
+            Some(t) => token = Some(t),
+            None => break,
+        }
+    }
+    assert!(pages > 1, "{pages} pages");
+    assert_eq!(paged, expected);
+}

@@ -12,10 +12,10 @@ use crate::service::iam::{AttachedPolicy, Iam, PrincipalInfo, UserPolicy};
 use crate::service::policy::PolicyDocument;
 use crate::service::{Code, Principal, Result, ServiceError};
 
-/// IAM's rule for user names.
-fn check_name(name: &str) -> Result<()> {
+/// IAM's rule for names (users up to 64 characters, policies up to 128): `what` says which.
+pub(super) fn check_name(what: &str, name: &str, max: usize) -> Result<()> {
     let ok = !name.is_empty()
-        && name.len() <= 64
+        && name.len() <= max
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
@@ -23,7 +23,7 @@ fn check_name(name: &str) -> Result<()> {
         Ok(())
     } else {
         Err(ServiceError::invalid(format!(
-            "principal name {name:?} is not valid: use 1 to 64 letters, digits or +=,.@_-"
+            "{what} name {name:?} is not valid: use 1 to {max} letters, digits or +=,.@_-"
         )))
     }
 }
@@ -31,7 +31,7 @@ fn check_name(name: &str) -> Result<()> {
 /// Names are unique case-insensitively, as IAM's user names are (`ADMIN` when `admin` exists
 /// is refused); the write transaction makes the check and the insert one step.
 pub(super) fn insert_principal(tx: &Transaction, name: &str, admin: bool) -> Result<()> {
-    check_name(name)?;
+    check_name("principal", name, 64)?;
     let existing: Option<String> = tx
         .query_row(
             "SELECT name FROM principals WHERE name = ?1 COLLATE NOCASE",

@@ -11,21 +11,8 @@ use crate::service::iam::{AttachedPolicy, UserPolicy};
 use crate::service::policy::PolicyDocument;
 use crate::service::{Code, Principal, Result, ServiceError};
 
-/// IAM's rule for policy names.
-fn check_policy_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 128
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
-    if ok {
-        Ok(())
-    } else {
-        Err(ServiceError::invalid(format!(
-            "policy name {name:?} is not valid: use 1 to 128 letters, digits or +=,.@_-"
-        )))
-    }
-}
+/// IAM's limit on a user's inline policies, together, in characters other than whitespace.
+const INLINE_POLICIES_MAX: usize = 2048;
 
 fn no_such_user(user: &str) -> ServiceError {
     ServiceError::new(
@@ -59,12 +46,30 @@ impl Lake {
     ) -> Result<()> {
         self.audited(by, self.user_call("PutUserPolicy", user), |tx, _| {
             self.user_exists(tx, user)?;
-            check_policy_name(policy_name)?;
+            super::iam::check_name("policy", policy_name, 128)?;
             // The same checks as a document read back: no Principal, operators evaluable.
             let text = document.to_json();
             PolicyDocument::parse_identity(&text)?;
             authz::check_supported(document)
                 .map_err(|e| ServiceError::new(Code::MalformedPolicyDocument, e.message))?;
+            // IAM's quota: a user's inline policies together hold at most 2,048 characters
+            // (whitespace aside). Every call the user makes evaluates them, so they stay small.
+            let others: String = tx
+                .query_row(
+                    "SELECT coalesce(group_concat(document, ''), '') FROM user_policies
+                     WHERE principal = ?1 AND name <> ?2",
+                    params![user, policy_name],
+                    |r| r.get(0),
+                )?;
+            let size = |t: &str| t.chars().filter(|c| !c.is_whitespace()).count();
+            if size(&others) + size(&text) > INLINE_POLICIES_MAX {
+                return Err(ServiceError::new(
+                    Code::LimitExceeded,
+                    format!(
+                        "Maximum policy size of {INLINE_POLICIES_MAX} bytes exceeded for user {user}"
+                    ),
+                ));
+            }
             tx.execute(
                 "INSERT INTO user_policies(principal, name, document) VALUES (?1, ?2, ?3)
                  ON CONFLICT(principal, name) DO UPDATE SET document = excluded.document",

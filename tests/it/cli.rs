@@ -9,7 +9,8 @@ use serde_json::Value;
 
 use crate::common::{PASSPHRASE, blobs, files_under};
 
-fn lakectl(lake: &Path) -> Command {
+/// The binary on `lake`, with the passphrase, and no config file or principal from the user.
+pub(crate) fn lakectl(lake: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_lakectl"));
     c.env("LAKECTL_LAKE", lake)
         .env("LAKECTL_PASSPHRASE", PASSPHRASE)
@@ -19,11 +20,12 @@ fn lakectl(lake: &Path) -> Command {
     c
 }
 
-fn run(lake: &Path, args: &[&str]) -> Output {
+pub(crate) fn run(lake: &Path, args: &[&str]) -> Output {
     lakectl(lake).args(args).output().unwrap()
 }
 
-fn ok(lake: &Path, args: &[&str]) -> Value {
+/// Runs a command that must succeed; its JSON answer (null when it printed nothing).
+pub(crate) fn ok(lake: &Path, args: &[&str]) -> Value {
     let out = run(lake, args);
     assert!(
         out.status.success(),

@@ -44,6 +44,19 @@ async fn user_policies_are_put_listed_attached_and_removed() {
         .await
         .unwrap();
     assert_eq!(names["PolicyNames"], serde_json::json!(["list"]));
+    // IAM's quota on a user's inline policies: 2,048 characters together. A document past it
+    // is refused and leaves the others as they were.
+    let actions: Vec<String> = (0..120).map(|i| format!("\"s3:GetObject{i}\"")).collect();
+    let big = format!(
+        r#"iam put-user-policy --user-name bob --policy-name big --policy-document '{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":[{}],"Resource":"*"}}]}}'"#,
+        actions.join(",")
+    );
+    let e = cli(s, "admin", &big).await.unwrap_err();
+    assert_eq!(e.code, Code::LimitExceeded, "{}", e.message);
+    let names = cli(s, "admin", "iam list-user-policies --user-name bob")
+        .await
+        .unwrap();
+    assert_eq!(names["PolicyNames"], serde_json::json!(["list"]));
     // bob may now list keys, and nothing else.
     cli(s, "bob", "kms list-keys").await.unwrap();
     let e = cli(s, "bob", "kms list-aliases").await.unwrap_err();

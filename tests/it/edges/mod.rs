@@ -9,41 +9,10 @@ mod terminals;
 mod transfers;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-use serde_json::Value;
+pub(crate) use crate::cli::{lakectl, ok, run};
 
-use crate::common::PASSPHRASE;
-
-pub fn lakectl(lake: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_lakectl"));
-    c.env("LAKECTL_LAKE", lake)
-        .env("LAKECTL_PASSPHRASE", PASSPHRASE)
-        .env("LAKECTL_CONFIG", lake.with_extension("no-config.toml"))
-        .env_remove("LAKECTL_PRINCIPAL");
-    c
-}
-
-pub fn run(lake: &Path, args: &[&str]) -> Output {
-    lakectl(lake).args(args).output().unwrap()
-}
-
-pub fn ok(lake: &Path, args: &[&str]) -> Value {
-    let out = run(lake, args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    if text.trim().is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap()
-    }
-}
-
-/// A lake with key alias/k, bucket `bkt` under it, and principal `analyst`.
+/// A lake with key alias/k and bucket `bkt` under it.
 pub fn seeded() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");

@@ -179,11 +179,13 @@ pub enum AthenaCommand {
         #[arg(long, value_name = "SHORTHAND|JSON")]
         configuration_updates: Option<String>,
         /// lakectl extension (local lake only; not an Athena setting): the memory one query may
-        /// use, in bytes (default 2 GiB); past it the query fails with EXCEEDED_MEMORY_LIMIT
+        /// use, in bytes (default 2 GiB, at most 64 GiB); past it the query fails with
+        /// EXCEEDED_MEMORY_LIMIT
         #[arg(long, value_name = "BYTES")]
         query_memory_limit_bytes: Option<u64>,
         /// lakectl extension (local lake only; not an Athena setting): how long one query may
-        /// run, in seconds (default 1800); past it the query fails with EXCEEDED_TIME_LIMIT
+        /// run, in seconds (default 1800, at most 14400); past it the query fails with
+        /// EXCEEDED_TIME_LIMIT
         #[arg(long, value_name = "SECONDS")]
         query_timeout_seconds: Option<u64>,
     },

@@ -500,6 +500,28 @@ async fn a_query_that_never_ends_is_stopped_at_the_work_groups_timeout() {
         .await
         .unwrap_err();
     assert_eq!(refused.code, Code::AccessDenied);
+    // A limit too large to hold is no limit: refused, as 0 is.
+    for update in [
+        "--query-timeout-seconds 0",
+        "--query-timeout-seconds 14401",
+        "--query-memory-limit-bytes 18446744073709551615",
+    ] {
+        let e = Context::new(&t.services, &admin())
+            .execute(
+                parse_line(&format!(
+                    "athena update-work-group --work-group primary {update}"
+                ))
+                .unwrap(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.code,
+            Code::InvalidRequestException,
+            "{update}: {}",
+            e.message
+        );
+    }
     // Through the CLI's command tree, as the console's `:` line runs it.
     let a = admin();
     let ctx = Context::new(&t.services, &a);

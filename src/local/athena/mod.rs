@@ -31,6 +31,11 @@ use session::check_statement;
 
 pub(in crate::local) const DEFAULT_WORK_GROUP: &str = "primary";
 
+/// The largest memory limit a work group may set: 64 GiB.
+const MAX_QUERY_MEMORY_BYTES: u64 = 64 << 30;
+/// The longest timeout a work group may set: 4 hours, Athena's own ceiling for a query.
+const MAX_QUERY_TIMEOUT_SECONDS: u64 = 4 * 60 * 60;
+
 /// Athena answers InvalidRequestException for a work group or query that does not exist.
 fn not_found(what: String) -> ServiceError {
     ServiceError::new(Code::InvalidRequestException, what)
@@ -374,10 +379,11 @@ impl Query for Lake {
             Call::new("athena", "UpdateWorkGroup", name).on(self.athena_work_group_arn(name));
         self.audited(by, call, |tx, _| {
             let mut group = self.work_group(tx, name)?;
-            let positive = |v: Option<u64>, what: &str| match v {
-                Some(0) => Err(ServiceError::new(
+            // A limit is a budget: one too large to hold is no limit, so both are capped.
+            let within = |v: Option<u64>, what: &str, max: u64| match v {
+                Some(n) if n == 0 || n > max => Err(ServiceError::new(
                     Code::InvalidRequestException,
-                    format!("{what} must be at least 1"),
+                    format!("{what} must be between 1 and {max}"),
                 )),
                 other => Ok(other),
             };
@@ -393,10 +399,12 @@ impl Query for Lake {
             if update.remove_bytes_scanned_cutoff_per_query {
                 group.bytes_scanned_cutoff_per_query = None;
             }
-            if let Some(m) = positive(update.query_memory_limit_bytes, "the query memory limit")? {
+            let memory = update.query_memory_limit_bytes;
+            if let Some(m) = within(memory, "the query memory limit", MAX_QUERY_MEMORY_BYTES)? {
                 group.query_memory_limit_bytes = Some(m);
             }
-            if let Some(t) = positive(update.query_timeout_seconds, "the query timeout")? {
+            let timeout = update.query_timeout_seconds;
+            if let Some(t) = within(timeout, "the query timeout", MAX_QUERY_TIMEOUT_SECONDS)? {
                 group.query_timeout_seconds = Some(t);
             }
             tx.execute(

@@ -11,6 +11,7 @@ pub mod fuzzing;
 pub mod local;
 pub mod mask;
 pub mod pii;
+pub mod server;
 pub mod service;
 pub mod terminal_text;
 pub mod tui;

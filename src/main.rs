@@ -92,6 +92,9 @@ struct Cli {
     keep_going: bool,
     #[command(subcommand)]
     command: Option<TopCommand>,
+    /// `lakectl serve`'s flags, taken out of the command.
+    #[arg(skip)]
+    serve: Option<lakectl::server::ServeArgs>,
 }
 
 /// The lake's commands, and the few that only make sense from a shell (so the console's `:`
@@ -108,6 +111,9 @@ enum TopCommand {
     },
     /// Print lakectl's man page (roff), e.g. `lakectl man | man -l -`
     Man,
+    /// Serve the lake over the AWS wire protocols (S3, STS, IAM, ...) until SIGTERM or Ctrl-C:
+    /// clients sign requests with access keys (`iam create-access-key`)
+    Serve(lakectl::server::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -132,6 +138,10 @@ fn main() -> ExitCode {
             };
         }
         Some(TopCommand::Lake(command)) => Some(*command),
+        Some(TopCommand::Serve(args)) => {
+            cli.serve = Some(args);
+            None
+        }
         None => None,
     };
     let config = match Config::load() {
@@ -273,6 +283,17 @@ async fn run(cli: Cli, command: Option<Command>, config: Config) -> Result<u8, S
         )
     };
 
+    if let Some(args) = cli.serve.take() {
+        if cli.backend.or(config.backend).unwrap_or(Backend::Local) != Backend::Local {
+            return Err(ServiceError::new(
+                Code::ParamValidation,
+                "`serve` serves a local lake; --backend aws talks to one (or to AWS) instead",
+            ));
+        }
+        let lake = open()?;
+        lakectl::server::serve(lake, args, shutdown_signal()).await?;
+        return Ok(0);
+    }
     let services = match cli.backend.or(config.backend).unwrap_or(Backend::Local) {
         Backend::Aws => {
             if demo || matches!(command, Some(Command::Init)) {
@@ -314,6 +335,29 @@ async fn run(cli: Cli, command: Option<Command>, config: Config) -> Result<u8, S
     // A job run this process executes (`--in-lakectl` on AWS) ends before the process does.
     services.jobs.runs_here_ended().await;
     outcome
+}
+
+/// Resolves on SIGTERM or Ctrl-C (SIGINT): the server then drains.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 async fn run_with(

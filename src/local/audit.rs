@@ -14,6 +14,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::audit_head::HeadFile;
 use super::crypto::Secret;
+use crate::service::Origin;
 use crate::service::audit::{AuditEvent, AuditVerification};
 use crate::service::{Code, Result, ServiceError};
 
@@ -27,6 +28,8 @@ pub struct Event<'a> {
     pub resource: &'a str,
     pub error_code: Option<&'a str>,
     pub detail: serde_json::Value,
+    /// Set for calls that came through the lake server: recorded as CloudTrail records them.
+    pub origin: Option<&'a Origin>,
 }
 
 pub struct AuditLog {
@@ -66,6 +69,29 @@ impl Row {
         ctx.update(fields.as_bytes());
         hex::encode(ctx.sign().as_ref())
     }
+}
+
+/// The detail with CloudTrail's `userIdentity.accessKeyId` and `sourceIPAddress` added when the
+/// call came through the lake server. They go in the detail, which the chain's MAC covers, so
+/// entries written before the server existed verify unchanged.
+fn with_origin(detail: serde_json::Value, origin: Option<&Origin>) -> serde_json::Value {
+    let Some(origin) = origin else {
+        return detail;
+    };
+    let mut map = match detail {
+        serde_json::Value::Object(map) => map,
+        serde_json::Value::Null => serde_json::Map::new(),
+        other => serde_json::Map::from_iter([("Detail".to_string(), other)]),
+    };
+    map.insert(
+        "UserIdentity".into(),
+        serde_json::json!({ "AccessKeyId": origin.access_key_id }),
+    );
+    map.insert(
+        "SourceIPAddress".into(),
+        serde_json::Value::String(origin.source_ip.to_string()),
+    );
+    serde_json::Value::Object(map)
 }
 
 fn head_mac(key: &hmac::Key, seq: u64, hash: &str) -> String {
@@ -128,7 +154,7 @@ impl AuditLog {
             name: ev.name.into(),
             resource: ev.resource.into(),
             error_code: ev.error_code.map(str::to_string),
-            detail: ev.detail.to_string(),
+            detail: with_origin(ev.detail, ev.origin).to_string(),
             prev: prev.clone(),
             hash: String::new(),
         };

@@ -108,6 +108,7 @@ pub(super) fn run_due_maintenance(lake: &Lake) -> Result<()> {
                 resource: &lake.key_arn(&id),
                 error_code: None,
                 detail: json!({"Reason": "the waiting period ended; the key material is destroyed"}),
+                origin: None,
             })?;
         }
         let rotate: Vec<(String, u32)> = tx
@@ -130,6 +131,7 @@ pub(super) fn run_due_maintenance(lake: &Lake) -> Result<()> {
                 resource: &lake.key_arn(&id),
                 error_code: None,
                 detail: json!({"RotationType": "AUTOMATIC", "KeyVersion": version}),
+                origin: None,
             })?;
         }
         Ok(())

@@ -80,6 +80,7 @@ impl Lake {
                     resource: &lake.dir.root().display().to_string(),
                     error_code: None,
                     detail: serde_json::json!({"AccountId": lake.header.account_id}),
+                    origin: None,
                 },
             )
         })?;
@@ -102,6 +103,7 @@ impl Lake {
                         resource: &lake.dir.audit_head().display().to_string(),
                         error_code: None,
                         detail: serde_json::json!({"Reason": "audit.head was missing: a lake from before it was kept, or it was removed"}),
+                        origin: None,
                     },
                 )
             })?;
@@ -167,6 +169,19 @@ impl Lake {
         &self.header.account_id
     }
 
+    /// The lake's region, which ARNs name and clients sign requests for.
+    pub fn region(&self) -> &str {
+        &self.header.region
+    }
+
+    pub fn root(&self) -> &std::path::Path {
+        self.dir.root()
+    }
+
+    pub fn user_arn_of(&self, name: &str) -> String {
+        self.user_arn(name)
+    }
+
     fn user_arn(&self, name: &str) -> String {
         format!("arn:aws:iam::{}:user/{name}", self.header.account_id)
     }
@@ -219,6 +234,7 @@ impl Lake {
                     resource: &call.resource_name,
                     error_code: None,
                     detail,
+                    origin: by.origin(),
                 },
             )?;
             Ok(out)
@@ -256,6 +272,7 @@ impl Lake {
                         resource,
                         error_code: Some(e.code.as_str()),
                         detail: serde_json::json!({ "Message": e.message }),
+                        origin: by.origin(),
                     },
                 )
             });

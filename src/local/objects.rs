@@ -276,6 +276,7 @@ impl Lake {
                     resource: &arn,
                     error_code: None,
                     detail: json!({"Size": body.sealed.plaintext_len, "ServerSideEncryption": p.sse.header(), "KeyId": p.header.key_id}),
+                    origin: by.origin(),
                 })?;
             }
             if let Some((bucket, prefix)) = replace {
@@ -296,6 +297,7 @@ impl Lake {
                         resource: &arn,
                         error_code: None,
                         detail: json!({"Reason": "replaced by a newer run"}),
+                        origin: by.origin(),
                     })?;
                     old_blobs.push(blob);
                 }
@@ -380,6 +382,7 @@ impl Lake {
                         resource: &object_arn(bucket, key),
                         error_code: None,
                         detail: detail.clone(),
+                        origin: by.origin(),
                     },
                 )?;
                 out.push(envelope::SealedObject::new(file, dk));

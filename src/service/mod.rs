@@ -24,22 +24,47 @@ pub use error::{Code, Result, ServiceError};
 pub use progress::Progress;
 
 /// Who is acting. On the local lake this is a principal name (`admin`, `analyst`); backends map
-/// it to their own identities (an IAM ARN on AWS).
+/// it to their own identities (an IAM ARN on AWS). A principal the lake server authenticated
+/// also carries where the request came from, which the audit log records.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Principal(String);
+pub struct Principal {
+    name: String,
+    origin: Option<std::sync::Arc<Origin>>,
+}
+
+/// How an authenticated request reached the lake server: CloudTrail's `userIdentity.accessKeyId`
+/// and `sourceIPAddress`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Origin {
+    pub access_key_id: String,
+    pub source_ip: std::net::IpAddr,
+}
 
 impl Principal {
     pub fn new(name: impl Into<String>) -> Self {
-        Principal(name.into())
+        Principal {
+            name: name.into(),
+            origin: None,
+        }
+    }
+    /// A principal authenticated by the lake server with `origin`'s access key.
+    pub fn authenticated(name: impl Into<String>, origin: Origin) -> Self {
+        Principal {
+            name: name.into(),
+            origin: Some(std::sync::Arc::new(origin)),
+        }
     }
     pub fn name(&self) -> &str {
-        &self.0
+        &self.name
+    }
+    pub fn origin(&self) -> Option<&Origin> {
+        self.origin.as_deref()
     }
 }
 
 impl std::fmt::Display for Principal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.name)
     }
 }
 

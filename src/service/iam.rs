@@ -62,8 +62,9 @@ impl AccessKeyStatus {
 
 /// A secret access key in memory: wiped when dropped, and left out of Debug so that no log,
 /// panic message or error can carry it. Only `expose` (and serializing the one answer that
-/// must hand it over, `create-access-key`'s) reads it.
-#[derive(Clone, PartialEq, Eq)]
+/// must hand it over, `create-access-key`'s) reads it. No `PartialEq`: comparing secrets is
+/// not something callers should do with `==` (it is not constant-time).
+#[derive(Clone)]
 pub struct SecretString(zeroize::Zeroizing<String>);
 
 impl SecretString {

@@ -368,11 +368,10 @@ fn classify(aws_code: &str) -> Code {
     }
     match aws_code {
         "AccessDeniedException" | "Forbidden" | "AuthorizationErrorException" => Code::AccessDenied,
-        "InvalidClientTokenId"
-        | "ExpiredToken"
-        | "ExpiredTokenException"
-        | "SignatureDoesNotMatch"
-        | "InvalidAccessKeyId" => Code::UnrecognizedClientException,
+        // (InvalidAccessKeyId and SignatureDoesNotMatch are codes of their own, parsed above.)
+        "InvalidClientTokenId" | "ExpiredToken" | "ExpiredTokenException" => {
+            Code::UnrecognizedClientException
+        }
         "ResourceNotFoundException" | "NotFound" | "NoSuchUpload" => Code::NotFoundException,
         "BucketAlreadyOwnedByYou" | "ResourceAlreadyExistsException" | "ConflictException" => {
             Code::AlreadyExistsException

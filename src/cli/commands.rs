@@ -505,6 +505,7 @@ impl Command {
                     | IamCommand::GetUserPolicy { .. }
                     | IamCommand::ListUserPolicies { .. }
                     | IamCommand::ListAttachedUserPolicies { .. }
+                    | IamCommand::ListAccessKeys { .. }
             ),
             Command::Kms(c) => !matches!(
                 c,

@@ -1,8 +1,29 @@
-//! The `iam` commands: principals, and the identity policies that decide what each may call.
-//! Kept apart from the other services' commands because the policy commands are a family of
-//! their own (inline policies by name, AWS managed policies by ARN).
+//! The `iam` commands: principals, the identity policies that decide what each may call, and
+//! the access keys that sign requests to `lakectl serve`. Kept apart from the other services'
+//! commands because the policy commands are a family of their own (inline policies by name, AWS
+//! managed policies by ARN).
 
-use clap::Subcommand;
+use clap::{Subcommand, ValueEnum};
+
+use crate::service::iam::AccessKeyStatus;
+
+/// `--status` of `update-access-key`, in IAM's spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    #[value(name = "Active")]
+    Active,
+    #[value(name = "Inactive")]
+    Inactive,
+}
+
+impl From<StatusArg> for AccessKeyStatus {
+    fn from(s: StatusArg) -> Self {
+        match s {
+            StatusArg::Active => AccessKeyStatus::Active,
+            StatusArg::Inactive => AccessKeyStatus::Inactive,
+        }
+    }
+}
 
 #[derive(Debug, Subcommand)]
 pub enum IamCommand {
@@ -68,5 +89,36 @@ pub enum IamCommand {
     ListAttachedUserPolicies {
         #[arg(long)]
         user_name: String,
+    },
+    /// Create an access key (at most two per user) for signing requests to `lakectl serve`.
+    /// The answer is the only time the secret is shown: keep it, it cannot be read again
+    CreateAccessKey {
+        /// The user (default: the caller)
+        #[arg(long)]
+        user_name: Option<String>,
+    },
+    /// List a user's access keys: ids and status, never the secrets
+    ListAccessKeys {
+        /// The user (default: the caller)
+        #[arg(long)]
+        user_name: Option<String>,
+    },
+    /// Make an access key Active or Inactive (an Inactive key signs nothing)
+    UpdateAccessKey {
+        #[arg(long)]
+        access_key_id: String,
+        #[arg(long)]
+        status: StatusArg,
+        /// The user (default: the caller)
+        #[arg(long)]
+        user_name: Option<String>,
+    },
+    /// Delete an access key
+    DeleteAccessKey {
+        #[arg(long)]
+        access_key_id: String,
+        /// The user (default: the caller)
+        #[arg(long)]
+        user_name: Option<String>,
     },
 }

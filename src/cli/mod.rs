@@ -208,6 +208,30 @@ impl Context<'_> {
             IamCommand::ListAttachedUserPolicies { user_name } => {
                 json!({"AttachedPolicies": iam.list_attached_user_policies(by, &user_name).await?})
             }
+            IamCommand::CreateAccessKey { user_name } => {
+                json!({"AccessKey": iam.create_access_key(by, user_name.as_deref()).await?})
+            }
+            IamCommand::ListAccessKeys { user_name } => json!({
+                "AccessKeyMetadata": iam.list_access_keys(by, user_name.as_deref()).await?,
+                "IsTruncated": false,
+            }),
+            IamCommand::UpdateAccessKey {
+                access_key_id,
+                status,
+                user_name,
+            } => {
+                iam.update_access_key(by, user_name.as_deref(), &access_key_id, status.into())
+                    .await?;
+                json!({})
+            }
+            IamCommand::DeleteAccessKey {
+                access_key_id,
+                user_name,
+            } => {
+                iam.delete_access_key(by, user_name.as_deref(), &access_key_id)
+                    .await?;
+                json!({})
+            }
         })
     }
 

@@ -8,7 +8,9 @@ use super::authorizer::Call;
 use super::{Lake, now, parse_ts, ts};
 use crate::service::access::{DataLakePrincipal, DataLakeSettings};
 use crate::service::audit::{Audit, AuditEvent, AuditVerification};
-use crate::service::iam::{AttachedPolicy, Iam, PrincipalInfo, UserPolicy};
+use crate::service::iam::{
+    AccessKey, AccessKeyMetadata, AccessKeyStatus, AttachedPolicy, Iam, PrincipalInfo, UserPolicy,
+};
 use crate::service::policy::PolicyDocument;
 use crate::service::{Code, Principal, Result, ServiceError};
 
@@ -194,6 +196,37 @@ impl Iam for Lake {
         user: &str,
     ) -> Result<Vec<AttachedPolicy>> {
         self.list_attached_user_policies_local(by, user)
+    }
+
+    async fn create_access_key(&self, by: &Principal, user: Option<&str>) -> Result<AccessKey> {
+        self.create_access_key_local(by, user)
+    }
+
+    async fn list_access_keys(
+        &self,
+        by: &Principal,
+        user: Option<&str>,
+    ) -> Result<Vec<AccessKeyMetadata>> {
+        self.list_access_keys_local(by, user)
+    }
+
+    async fn update_access_key(
+        &self,
+        by: &Principal,
+        user: Option<&str>,
+        access_key_id: &str,
+        status: AccessKeyStatus,
+    ) -> Result<()> {
+        self.update_access_key_local(by, user, access_key_id, status)
+    }
+
+    async fn delete_access_key(
+        &self,
+        by: &Principal,
+        user: Option<&str>,
+        access_key_id: &str,
+    ) -> Result<()> {
+        self.delete_access_key_local(by, user, access_key_id)
     }
 }
 

@@ -21,7 +21,7 @@ impl From<rusqlite::Error> for ServiceError {
 }
 
 /// The schema, as the migrations that build it: a lake at version N runs migrations N.. in order.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 const V1: &str = r#"
 CREATE TABLE principals(
@@ -230,6 +230,19 @@ CREATE TABLE attached_policies(
     arn TEXT NOT NULL,
     PRIMARY KEY(principal, arn)
 );
+"#;
+
+/// IAM access keys, for `lakectl serve`'s Signature V4: the secret sealed under a root sub-key
+/// with the key id and user as additional data (access_keys.rs).
+const V7: &str = r#"
+CREATE TABLE access_keys(
+    id TEXT PRIMARY KEY,
+    principal TEXT NOT NULL REFERENCES principals(name) ON DELETE CASCADE,
+    status TEXT NOT NULL CHECK (status IN ('Active', 'Inactive')),
+    sealed_secret BLOB NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE INDEX access_keys_by_principal ON access_keys(principal);
 "#;
 
 pub struct Meta {

@@ -2,6 +2,7 @@
 //! are short SQLite transactions run in place; object bodies stream on blocking threads.
 
 mod access;
+mod access_keys;
 mod athena;
 mod audit;
 mod audit_head;
@@ -34,6 +35,7 @@ use std::sync::{Arc, Weak};
 use aws_lc_rs::aead::LessSafeKey;
 use rusqlite::{OptionalExtension, Transaction, params};
 
+pub use access_keys::AccessKeyCredential;
 pub use lake::LakeDir;
 
 use crate::service::{BackendInfo, Code, Principal, Result, ServiceError, Services};
@@ -52,6 +54,8 @@ pub struct Lake {
     key_wrap: LessSafeKey,
     /// Seals messages derived from data before they are stored (see sealed_text.rs).
     text_seal: LessSafeKey,
+    /// Seals IAM access keys' secrets (see access_keys.rs).
+    access_key_seal: LessSafeKey,
     audit: AuditLog,
 }
 
@@ -133,6 +137,7 @@ impl Lake {
             me: me.clone(),
             key_wrap: root.derive("kms key material").aead(),
             text_seal: root.derive("stored messages").aead(),
+            access_key_seal: root.derive("iam access key secrets").aead(),
             audit: AuditLog::new(root, head_file),
             dir,
             header,

@@ -22,7 +22,7 @@ fn no_such_user(user: &str) -> ServiceError {
 }
 
 impl Lake {
-    fn user_exists(&self, tx: &Transaction, user: &str) -> Result<()> {
+    pub(super) fn user_exists(&self, tx: &Transaction, user: &str) -> Result<()> {
         tx.query_row(
             "SELECT 1 FROM principals WHERE name = ?1",
             params![user],
@@ -33,7 +33,7 @@ impl Lake {
     }
 
     /// An IAM call on one user: decided on the user's ARN.
-    fn user_call(&self, operation: &'static str, user: &str) -> Call {
+    pub(super) fn user_call(&self, operation: &'static str, user: &str) -> Call {
         Call::new("iam", operation, user).on(self.user_arn(user))
     }
 

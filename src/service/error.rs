@@ -61,6 +61,16 @@ codes! {
     /// IAM's "this policy document is not valid".
     MalformedPolicyDocument => "MalformedPolicyDocument",
     UnrecognizedClientException => "UnrecognizedClientException",
+    /// Signature V4: the access key id is not known.
+    InvalidAccessKeyId => "InvalidAccessKeyId",
+    /// Signature V4: the signature does not match the one the secret makes.
+    SignatureDoesNotMatch => "SignatureDoesNotMatch",
+    /// Signature V4: the request's time is too far from the server's.
+    RequestTimeTooSkewed => "RequestTimeTooSkewed",
+    /// Signature V4: the request is not signed at all.
+    MissingAuthenticationToken => "MissingAuthenticationToken",
+    /// IAM's "a quota was reached" (two access keys per user), under IAM's name.
+    IamLimitExceeded => "LimitExceeded",
     AuditIntegrityException => "AuditIntegrityException",
     /// The lake directory is missing, not a lake, or its passphrase is wrong.
     LakeConfiguration => "LakeConfigurationError",
@@ -88,7 +98,13 @@ impl Code {
     pub fn exit_code(self) -> i32 {
         match self {
             Code::ParamValidation => 252,
-            Code::LakeConfiguration | Code::UnrecognizedClientException => 253,
+            // Who the caller is could not be established: its credentials are the problem.
+            Code::LakeConfiguration
+            | Code::UnrecognizedClientException
+            | Code::InvalidAccessKeyId
+            | Code::SignatureDoesNotMatch
+            | Code::RequestTimeTooSkewed
+            | Code::MissingAuthenticationToken => 253,
             Code::LocalIo | Code::Internal | Code::Cancelled | Code::EndpointConnection => 255,
             _ => 254,
         }

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::policy::PolicyDocument;
 use super::{Principal, Result};
@@ -33,6 +33,82 @@ pub struct UserPolicy {
 pub struct AttachedPolicy {
     pub policy_name: String,
     pub policy_arn: String,
+}
+
+/// Whether an access key may sign requests (IAM's `Status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AccessKeyStatus {
+    Active,
+    Inactive,
+}
+
+impl AccessKeyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessKeyStatus::Active => "Active",
+            AccessKeyStatus::Inactive => "Inactive",
+        }
+    }
+
+    /// IAM's names, exactly (`Active`, `Inactive`).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "Active" => Some(AccessKeyStatus::Active),
+            "Inactive" => Some(AccessKeyStatus::Inactive),
+            _ => None,
+        }
+    }
+}
+
+/// A secret access key in memory: wiped when dropped, and left out of Debug so that no log,
+/// panic message or error can carry it. Only `expose` (and serializing the one answer that
+/// must hand it over, `create-access-key`'s) reads it. No `PartialEq`: comparing secrets is
+/// not something callers should do with `==` (it is not constant-time).
+#[derive(Clone)]
+pub struct SecretString(zeroize::Zeroizing<String>);
+
+impl SecretString {
+    pub fn new(secret: String) -> Self {
+        SecretString(zeroize::Zeroizing::new(secret))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<secret>")
+    }
+}
+
+impl Serialize for SecretString {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+/// A new access key as `iam create-access-key` answers: the only answer that carries the
+/// secret.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AccessKey {
+    pub user_name: String,
+    pub access_key_id: String,
+    pub status: AccessKeyStatus,
+    pub secret_access_key: SecretString,
+    pub create_date: DateTime<Utc>,
+}
+
+/// An access key as `iam list-access-keys` answers: never the secret.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AccessKeyMetadata {
+    pub user_name: String,
+    pub access_key_id: String,
+    pub status: AccessKeyStatus,
+    pub create_date: DateTime<Utc>,
 }
 
 #[async_trait]
@@ -70,4 +146,25 @@ pub trait Iam: Send + Sync {
         by: &Principal,
         user: &str,
     ) -> Result<Vec<AttachedPolicy>>;
+
+    /// A new access key for `user` (the caller when `None`, as in IAM); at most two per user.
+    async fn create_access_key(&self, by: &Principal, user: Option<&str>) -> Result<AccessKey>;
+    async fn list_access_keys(
+        &self,
+        by: &Principal,
+        user: Option<&str>,
+    ) -> Result<Vec<AccessKeyMetadata>>;
+    async fn update_access_key(
+        &self,
+        by: &Principal,
+        user: Option<&str>,
+        access_key_id: &str,
+        status: AccessKeyStatus,
+    ) -> Result<()>;
+    async fn delete_access_key(
+        &self,
+        by: &Principal,
+        user: Option<&str>,
+        access_key_id: &str,
+    ) -> Result<()>;
 }

@@ -1,6 +1,7 @@
 //! The integration tests: one binary (each extra test binary would link the whole tree again).
 
 mod access;
+mod access_keys;
 mod audit;
 mod aws;
 mod budgets;

@@ -3,6 +3,7 @@
 //! the caller with IAM's codes.
 
 use lakectl::service::Code;
+use lakectl::service::iam::AccessKeyStatus;
 use lakectl::service::policy::PolicyDocument;
 
 use super::{aws, unique};
@@ -72,4 +73,56 @@ async fn user_policies_round_trip_through_iam() {
         .unwrap_err();
     assert_eq!(e.code_name(), "NoSuchEntity", "{e}");
     assert_ne!(e.code, Code::Internal);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_keys_round_trip_through_iam() {
+    let s = aws().await;
+    let a = admin();
+    let user = unique("key-user");
+    s.iam.create_principal(&a, &user, false).await.unwrap();
+
+    let made = s.iam.create_access_key(&a, Some(&user)).await.unwrap();
+    assert_eq!(made.user_name, user);
+    assert_eq!(made.status, AccessKeyStatus::Active);
+    assert!(made.access_key_id.starts_with("AKIA"), "{made:?}");
+    assert!(!made.secret_access_key.expose().is_empty());
+
+    let listed = s.iam.list_access_keys(&a, Some(&user)).await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].access_key_id, made.access_key_id);
+    assert_eq!(listed[0].user_name, user);
+    assert_eq!(listed[0].status, AccessKeyStatus::Active);
+
+    s.iam
+        .update_access_key(
+            &a,
+            Some(&user),
+            &made.access_key_id,
+            AccessKeyStatus::Inactive,
+        )
+        .await
+        .unwrap();
+    let listed = s.iam.list_access_keys(&a, Some(&user)).await.unwrap();
+    assert_eq!(listed[0].status, AccessKeyStatus::Inactive);
+
+    s.iam
+        .delete_access_key(&a, Some(&user), &made.access_key_id)
+        .await
+        .unwrap();
+    assert!(
+        s.iam
+            .list_access_keys(&a, Some(&user))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // IAM's own error reaches the caller with IAM's code.
+    let e = s
+        .iam
+        .delete_access_key(&a, Some(&user), &made.access_key_id)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code_name(), "NoSuchEntity", "{e}");
+    assert_eq!(e.code, Code::NoSuchEntity);
 }

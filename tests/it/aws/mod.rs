@@ -1,6 +1,7 @@
 //! The AWS backend against moto: a real HTTP server speaking the AWS APIs, started once per test
 //! process on 127.0.0.1 and installed into a venv (under the user's cache directory) when it is
-//! missing, so `cargo test` needs nothing beforehand but Python. moto stores policies and grants
+//! missing, so `cargo test` needs nothing beforehand but Python. The same venv holds the real
+//! clients the server tests drive (the AWS CLI v1, boto3, pyarrow): see [`venv_bin`]. moto stores policies and grants
 //! without enforcing them, so the tests assert what was sent and what reads back; where moto has
 //! nothing (Macie2, data cells filters), `aws-smithy-mocks` answers with AWS's response shapes.
 
@@ -12,6 +13,7 @@ mod in_lakectl;
 mod mocked;
 mod scenarios;
 mod storage;
+mod venv;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -26,8 +28,16 @@ use lakectl::service::Services;
 use lakectl::service::keys::CreateKey;
 use lakectl::service::storage::CreateBucket;
 
-/// The moto the tests were written against.
-const MOTO: &str = "moto[server]==5.2.5";
+/// What the venv holds, pinned to versions that resolve together: moto the tests were written
+/// against, and the clients the server tests drive. awscli v1 and boto3 each pin a botocore
+/// range; these two share botocore 1.44.8, which moto accepts.
+const PACKAGES: &[&str] = &[
+    "moto[server]==5.2.5",
+    "awscli==1.46.3",
+    "boto3==1.44.8",
+    "botocore==1.44.8",
+    "pyarrow==26.0.1",
+];
 pub const REGION: &str = "eu-west-1";
 pub const ACCOUNT: &str = "123456789012";
 
@@ -49,17 +59,20 @@ fn venv() -> PathBuf {
         })
 }
 
-/// Creates the venv and installs moto, once, under a lock (other test processes may race).
+/// Creates the venv and installs [`PACKAGES`], once, under a lock (other test processes may
+/// race). The marker records the package list, so a venv made for another list (an older one,
+/// moto alone) is brought up to this one once.
 fn install(venv: &PathBuf) -> PathBuf {
     let python = venv.join("bin").join("python");
     let marker = venv.join(".lakectl-moto");
-    if std::fs::read_to_string(&marker).is_ok_and(|m| m == MOTO) {
+    let wanted = PACKAGES.join("\n");
+    if std::fs::read_to_string(&marker).is_ok_and(|m| m == wanted) {
         return python;
     }
     std::fs::create_dir_all(venv.parent().unwrap()).unwrap();
     let lock = std::fs::File::create(venv.with_extension("lock")).unwrap();
     lock.lock().unwrap();
-    if !std::fs::read_to_string(&marker).is_ok_and(|m| m == MOTO) {
+    if !std::fs::read_to_string(&marker).is_ok_and(|m| m == wanted) {
         let ok = |c: &mut Command| c.status().is_ok_and(|s| s.success());
         assert!(
             ok(Command::new("python3").args(["-m", "venv"]).arg(venv)),
@@ -67,13 +80,27 @@ fn install(venv: &PathBuf) -> PathBuf {
             venv.display()
         );
         assert!(
-            ok(Command::new(&python).args(["-m", "pip", "install", "--quiet", MOTO])),
-            "pip could not install {MOTO} into {}",
+            ok(Command::new(&python)
+                .args(["-m", "pip", "install", "--quiet"])
+                .args(PACKAGES)),
+            "pip could not install {PACKAGES:?} into {}",
             venv.display()
         );
-        std::fs::write(&marker, MOTO).unwrap();
+        std::fs::write(&marker, &wanted).unwrap();
     }
     python
+}
+
+/// A program of the test venv (`venv_bin("aws")`, `venv_bin("python")`), installed first if
+/// the venv is missing or older than [`PACKAGES`].
+pub fn venv_bin(name: &str) -> PathBuf {
+    static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
+    let venv = INSTALLED.get_or_init(|| {
+        let venv = venv();
+        install(&venv);
+        venv
+    });
+    venv.join("bin").join(name)
 }
 
 const SERVER: &str = r#"
@@ -89,7 +116,7 @@ main(["-H", "127.0.0.1", "-p", "0"])
 pub fn moto() -> &'static Moto {
     static MOTO_SERVER: OnceLock<Moto> = OnceLock::new();
     MOTO_SERVER.get_or_init(|| {
-        let python = install(&venv());
+        let python = venv_bin("python");
         let mut child = Command::new(python)
             .args(["-c", SERVER])
             // `iam attach-user-policy` attaches AWS managed policies (ReadOnlyAccess, ...),

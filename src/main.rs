@@ -246,7 +246,7 @@ fn output_format(cli: &Cli, config: &Config) -> Format {
         })
 }
 
-async fn run(cli: Cli, command: Option<Command>, config: Config) -> Result<u8, ServiceError> {
+async fn run(mut cli: Cli, command: Option<Command>, config: Config) -> Result<u8, ServiceError> {
     let format = output_format(&cli, &config);
     let demo = cli.demo || matches!(command, Some(Command::Demo));
     let dir = LakeDir::new(match (cli.lake.clone().or(config.lake.clone()), demo) {

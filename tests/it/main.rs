@@ -16,4 +16,5 @@ mod pii_quality;
 mod policies;
 mod query;
 mod security;
+mod server;
 mod storage;

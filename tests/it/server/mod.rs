@@ -1,0 +1,178 @@
+//! The lake server (`lakectl serve`) driven by clients nobody here wrote: the AWS CLI, boto3 and
+//! pyarrow from the test venv, and lakectl's own AWS backend. Each test starts its own server on
+//! a fresh lake on 127.0.0.1 (port 0: the server prints where it listens).
+
+mod auth;
+mod faults;
+mod s3;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+use crate::aws::venv_bin;
+use crate::cli::{lakectl, ok};
+
+/// An access key pair, as `iam create-access-key` gave it.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    pub id: String,
+    pub secret: String,
+}
+
+pub struct Server {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    child: Child,
+}
+
+impl Server {
+    /// A new lake (its admin holds an access key: `admin_keys`) served on a free port.
+    pub fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = dir.path().join("lake");
+        ok(&lake, &["init"]);
+        Self::serve(dir)
+    }
+
+    fn serve(dir: tempfile::TempDir) -> Server {
+        let lake = dir.path().join("lake");
+        let mut child = lakectl(&lake)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("lakectl serve starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let said: Value = serde_json::from_str(&line).unwrap_or_else(|_| {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "the server did not say where it listens: {line:?} {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        Server {
+            url: said["Listening"].as_str().unwrap().to_string(),
+            dir,
+            child,
+        }
+    }
+
+    /// Stops the server as kill -9 would, then starts it again on the same lake.
+    pub fn kill_and_restart(mut self) -> Server {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        Self::serve(dir)
+    }
+
+    pub fn lake(&self) -> PathBuf {
+        self.dir.path().join("lake")
+    }
+
+    /// lakectl on the lake directly (as admin unless `--as` says otherwise), beside the server.
+    pub fn lakectl(&self, args: &[&str]) -> Value {
+        ok(&self.lake(), args)
+    }
+
+    /// A new principal (unless it exists) with a new access key.
+    pub fn keys_for(&self, user: &str) -> Keys {
+        if user != "admin" {
+            let _ = crate::cli::run(&self.lake(), &["iam", "create-principal", "--name", user]);
+        }
+        let created = self.lakectl(&["iam", "create-access-key", "--user-name", user]);
+        Keys {
+            id: created["AccessKey"]["AccessKeyId"].as_str().unwrap().to_string(),
+            secret: created["AccessKey"]["SecretAccessKey"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the server to exit by itself (after a signal the test sent).
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        self.child.wait().unwrap()
+    }
+
+    /// Sets `cmd`'s environment to call the server as `keys`.
+    pub fn client_env_for(&self, cmd: &mut Command, keys: &Keys) {
+        self.client_env(cmd, keys)
+    }
+
+    fn client_env(&self, cmd: &mut Command, keys: &Keys) {
+        let home = self.dir.path().join("client-home");
+        std::fs::create_dir_all(&home).unwrap();
+        cmd.env("AWS_ACCESS_KEY_ID", &keys.id)
+            .env("AWS_SECRET_ACCESS_KEY", &keys.secret)
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", &self.url)
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("HOME", &home)
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_PROFILE");
+    }
+
+    /// The venv's AWS CLI as `keys`.
+    pub fn aws(&self, keys: &Keys, args: &[&str]) -> Output {
+        let mut cmd = Command::new(venv_bin("aws"));
+        self.client_env(&mut cmd, keys);
+        cmd.args(args).output().unwrap()
+    }
+
+    /// A Python script (boto3, pyarrow) as `keys`; `ENDPOINT` is set for it.
+    pub fn python(&self, keys: &Keys, script: &str) -> Output {
+        let mut cmd = Command::new(venv_bin("python"));
+        self.client_env(&mut cmd, keys);
+        cmd.env("ENDPOINT", &self.url).args(["-c", script]).output().unwrap()
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The JSON a client printed, or a panic with what it said.
+pub fn json_of(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "the client failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.stdout.iter().all(u8::is_ascii_whitespace) {
+        return Value::Null;
+    }
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+    })
+}
+
+/// What a failed client said on stderr (it must have failed).
+pub fn error_of(out: &Output) -> String {
+    assert!(
+        !out.status.success(),
+        "the client should have been refused: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}

@@ -55,7 +55,14 @@ impl Router {
             Some(Ok(a)) => Some(a.service.clone()),
             Some(Err(_)) | None => None,
         };
-        if service.as_deref() == Some("s3") || (auth.is_none() && self::is_s3_shaped(&req)) {
+        if service.as_deref() == Some("s3")
+            || (auth.is_none() && !is_signature_v2(&req) && self::is_s3_shaped(&req))
+        {
+            if auth.is_some()
+                && let Err(e) = sigv4::check_time(req.headers(), SystemTime::now())
+            {
+                return e.response(Protocol::S3);
+            }
             req.extensions_mut().insert(Peer(peer));
             return match hyper::service::Service::call(&self.s3, req).await {
                 Ok(response) => response,
@@ -64,6 +71,9 @@ impl Router {
                     bad_request(Protocol::RestJson, "InternalFailure", "the request could not be served")
                 }
             };
+        }
+        if is_signature_v2(&req) {
+            return AuthError::version_2().response(Protocol::S3);
         }
         let protocol = protocol_of(service.as_deref(), &req);
         let auth = match auth {
@@ -129,6 +139,21 @@ fn is_s3_shaped(req: &Request<Incoming>) -> bool {
         return true;
     }
     !(req.headers().contains_key("x-amz-target") || is_form_post(req))
+}
+
+/// Signature Version 2 (HMAC-SHA1, `Authorization: AWS …` or `AWSAccessKeyId=` in the query),
+/// which AWS has retired: s3s would verify it, the lake refuses it.
+fn is_signature_v2(req: &Request<Incoming>) -> bool {
+    let header = req
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("AWS "));
+    let query = req
+        .uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p.starts_with("AWSAccessKeyId=")));
+    header || query
 }
 
 fn is_form_post(req: &Request<Incoming>) -> bool {

@@ -18,6 +18,8 @@ pub enum Protocol {
     RestJson,
     /// The query protocol (IAM, STS): form-encoded POST, XML answers.
     Query,
+    /// S3's REST-XML, for the few refusals made before s3s sees the request.
+    S3,
 }
 
 /// A request that was not authenticated, in the terms each protocol uses.
@@ -63,6 +65,12 @@ impl AuthError {
     pub fn unknown_key() -> Self {
         Self::unrecognized("The security token included in the request is invalid.")
     }
+    pub fn version_2() -> Self {
+        AuthError {
+            code: "AccessDenied",
+            message: "Signature Version 2 is not accepted: sign requests with Signature Version 4 (AWS4-HMAC-SHA256)".into(),
+        }
+    }
     pub fn missing() -> Self {
         AuthError {
             code: "MissingAuthenticationToken",
@@ -84,7 +92,7 @@ impl AuthError {
             "IncompleteSignature" | "UnrecognizedClientException" if protocol == Protocol::Json => {
                 StatusCode::BAD_REQUEST
             }
-            "IncompleteSignature" => StatusCode::BAD_REQUEST,
+            "IncompleteSignature" if protocol != Protocol::S3 => StatusCode::BAD_REQUEST,
             _ => StatusCode::FORBIDDEN,
         };
         (code, status)
@@ -144,6 +152,14 @@ fn render(protocol: Protocol, status: StatusCode, code: &str, message: &str) -> 
                 "application/json"
             },
             serde_json::json!({"__type": code, "message": message, "Message": message}).to_string(),
+        ),
+        Protocol::S3 => (
+            "application/xml",
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{}</Code><Message>{}</Message><RequestId>{request_id}</RequestId></Error>",
+                xml_escape(code),
+                xml_escape(message)
+            ),
         ),
         Protocol::Query => (
             "text/xml",

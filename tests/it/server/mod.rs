@@ -49,14 +49,17 @@ impl Server {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let said: Value = serde_json::from_str(&line).unwrap_or_else(|_| {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "the server did not say where it listens: {line:?} {}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
+        let said: Value = match serde_json::from_str(&line) {
+            Ok(said) => said,
+            Err(_) => {
+                let _ = child.kill();
+                let out = child.wait_with_output().unwrap();
+                panic!(
+                    "the server did not say where it listens: {line:?} {}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            }
+        };
         Server {
             url: said["Listening"].as_str().unwrap().to_string(),
             dir,
@@ -117,6 +120,7 @@ impl Server {
             .env("AWS_SECRET_ACCESS_KEY", &keys.secret)
             .env("AWS_DEFAULT_REGION", "us-east-1")
             .env("AWS_ENDPOINT_URL", &self.url)
+            .env("ENDPOINT", &self.url)
             .env("AWS_CONFIG_FILE", "/dev/null")
             .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
             .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -136,7 +140,7 @@ impl Server {
     pub fn python(&self, keys: &Keys, script: &str) -> Output {
         let mut cmd = Command::new(venv_bin("python"));
         self.client_env(&mut cmd, keys);
-        cmd.env("ENDPOINT", &self.url).args(["-c", script]).output().unwrap()
+        cmd.args(["-c", script]).output().unwrap()
     }
 
     pub fn file(&self, name: &str) -> PathBuf {

@@ -141,7 +141,8 @@ fn presigned_urls_get_and_put_and_a_tampered_one_is_refused() {
     let script = r#"
 import os, urllib.request, urllib.error
 import boto3
-s3 = boto3.client("s3", endpoint_url=os.environ["ENDPOINT"])
+from botocore.config import Config
+s3 = boto3.client("s3", endpoint_url=os.environ["ENDPOINT"], config=Config(signature_version="s3v4"))
 put = s3.generate_presigned_url("put_object", Params={"Bucket": "plain", "Key": "p/one.txt"}, ExpiresIn=300)
 urllib.request.urlopen(urllib.request.Request(put, data=b"presigned body", method="PUT")).read()
 get = s3.generate_presigned_url("get_object", Params={"Bucket": "plain", "Key": "p/one.txt"}, ExpiresIn=300)
@@ -152,12 +153,18 @@ try:
     print("accepted")
 except urllib.error.HTTPError as e:
     print(e.code, "SignatureDoesNotMatch" in e.read().decode())
+v2 = boto3.client("s3", endpoint_url=os.environ["ENDPOINT"], config=Config(signature_version="s3"))
+try:
+    urllib.request.urlopen(v2.generate_presigned_url("get_object", Params={"Bucket": "plain", "Key": "p/one.txt"})).read()
+    print("accepted")
+except urllib.error.HTTPError as e:
+    print(e.code, "Signature Version 2" in e.read().decode())
 "#;
     let out = server.python(&admin, script);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
-        "presigned body\n403 True"
+        "presigned body\n403 True\n403 True"
     );
 }
 

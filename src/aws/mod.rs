@@ -22,6 +22,7 @@ mod lakeformation;
 mod lf_shapes;
 mod macie;
 mod masking;
+mod multipart;
 mod s3;
 
 use std::sync::Arc;
@@ -373,7 +374,7 @@ fn classify(aws_code: &str) -> Code {
         | "ExpiredTokenException"
         | "SignatureDoesNotMatch"
         | "InvalidAccessKeyId" => Code::UnrecognizedClientException,
-        "ResourceNotFoundException" | "NotFound" | "NoSuchUpload" => Code::NotFoundException,
+        "ResourceNotFoundException" | "NotFound" => Code::NotFoundException,
         "BucketAlreadyOwnedByYou" | "ResourceAlreadyExistsException" | "ConflictException" => {
             Code::AlreadyExistsException
         }

@@ -21,6 +21,7 @@ mod lake;
 mod macie;
 mod managed_policies;
 mod meta;
+mod multipart;
 mod objects;
 mod parquet_io;
 mod pipe;

@@ -220,15 +220,17 @@ impl Multipart for Aws {
                 .send()
                 .await
                 .map_err(|e| aws_error("s3:ListMultipartUploads", e))?;
-            out.extend(page.uploads().iter().map(|u| MultipartUpload {
-                key: u.key().unwrap_or_default().to_string(),
-                upload_id: u.upload_id().unwrap_or_default().to_string(),
-                initiated: time(u.initiated()),
-                initiator: u
-                    .initiator()
-                    .and_then(|i| i.id().or(i.display_name()))
-                    .unwrap_or_default()
-                    .to_string(),
+            out.extend(page.uploads().iter().map(|u| {
+                MultipartUpload {
+                    key: u.key().unwrap_or_default().to_string(),
+                    upload_id: u.upload_id().unwrap_or_default().to_string(),
+                    initiated: time(u.initiated()),
+                    initiator: u
+                        .initiator()
+                        .and_then(|i| i.id().or(i.display_name()))
+                        .unwrap_or_default()
+                        .to_string(),
+                }
             }));
             if !page.is_truncated().unwrap_or(false) {
                 return Ok(out);

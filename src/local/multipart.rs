@@ -186,13 +186,13 @@ impl Lake {
         key: &str,
         upload_id: &str,
     ) -> Result<Vec<(&'static str, String)>> {
-        let sent = self.meta.read(|tx| {
-            match self.upload_row(tx, bucket, key, upload_id) {
+        let sent = self
+            .meta
+            .read(|tx| match self.upload_row(tx, bucket, key, upload_id) {
                 Ok(up) => Ok(Some(up.sent)),
                 Err(e) if e.code == Code::NoSuchUpload => Ok(None),
                 Err(e) => Err(e),
-            }
-        })?;
+            })?;
         Ok(sent.as_ref().map(Self::put_context).unwrap_or_default())
     }
 
@@ -227,7 +227,10 @@ impl Lake {
                 "name at least one part to complete a multipart upload",
             ));
         }
-        if wanted.windows(2).any(|w| w[1].part_number <= w[0].part_number) {
+        if wanted
+            .windows(2)
+            .any(|w| w[1].part_number <= w[0].part_number)
+        {
             return Err(ServiceError::new(
                 Code::InvalidPartOrder,
                 "The list of parts was not in ascending order: list each part once, by ascending PartNumber",
@@ -268,7 +271,10 @@ impl Lake {
             let file = File::open(self.blob_path(&row.blob)).map_err(|e| {
                 ServiceError::new(
                     Code::InvalidCiphertextException,
-                    format!("part {} of upload {} is missing: {e}", row.part_number, up.id),
+                    format!(
+                        "part {} of upload {} is missing: {e}",
+                        row.part_number, up.id
+                    ),
                 )
             })?;
             let file = SealedFile::open(file)?;
@@ -284,7 +290,10 @@ impl Lake {
             if file.plaintext_len != row.size || file.final_tag()? != row.tag {
                 return Err(ServiceError::new(
                     Code::InvalidCiphertextException,
-                    format!("part {} of upload {} is not the version the lake recorded", row.part_number, up.id),
+                    format!(
+                        "part {} of upload {} is not the version the lake recorded",
+                        row.part_number, up.id
+                    ),
                 ));
             }
             opened.push(SealedObject::new(file, dk));

@@ -53,7 +53,9 @@ pub fn check_part_number(part_number: i32) -> Result<()> {
     } else {
         Err(ServiceError::new(
             Code::InvalidArgument,
-            format!("Part number must be an integer between 1 and {MAX_PARTS}, inclusive (got {part_number})"),
+            format!(
+                "Part number must be an integer between 1 and {MAX_PARTS}, inclusive (got {part_number})"
+            ),
         ))
     }
 }

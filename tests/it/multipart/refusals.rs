@@ -33,12 +33,12 @@ async fn refusals_carry_s3s_codes_and_leave_the_upload_usable() {
     let big = data(5 * MIB, 6);
     let e2 = part(s, &a, "plain", "k", &id, 2, &big).await.unwrap();
     let e3 = part(s, &a, "plain", "k", &id, 3, b"tail").await.unwrap();
-    let a = &a;
+    let by = &a;
     let complete = |list: Vec<CompletedPart>| {
         let id = id.clone();
         async move {
             s.storage
-                .complete_multipart_upload(a, "plain", "k", &id, &list)
+                .complete_multipart_upload(by, "plain", "k", &id, &list)
                 .await
         }
     };

@@ -24,6 +24,7 @@ mod meta;
 mod multipart;
 mod objects;
 mod parquet_io;
+mod parts;
 mod pipe;
 mod runs;
 mod s3;

@@ -377,7 +377,7 @@ async fn what_changes_while_a_part_streams_is_checked_when_it_is_recorded() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_part_file_swapped_on_disk_does_not_complete() {
+async fn a_part_file_swapped_or_rolled_back_on_disk_does_not_complete() {
     let t = new_lake();
     seed(&t).await;
     let (s, a) = (&t.services, admin());
@@ -425,6 +425,33 @@ async fn a_part_file_swapped_on_disk_does_not_complete() {
         Code::NoSuchKey
     );
     swap(&files);
+    // An older version of the same part put back in place of the newer one: same upload, same
+    // part number, so its data key opens; the version recorded tells it apart.
+    let older = std::fs::read(&files[1]).unwrap();
+    let before = blobs(&t.path());
+    let newer = part(s, &a, "data", "k", &id, 2, &data(5 * MIB, 22))
+        .await
+        .unwrap();
+    let replaced: Vec<_> = blobs(&t.path())
+        .into_iter()
+        .filter(|b| !before.contains(b))
+        .collect();
+    std::fs::write(&replaced[0], &older).unwrap();
+    let err = s
+        .storage
+        .complete_multipart_upload(
+            &a,
+            "data",
+            "k",
+            &id,
+            &completed(&[(1, &etags[0]), (2, &newer)]),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, Code::InvalidCiphertextException, "{err}");
+    part(s, &a, "data", "k", &id, 2, &data(5 * MIB, 2))
+        .await
+        .unwrap();
     s.storage
         .complete_multipart_upload(&a, "data", "k", &id, &list)
         .await

@@ -425,6 +425,37 @@ async fn a_part_file_swapped_or_rolled_back_on_disk_does_not_complete() {
         Code::NoSuchKey
     );
     swap(&files);
+    // Swapped again, with the store's records of the two swapped too (someone who can write
+    // meta.db): each part's data key is bound to its part number, so the swap still fails.
+    let swap_tags = || {
+        let db = rusqlite::Connection::open(t.path().join("meta.db")).unwrap();
+        let tag = |n: i32| -> String {
+            db.query_row(
+                "SELECT tag FROM multipart_parts WHERE upload_id = ?1 AND part_number = ?2",
+                rusqlite::params![id, n],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        let (one, two) = (tag(1), tag(2));
+        for (n, tag) in [(1, two), (2, one)] {
+            db.execute(
+                "UPDATE multipart_parts SET tag = ?3 WHERE upload_id = ?1 AND part_number = ?2",
+                rusqlite::params![id, n, tag],
+            )
+            .unwrap();
+        }
+    };
+    swap(&files);
+    swap_tags();
+    let err = s
+        .storage
+        .complete_multipart_upload(&a, "data", "k", &id, &list)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, Code::InvalidCiphertextException, "{err}");
+    swap(&files);
+    swap_tags();
     // An older version of the same part put back in place of the newer one: same upload, same
     // part number, so its data key opens; the version recorded tells it apart.
     let older = std::fs::read(&files[1]).unwrap();

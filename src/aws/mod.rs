@@ -22,6 +22,7 @@ mod lakeformation;
 mod lf_shapes;
 mod macie;
 mod masking;
+mod multipart;
 mod s3;
 
 use std::sync::Arc;

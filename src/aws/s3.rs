@@ -7,9 +7,8 @@ use std::io::{Read, Write};
 use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
-    BucketLocationConstraint, CompletedMultipartUpload, CompletedPart, CreateBucketConfiguration,
-    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
-    ServerSideEncryptionRule,
+    BucketLocationConstraint, CreateBucketConfiguration, ServerSideEncryption,
+    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
 };
 use chrono::Utc;
 use futures::StreamExt;
@@ -36,12 +35,12 @@ fn sse_of(header: Option<&ServerSideEncryption>) -> Sse {
         .unwrap_or(Sse::Aes256)
 }
 
-fn header_of(sse: Sse) -> ServerSideEncryption {
+pub(super) fn header_of(sse: Sse) -> ServerSideEncryption {
     ServerSideEncryption::from(sse.header())
 }
 
 /// Reads up to one part from the body on the blocking pool; hands the body back for the next.
-async fn read_part(mut body: Body) -> Result<(Body, Vec<u8>)> {
+pub(super) async fn read_part(mut body: Body) -> Result<(Body, Vec<u8>)> {
     tokio::task::spawn_blocking(move || {
         let mut part = Vec::with_capacity(PART);
         (&mut body)
@@ -65,7 +64,7 @@ async fn write_out(mut sink: Sink, data: Vec<u8>) -> Result<Sink> {
     .map_err(|e| ServiceError::internal(format!("the download writer stopped: {e}")))?
 }
 
-fn cancelled() -> ServiceError {
+pub(super) fn cancelled() -> ServiceError {
     ServiceError::new(
         Code::Cancelled,
         "the transfer was cancelled; nothing was written",
@@ -128,94 +127,6 @@ impl Aws {
     /// The key's ARN, so bucket defaults and listings name keys one way whatever was typed.
     pub(super) async fn key_arn(&self, by: &Principal, key: &str) -> Result<String> {
         Ok(self.describe_key(by, key).await?.arn)
-    }
-
-    async fn multipart(
-        &self,
-        bucket: &str,
-        key: &str,
-        opts: &PutOptions,
-        mut body: Body,
-        first: Vec<u8>,
-        progress: &Progress,
-    ) -> Result<()> {
-        let created = self
-            .s3
-            .create_multipart_upload()
-            .bucket(bucket)
-            .key(key)
-            .set_server_side_encryption(opts.sse.map(header_of))
-            .set_ssekms_key_id(opts.sse_kms_key_id.clone())
-            .send()
-            .await
-            .map_err(|e| aws_error("s3:CreateMultipartUpload", e))?;
-        let upload_id = created.upload_id().unwrap_or_default().to_string();
-        let mut parts = Vec::new();
-        let mut next = first;
-        let outcome: Result<()> = async {
-            loop {
-                if progress.is_cancelled() {
-                    return Err(cancelled());
-                }
-                let len = next.len() as u64;
-                let number = parts.len() as i32 + 1;
-                let sent = self
-                    .s3
-                    .upload_part()
-                    .bucket(bucket)
-                    .key(key)
-                    .upload_id(&upload_id)
-                    .part_number(number)
-                    .body(ByteStream::from(std::mem::take(&mut next)))
-                    .send()
-                    .await
-                    .map_err(|e| aws_error("s3:UploadPart", e))?;
-                parts.push(
-                    CompletedPart::builder()
-                        .part_number(number)
-                        .set_e_tag(sent.e_tag().map(str::to_string))
-                        .build(),
-                );
-                progress.advance(len);
-                let (rest, part) = read_part(body).await?;
-                body = rest;
-                if part.is_empty() {
-                    return Ok(());
-                }
-                next = part;
-            }
-        }
-        .await;
-        let finished = match outcome {
-            Ok(()) => self
-                .s3
-                .complete_multipart_upload()
-                .bucket(bucket)
-                .key(key)
-                .upload_id(&upload_id)
-                .multipart_upload(
-                    CompletedMultipartUpload::builder()
-                        .set_parts(Some(parts))
-                        .build(),
-                )
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| aws_error("s3:CompleteMultipartUpload", e)),
-            Err(e) => Err(e),
-        };
-        if finished.is_err() {
-            // Parts left behind are billed and invisible; the upload goes whole or not at all.
-            let _ = self
-                .s3
-                .abort_multipart_upload()
-                .bucket(bucket)
-                .key(key)
-                .upload_id(&upload_id)
-                .send()
-                .await;
-        }
-        finished
     }
 }
 

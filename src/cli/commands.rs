@@ -469,6 +469,65 @@ pub enum S3apiCommand {
         #[arg(long)]
         bucket: String,
     },
+    /// Start a multipart upload; the encryption is chosen here, for every part
+    CreateMultipartUpload {
+        #[arg(long)]
+        bucket: String,
+        #[arg(long)]
+        key: String,
+        /// aws:kms or AES256
+        #[arg(long)]
+        server_side_encryption: Option<String>,
+        #[arg(long = "ssekms-key-id")]
+        ssekms_key_id: Option<String>,
+    },
+    /// Upload one part (1 to 10000) of a multipart upload from a file
+    UploadPart {
+        #[arg(long)]
+        bucket: String,
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        upload_id: String,
+        #[arg(long)]
+        part_number: i32,
+        #[arg(long)]
+        body: PathBuf,
+    },
+    ListParts {
+        #[arg(long)]
+        bucket: String,
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        upload_id: String,
+    },
+    ListMultipartUploads {
+        #[arg(long)]
+        bucket: String,
+        #[arg(long, default_value = "")]
+        prefix: String,
+    },
+    /// Make the object of the parts listed: file://parts.json or the JSON itself,
+    /// {"Parts":[{"ETag":"...","PartNumber":1},...]}
+    CompleteMultipartUpload {
+        #[arg(long)]
+        bucket: String,
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        upload_id: String,
+        #[arg(long)]
+        multipart_upload: String,
+    },
+    AbortMultipartUpload {
+        #[arg(long)]
+        bucket: String,
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        upload_id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -529,6 +588,8 @@ impl Command {
                     | S3apiCommand::GetObject { .. }
                     | S3apiCommand::GetBucketPolicy { .. }
                     | S3apiCommand::GetBucketEncryption { .. }
+                    | S3apiCommand::ListParts { .. }
+                    | S3apiCommand::ListMultipartUploads { .. }
             ),
             Command::Glue(c) => !matches!(
                 c,

@@ -10,6 +10,7 @@ pub mod iam_commands;
 pub mod lakeformation;
 pub mod local_files;
 mod macie2;
+mod multipart;
 pub mod output;
 pub mod s3;
 mod s3api;

@@ -135,6 +135,12 @@ impl Context<'_> {
                 storage.put_bucket_encryption(by, &bucket, enc).await?;
                 Ok(json!({}))
             }
+            S3apiCommand::CreateMultipartUpload { .. }
+            | S3apiCommand::UploadPart { .. }
+            | S3apiCommand::ListParts { .. }
+            | S3apiCommand::ListMultipartUploads { .. }
+            | S3apiCommand::CompleteMultipartUpload { .. }
+            | S3apiCommand::AbortMultipartUpload { .. } => self.multipart(cmd).await,
             S3apiCommand::GetBucketEncryption { bucket } => {
                 let enc = storage.get_bucket_encryption(by, &bucket).await?;
                 Ok(

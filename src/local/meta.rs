@@ -21,7 +21,7 @@ impl From<rusqlite::Error> for ServiceError {
 }
 
 /// The schema, as the migrations that build it: a lake at version N runs migrations N.. in order.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 const V1: &str = r#"
 CREATE TABLE principals(
@@ -243,6 +243,36 @@ CREATE TABLE access_keys(
     created TEXT NOT NULL
 );
 CREATE INDEX access_keys_by_principal ON access_keys(principal);
+"#;
+
+/// S3 multipart uploads: an upload with the encryption decided at its creation (and the headers
+/// as sent, which the bucket policy is evaluated against for each part), its parts as sealed
+/// bodies, and the S3 ETag of a completed upload's object (`"<md5>-N"`), which differs from
+/// the sealed body's own tag that `etag` keeps for the integrity check.
+const V8: &str = r#"
+CREATE TABLE multipart_uploads(
+    id TEXT PRIMARY KEY,
+    bucket TEXT NOT NULL REFERENCES buckets(name),
+    key TEXT NOT NULL,
+    initiator TEXT NOT NULL,
+    initiated TEXT NOT NULL,
+    sse_sent TEXT,
+    kms_key_sent TEXT,
+    sse TEXT NOT NULL,
+    kms_key_id TEXT NOT NULL
+);
+CREATE INDEX multipart_uploads_by_key ON multipart_uploads(bucket, key);
+CREATE TABLE multipart_parts(
+    upload_id TEXT NOT NULL REFERENCES multipart_uploads(id),
+    part_number INTEGER NOT NULL,
+    blob TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    md5 TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    last_modified TEXT NOT NULL,
+    PRIMARY KEY(upload_id, part_number)
+) WITHOUT ROWID;
+ALTER TABLE objects ADD COLUMN s3_etag TEXT;
 "#;
 
 pub struct Meta {

@@ -37,15 +37,16 @@ pub(super) fn sweep_abandoned_uploads(lake: &Lake) {
 }
 
 /// A temporary body: locked while its upload lives, removed if the upload does not commit.
-struct PendingBody {
-    file: File,
-    tmp: PathBuf,
-    committed: bool,
+/// Multipart parts (multipart.rs) are written through it too.
+pub(super) struct PendingBody {
+    pub(super) file: File,
+    pub(super) tmp: PathBuf,
+    pub(super) committed: bool,
 }
 
 impl PendingBody {
     /// A new temporary body, locked for as long as this lives.
-    fn create(tmp: PathBuf) -> Result<Self> {
+    pub(super) fn create(tmp: PathBuf) -> Result<Self> {
         let file = super::lake::create_private(&tmp)
             .map_err(|e| ServiceError::local_io("cannot create an upload file", &e))?;
         let pending = PendingBody {
@@ -62,7 +63,7 @@ impl PendingBody {
 
     /// On disk before the transaction that makes it visible: a committed object survives a
     /// power cut, not just a killed process.
-    fn sync(&self) -> Result<()> {
+    pub(super) fn sync(&self) -> Result<()> {
         self.file
             .sync_data()
             .map_err(|e| ServiceError::local_io("cannot flush an upload", &e))
@@ -77,6 +78,15 @@ pub(super) struct PutPlan {
     put_ctx: Vec<(&'static str, String)>,
     data_key: Secret,
     header: Header,
+    /// Set when the body completes a multipart upload.
+    completing: Option<Completing>,
+}
+
+/// The multipart upload a body completes: its id, and the object's S3 ETag (`"<md5>-N"`),
+/// which is not the sealed body's own tag.
+pub(super) struct Completing {
+    pub(super) upload_id: String,
+    pub(super) etag: String,
 }
 
 /// A body sealed into its temporary file, waiting for `commit_bodies`.
@@ -107,6 +117,16 @@ impl Write for PendingBody {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         (&self.file).flush()
+    }
+}
+
+impl PutPlan {
+    /// The audit log's name for what this body's commit does.
+    fn operation(&self) -> &'static str {
+        match self.completing {
+            Some(_) => "CompleteMultipartUpload",
+            None => "PutObject",
+        }
     }
 }
 
@@ -191,8 +211,22 @@ impl Lake {
             &put_ctx,
         )?;
         let (sse, kms_key) = self.put_encryption(&b, opts)?;
+        self.plan_body(tx, caller, (bucket, key), (sse, &kms_key), put_ctx, None)
+    }
+
+    /// Takes the data key of a body already authorized: a put's, or a completed upload's
+    /// (under the encryption its upload was created with).
+    pub(super) fn plan_body(
+        &self,
+        tx: &Transaction,
+        caller: &Caller,
+        (bucket, key): (&str, &str),
+        (sse, kms_key): (Sse, &str),
+        put_ctx: Vec<(&'static str, String)>,
+        completing: Option<Completing>,
+    ) -> Result<PutPlan> {
         let (data_key, key_id, key_version, sealed_data_key) =
-            self.generate_data_key(tx, caller, &kms_key, &encryption_context(bucket, key))?;
+            self.generate_data_key(tx, caller, kms_key, &encryption_context(bucket, key))?;
         let header = Header {
             key_id,
             key_version,
@@ -206,6 +240,7 @@ impl Lake {
             put_ctx,
             data_key,
             header,
+            completing,
         })
     }
 
@@ -231,6 +266,19 @@ impl Lake {
         bodies: Vec<SealedBody>,
         replace: Option<(&str, &str)>,
     ) -> Result<()> {
+        self.commit_bodies_and(by, bodies, replace, |_| Ok((Vec::new(), ())))
+    }
+
+    /// `commit_bodies`, with `also` run in the same transaction once the bodies are recorded
+    /// (completing a multipart upload removes it there); `also` answers blobs to remove once
+    /// the transaction has committed, and a value.
+    pub(super) fn commit_bodies_and<T>(
+        &self,
+        by: &Principal,
+        bodies: Vec<SealedBody>,
+        replace: Option<(&str, &str)>,
+        also: impl FnOnce(&Transaction) -> Result<(Vec<String>, T)>,
+    ) -> Result<T> {
         let mut bodies = bodies;
         let mut moved: Vec<PathBuf> = Vec::new();
         let outcome = self.meta.write(|tx| {
@@ -254,13 +302,14 @@ impl Lake {
                     .optional()?;
                 old_blobs.extend(old);
                 let blob = body.pending.tmp.file_name().and_then(|n| n.to_str()).expect("blob names are ASCII").to_string();
+                let s3_etag = p.completing.as_ref().map(|c| c.etag.as_str());
                 tx.execute(
-                    "INSERT INTO objects(bucket, key, blob, size, etag, last_modified, sse, kms_key_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                    "INSERT INTO objects(bucket, key, blob, size, etag, last_modified, sse, kms_key_id, s3_etag)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                      ON CONFLICT(bucket, key) DO UPDATE SET blob = excluded.blob, size = excluded.size,
                        etag = excluded.etag, last_modified = excluded.last_modified, sse = excluded.sse,
-                       kms_key_id = excluded.kms_key_id",
-                    params![p.bucket, p.key, blob, body.sealed.plaintext_len, body.sealed.etag, ts(now()), p.sse.header(), p.header.key_id],
+                       kms_key_id = excluded.kms_key_id, s3_etag = excluded.s3_etag",
+                    params![p.bucket, p.key, blob, body.sealed.plaintext_len, body.sealed.etag, ts(now()), p.sse.header(), p.header.key_id, s3_etag],
                 )?;
                 let final_path = self.blob_path(&blob);
                 let dir = final_path.parent().expect("blob paths have a parent");
@@ -272,10 +321,10 @@ impl Lake {
                 self.audit.append(tx, Event {
                     principal: by.name(),
                     source: "s3",
-                    name: "PutObject",
+                    name: p.operation(),
                     resource: &arn,
                     error_code: None,
-                    detail: json!({"Size": body.sealed.plaintext_len, "ServerSideEncryption": p.sse.header(), "KeyId": p.header.key_id}),
+                    detail: json!({"Size": body.sealed.plaintext_len, "ServerSideEncryption": p.sse.header(), "KeyId": p.header.key_id, "UploadId": p.completing.as_ref().map(|c| &c.upload_id)}),
                     origin: by.origin(),
                 })?;
             }
@@ -302,14 +351,16 @@ impl Lake {
                     old_blobs.push(blob);
                 }
             }
-            Ok(old_blobs)
+            let (more, out) = also(tx)?;
+            old_blobs.extend(more);
+            Ok((old_blobs, out))
         });
         match outcome {
-            Ok(old_blobs) => {
+            Ok((old_blobs, out)) => {
                 for blob in old_blobs {
                     let _ = fs::remove_file(self.blob_path(&blob));
                 }
-                Ok(())
+                Ok(out)
             }
             Err(e) => {
                 for path in moved {
@@ -319,7 +370,7 @@ impl Lake {
                     self.record_refusal(
                         by,
                         "s3",
-                        "PutObject",
+                        b.plan.operation(),
                         &object_arn(&b.plan.bucket, &b.plan.key),
                         &e,
                     );

@@ -38,9 +38,11 @@ pub(super) struct ObjectRow {
     last_modified: String,
     sse: String,
     kms_key_id: String,
+    /// A completed multipart upload's ETag; other objects show `etag`.
+    s3_etag: Option<String>,
 }
 
-const OBJECT_COLUMNS: &str = "key, blob, size, etag, last_modified, sse, kms_key_id";
+const OBJECT_COLUMNS: &str = "key, blob, size, etag, last_modified, sse, kms_key_id, s3_etag";
 
 fn read_object(r: &rusqlite::Row) -> rusqlite::Result<ObjectRow> {
     Ok(ObjectRow {
@@ -51,6 +53,7 @@ fn read_object(r: &rusqlite::Row) -> rusqlite::Result<ObjectRow> {
         last_modified: r.get(4)?,
         sse: r.get(5)?,
         kms_key_id: r.get(6)?,
+        s3_etag: r.get(7)?,
     })
 }
 
@@ -187,7 +190,7 @@ impl Lake {
             key: row.key.clone(),
             size: row.size,
             last_modified: parse_ts(&row.last_modified),
-            etag: format!("\"{}\"", row.etag),
+            etag: format!("\"{}\"", row.s3_etag.as_deref().unwrap_or(&row.etag)),
             server_side_encryption: sse,
             sse_kms_key_id: (sse == Sse::Kms).then(|| self.key_arn(&row.kms_key_id)),
         }
@@ -292,11 +295,11 @@ impl Storage for Lake {
     async fn delete_bucket(&self, by: &Principal, name: &str) -> Result<()> {
         self.audited(by, bucket_call("DeleteBucket", "s3:DeleteBucket", name), |tx, _| {
             self.bucket_row(tx, name)?;
-            let objects: i64 = tx.query_row("SELECT count(*) FROM objects WHERE bucket = ?1", params![name], |r| r.get(0))?;
+            let objects: i64 = tx.query_row("SELECT (SELECT count(*) FROM objects WHERE bucket = ?1) + (SELECT count(*) FROM multipart_uploads WHERE bucket = ?1)", params![name], |r| r.get(0))?;
             if objects > 0 {
                 return Err(ServiceError::new(
                     Code::BucketNotEmpty,
-                    format!("the bucket {name} holds {objects} objects; remove them first (lakectl s3 rm s3://{name}/KEY)"),
+                    format!("the bucket {name} holds {objects} objects and uploads in progress; remove them first (lakectl s3 rm s3://{name}/KEY, lakectl s3api abort-multipart-upload)"),
                 ));
             }
             tx.execute("DELETE FROM buckets WHERE name = ?1", params![name])?;

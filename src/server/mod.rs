@@ -14,6 +14,7 @@ mod errors;
 mod identity;
 mod query_protocol;
 mod s3;
+mod s3_multipart;
 mod sigv4;
 mod tls;
 

@@ -9,6 +9,7 @@ use s3s::dto::*;
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
 use super::body::{ChannelSink, StreamReader, channel_sink};
+use super::s3_multipart as multipart;
 use super::dispatch::Peer;
 use super::identity::{self, S3Keys};
 use crate::local::Lake;
@@ -26,9 +27,9 @@ pub fn service(lake: Arc<Lake>, services: Services) -> s3s::service::S3Service {
     builder.build()
 }
 
-struct LakeS3 {
+pub(super) struct LakeS3 {
     lake: Arc<Lake>,
-    services: Services,
+    pub(super) services: Services,
 }
 
 /// The page size of ListObjectsV2 when the client names none, and its ceiling, as S3's.
@@ -37,7 +38,7 @@ const MAX_KEYS: usize = 1000;
 impl LakeS3 {
     /// The principal of a verified request. s3s has checked the signature; an anonymous
     /// request (no credentials) is refused: the lake has no public buckets.
-    fn principal<T>(&self, req: &S3Request<T>) -> S3Result<Principal> {
+    pub(super) fn principal<T>(&self, req: &S3Request<T>) -> S3Result<Principal> {
         let Some(credentials) = &req.credentials else {
             return Err(s3_error!(AccessDenied, "Anonymous access is not allowed: sign the request"));
         };
@@ -54,7 +55,7 @@ impl LakeS3 {
 
 /// A service error as S3 says it: the same code (NoSuchKey, AccessDenied, …) and message; a
 /// failure inside the server says only that.
-fn s3_err(err: ServiceError) -> S3Error {
+pub(super) fn s3_err(err: ServiceError) -> S3Error {
     use crate::service::Code;
     let code = match err.code {
         Code::Internal | Code::LocalIo => {
@@ -82,15 +83,15 @@ fn s3_err(err: ServiceError) -> S3Error {
     e
 }
 
-fn timestamp(t: chrono::DateTime<chrono::Utc>) -> Timestamp {
+pub(super) fn timestamp(t: chrono::DateTime<chrono::Utc>) -> Timestamp {
     Timestamp::from(std::time::SystemTime::from(t))
 }
 
-fn etag(text: &str) -> ETag {
+pub(super) fn etag(text: &str) -> ETag {
     ETag::Strong(text.trim_matches('"').to_string())
 }
 
-fn sse(value: Sse) -> ServerSideEncryption {
+pub(super) fn sse(value: Sse) -> ServerSideEncryption {
     ServerSideEncryption::from(value.header().to_string())
 }
 
@@ -404,6 +405,45 @@ impl S3 for LakeS3 {
             size: Some(info.size as i64),
             ..Default::default()
         }))
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        multipart::create(self, req).await
+    }
+
+    async fn upload_part(
+        &self,
+        req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
+        multipart::upload_part(self, req).await
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        multipart::complete(self, req).await
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        multipart::abort(self, req).await
+    }
+
+    async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+        multipart::list_parts(self, req).await
+    }
+
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        multipart::list_uploads(self, req).await
     }
 
     async fn delete_object(

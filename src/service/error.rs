@@ -37,6 +37,14 @@ codes! {
     /// The command line itself is wrong (the AWS CLI's parameter validation), exit 252.
     ParamValidation => "ParamValidation",
     NoSuchBucketPolicy => "NoSuchBucketPolicy",
+    /// Multipart uploads: no such upload (never created, completed or aborted).
+    NoSuchUpload => "NoSuchUpload",
+    /// A completion names a part that was not uploaded, or with another ETag.
+    InvalidPart => "InvalidPart",
+    /// A completion's part list is not in ascending order of part number.
+    InvalidPartOrder => "InvalidPartOrder",
+    /// A part other than the last is under 5 MiB.
+    EntityTooSmall => "EntityTooSmall",
     ServerSideEncryptionConfigurationNotFoundError => "ServerSideEncryptionConfigurationNotFoundError",
     NotFoundException => "NotFoundException",
     AlreadyExistsException => "AlreadyExistsException",

@@ -11,6 +11,7 @@ pub mod error;
 pub mod iam;
 pub mod jobs;
 pub mod keys;
+pub mod multipart;
 pub mod policy;
 pub mod progress;
 pub mod query;

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::multipart::Multipart;
 use super::policy::PolicyDocument;
 use super::{Code, Principal, Progress, Result, ServiceError};
 
@@ -113,8 +114,9 @@ pub fn s3_location(uri: &str) -> Result<(String, String)> {
     Ok((bucket.to_string(), prefix))
 }
 
+/// Multipart uploads are in `super::multipart` (`Multipart`), which every `Storage` has.
 #[async_trait]
-pub trait Storage: Send + Sync {
+pub trait Storage: Multipart {
     async fn create_bucket(&self, by: &Principal, name: &str, opts: CreateBucket)
     -> Result<Bucket>;
     async fn delete_bucket(&self, by: &Principal, name: &str) -> Result<()>;

@@ -12,6 +12,7 @@ mod edges;
 mod glue;
 mod keys;
 mod macie;
+mod multipart;
 mod pii_quality;
 mod policies;
 mod query;

@@ -89,6 +89,8 @@ fn value_for(id: &str, path: &[String], scratch: &std::path::Path) -> String {
         "finding_id" | "finding_ids" | "job_id" => "f0".into(),
         "admins" => "nobody".into(),
         "regex" => "x".into(),
+        "part_number" => "1".into(),
+        "multipart_upload" => r#"{"Parts":[{"ETag":"\"0\"","PartNumber":1}]}"#.into(),
         _ => "x".into(),
     }
 }

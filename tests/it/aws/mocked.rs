@@ -51,7 +51,7 @@ fn identity() -> Identity {
 }
 
 /// The backend on moto, with some clients swapped for mocked ones.
-async fn backend(swap: impl FnOnce(&mut lakectl::aws::Clients)) -> Services {
+pub(super) async fn backend(swap: impl FnOnce(&mut lakectl::aws::Clients)) -> Services {
     let mut c = clients().await;
     swap(&mut c);
     let aws: Arc<Aws> = Aws::from_clients(connection(), REGION.into(), identity(), c);

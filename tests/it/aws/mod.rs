@@ -11,6 +11,7 @@ mod edges;
 mod iam;
 mod in_lakectl;
 mod mocked;
+mod multipart;
 mod scenarios;
 mod storage;
 mod venv;

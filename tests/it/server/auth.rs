@@ -14,6 +14,22 @@ fn the_aws_cli_is_the_principal_its_key_names() {
     let me = json_of(&server.aws(&analyst, &["sts", "get-caller-identity"]));
     assert!(me["Arn"].as_str().unwrap().ends_with(":user/analyst"), "{me}");
     assert_eq!(me["UserId"], "analyst");
+
+    // The audit log records who, with which key, from where (CloudTrail's userIdentity and
+    // sourceIPAddress), and the entry is part of the chain.
+    json_of(&server.aws(&admin, &["s3api", "create-bucket", "--bucket", "audited"]));
+    let events = server.lakectl(&["audit", "list", "--principal", "admin"]);
+    let made = events
+        .as_array()
+        .or_else(|| events["Events"].as_array())
+        .expect("a list of events")
+        .iter()
+        .find(|e| e["EventName"] == "CreateBucket")
+        .unwrap_or_else(|| panic!("no CreateBucket in {events}"))
+        .clone();
+    assert_eq!(made["Detail"]["UserIdentity"]["AccessKeyId"], admin.id.as_str(), "{made}");
+    assert_eq!(made["Detail"]["SourceIPAddress"], "127.0.0.1", "{made}");
+    assert_eq!(server.lakectl(&["audit", "verify"])["Valid"], true);
 }
 
 #[test]

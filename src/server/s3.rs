@@ -135,7 +135,6 @@ impl S3 for LakeS3 {
             .map_err(s3_err)?;
         Ok(S3Response::new(CreateBucketOutput {
             location: Some(format!("/{bucket}")),
-            ..Default::default()
         }))
     }
 
@@ -527,7 +526,6 @@ impl S3 for LakeS3 {
                         kms_master_key_id: enc.kms_master_key_id,
                     }),
                     bucket_key_enabled: Some(false),
-                    ..Default::default()
                 }],
             }),
         }))

@@ -5,6 +5,7 @@
 mod auth;
 mod faults;
 mod s3;
+mod tls;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -25,6 +26,8 @@ pub struct Keys {
 pub struct Server {
     pub dir: tempfile::TempDir,
     pub url: String,
+    /// The certificate clients trust, for a server started with TLS.
+    pub ca_bundle: Option<PathBuf>,
     child: Child,
 }
 
@@ -34,13 +37,24 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         let lake = dir.path().join("lake");
         ok(&lake, &["init"]);
-        Self::serve(dir)
+        Self::serve(dir, &[])
     }
 
-    fn serve(dir: tempfile::TempDir) -> Server {
+    /// A new lake served with `extra` flags (`--tls-cert …`); `prepare` runs on the temporary
+    /// directory first (to write certificates into it).
+    pub fn start_with(prepare: impl FnOnce(&std::path::Path) -> Vec<String>) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        ok(&dir.path().join("lake"), &["init"]);
+        let extra = prepare(dir.path());
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        Self::serve(dir, &extra)
+    }
+
+    fn serve(dir: tempfile::TempDir, extra: &[&str]) -> Server {
         let lake = dir.path().join("lake");
         let mut child = lakectl(&lake)
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -63,6 +77,7 @@ impl Server {
         Server {
             url: said["Listening"].as_str().unwrap().to_string(),
             dir,
+            ca_bundle: None,
             child,
         }
     }
@@ -72,7 +87,7 @@ impl Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
-        Self::serve(dir)
+        Self::serve(dir, &[])
     }
 
     pub fn lake(&self) -> PathBuf {
@@ -116,6 +131,9 @@ impl Server {
     fn client_env(&self, cmd: &mut Command, keys: &Keys) {
         let home = self.dir.path().join("client-home");
         std::fs::create_dir_all(&home).unwrap();
+        if let Some(bundle) = &self.ca_bundle {
+            cmd.env("AWS_CA_BUNDLE", bundle);
+        }
         cmd.env("AWS_ACCESS_KEY_ID", &keys.id)
             .env("AWS_SECRET_ACCESS_KEY", &keys.secret)
             .env("AWS_DEFAULT_REGION", "us-east-1")

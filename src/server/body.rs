@@ -19,23 +19,80 @@ pub struct StreamReader {
     current: Bytes,
 }
 
+/// Why a request body could not be read, so the client is told what it did (the storage
+/// service only sees a failed read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFailure {
+    /// A chunk of a streaming signed payload did not verify.
+    SignatureMismatch,
+    /// The body ended early or was not what its headers said.
+    Incomplete,
+}
+
+impl BodyFailure {
+    pub fn s3_error(self) -> s3s::S3Error {
+        match self {
+            BodyFailure::SignatureMismatch => s3s::s3_error!(
+                SignatureDoesNotMatch,
+                "A chunk's signature does not match: nothing was stored"
+            ),
+            BodyFailure::Incomplete => s3s::s3_error!(
+                IncompleteBody,
+                "The request body ended early or was malformed: nothing was stored"
+            ),
+        }
+    }
+
+    /// s3s does not export its chunk-stream error type; its message names the kind.
+    fn of(err: &(dyn std::error::Error + Send + Sync)) -> BodyFailure {
+        if err.to_string().contains("SignatureMismatch") {
+            BodyFailure::SignatureMismatch
+        } else {
+            BodyFailure::Incomplete
+        }
+    }
+}
+
+/// Where the pump leaves the body's failure for the operation to report.
+pub type FailureSlot = std::sync::Arc<std::sync::Mutex<Option<BodyFailure>>>;
+
 impl StreamReader {
-    pub fn new(blob: s3s::dto::StreamingBlob) -> StreamReader {
+    pub fn new(blob: s3s::dto::StreamingBlob) -> (StreamReader, FailureSlot) {
         let (tx, rx) = mpsc::channel(DEPTH);
+        let slot = FailureSlot::default();
+        let failure = slot.clone();
         tokio::spawn(async move {
             let mut blob = blob;
             while let Some(item) = blob.next().await {
-                let item = item.map_err(|e| io::Error::other(e.to_string()));
+                let item = item.map_err(|e| {
+                    let kind = BodyFailure::of(e.as_ref());
+                    if let Ok(mut slot) = failure.lock() {
+                        *slot = Some(kind);
+                    }
+                    io::Error::other(e.to_string())
+                });
                 let failed = item.is_err();
                 if tx.send(item).await.is_err() || failed {
                     return;
                 }
             }
         });
-        StreamReader {
-            rx,
-            current: Bytes::new(),
-        }
+        (
+            StreamReader {
+                rx,
+                current: Bytes::new(),
+            },
+            slot,
+        )
+    }
+}
+
+/// The error to answer for a put whose service call failed: the body's own failure if it had
+/// one (the service saw only a failed read), else the service's.
+pub fn put_error(slot: &FailureSlot, err: crate::service::ServiceError) -> s3s::S3Error {
+    match slot.lock().ok().and_then(|s| *s) {
+        Some(failure) => failure.s3_error(),
+        None => super::s3::s3_err(err),
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use s3s::dto::*;
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
-use super::body::{ChannelSink, StreamReader, channel_sink};
+use super::body::{ChannelSink, StreamReader, channel_sink, put_error};
 use super::s3_multipart as multipart;
 use super::dispatch::Peer;
 use super::identity::{self, S3Keys};
@@ -380,7 +380,7 @@ impl S3 for LakeS3 {
         let Some(body) = input.body else {
             return Err(s3_error!(MissingContentLength, "a put needs a body"));
         };
-        let reader = StreamReader::new(body);
+        let (reader, failure) = StreamReader::new(body);
         let info = self
             .services
             .storage
@@ -396,7 +396,7 @@ impl S3 for LakeS3 {
                 Progress::default(),
             )
             .await
-            .map_err(s3_err)?;
+            .map_err(|e| put_error(&failure, e))?;
         Ok(S3Response::new(PutObjectOutput {
             e_tag: Some(etag(&info.etag)),
             server_side_encryption: Some(sse(info.server_side_encryption)),

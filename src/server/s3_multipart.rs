@@ -5,7 +5,7 @@
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
-use super::body::StreamReader;
+use super::body::{StreamReader, put_error};
 use super::s3::{LakeS3, etag, s3_err, sse, timestamp};
 use crate::service::multipart::CompletedPart as Completed;
 use crate::service::storage::{PutOptions, Sse};
@@ -61,6 +61,7 @@ pub async fn upload_part(
     let Some(body) = input.body else {
         return Err(s3_error!(MissingContentLength, "a part needs a body"));
     };
+    let (reader, failure) = StreamReader::new(body);
     let tag = s3
         .services
         .storage
@@ -70,10 +71,10 @@ pub async fn upload_part(
             &input.key,
             &input.upload_id,
             input.part_number,
-            Box::new(StreamReader::new(body)),
+            Box::new(reader),
         )
         .await
-        .map_err(s3_err)?;
+        .map_err(|e| put_error(&failure, e))?;
     Ok(S3Response::new(UploadPartOutput {
         e_tag: Some(etag(&tag)),
         ..Default::default()

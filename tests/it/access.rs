@@ -152,10 +152,19 @@ async fn grants_are_stored_in_one_canonical_form() {
         )
         .await
         .unwrap();
-    assert!(
-        query(&t, "reader", &format!("SELECT symbol FROM {T}"))
-            .await
-            .is_err()
+    // With nothing granted the table is gone for the reader: refused exactly as a table that
+    // never existed is.
+    let refused = query(&t, "reader", &format!("SELECT symbol FROM {T}"))
+        .await
+        .unwrap_err();
+    let never = T.replace("processed", "never_existed");
+    let made_up = query(&t, "reader", &format!("SELECT symbol FROM {never}"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, made_up.code, "{refused}");
+    assert_eq!(
+        refused.message.replace("processed", "X"),
+        made_up.message.replace("never_existed", "X")
     );
 }
 

@@ -3,6 +3,7 @@
 //! a fresh lake on 127.0.0.1 (port 0: the server prints where it listens).
 
 mod auth;
+mod client;
 mod faults;
 mod s3;
 mod tls;
@@ -25,6 +26,8 @@ pub struct Keys {
 
 pub struct Server {
     pub dir: tempfile::TempDir,
+    /// The lake's passphrase (the demo lake's is `demo`).
+    passphrase: &'static str,
     pub url: String,
     /// The certificate clients trust, for a server started with TLS.
     pub ca_bundle: Option<PathBuf>,
@@ -40,6 +43,19 @@ impl Server {
         Self::serve(dir, &[])
     }
 
+    /// The demo lake (both seeds loaded) served on a free port.
+    pub fn start_demo() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = dir.path().join("lake");
+        let out = lakectl(&lake)
+            .arg("demo")
+            .env_remove("LAKECTL_PASSPHRASE")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        Self::serve_with(dir, &[], "demo")
+    }
+
     /// A new lake served with `extra` flags (`--tls-cert …`); `prepare` runs on the temporary
     /// directory first (to write certificates into it).
     pub fn start_with(prepare: impl FnOnce(&std::path::Path) -> Vec<String>) -> Server {
@@ -51,8 +67,13 @@ impl Server {
     }
 
     fn serve(dir: tempfile::TempDir, extra: &[&str]) -> Server {
+        Self::serve_with(dir, extra, crate::common::PASSPHRASE)
+    }
+
+    fn serve_with(dir: tempfile::TempDir, extra: &[&str], passphrase: &'static str) -> Server {
         let lake = dir.path().join("lake");
         let mut child = lakectl(&lake)
+            .env("LAKECTL_PASSPHRASE", passphrase)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::piped())
@@ -77,6 +98,7 @@ impl Server {
         Server {
             url: said["Listening"].as_str().unwrap().to_string(),
             dir,
+            passphrase,
             ca_bundle: None,
             child,
         }
@@ -87,7 +109,7 @@ impl Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
-        Self::serve(dir, &[])
+        Self::serve_with(dir, &[], self.passphrase)
     }
 
     pub fn lake(&self) -> PathBuf {
@@ -96,13 +118,41 @@ impl Server {
 
     /// lakectl on the lake directly (as admin unless `--as` says otherwise), beside the server.
     pub fn lakectl(&self, args: &[&str]) -> Value {
-        ok(&self.lake(), args)
+        let out = lakectl(&self.lake())
+            .env("LAKECTL_PASSPHRASE", self.passphrase)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if out.stdout.iter().all(u8::is_ascii_whitespace) {
+            return Value::Null;
+        }
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// lakectl's AWS backend against the server, as `keys`: its output, whatever it was.
+    pub fn lakectl_client(&self, keys: &Keys, args: &[&str]) -> Output {
+        let mut cmd = lakectl(&self.lake());
+        self.client_env(&mut cmd, keys);
+        cmd.env_remove("LAKECTL_PASSPHRASE")
+            .env_remove("LAKECTL_LAKE")
+            .args(["--backend", "aws", "--output", "json"])
+            .args(args)
+            .output()
+            .unwrap()
     }
 
     /// A new principal (unless it exists) with a new access key.
     pub fn keys_for(&self, user: &str) -> Keys {
         if user != "admin" {
-            let _ = crate::cli::run(&self.lake(), &["iam", "create-principal", "--name", user]);
+            let _ = lakectl(&self.lake())
+                .env("LAKECTL_PASSPHRASE", self.passphrase)
+                .args(["iam", "create-principal", "--name", user])
+                .output();
         }
         let created = self.lakectl(&["iam", "create-access-key", "--user-name", user]);
         Keys {

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use super::{Aws, aws_error, time};
 use aws_sdk_iam::types::StatusType;
 
-use crate::service::iam::{
+use crate::service::iam::{CallerIdentity, 
     AccessKey, AccessKeyMetadata, AccessKeyStatus, AttachedPolicy, Iam, PrincipalInfo,
     SecretString, UserPolicy,
 };
@@ -39,6 +39,17 @@ impl Aws {
 
 #[async_trait]
 impl Iam for Aws {
+    /// The credentials' identity, which STS told at connection (the acting principal on AWS is
+    /// always the credentials').
+    async fn caller_identity(&self, _by: &Principal) -> Result<CallerIdentity> {
+        let identity = &self.identity;
+        Ok(CallerIdentity {
+            user_id: identity.name.clone(),
+            account: identity.account.clone(),
+            arn: identity.arn.clone(),
+        })
+    }
+
     async fn create_principal(
         &self,
         by: &Principal,

@@ -26,6 +26,9 @@ pub enum Command {
     /// without a policy, a principal that is not a lake admin may call nothing
     #[command(subcommand)]
     Iam(IamCommand),
+    /// Who the acting principal is (AWS STS)
+    #[command(subcommand)]
+    Sts(StsCommand),
     /// Customer-managed keys (AWS KMS semantics)
     #[command(subcommand)]
     Kms(KmsCommand),
@@ -51,6 +54,13 @@ pub enum Command {
     /// integrity `aws cloudtrail validate-logs` checks)
     #[command(subcommand)]
     Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StsCommand {
+    /// The acting principal's user id, account and ARN (on AWS, the credentials'; through a lake
+    /// server, the access key's owner)
+    GetCallerIdentity,
 }
 
 #[derive(Debug, Subcommand)]
@@ -558,6 +568,7 @@ impl Command {
     pub fn changes_anything(&self) -> bool {
         match self {
             Command::Init | Command::Demo => true,
+            Command::Sts(StsCommand::GetCallerIdentity) => false,
             Command::Iam(c) => !matches!(
                 c,
                 IamCommand::ListPrincipals

@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use crate::service::keys::CreateKey;
 use crate::service::policy::PolicyDocument;
 use crate::service::{Code, Principal, Progress, Result, ServiceError, Services};
-use commands::{AuditCommand, Command, CommandLine, IamCommand, KmsCommand};
+use commands::{AuditCommand, Command, CommandLine, IamCommand, KmsCommand, StsCommand};
 
 /// Everything a command runs against.
 pub struct Context<'a> {
@@ -147,6 +147,10 @@ impl Context<'_> {
                 "init and demo create a lake; run them from the shell (lakectl init, lakectl demo)",
             )),
             Command::Iam(c) => self.iam(c).await,
+            Command::Sts(StsCommand::GetCallerIdentity) => Ok(serde_json::to_value(
+                self.services.iam.caller_identity(self.principal).await?,
+            )
+            .map_err(|e| ServiceError::internal(e.to_string()))?),
             Command::Kms(c) => self.kms(c).await,
             Command::S3(c) => self.s3(c).await,
             Command::S3api(c) => self.s3api(c).await,

@@ -8,7 +8,7 @@ use super::authorizer::Call;
 use super::{Lake, now, parse_ts, ts};
 use crate::service::access::{DataLakePrincipal, DataLakeSettings};
 use crate::service::audit::{Audit, AuditEvent, AuditVerification};
-use crate::service::iam::{
+use crate::service::iam::{CallerIdentity, 
     AccessKey, AccessKeyMetadata, AccessKeyStatus, AttachedPolicy, Iam, PrincipalInfo, UserPolicy,
 };
 use crate::service::policy::PolicyDocument;
@@ -135,6 +135,15 @@ impl Iam for Lake {
                 ))
             },
         )
+    }
+
+    async fn caller_identity(&self, by: &Principal) -> Result<CallerIdentity> {
+        let caller = self.meta.read(|tx| self.caller(tx, by))?;
+        Ok(CallerIdentity {
+            user_id: caller.name,
+            account: self.header.account_id.clone(),
+            arn: caller.arn,
+        })
     }
 
     async fn list_principals(&self, by: &Principal) -> Result<Vec<PrincipalInfo>> {

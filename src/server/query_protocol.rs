@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Response};
 
 use super::dispatch::{ApiRequest, Router};
-use super::errors::{Protocol, bad_request, xml_escape};
+use super::errors::{Protocol, bad_request, service_error, xml_escape};
 
 pub async fn handle(router: &Router, request: ApiRequest) -> Response<s3s::Body> {
     let mut form: HashMap<String, String> = form_urlencoded::parse(&request.body)
@@ -22,18 +22,19 @@ pub async fn handle(router: &Router, request: ApiRequest) -> Response<s3s::Body>
     let action = form.get("Action").cloned().unwrap_or_default();
     match (request.service.as_str(), action.as_str()) {
         ("sts", "GetCallerIdentity") => {
-            let user = request.principal.name();
-            let arn = router.lake.user_arn_of(user);
-            xml_response(
-                "GetCallerIdentity",
-                "https://sts.amazonaws.com/doc/2011-06-15/",
-                &format!(
-                    "<Arn>{}</Arn><UserId>{}</UserId><Account>{}</Account>",
-                    xml_escape(&arn),
-                    xml_escape(user),
-                    xml_escape(router.lake.account_id())
+            match router.services.iam.caller_identity(&request.principal).await {
+                Ok(me) => xml_response(
+                    "GetCallerIdentity",
+                    "https://sts.amazonaws.com/doc/2011-06-15/",
+                    &format!(
+                        "<Arn>{}</Arn><UserId>{}</UserId><Account>{}</Account>",
+                        xml_escape(&me.arn),
+                        xml_escape(&me.user_id),
+                        xml_escape(&me.account)
+                    ),
                 ),
-            )
+                Err(e) => service_error(Protocol::Query, &e),
+            }
         }
         (service, action) => bad_request(
             Protocol::Query,

@@ -111,8 +111,19 @@ pub struct AccessKeyMetadata {
     pub create_date: DateTime<Utc>,
 }
 
+/// Who the caller is, as `sts get-caller-identity` answers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CallerIdentity {
+    pub user_id: String,
+    pub account: String,
+    pub arn: String,
+}
+
 #[async_trait]
 pub trait Iam: Send + Sync {
+    /// Who `by` is. Like STS, it needs no permission, but the principal must exist.
+    async fn caller_identity(&self, by: &Principal) -> Result<CallerIdentity>;
     async fn create_principal(
         &self,
         by: &Principal,

@@ -372,3 +372,23 @@ fn the_binary_prints_iam_shapes_and_exit_codes() {
         assert_eq!(cmd.changes_anything(), changes, "{line}");
     }
 }
+
+/// `sts get-caller-identity` answers every principal about itself, needs no policy, and refuses
+/// a principal the lake does not know.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sts_get_caller_identity_names_the_acting_principal() {
+    let t = crate::common::new_lake();
+    let s = &t.services;
+    cli(s, "admin", "iam create-principal --name bob").await.unwrap();
+    let me = cli(s, "bob", "sts get-caller-identity").await.unwrap();
+    assert_eq!(me["UserId"], "bob");
+    assert_eq!(me["Account"], t.lake.account_id());
+    assert_eq!(
+        me["Arn"],
+        format!("arn:aws:iam::{}:user/bob", t.lake.account_id())
+    );
+    let e = cli(s, "nobody-here", "sts get-caller-identity")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, lakectl::service::Code::UnrecognizedClientException);
+}

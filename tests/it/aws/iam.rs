@@ -126,3 +126,13 @@ async fn access_keys_round_trip_through_iam() {
     assert_eq!(e.code_name(), "NoSuchEntity", "{e}");
     assert_eq!(e.code, Code::NoSuchEntity);
 }
+
+/// On AWS the caller is the credentials, as STS told them at connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sts_get_caller_identity_is_the_credentials() {
+    let s = aws().await;
+    let me = s.iam.caller_identity(&admin()).await.unwrap();
+    assert_eq!(me.account, super::ACCOUNT);
+    assert!(me.arn.starts_with("arn:aws:"), "{me:?}");
+    assert!(me.arn.ends_with(&me.user_id), "{me:?}");
+}

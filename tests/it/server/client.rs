@@ -7,6 +7,8 @@ use super::{Server, json_of};
 fn lakectl_on_the_aws_backend_is_the_analyst_its_key_names_and_sees_only_symbol() {
     let server = Server::start_demo();
     let analyst = server.keys_for("analyst");
+    let me = json_of(&server.lakectl_client(&analyst, &["sts", "get-caller-identity"]));
+    assert!(me["Arn"].as_str().unwrap().ends_with(":user/analyst"), "{me}");
 
     let run = json_of(&server.lakectl_client(
         &analyst,

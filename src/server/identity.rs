@@ -45,14 +45,40 @@ pub fn principal(user: &str, access_key_id: &str, peer: IpAddr) -> Principal {
     )
 }
 
-/// s3s asks for a key's secret to verify S3 signatures (headers, presigned URLs, chunks).
-pub struct S3Keys(pub Arc<Lake>);
+/// s3s asks for a key's secret to verify S3 signatures (headers, presigned URLs, chunks), on
+/// every request; the operation then needs the key's owner, which is remembered here so the
+/// key is not opened twice. A key never changes owner, and whether it may still be used is
+/// decided by the lookup every request makes first, so the remembered owner cannot go stale.
+/// Only keys that verified are remembered, so unknown ids cannot grow the map.
+pub struct S3Keys {
+    lake: Arc<Lake>,
+    owners: std::sync::Mutex<std::collections::HashMap<String, String>>,
+}
+
+impl S3Keys {
+    pub fn new(lake: Arc<Lake>) -> Self {
+        S3Keys {
+            lake,
+            owners: Default::default(),
+        }
+    }
+
+    /// The owner of a key s3s has just verified a request with.
+    pub fn owner_of(&self, access_key: &str) -> Option<String> {
+        self.owners.lock().ok()?.get(access_key).cloned()
+    }
+}
 
 #[async_trait::async_trait]
 impl S3Auth for S3Keys {
     async fn get_secret_key(&self, access_key: &str) -> s3s::S3Result<SecretKey> {
-        match owner(&self.0, access_key) {
-            Ok(owner) => Ok(SecretKey::from(owner.secret.expose())),
+        match owner(&self.lake, access_key) {
+            Ok(owner) => {
+                if let Ok(mut owners) = self.owners.lock() {
+                    owners.insert(access_key.to_string(), owner.user.clone());
+                }
+                Ok(SecretKey::from(owner.secret.expose()))
+            }
             Err(_) => Err(s3s::s3_error!(
                 InvalidAccessKeyId,
                 "The AWS Access Key Id you provided does not exist in our records."

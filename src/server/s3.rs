@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use s3s::dto::*;
+use s3s::auth::S3Auth;
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
 use super::body::{ChannelSink, StreamReader, channel_sink, put_error};
@@ -19,17 +20,30 @@ use crate::service::{Principal, Progress, ServiceError, Services};
 
 /// The s3s service for `lake`, with its access keys as the signature authority.
 pub fn service(lake: Arc<Lake>, services: Services) -> s3s::service::S3Service {
+    let keys = Arc::new(S3Keys::new(lake.clone()));
     let mut builder = s3s::service::S3ServiceBuilder::new(LakeS3 {
-        lake: lake.clone(),
+        lake,
         services,
+        keys: keys.clone(),
     });
-    builder.set_auth(S3Keys(lake));
+    builder.set_auth(SharedKeys(keys));
     builder.build()
 }
 
 pub(super) struct LakeS3 {
     lake: Arc<Lake>,
     pub(super) services: Services,
+    keys: Arc<S3Keys>,
+}
+
+/// The key store as s3s holds it, shared with the operations that need a key's owner.
+struct SharedKeys(Arc<S3Keys>);
+
+#[async_trait::async_trait]
+impl s3s::auth::S3Auth for SharedKeys {
+    async fn get_secret_key(&self, access_key: &str) -> S3Result<s3s::auth::SecretKey> {
+        self.0.get_secret_key(access_key).await
+    }
 }
 
 /// The page size of ListObjectsV2 when the client names none, and its ceiling, as S3's.
@@ -42,14 +56,16 @@ impl LakeS3 {
         let Some(credentials) = &req.credentials else {
             return Err(s3_error!(AccessDenied, "Anonymous access is not allowed: sign the request"));
         };
-        let owner = identity::owner(&self.lake, &credentials.access_key)
-            .map_err(|_| s3_error!(InvalidAccessKeyId))?;
+        let user = self
+            .keys
+            .owner_of(&credentials.access_key)
+            .ok_or_else(|| s3_error!(InvalidAccessKeyId))?;
         let peer = req
             .extensions
             .get::<Peer>()
             .map(|p| p.0.ip())
             .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
-        Ok(identity::principal(&owner.user, &credentials.access_key, peer))
+        Ok(identity::principal(&user, &credentials.access_key, peer))
     }
 }
 

@@ -3,8 +3,10 @@
 //! a fresh lake on 127.0.0.1 (port 0: the server prints where it listens).
 
 mod auth;
+mod backend;
 mod client;
 mod faults;
+mod runs;
 mod s3;
 mod tls;
 
@@ -209,6 +211,33 @@ impl Server {
         let mut cmd = Command::new(venv_bin("python"));
         self.client_env(&mut cmd, keys);
         cmd.args(["-c", script]).output().unwrap()
+    }
+
+    /// lakectl's AWS backend (the service layer on the aws-sdk-* crates) on this server, as
+    /// `keys`: what `lakectl --backend aws --endpoint-url URL` runs on.
+    pub async fn aws_backend(&self, keys: &Keys) -> lakectl::service::Services {
+        use aws_config::{BehaviorVersion, Region};
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&self.url)
+            .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                &keys.id,
+                &keys.secret,
+                None,
+                None,
+                "lake-server-tests",
+            ))
+            .load()
+            .await;
+        let connection = lakectl::aws::Connection {
+            profile: None,
+            region: Some("us-east-1".into()),
+            endpoint_url: Some(self.url.clone()),
+        };
+        lakectl::aws::Aws::from_config(connection, &sdk)
+            .await
+            .unwrap()
+            .services()
     }
 
     pub fn file(&self, name: &str) -> PathBuf {

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use s3s::dto::*;
-use s3s::auth::S3Auth;
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
 use super::body::{ChannelSink, StreamReader, channel_sink, put_error};
@@ -42,7 +41,7 @@ struct SharedKeys(Arc<S3Keys>);
 #[async_trait::async_trait]
 impl s3s::auth::S3Auth for SharedKeys {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<s3s::auth::SecretKey> {
-        self.0.get_secret_key(access_key).await
+        s3s::auth::S3Auth::get_secret_key(self.0.as_ref(), access_key).await
     }
 }
 

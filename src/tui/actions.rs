@@ -2,11 +2,10 @@
 //! command it finally runs. Every change is a `lakectl` command line, shown in the confirmation
 //! exactly as it will run, so the console also teaches the CLI.
 
-use super::app::{App, ListView, Objects, key_label};
+use super::app::{App, Objects, key_label};
 use super::jobs::{Job, JobOutcome, command_text};
 use super::keymap::Intent;
 use super::popup::{Field, Form, FormKind, Picker, PickerKind, Popup, Submit};
-use crate::service::storage::ObjectInfo;
 
 use crate::service::keys::{KeyState, USAGE_OPERATIONS};
 use crate::service::storage::Sse;
@@ -69,10 +68,13 @@ impl App {
         match intent {
             Intent::Open => match self.pane {
                 super::app::Pane::Buckets => {
-                    if let Some(b) = self.selected_bucket() {
-                        let bucket = b.bucket.name.clone();
-                        self.objects = Some(Objects { bucket: bucket.clone(), list: ListView::new(|o: &ObjectInfo| o.key.clone()) });
-                        self.load_objects(bucket);
+                    if let Some(o) = self.objects.as_mut() {
+                        if o.enter_selected() {
+                            self.load_objects();
+                        }
+                    } else if let Some(b) = self.selected_bucket() {
+                        self.objects = Some(Objects::new(b.bucket.name.clone()));
+                        self.load_objects();
                     }
                 }
                 super::app::Pane::Keys => {

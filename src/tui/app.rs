@@ -17,7 +17,7 @@ use super::query::{QueryPane, QueryResult};
 use crate::service::classification::Finding;
 use crate::service::iam::PrincipalInfo;
 use crate::service::keys::KeyOverview;
-use crate::service::storage::{BucketOverview, ObjectInfo};
+use crate::service::storage::{BucketOverview, Listing, ObjectInfo};
 use crate::service::{Code, Principal, Progress, Result, ServiceError, Services};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +58,9 @@ pub enum Msg {
     Buckets(Result<Vec<BucketOverview>>),
     Objects {
         bucket: String,
-        result: Result<Vec<ObjectInfo>>,
+        prefix: String,
+        flat: bool,
+        result: Result<Listing>,
     },
     Keys(Result<Vec<KeyOverview>>),
     Principals(Result<Vec<PrincipalInfo>>),
@@ -76,10 +78,7 @@ pub enum Msg {
     Connected(Result<Services>),
 }
 
-pub struct Objects {
-    pub bucket: String,
-    pub list: ListView<ObjectInfo>,
-}
+pub use super::objects::Objects;
 
 pub struct Task {
     pub id: u64,
@@ -179,10 +178,7 @@ impl App {
         self.spawn(async move { Msg::Findings(load_findings(&s, &p).await) });
         self.load_runs();
         self.load_grants();
-        if let Some(o) = &self.objects {
-            let bucket = o.bucket.clone();
-            self.load_objects(bucket);
-        }
+        self.load_objects();
     }
 
     /// Remembers that `pane` is empty because the principal may not read it.
@@ -226,15 +222,22 @@ impl App {
         }
     }
 
-    pub fn load_objects(&mut self, bucket: String) {
+    /// Lists the open bucket where its view is (one folder, or every key in the flat view).
+    pub fn load_objects(&mut self) {
+        let Some(o) = &self.objects else {
+            return;
+        };
+        let (bucket, flat) = (o.bucket.clone(), o.flat);
+        let (prefix, delimiter) = o.request();
         let (s, p) = (self.services.clone(), self.principal.clone());
         self.spawn(async move {
-            let result = s
-                .storage
-                .list_objects(&p, &bucket, "", None)
-                .await
-                .map(|l| l.objects);
-            Msg::Objects { bucket, result }
+            let result = s.storage.list_objects(&p, &bucket, &prefix, delimiter).await;
+            Msg::Objects {
+                bucket,
+                prefix,
+                flat,
+                result,
+            }
         });
     }
 
@@ -309,10 +312,12 @@ impl App {
             }
             Msg::Objects {
                 bucket,
-                result: Ok(items),
+                prefix,
+                flat,
+                result: Ok(listing),
             } => {
                 if let Some(o) = self.objects.as_mut().filter(|o| o.bucket == bucket) {
-                    o.list.set(items);
+                    o.set(&prefix, flat, listing);
                 }
             }
             // A pane the acting principal may not read is emptied and the status line says
@@ -485,7 +490,7 @@ impl App {
     }
 
     pub fn selected_object(&self) -> Option<&ObjectInfo> {
-        self.objects.as_ref()?.list.selected()
+        self.objects.as_ref()?.selected_object()
     }
 
     pub fn selected_finding(&self) -> Option<&Finding> {
@@ -521,7 +526,19 @@ impl App {
                     list.step(intent == Intent::Down);
                 }
             }
-            Intent::Back => self.objects = None,
+            Intent::Back => {
+                if self.objects.as_mut().is_some_and(Objects::up) {
+                    self.load_objects();
+                } else {
+                    self.objects = None;
+                }
+            }
+            Intent::ToggleFlat => {
+                if let Some(o) = self.objects.as_mut() {
+                    o.toggle_flat();
+                    self.load_objects();
+                }
+            }
             Intent::Help => {
                 self.popup = Some(Popup::Help {
                     readonly: self.readonly,

@@ -68,6 +68,7 @@ pub enum Intent {
     Upload,
     Download,
     DeleteObject,
+    ToggleFlat,
     CreateKey,
     RotateKey,
     ToggleKeyEnabled,
@@ -300,6 +301,15 @@ pub const BINDINGS: &[Binding] = &[
         true,
         true,
     ),
+    b(
+        S::Objects,
+        &[code(KeyCode::Enter)],
+        I::Open,
+        "open folder",
+        false,
+        true,
+    ),
+    b(S::Objects, &[ch('f')], I::ToggleFlat, "folders/flat", false, true),
     b(
         S::Objects,
         &[code(KeyCode::Esc), code(KeyCode::Backspace)],

@@ -11,6 +11,7 @@ mod jobs;
 pub mod keymap;
 mod list_view;
 mod loads;
+mod objects;
 mod popup;
 mod query;
 pub mod theme;

@@ -7,6 +7,7 @@ use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Cell, HighlightSpacing, Paragraph, Row, Table, Wrap};
 
+use super::objects::ObjectRow;
 use super::app::{App, PANES, Pane, key_label};
 use super::theme;
 use crate::service::jobs::RunState;
@@ -274,44 +275,64 @@ fn render_objects(app: &mut App, f: &mut Frame, area: Rect) {
     let Some(objects) = &mut app.objects else {
         return;
     };
-    let block = pane_block(
-        format!(
-            " s3://{} ({} objects) ",
-            objects.bucket,
-            objects.list.items.len()
-        ),
-        filter.as_deref(),
-    );
+    let (folders, count) = objects.counts();
+    let title = match folders {
+        0 => format!(" {} ({count} objects) ", objects.location()),
+        n => format!(" {} ({n} folders, {count} objects) ", objects.location()),
+    };
+    let block = pane_block(title, filter.as_deref());
     if objects.list.items.is_empty() {
-        return empty(
-            f,
-            area,
-            block,
-            "This bucket is empty. Press u to upload a file.",
-        );
+        let hint = if objects.prefix.is_empty() || objects.flat {
+            "This bucket is empty. Press u to upload a file."
+        } else {
+            "Nothing here (yet). Press esc to go up, u to upload a file."
+        };
+        return empty(f, area, block, hint);
     }
+    // In the folder view a row shows its name under the current prefix, as `aws s3 ls` does.
+    let shown_prefix = if objects.flat {
+        String::new()
+    } else {
+        objects.prefix.clone()
+    };
     let rows: Vec<Vec<Line>> = objects
         .list
         .visible()
         .into_iter()
-        .map(|o| {
-            let enc = match (&o.server_side_encryption, &o.sse_kms_key_id) {
-                (Sse::Kms, Some(arn)) => {
-                    let name = key_names
-                        .iter()
-                        .find(|(a, _)| a == arn)
-                        .map(|(_, n)| n.clone())
-                        .unwrap_or(arn.clone());
-                    format!("SSE-KMS {name}")
-                }
-                _ => "SSE-S3".into(),
-            };
-            vec![
-                Line::from(o.key.clone()),
-                Line::from(size(o.size)).right_aligned(),
-                Line::from(enc),
-                Line::from(when(o.last_modified)),
-            ]
+        .map(|row| match row {
+            ObjectRow::Folder(p) => vec![
+                Line::from(format!(
+                    "▸ {}",
+                    p.strip_prefix(shown_prefix.as_str()).unwrap_or(p)
+                )),
+                Line::from(""),
+                Line::from("folder"),
+                Line::from(""),
+            ],
+            ObjectRow::Object(o) => {
+                let enc = match (&o.server_side_encryption, &o.sse_kms_key_id) {
+                    (Sse::Kms, Some(arn)) => {
+                        let name = key_names
+                            .iter()
+                            .find(|(a, _)| a == arn)
+                            .map(|(_, n)| n.clone())
+                            .unwrap_or(arn.clone());
+                        format!("SSE-KMS {name}")
+                    }
+                    _ => "SSE-S3".into(),
+                };
+                vec![
+                    Line::from(
+                        o.key
+                            .strip_prefix(shown_prefix.as_str())
+                            .unwrap_or(&o.key)
+                            .to_string(),
+                    ),
+                    Line::from(size(o.size)).right_aligned(),
+                    Line::from(enc),
+                    Line::from(when(o.last_modified)),
+                ]
+            }
         })
         .collect();
     let t = table(

@@ -139,7 +139,20 @@ async fn upload_a_file_then_disable_its_key_from_the_keyboard() {
     assert!(confirm.contains("--sse-kms-key-id alias/test"), "{confirm}");
     press(&mut app, KeyCode::Char('y'));
     app.settle().await;
-    assert!(screen(&mut app).contains("raw/upload.csv"));
+    // The bucket shows folders: raw/ holds the new object.
+    let top = screen(&mut app);
+    assert!(top.contains("▸ raw/") && top.contains("1 folders"), "{top}");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let raw = screen(&mut app);
+    assert!(raw.contains("s3://data/raw/") && raw.contains("upload.csv"), "{raw}");
+    // f: every key at once, without folders; esc from the top leaves the bucket.
+    press(&mut app, KeyCode::Char('f'));
+    app.settle().await;
+    let flat = screen(&mut app);
+    assert!(flat.contains("raw/upload.csv") && flat.contains("(all keys)"), "{flat}");
+    press(&mut app, KeyCode::Char('f'));
+    app.settle().await;
     assert_eq!(
         get(&t.services, &admin(), "data", "raw/upload.csv")
             .await
@@ -165,6 +178,8 @@ async fn upload_a_file_then_disable_its_key_from_the_keyboard() {
 
     // Back to the bucket: the object no longer opens, and the console says why.
     press(&mut app, KeyCode::Char('1'));
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
     press(&mut app, KeyCode::Char('d'));
     press(&mut app, KeyCode::Enter);
     app.settle().await;

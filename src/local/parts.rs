@@ -20,6 +20,7 @@ use super::{Caller, Lake};
 use crate::service::multipart::{CompletedPart, MIN_PART_SIZE, bare_etag};
 use crate::service::storage::{Body, PutOptions, Sse};
 use crate::service::{Code, Result, ServiceError};
+
 /// An upload as the store records it.
 pub(super) struct UploadRow {
     pub(super) key: String,

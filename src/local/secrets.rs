@@ -119,7 +119,10 @@ fn stages(tx: &Transaction, arn: &str) -> Result<BTreeMap<String, Vec<String>>> 
 
 /// Removes a secret and every sealed version of it.
 fn remove(tx: &Transaction, arn: &str) -> Result<()> {
-    tx.execute("DELETE FROM secret_stages WHERE secret_arn = ?1", params![arn])?;
+    tx.execute(
+        "DELETE FROM secret_stages WHERE secret_arn = ?1",
+        params![arn],
+    )?;
     tx.execute(
         "DELETE FROM secret_versions WHERE secret_arn = ?1",
         params![arn],
@@ -207,7 +210,11 @@ impl Lake {
     ) -> Result<Option<(String, Option<PolicyDocument>)>> {
         match self.find_secret(tx, secret_id)? {
             Some(row) => {
-                let policy = row.policy.as_deref().map(PolicyDocument::parse).transpose()?;
+                let policy = row
+                    .policy
+                    .as_deref()
+                    .map(PolicyDocument::parse)
+                    .transpose()?;
                 Ok(Some((row.arn, policy)))
             }
             None => Ok(None),

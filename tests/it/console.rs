@@ -635,14 +635,19 @@ async fn secrets_sit_beside_the_keys_and_their_value_shows_only_when_confirmed()
     let pane = screen(&mut app);
     snapshot!("secrets", pane.clone());
     assert!(
-        pane.contains("prod/warehouse") && pane.contains("alias/test") && pane.contains("loader credentials"),
+        pane.contains("prod/warehouse")
+            && pane.contains("alias/test")
+            && pane.contains("loader credentials"),
         "{pane}"
     );
     assert!(!pane.contains(value), "the list shows no value: {pane}");
     // Reading is not a change: the read-only console may reveal, but asks first.
     press(&mut app, KeyCode::Char('v'));
     let asking = screen(&mut app);
-    assert!(asking.contains("recorded in the audit") && !asking.contains(value), "{asking}");
+    assert!(
+        asking.contains("recorded in the audit") && !asking.contains(value),
+        "{asking}"
+    );
     // Declined: nothing is read, nothing recorded.
     press(&mut app, KeyCode::Char('n'));
     app.settle().await;

@@ -26,7 +26,11 @@ async fn secrets_round_trip_through_secrets_manager() {
         .await
         .unwrap();
     assert_eq!(created.name, name);
-    assert!(created.arn.contains(&format!(":secret:{name}-")), "{}", created.arn);
+    assert!(
+        created.arn.contains(&format!(":secret:{name}-")),
+        "{}",
+        created.arn
+    );
     let first = created.version_id.clone().unwrap();
 
     let got = s
@@ -57,7 +61,10 @@ async fn secrets_round_trip_through_secrets_manager() {
     assert_eq!(previous.version_id, first);
 
     let described = s.secrets.describe_secret(&a, &created.arn).await.unwrap();
-    assert_eq!(described.description.as_deref(), Some("the source database"));
+    assert_eq!(
+        described.description.as_deref(),
+        Some("the source database")
+    );
     assert_eq!(described.version_ids_to_stages[&second], ["AWSCURRENT"]);
     assert_eq!(described.version_ids_to_stages[&first], ["AWSPREVIOUS"]);
     let listed = s.secrets.list_secrets(&a).await.unwrap();

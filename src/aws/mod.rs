@@ -24,6 +24,7 @@ mod macie;
 mod masking;
 mod multipart;
 mod s3;
+mod secrets;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,6 +66,7 @@ pub struct Clients {
     pub cloudtrail: aws_sdk_cloudtrail::Client,
     pub macie: aws_sdk_macie2::Client,
     pub iam: aws_sdk_iam::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
 }
 
 impl Clients {
@@ -83,6 +85,7 @@ impl Clients {
             cloudtrail: aws_sdk_cloudtrail::Client::new(sdk),
             macie: aws_sdk_macie2::Client::new(sdk),
             iam: aws_sdk_iam::Client::new(sdk),
+            secrets: aws_sdk_secretsmanager::Client::new(sdk),
         }
     }
 }
@@ -101,6 +104,7 @@ pub struct Aws {
     cloudtrail: aws_sdk_cloudtrail::Client,
     macie: aws_sdk_macie2::Client,
     iam: aws_sdk_iam::Client,
+    secrets: aws_sdk_secretsmanager::Client,
     /// Jobs this process is running itself (`--in-lakectl`).
     running: in_lakectl::Running,
 }
@@ -214,6 +218,7 @@ impl Aws {
             cloudtrail: clients.cloudtrail,
             macie: clients.macie,
             iam: clients.iam,
+            secrets: clients.secrets,
             running: Default::default(),
         }
     }
@@ -242,6 +247,7 @@ impl Aws {
             classification: self.clone(),
             access: self.clone(),
             query: self.clone(),
+            secrets: self.clone(),
             connect: Some(self.clone()),
         }
     }
@@ -364,9 +370,6 @@ fn causes(err: &(dyn std::error::Error + 'static)) -> String {
 
 /// What kind of failure an AWS error code is.
 fn classify(aws_code: &str) -> Code {
-    if let Some(code) = Code::parse(aws_code) {
-        return code;
-    }
     match aws_code {
         "AccessDeniedException" | "Forbidden" | "AuthorizationErrorException" => Code::AccessDenied,
         // (InvalidAccessKeyId and SignatureDoesNotMatch are codes of their own, parsed above.)
@@ -380,7 +383,9 @@ fn classify(aws_code: &str) -> Code {
         "InvalidParameterValue" | "InvalidParameterException" | "InvalidRequest" => {
             Code::ValidationException
         }
-        _ => Code::AwsService,
+        // After the names above, so that codes the local lake also uses under a Secrets Manager
+        // name (ResourceNotFoundException) keep the kind other services' scripts expect.
+        _ => Code::parse(aws_code).unwrap_or(Code::AwsService),
     }
 }
 

@@ -50,6 +50,10 @@ pub enum Command {
     /// SQL over the catalog, as the acting principal sees it (Amazon Athena)
     #[command(subcommand)]
     Athena(AthenaCommand),
+    /// Secrets sealed under a KMS key, versioned, read only as policies allow (AWS Secrets
+    /// Manager)
+    #[command(subcommand)]
+    Secretsmanager(super::secretsmanager::SecretsmanagerCommand),
     /// The audit trail: the local lake's hash chain, or on AWS CloudTrail's events (whose
     /// integrity `aws cloudtrail validate-logs` checks)
     #[command(subcommand)]
@@ -624,6 +628,7 @@ impl Command {
             ),
             Command::Lakeformation(c) => c.changes_anything(),
             Command::Athena(c) => c.changes_anything(),
+            Command::Secretsmanager(c) => c.changes_anything(),
             Command::Audit(_) => false,
         }
     }

@@ -15,6 +15,7 @@ pub mod output;
 pub mod s3;
 mod s3api;
 pub mod script;
+pub mod secretsmanager;
 
 use std::sync::Mutex;
 
@@ -158,6 +159,7 @@ impl Context<'_> {
             Command::Macie2(c) => self.macie2(c).await,
             Command::Lakeformation(c) => self.lakeformation(c).await,
             Command::Athena(c) => self.athena(c).await,
+            Command::Secretsmanager(c) => self.secretsmanager(c).await,
             Command::Audit(c) => self.audit(c).await,
         }
     }

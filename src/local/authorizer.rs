@@ -38,6 +38,8 @@ enum ResourcePolicy {
     None,
     Bucket(String),
     Key(String),
+    /// A secret (name or ARN): its resource policy, matched against its full ARN.
+    Secret(String),
 }
 
 impl Call {
@@ -80,6 +82,12 @@ impl Call {
     /// The KMS key (id, ARN or alias) whose key policy takes part.
     pub fn key(mut self, key: &str) -> Self {
         self.resource_policy = ResourcePolicy::Key(key.into());
+        self
+    }
+
+    /// The secret (name or ARN) whose resource policy takes part.
+    pub fn secret(mut self, secret: &str) -> Self {
+        self.resource_policy = ResourcePolicy::Secret(secret.into());
         self
     }
 
@@ -224,6 +232,22 @@ impl Lake {
             ResourcePolicy::Key(key) => match self.resolve_key(tx, key) {
                 Ok(row) => self.authorize_key(caller, &row, &action),
                 Err(_) => self.decide(caller, &action, &call.target, &context, None),
+            },
+            // As for buckets, a missing secret leaves identity policies alone to decide.
+            ResourcePolicy::Secret(id) => match self.secret_policy_for(tx, id)? {
+                Some((arn, Some(policy))) => self.decide(
+                    caller,
+                    &action,
+                    &arn,
+                    &context,
+                    Some(ResourcePolicyRef {
+                        kind: "secret's resource policy",
+                        document: &policy,
+                        delegation_required: false,
+                    }),
+                ),
+                Some((arn, None)) => self.decide(caller, &action, &arn, &context, None),
+                None => self.decide(caller, &action, &call.target, &context, None),
             },
         }
     }

@@ -79,6 +79,40 @@ pub(super) fn create_managed_s3_key(lake: &Lake, tx: &Transaction) -> Result<()>
     Ok(())
 }
 
+/// The managed key behind Secrets Manager's default encryption (`alias/aws/secretsmanager`),
+/// made on first use as AWS makes it: every principal may use it, through Secrets Manager only
+/// (its calls are the only ones that name it for a secret), and nobody may change it.
+pub(super) fn managed_secrets_key(lake: &Lake, tx: &Transaction) -> Result<String> {
+    let alias = crate::service::secrets::DEFAULT_KEY_ALIAS;
+    let existing: Option<String> = tx
+        .query_row(
+            "SELECT key_id FROM aliases WHERE name = ?1",
+            params![alias],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    let policy = PolicyDocument::parse(
+        r#"{"Version":"2012-10-17","Id":"auto-secretsmanager-2","Statement":[{"Sid":"Allow access through AWS Secrets Manager for all principals",
+            "Effect":"Allow","Principal":{"AWS":"*"},"Action":["kms:Encrypt","kms:Decrypt","kms:ReEncrypt*",
+            "kms:GenerateDataKey*","kms:CreateGrant","kms:DescribeKey"],"Resource":"*"}]}"#,
+    )
+    .expect("the managed key policy is valid");
+    let id = lake.insert_key(
+        tx,
+        "Default key that protects my Secrets Manager data when no other key is defined",
+        &policy,
+        "AWS",
+    )?;
+    tx.execute(
+        "INSERT INTO aliases(name, key_id, created) VALUES (?1, ?2, ?3)",
+        params![alias, id, ts(now())],
+    )?;
+    Ok(id)
+}
+
 /// Destroys keys whose deletion date has passed and rotates keys whose rotation is due. Runs when
 /// a lake opens; it takes the write lock only when something is due.
 pub(super) fn run_due_maintenance(lake: &Lake) -> Result<()> {

@@ -60,7 +60,9 @@ pub const MANAGED: &[ManagedPolicy] = &[
             "kms:Describe*","kms:Get*","kms:List*",
             "lakeformation:Describe*","lakeformation:Get*","lakeformation:List*","lakeformation:Search*",
             "macie2:Describe*","macie2:Get*","macie2:List*",
-            "s3:Describe*","s3:Get*","s3:List*"],"Resource":"*"}]}"#,
+            "s3:Describe*","s3:Get*","s3:List*",
+            "secretsmanager:DescribeSecret","secretsmanager:GetResourcePolicy","secretsmanager:ListSecrets",
+            "secretsmanager:ListSecretVersionIds"],"Resource":"*"}]}"#,
     },
     ManagedPolicy {
         name: "AmazonS3ReadOnlyAccess",

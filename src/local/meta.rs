@@ -21,7 +21,7 @@ impl From<rusqlite::Error> for ServiceError {
 }
 
 /// The schema, as the migrations that build it: a lake at version N runs migrations N.. in order.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
 
 const V1: &str = r#"
 CREATE TABLE principals(
@@ -273,6 +273,42 @@ CREATE TABLE multipart_parts(
     PRIMARY KEY(upload_id, part_number)
 ) WITHOUT ROWID;
 ALTER TABLE objects ADD COLUMN s3_etag TEXT;
+"#;
+
+/// Secrets Manager: a secret's name, key and resource policy; each version's value sealed under
+/// a data key of its own (itself sealed under the secret's KMS key) with the ARN and version as
+/// additional data; the stages (AWSCURRENT, AWSPREVIOUS, ...) pointing at versions. A secret
+/// scheduled for deletion keeps its rows until `deletion_date`, then they are removed.
+const V9: &str = r#"
+CREATE TABLE secrets(
+    arn TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    description TEXT,
+    kms_key_id TEXT,
+    policy TEXT,
+    created TEXT NOT NULL,
+    last_changed TEXT NOT NULL,
+    last_accessed TEXT,
+    deleted TEXT,
+    deletion_date TEXT
+);
+CREATE TABLE secret_versions(
+    secret_arn TEXT NOT NULL REFERENCES secrets(arn) ON DELETE CASCADE,
+    version_id TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    key_version INTEGER NOT NULL,
+    sealed_data_key BLOB NOT NULL,
+    sealed_value BLOB NOT NULL,
+    created TEXT NOT NULL,
+    PRIMARY KEY(secret_arn, version_id)
+);
+CREATE TABLE secret_stages(
+    secret_arn TEXT NOT NULL REFERENCES secrets(arn) ON DELETE CASCADE,
+    stage TEXT NOT NULL,
+    version_id TEXT NOT NULL,
+    PRIMARY KEY(secret_arn, stage),
+    FOREIGN KEY(secret_arn, version_id) REFERENCES secret_versions(secret_arn, version_id)
+);
 "#;
 
 pub struct Meta {

@@ -30,6 +30,7 @@ mod pipe;
 mod runs;
 mod s3;
 mod sealed_text;
+mod secrets;
 mod user_policies;
 
 use std::sync::{Arc, Weak};
@@ -115,6 +116,7 @@ impl Lake {
             })?;
         }
         kms::run_due_maintenance(&lake)?;
+        secrets::purge_due(&lake)?;
         objects::sweep_abandoned_uploads(&lake);
         Ok(lake)
     }
@@ -168,6 +170,7 @@ impl Lake {
             classification: self.clone(),
             access: self.clone(),
             query: self.clone(),
+            secrets: self.clone(),
             connect: None,
         }
     }

@@ -59,6 +59,12 @@ codes! {
     /// Athena's "the query is wrong or not allowed".
     InvalidRequestException => "InvalidRequestException",
     EntityNotFoundException => "EntityNotFoundException",
+    /// Secrets Manager's "no such secret" (or version, or stage).
+    ResourceNotFoundException => "ResourceNotFoundException",
+    /// Secrets Manager's "a secret of that name exists (perhaps scheduled for deletion)".
+    ResourceExistsException => "ResourceExistsException",
+    /// Secrets Manager's "a parameter's value is not valid".
+    InvalidParameterException => "InvalidParameterException",
     /// Glue: a crawler is already crawling (start) / is not crawling (stop).
     CrawlerRunningException => "CrawlerRunningException",
     CrawlerNotRunningException => "CrawlerNotRunningException",

@@ -15,6 +15,7 @@ pub mod multipart;
 pub mod policy;
 pub mod progress;
 pub mod query;
+pub mod secrets;
 pub mod storage;
 pub mod view;
 pub mod wait;
@@ -103,5 +104,6 @@ pub struct Services {
     pub classification: Arc<dyn classification::Classification>,
     pub access: Arc<dyn access::Access>,
     pub query: Arc<dyn query::Query>,
+    pub secrets: Arc<dyn secrets::Secrets>,
     pub connect: Option<Arc<dyn Connect>>,
 }

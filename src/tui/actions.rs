@@ -77,6 +77,12 @@ impl App {
                         self.load_objects();
                     }
                 }
+                super::app::Pane::Keys if self.show_secrets => {
+                    if let Some(s) = self.secrets.selected() {
+                        let w = words(&["secretsmanager", "describe-secret", "--secret-id", &s.arn]);
+                        self.run_job(Job::command(format!("secret {}", s.name), w, true));
+                    }
+                }
                 super::app::Pane::Keys => {
                     if let Some(k) = self.selected_key() {
                         self.run_job(key_details(k.key_id.clone(), key_label(k)));
@@ -139,6 +145,17 @@ impl App {
                 }
             }
             Intent::Catalog => self.run_job(catalog_tree()),
+            Intent::Reveal if self.pane == super::app::Pane::Keys => {
+                if let Some(s) = self.secrets.selected() {
+                    let w = words(&["secretsmanager", "get-secret-value", "--secret-id", &s.arn]);
+                    let message = format!(
+                        "Show the value of the secret {}? It is read with your rights (the secret's policy and kms:Decrypt on its key) and recorded in the audit log.\n\n{}",
+                        s.name,
+                        command_text(&w)
+                    );
+                    self.popup = Some(Popup::Confirm { message, job: Job::command(format!("value of {}", s.name), w, true) });
+                }
+            }
             Intent::Reveal => {
                 if let Some(f) = self.selected_finding() {
                     let o = &f.resources_affected.s3_object;

@@ -17,6 +17,7 @@ use super::query::{QueryPane, QueryResult};
 use crate::service::classification::Finding;
 use crate::service::iam::PrincipalInfo;
 use crate::service::keys::KeyOverview;
+use crate::service::secrets::SecretDescription;
 use crate::service::storage::{BucketOverview, Listing, ObjectInfo};
 use crate::service::{Code, Principal, Progress, Result, ServiceError, Services};
 
@@ -63,6 +64,7 @@ pub enum Msg {
         result: Result<Listing>,
     },
     Keys(Result<Vec<KeyOverview>>),
+    Secrets(Result<Vec<SecretDescription>>),
     Principals(Result<Vec<PrincipalInfo>>),
     JobDone {
         task: u64,
@@ -98,6 +100,12 @@ pub struct App {
     pub buckets: ListView<BucketOverview>,
     pub objects: Option<Objects>,
     pub keys: ListView<KeyOverview>,
+    /// The secrets, shown in the Keys pane instead of the keys while `show_secrets`: names, key
+    /// and last change only; a value is read only on request (`v`, confirmed, audited).
+    pub secrets: ListView<SecretDescription>,
+    pub show_secrets: bool,
+    /// Why the secrets cannot be listed, when the principal may not list them.
+    pub secrets_denied: Option<String>,
     pub runs: ListView<RunRow>,
     pub findings: ListView<Finding>,
     /// Why the findings cannot be shown, when they cannot: the principal is not a lake admin,
@@ -135,6 +143,9 @@ impl App {
             buckets: ListView::new(bucket_name),
             objects: None,
             keys: ListView::new(key_label),
+            secrets: ListView::new(|s: &SecretDescription| s.name.clone()),
+            show_secrets: false,
+            secrets_denied: None,
             runs: ListView::new(|r: &RunRow| r.name.clone()),
             findings: ListView::new(finding_label),
             findings_unavailable: None,
@@ -172,6 +183,8 @@ impl App {
         self.spawn(async move { Msg::Buckets(s.storage.bucket_overview(&p).await) });
         let (s, p) = (self.services.clone(), self.principal.clone());
         self.spawn(async move { Msg::Keys(s.keys.key_overview(&p).await) });
+        let (s, p) = (self.services.clone(), self.principal.clone());
+        self.spawn(async move { Msg::Secrets(s.secrets.list_secrets(&p).await) });
         let (s, p) = (self.services.clone(), self.principal.clone());
         self.spawn(async move { Msg::Principals(s.iam.list_principals(&p).await) });
         let (s, p) = (self.services.clone(), self.principal.clone());
@@ -289,6 +302,15 @@ impl App {
                 self.access_restored(Pane::Keys);
                 self.keys.set(items)
             }
+            Msg::Secrets(Ok(items)) => {
+                self.secrets_denied = None;
+                self.secrets.set(items)
+            }
+            // Said in the pane's secrets view, not in a popup at every refresh.
+            Msg::Secrets(Err(e)) => {
+                self.secrets.set(Vec::new());
+                self.secrets_denied = Some(format!("{}: {}", e.code_name(), e.message));
+            }
             Msg::Runs(Ok(items)) => {
                 self.access_restored(Pane::Runs);
                 self.runs.set(items)
@@ -395,6 +417,7 @@ impl App {
         match self.pane {
             Pane::Buckets if self.objects.is_some() => Scope::Objects,
             Pane::Buckets => Scope::Buckets,
+            Pane::Keys if self.show_secrets => Scope::Secrets,
             Pane::Keys => Scope::Keys,
             Pane::Runs => Scope::Runs,
             Pane::Findings => Scope::Findings,
@@ -454,6 +477,7 @@ impl App {
         match (self.pane, &self.objects) {
             (Pane::Buckets, Some(o)) => Some(&o.list),
             (Pane::Buckets, None) => Some(&self.buckets),
+            (Pane::Keys, _) if self.show_secrets => Some(&self.secrets),
             (Pane::Keys, _) => Some(&self.keys),
             (Pane::Runs, _) => Some(&self.runs),
             (Pane::Findings, _) => Some(&self.findings),
@@ -466,6 +490,7 @@ impl App {
         match (self.pane, self.objects.as_mut()) {
             (Pane::Buckets, Some(o)) => Some(&mut o.list),
             (Pane::Buckets, None) => Some(&mut self.buckets),
+            (Pane::Keys, _) if self.show_secrets => Some(&mut self.secrets),
             (Pane::Keys, _) => Some(&mut self.keys),
             (Pane::Runs, _) => Some(&mut self.runs),
             (Pane::Findings, _) => Some(&mut self.findings),
@@ -565,6 +590,7 @@ impl App {
                     self.message = Some(format!("cancelling {}", t.label));
                 }
             }
+            Intent::ToggleSecrets => self.show_secrets = !self.show_secrets,
             Intent::NewGrant => self.new_grant(),
             Intent::Revoke => self.revoke_selected(),
             Intent::Explain => self.explain(),

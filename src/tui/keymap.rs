@@ -11,6 +11,8 @@ pub enum Scope {
     Buckets,
     Objects,
     Keys,
+    /// The Keys pane showing the secrets sealed under the keys (`s` toggles).
+    Secrets,
     Runs,
     Findings,
     Grants,
@@ -19,11 +21,12 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope, in the order help lists them.
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 9] = [
         Scope::Global,
         Scope::Buckets,
         Scope::Objects,
         Scope::Keys,
+        Scope::Secrets,
         Scope::Findings,
         Scope::Runs,
         Scope::Grants,
@@ -38,6 +41,7 @@ impl Scope {
             Scope::Buckets => "Buckets",
             Scope::Objects => "Objects of a bucket",
             Scope::Keys => "Keys",
+            Scope::Secrets => "Secrets (in the Keys pane)",
             Scope::Runs => "Runs",
             Scope::Findings => "Findings",
             Scope::Grants => "Grants",
@@ -81,6 +85,8 @@ pub enum Intent {
     RunLog,
     Catalog,
     Reveal,
+    /// The Keys pane: keys or the secrets beside them.
+    ToggleSecrets,
     Classify,
     MaskFromFinding,
     NewGrant,
@@ -327,6 +333,38 @@ pub const BINDINGS: &[Binding] = &[
         true,
     ),
     b(S::Keys, &[ch('n')], I::CreateKey, "new key", true, true),
+    b(
+        S::Keys,
+        &[ch('s')],
+        I::ToggleSecrets,
+        "secrets",
+        false,
+        true,
+    ),
+    b(
+        S::Secrets,
+        &[ch('s')],
+        I::ToggleSecrets,
+        "keys",
+        false,
+        true,
+    ),
+    b(
+        S::Secrets,
+        &[code(KeyCode::Enter)],
+        I::Open,
+        "details",
+        false,
+        true,
+    ),
+    b(
+        S::Secrets,
+        &[ch('v')],
+        I::Reveal,
+        "reveal value",
+        false,
+        true,
+    ),
     b(
         S::Keys,
         &[ch('a')],

@@ -345,6 +345,9 @@ fn render_objects(app: &mut App, f: &mut Frame, area: Rect) {
 }
 
 fn render_keys(app: &mut App, f: &mut Frame, area: Rect) {
+    if app.show_secrets {
+        return render_secrets(app, f, area);
+    }
     let block = pane_block(
         format!(" Keys ({}) ", app.keys.items.len()),
         app.current_filter(),
@@ -416,6 +419,50 @@ fn render_keys(app: &mut App, f: &mut Frame, area: Rect) {
         area,
     );
     f.render_stateful_widget(t, area, &mut app.keys.state);
+}
+
+/// The secrets beside the keys: what each is, which key seals it and when it last changed; never
+/// a value (that is `v`, which asks first).
+fn render_secrets(app: &mut App, f: &mut Frame, area: Rect) {
+    let block = pane_block(
+        format!(" Secrets ({}) · s: keys ", app.secrets.items.len()),
+        app.current_filter(),
+    );
+    if let Some(why) = app.secrets_denied.clone() {
+        return empty(f, area, block, &why);
+    }
+    if app.secrets.items.is_empty() {
+        return empty(
+            f,
+            area,
+            block,
+            "No secrets. `:secretsmanager create-secret --name N --secret-string file://F` makes one.",
+        );
+    }
+    let rows: Vec<Vec<Line>> = app
+        .secrets
+        .visible()
+        .into_iter()
+        .map(|s| {
+            let key = match &s.kms_key_id {
+                Some(k) => app.key_name_for_arn(k),
+                None => crate::service::secrets::DEFAULT_KEY_ALIAS.to_string(),
+            };
+            vec![
+                Line::from(s.name.clone()),
+                Line::from(key),
+                Line::from(when(s.last_changed_date)),
+                Line::from(s.description.clone().unwrap_or_default()),
+            ]
+        })
+        .collect();
+    let t = table(
+        rows,
+        &["Name", "Key", "Last changed", "Description"],
+        block,
+        area,
+    );
+    f.render_stateful_widget(t, area, &mut app.secrets.state);
 }
 
 fn render_findings(app: &mut App, f: &mut Frame, area: Rect) {

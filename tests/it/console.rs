@@ -623,3 +623,70 @@ async fn columns_fit_their_content_so_long_aliases_show_whole() {
     assert!(keys.contains("alias/lakeformation-kms-data-key "), "{keys}");
     assert!(keys.contains("the seed's own key"), "{keys}");
 }
+
+#[tokio::test]
+async fn secrets_sit_beside_the_keys_and_their_value_shows_only_when_confirmed() {
+    let (t, _) = demo_like().await;
+    let a = admin();
+    let value = "console-secret-5e1d";
+    t.services
+        .secrets
+        .create_secret(
+            &a,
+            lakectl::service::secrets::CreateSecret {
+                name: "prod/warehouse".into(),
+                secret_string: lakectl::service::secrets::SecretString::new(value.into()),
+                kms_key_id: Some("alias/test".into()),
+                description: Some("loader credentials".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let mut app = App::new(t.services.clone(), a, Options { readonly: true });
+    app.settle().await;
+    press(&mut app, KeyCode::Char('2'));
+    assert!(!screen(&mut app).contains("prod/warehouse"));
+    press(&mut app, KeyCode::Char('s'));
+    let pane = screen(&mut app);
+    snapshot!("secrets", pane.clone());
+    assert!(
+        pane.contains("prod/warehouse")
+            && pane.contains("alias/test")
+            && pane.contains("loader credentials"),
+        "{pane}"
+    );
+    assert!(!pane.contains(value), "the list shows no value: {pane}");
+    // Reading is not a change: the read-only console may reveal, but asks first.
+    press(&mut app, KeyCode::Char('v'));
+    let asking = screen(&mut app);
+    assert!(
+        asking.contains("recorded in the audit") && !asking.contains(value),
+        "{asking}"
+    );
+    // Declined: nothing is read, nothing recorded.
+    press(&mut app, KeyCode::Char('n'));
+    app.settle().await;
+    assert!(!screen(&mut app).contains(value));
+    let reads = |t: &TestLake| {
+        let t = t.services.clone();
+        async move {
+            t.audit
+                .list(&admin(), None)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|e| format!("{e:?}").contains("GetSecretValue"))
+                .count()
+        }
+    };
+    assert_eq!(reads(&t).await, 0);
+    press(&mut app, KeyCode::Char('v'));
+    press(&mut app, KeyCode::Char('y'));
+    app.settle().await;
+    assert!(screen(&mut app).contains(value));
+    assert_eq!(reads(&t).await, 1);
+    // `s` goes back to the keys.
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('s'));
+    assert!(screen(&mut app).contains("Rotation"));
+}

@@ -16,6 +16,7 @@ mod multipart;
 mod pii_quality;
 mod policies;
 mod query;
+mod secrets;
 mod security;
 mod server;
 mod storage;

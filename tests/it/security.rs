@@ -67,6 +67,7 @@ fn value_for(id: &str, path: &[String], scratch: &std::path::Path) -> String {
         "policy_name" => "lake-user".into(),
         "policy_arn" => "arn:aws:iam::aws:policy/ReadOnlyAccess".into(),
         "policy" => r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::secure-datalake/*"}]}"#.into(),
+        "resource_policy" => r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#.into(),
         "policy_document" => r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#.into(),
         "query_execution_id" | "query_execution_ids" => "00000000-0000-0000-0000-000000000000".into(),
         "query_string" => "SELECT 1".into(),

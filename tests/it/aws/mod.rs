@@ -13,6 +13,7 @@ mod in_lakectl;
 mod mocked;
 mod multipart;
 mod scenarios;
+mod secrets;
 mod storage;
 mod venv;
 

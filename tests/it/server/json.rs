@@ -85,9 +85,9 @@ try:
         if status["State"] not in ("QUEUED", "RUNNING"):
             break
         time.sleep(0.1)
-    print("STATE", status["State"], status.get("StateChangeReason", ""))
+    print("STATE", status["State"], status.get("StateChangeReason", "").replace("\n", " "))
 except athena.exceptions.ClientError as e:
-    print(e.response["Error"]["Code"], e.response["Error"]["Message"])
+    print(e.response["Error"]["Code"], e.response["Error"]["Message"].replace("\n", " "))
 try:
     athena.get_query_execution(QueryExecutionId=sys.argv[1])
     print("FOUND")
@@ -188,7 +188,7 @@ fn boto3_runs_the_first_seed_through_the_server_and_the_analyst_sees_only_symbol
             "--policy-name",
             "own-results",
             "--policy-document",
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::lake-query-results/${aws:username}/*"}]}"#,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::lake-query-results/${aws:username}/*"},{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::secure-datalake/processed/*"},{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::secure-datalake"}]}"#,
         ],
     ] {
         server.lakectl(args);
@@ -313,12 +313,12 @@ fn a_disabled_key_refuses_data_keys_and_decryption_through_kms() {
     assert!(e.contains("AccessDenied"), "{e}");
 }
 
-/// Timestamps to the millisecond: the wire carries epoch seconds, a double.
+/// Timestamps to the second: the wire carries epoch seconds as a double, which the SDK rounds.
 fn to_millis(v: &mut Value) {
     match v {
         Value::String(s) => {
             if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-                *v = Value::from(t.timestamp_millis());
+                *v = Value::from(t.timestamp());
             }
         }
         Value::Array(items) => items.iter_mut().for_each(to_millis),
@@ -338,7 +338,7 @@ fn lakectl_on_the_aws_backend_answers_as_lakectl_on_the_lake() {
         &[
             "glue",
             "get-tables",
-            "--database-name",
+            "--database",
             "lakeformation-glue-catalog-db",
         ],
         &["athena", "list-work-groups"],

@@ -6,9 +6,9 @@ use async_trait::async_trait;
 use super::{Aws, aws_error, time};
 use aws_sdk_iam::types::StatusType;
 
-use crate::service::iam::{CallerIdentity, 
-    AccessKey, AccessKeyMetadata, AccessKeyStatus, AttachedPolicy, Iam, PrincipalInfo,
-    SecretString, UserPolicy,
+use crate::service::iam::{
+    AccessKey, AccessKeyMetadata, AccessKeyStatus, AttachedPolicy, CallerIdentity, Iam,
+    PrincipalInfo, SecretString, UserPolicy,
 };
 use crate::service::policy::PolicyDocument;
 use crate::service::{Code, Principal, Result, ServiceError};

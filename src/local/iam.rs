@@ -8,8 +8,9 @@ use super::authorizer::Call;
 use super::{Lake, now, parse_ts, ts};
 use crate::service::access::{DataLakePrincipal, DataLakeSettings};
 use crate::service::audit::{Audit, AuditEvent, AuditVerification};
-use crate::service::iam::{CallerIdentity, 
-    AccessKey, AccessKeyMetadata, AccessKeyStatus, AttachedPolicy, Iam, PrincipalInfo, UserPolicy,
+use crate::service::iam::{
+    AccessKey, AccessKeyMetadata, AccessKeyStatus, AttachedPolicy, CallerIdentity, Iam,
+    PrincipalInfo, UserPolicy,
 };
 use crate::service::policy::PolicyDocument;
 use crate::service::{Code, Principal, Result, ServiceError};

@@ -11,7 +11,8 @@ use super::authz::{self, Decision};
 use super::kms::{DEFAULT_ROTATION_DAYS, KeyRow};
 use super::{Caller, Lake, now, parse_ts, ts};
 use crate::service::keys::{
-    AliasEntry, CreateKey, KeyListEntry, KeyMetadata, KeyState, Keys, RotationStatus,
+    AliasEntry, ClientCiphertext, CreateKey, EncryptionContext, KeyListEntry, KeyMetadata,
+    KeyRotation, KeyState, Keys, RotationStatus,
 };
 use crate::service::policy::{PolicyDocument, PrincipalSpec};
 use crate::service::{Code, Principal, Result, ServiceError};
@@ -293,6 +294,45 @@ impl Keys for Lake {
     async fn get_key_rotation_status(&self, by: &Principal, key: &str) -> Result<RotationStatus> {
         self.read_key(by, key, "GetKeyRotationStatus", |tx, row| {
             self.rotation_status(tx, row)
+        })
+    }
+
+    async fn client_encrypt(
+        &self,
+        by: &Principal,
+        key: &str,
+        plaintext: Option<&[u8]>,
+        context: &EncryptionContext,
+        return_plaintext: bool,
+    ) -> Result<ClientCiphertext> {
+        self.client_seal(by, key, plaintext, context, return_plaintext)
+    }
+
+    async fn client_decrypt(
+        &self,
+        by: &Principal,
+        blob: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<ClientCiphertext> {
+        self.client_open(by, blob, context)
+    }
+
+    async fn list_key_rotations(&self, by: &Principal, key: &str) -> Result<Vec<KeyRotation>> {
+        // Reading a key's rotations is part of reading its rotation status, as on KMS.
+        self.read_key(by, key, "GetKeyRotationStatus", |tx, row| {
+            let mut stmt = tx.prepare(
+                "SELECT created FROM key_versions WHERE key_id = ?1 AND version > 1 ORDER BY version",
+            )?;
+            let dates = stmt
+                .query_map(params![row.id], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(dates
+                .iter()
+                .map(|d| KeyRotation {
+                    key_id: row.id.clone(),
+                    rotation_date: parse_ts(d),
+                })
+                .collect())
         })
     }
 

@@ -10,6 +10,7 @@ mod authorizer;
 mod authz;
 mod catalog;
 mod classify;
+mod client_crypto;
 mod crawler;
 mod crypto;
 mod envelope;

@@ -142,7 +142,12 @@ pub fn bad_request(protocol: Protocol, code: &str, message: &str) -> Response<s3
     render(protocol, StatusCode::BAD_REQUEST, code, message)
 }
 
-fn render(protocol: Protocol, status: StatusCode, code: &str, message: &str) -> Response<s3s::Body> {
+fn render(
+    protocol: Protocol,
+    status: StatusCode,
+    code: &str,
+    message: &str,
+) -> Response<s3s::Body> {
     let request_id = uuid::Uuid::new_v4().to_string();
     let (content_type, body) = match protocol {
         Protocol::Json | Protocol::RestJson => (
@@ -173,7 +178,10 @@ fn render(protocol: Protocol, status: StatusCode, code: &str, message: &str) -> 
     let mut response = Response::new(s3s::Body::from(Bytes::from(body)));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
     if let Ok(v) = HeaderValue::from_str(code) {
         headers.insert("x-amzn-errortype", v);
     }

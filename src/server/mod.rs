@@ -8,10 +8,16 @@
 //! `sigv4.rs` authenticates what is not S3 (s3s authenticates S3, presigned URLs and streaming
 //! payloads included); one module per wire protocol translates to the service layer.
 
+mod athena;
 mod body;
+mod cloudtrail;
 mod dispatch;
 mod errors;
+mod glue;
 mod identity;
+mod json_protocol;
+mod kms;
+mod kms_crypto;
 mod query_protocol;
 mod s3;
 mod s3_multipart;

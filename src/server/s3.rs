@@ -9,9 +9,9 @@ use s3s::dto::*;
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
 use super::body::{ChannelSink, StreamReader, channel_sink, put_error};
-use super::s3_multipart as multipart;
 use super::dispatch::Peer;
 use super::identity::{self, S3Keys};
+use super::s3_multipart as multipart;
 use crate::local::Lake;
 use crate::service::policy::PolicyDocument;
 use crate::service::storage::{self as st, CreateBucket, PutOptions, Sse};
@@ -53,7 +53,10 @@ impl LakeS3 {
     /// request (no credentials) is refused: the lake has no public buckets.
     pub(super) fn principal<T>(&self, req: &S3Request<T>) -> S3Result<Principal> {
         let Some(credentials) = &req.credentials else {
-            return Err(s3_error!(AccessDenied, "Anonymous access is not allowed: sign the request"));
+            return Err(s3_error!(
+                AccessDenied,
+                "Anonymous access is not allowed: sign the request"
+            ));
         };
         let user = self
             .keys
@@ -82,7 +85,9 @@ pub(super) fn s3_err(err: ServiceError) -> S3Error {
         }
         Code::NotFoundException => S3ErrorCode::Custom("KMS.NotFoundException".into()),
         Code::DisabledException => S3ErrorCode::Custom("KMS.DisabledException".into()),
-        Code::KMSInvalidStateException => S3ErrorCode::Custom("KMS.KMSInvalidStateException".into()),
+        Code::KMSInvalidStateException => {
+            S3ErrorCode::Custom("KMS.KMSInvalidStateException".into())
+        }
         Code::ParamValidation | Code::ValidationException => S3ErrorCode::InvalidArgument,
         _ => S3ErrorCode::from_bytes(err.code_name().as_bytes())
             .unwrap_or(S3ErrorCode::InvalidRequest),
@@ -117,7 +122,12 @@ impl S3 for LakeS3 {
         req: S3Request<ListBucketsInput>,
     ) -> S3Result<S3Response<ListBucketsOutput>> {
         let by = self.principal(&req)?;
-        let buckets = self.services.storage.list_buckets(&by).await.map_err(s3_err)?;
+        let buckets = self
+            .services
+            .storage
+            .list_buckets(&by)
+            .await
+            .map_err(s3_err)?;
         Ok(S3Response::new(ListBucketsOutput {
             buckets: Some(
                 buckets
@@ -224,7 +234,9 @@ impl S3 for LakeS3 {
             }
         };
         let max_keys = match input.max_keys {
-            Some(n) if n < 0 => return Err(s3_error!(InvalidArgument, "max-keys must not be negative")),
+            Some(n) if n < 0 => {
+                return Err(s3_error!(InvalidArgument, "max-keys must not be negative"));
+            }
             Some(n) => (n as usize).min(MAX_KEYS),
             None => MAX_KEYS,
         };
@@ -274,7 +286,9 @@ impl S3 for LakeS3 {
                     size: Some(o.size as i64),
                     last_modified: Some(timestamp(o.last_modified)),
                     e_tag: Some(etag(&o.etag)),
-                    storage_class: Some(ObjectStorageClass::from_static(ObjectStorageClass::STANDARD)),
+                    storage_class: Some(ObjectStorageClass::from_static(
+                        ObjectStorageClass::STANDARD,
+                    )),
                     ..Default::default()
                 }),
                 Entry::Prefix(p) => prefixes.push(CommonPrefix { prefix: Some(p) }),
@@ -343,7 +357,14 @@ impl S3 for LakeS3 {
         let span = range.clone().map(|r| (r.start, r.end));
         tokio::spawn(async move {
             let outcome = storage
-                .get_object(&by, &bucket, &key, span, Box::new(sink), Progress::default())
+                .get_object(
+                    &by,
+                    &bucket,
+                    &key,
+                    span,
+                    Box::new(sink),
+                    Progress::default(),
+                )
                 .await;
             if let Err(e) = outcome {
                 ChannelSink::fail(&failure, e.to_string());
@@ -355,7 +376,12 @@ impl S3 for LakeS3 {
         let (length, content_range) = match &range {
             Some(r) => (
                 r.end - r.start,
-                Some(format!("bytes {}-{}/{}", r.start, r.end.saturating_sub(1), info.size)),
+                Some(format!(
+                    "bytes {}-{}/{}",
+                    r.start,
+                    r.end.saturating_sub(1),
+                    info.size
+                )),
             ),
             None => (info.size, None),
         };
@@ -449,7 +475,10 @@ impl S3 for LakeS3 {
         multipart::abort(self, req).await
     }
 
-    async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+    async fn list_parts(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
         multipart::list_parts(self, req).await
     }
 
@@ -488,7 +517,9 @@ impl S3 for LakeS3 {
             .map_err(s3_err)?;
         let text = serde_json::to_string(&policy)
             .map_err(|e| s3_err(ServiceError::internal(e.to_string())))?;
-        Ok(S3Response::new(GetBucketPolicyOutput { policy: Some(text) }))
+        Ok(S3Response::new(GetBucketPolicyOutput {
+            policy: Some(text),
+        }))
     }
 
     async fn put_bucket_policy(
@@ -563,9 +594,8 @@ impl S3 for LakeS3 {
                     "the configuration needs a rule with ApplyServerSideEncryptionByDefault"
                 )
             })?;
-        let algorithm = Sse::parse(rule.sse_algorithm.as_str()).ok_or_else(|| {
-            s3_error!(InvalidArgument, "SSEAlgorithm must be aws:kms or AES256")
-        })?;
+        let algorithm = Sse::parse(rule.sse_algorithm.as_str())
+            .ok_or_else(|| s3_error!(InvalidArgument, "SSEAlgorithm must be aws:kms or AES256"))?;
         self.services
             .storage
             .put_bucket_encryption(
@@ -595,5 +625,10 @@ fn decode_token(token: &str) -> S3Result<String> {
         .decode(token)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(|| s3_error!(InvalidArgument, "The continuation token provided is incorrect"))
+        .ok_or_else(|| {
+            s3_error!(
+                InvalidArgument,
+                "The continuation token provided is incorrect"
+            )
+        })
 }

@@ -155,12 +155,17 @@ pub async fn list_parts(
         .await
         .map_err(s3_err)?;
     let max = match input.max_parts {
-        Some(n) if n < 0 => return Err(s3_error!(InvalidArgument, "max-parts must not be negative")),
+        Some(n) if n < 0 => {
+            return Err(s3_error!(InvalidArgument, "max-parts must not be negative"));
+        }
         Some(n) => (n as usize).min(MAX_PARTS_PAGE),
         None => MAX_PARTS_PAGE,
     };
     let marker = input.part_number_marker.unwrap_or(0);
-    let after: Vec<_> = parts.into_iter().filter(|p| p.part_number > marker).collect();
+    let after: Vec<_> = parts
+        .into_iter()
+        .filter(|p| p.part_number > marker)
+        .collect();
     let truncated = after.len() > max;
     let page: Vec<_> = after.into_iter().take(max).collect();
     let next = page.last().map(|p| p.part_number);

@@ -101,11 +101,15 @@ pub fn verify(
 ) -> Result<(), AuthError> {
     let signed_at = check_time(request.headers, now)?;
     if !auth.signed_headers.iter().any(|h| h == "host") {
-        return Err(AuthError::incomplete("the signed headers must include host"));
+        return Err(AuthError::incomplete(
+            "the signed headers must include host",
+        ));
     }
     if request.headers.contains_key("x-amz-security-token") {
         // The lake issues no temporary credentials, so no session token can be valid.
-        return Err(AuthError::unrecognized("The security token included in the request is invalid."));
+        return Err(AuthError::unrecognized(
+            "The security token included in the request is invalid.",
+        ));
     }
     let mut headers = Vec::with_capacity(auth.signed_headers.len());
     for name in &auth.signed_headers {
@@ -243,7 +247,12 @@ mod tests {
         headers
     }
 
-    fn check(headers: &HeaderMap, body: &[u8], secret: &str, now: SystemTime) -> Result<(), AuthError> {
+    fn check(
+        headers: &HeaderMap,
+        body: &[u8],
+        secret: &str,
+        now: SystemTime,
+    ) -> Result<(), AuthError> {
         let auth = Authorization::from_headers(headers).unwrap()?;
         verify(
             &auth,
@@ -266,11 +275,20 @@ mod tests {
         check(&headers, body, SECRET, now).unwrap();
 
         let code = |r: Result<(), AuthError>| r.unwrap_err().code;
-        assert_eq!(code(check(&headers, br#"{"Limit":11}"#, SECRET, now)), "SignatureDoesNotMatch");
-        assert_eq!(code(check(&headers, body, "another secret", now)), "SignatureDoesNotMatch");
+        assert_eq!(
+            code(check(&headers, br#"{"Limit":11}"#, SECRET, now)),
+            "SignatureDoesNotMatch"
+        );
+        assert_eq!(
+            code(check(&headers, body, "another secret", now)),
+            "SignatureDoesNotMatch"
+        );
         let mut changed = headers.clone();
         changed.insert("x-amz-target", "TrentService.CreateKey".parse().unwrap());
-        assert_eq!(code(check(&changed, body, SECRET, now)), "SignatureDoesNotMatch");
+        assert_eq!(
+            code(check(&changed, body, SECRET, now)),
+            "SignatureDoesNotMatch"
+        );
         // An unsigned header may be added (proxies do); it is not part of the signature.
         let mut extra = headers.clone();
         extra.insert("x-forwarded-for", "10.0.0.1".parse().unwrap());

@@ -84,6 +84,26 @@ pub struct KeyOverview {
     pub rotation: Option<RotationStatus>,
 }
 
+/// One rotation of a key (KMS's ListKeyRotations): when the key got a new version.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyRotation {
+    pub key_id: String,
+    pub rotation_date: DateTime<Utc>,
+}
+
+/// A ciphertext a KMS key made for a client (Encrypt, GenerateDataKey), with its plaintext when
+/// the operation hands it out. The plaintext is wiped when dropped.
+pub struct ClientCiphertext {
+    /// The key's ARN.
+    pub key_id: String,
+    pub ciphertext_blob: Vec<u8>,
+    pub plaintext: Option<zeroize::Zeroizing<Vec<u8>>>,
+}
+
+/// A client's EncryptionContext: bound to the ciphertext, needed again to decrypt it.
+pub type EncryptionContext = std::collections::BTreeMap<String, String>;
+
 #[derive(Debug, Clone, Default)]
 pub struct CreateKey {
     pub alias: Option<String>,
@@ -124,6 +144,15 @@ pub trait Keys: Send + Sync {
     ) -> Result<()>;
     async fn rotate_key_on_demand(&self, by: &Principal, key: &str) -> Result<RotationStatus>;
     async fn get_key_rotation_status(&self, by: &Principal, key: &str) -> Result<RotationStatus>;
+    /// Every rotation the key has had, oldest first (the lake server's ListKeyRotations). Only
+    /// the local lake keeps them this way; elsewhere they are refused.
+    async fn list_key_rotations(&self, by: &Principal, key: &str) -> Result<Vec<KeyRotation>> {
+        let _ = (by, key);
+        Err(super::ServiceError::new(
+            super::Code::UnsupportedOperationException,
+            "ListKeyRotations is answered by the local lake only",
+        ))
+    }
     async fn get_key_policy(&self, by: &Principal, key: &str) -> Result<PolicyDocument>;
     /// Refuses a policy that would lock the caller out of the key unless `bypass_lockout_check`.
     async fn put_key_policy(
@@ -133,6 +162,35 @@ pub trait Keys: Send + Sync {
         policy: PolicyDocument,
         bypass_lockout_check: bool,
     ) -> Result<()>;
+    /// KMS's Encrypt, GenerateDataKey (`plaintext` None: a new 256-bit data key, returned with
+    /// its ciphertext unless `return_plaintext` is false) for a client of the lake server.
+    async fn client_encrypt(
+        &self,
+        by: &Principal,
+        key: &str,
+        plaintext: Option<&[u8]>,
+        context: &EncryptionContext,
+        return_plaintext: bool,
+    ) -> Result<ClientCiphertext> {
+        let _ = (by, key, plaintext, context, return_plaintext);
+        Err(super::ServiceError::new(
+            super::Code::UnsupportedOperationException,
+            "Encrypt and GenerateDataKey are the lake server's; the AWS backend calls KMS itself",
+        ))
+    }
+    /// KMS's Decrypt of what `client_encrypt` made, with the same context.
+    async fn client_decrypt(
+        &self,
+        by: &Principal,
+        blob: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<ClientCiphertext> {
+        let _ = (by, blob, context);
+        Err(super::ServiceError::new(
+            super::Code::UnsupportedOperationException,
+            "Decrypt is the lake server's; the AWS backend calls KMS itself",
+        ))
+    }
     /// The values behind `tokenize` tokens made under `key`: needs kms:Decrypt on it. A token the
     /// key did not make gives None.
     async fn detokenize(

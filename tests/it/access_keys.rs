@@ -379,7 +379,9 @@ fn the_binary_prints_iam_shapes_and_exit_codes() {
 async fn sts_get_caller_identity_names_the_acting_principal() {
     let t = crate::common::new_lake();
     let s = &t.services;
-    cli(s, "admin", "iam create-principal --name bob").await.unwrap();
+    cli(s, "admin", "iam create-principal --name bob")
+        .await
+        .unwrap();
     let me = cli(s, "bob", "sts get-caller-identity").await.unwrap();
     assert_eq!(me["UserId"], "bob");
     assert_eq!(me["Account"], t.lake.account_id());

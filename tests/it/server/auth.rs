@@ -12,7 +12,10 @@ fn the_aws_cli_is_the_principal_its_key_names() {
     let me = json_of(&server.aws(&admin, &["sts", "get-caller-identity"]));
     assert!(me["Arn"].as_str().unwrap().ends_with(":user/admin"), "{me}");
     let me = json_of(&server.aws(&analyst, &["sts", "get-caller-identity"]));
-    assert!(me["Arn"].as_str().unwrap().ends_with(":user/analyst"), "{me}");
+    assert!(
+        me["Arn"].as_str().unwrap().ends_with(":user/analyst"),
+        "{me}"
+    );
     assert_eq!(me["UserId"], "analyst");
 
     // The audit log records who, with which key, from where (CloudTrail's userIdentity and
@@ -27,7 +30,11 @@ fn the_aws_cli_is_the_principal_its_key_names() {
         .find(|e| e["EventName"] == "CreateBucket")
         .unwrap_or_else(|| panic!("no CreateBucket in {events}"))
         .clone();
-    assert_eq!(made["Detail"]["UserIdentity"]["AccessKeyId"], admin.id.as_str(), "{made}");
+    assert_eq!(
+        made["Detail"]["UserIdentity"]["AccessKeyId"],
+        admin.id.as_str(),
+        "{made}"
+    );
     assert_eq!(made["Detail"]["SourceIPAddress"], "127.0.0.1", "{made}");
     assert_eq!(server.lakectl(&["audit", "verify"])["Valid"], true);
 }
@@ -115,7 +122,11 @@ for service in ("sts", "s3"):
 print(" ".join(codes))
 "#;
     let out = server.python(&admin, script);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         "RequestTimeTooSkewed RequestTimeTooSkewed MissingAuthenticationToken AccessDenied"

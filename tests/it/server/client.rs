@@ -8,7 +8,10 @@ fn lakectl_on_the_aws_backend_is_the_analyst_its_key_names_and_sees_only_symbol(
     let server = Server::start_demo();
     let analyst = server.keys_for("analyst");
     let me = json_of(&server.lakectl_client(&analyst, &["sts", "get-caller-identity"]));
-    assert!(me["Arn"].as_str().unwrap().ends_with(":user/analyst"), "{me}");
+    assert!(
+        me["Arn"].as_str().unwrap().ends_with(":user/analyst"),
+        "{me}"
+    );
 
     let run = json_of(&server.lakectl_client(
         &analyst,
@@ -51,7 +54,10 @@ fn lakectl_on_the_aws_backend_is_the_analyst_its_key_names_and_sees_only_symbol(
         "lakeformation-glue-catalog-db",
         "--wait",
     ]);
-    assert_eq!(direct["QueryExecution"]["Status"]["State"], "SUCCEEDED", "{direct}");
+    assert_eq!(
+        direct["QueryExecution"]["Status"]["State"], "SUCCEEDED",
+        "{direct}"
+    );
 
     // A column the analyst was not granted is refused through the wire too.
     let out = server.lakectl_client(
@@ -66,7 +72,11 @@ fn lakectl_on_the_aws_backend_is_the_analyst_its_key_names_and_sees_only_symbol(
             "--wait",
         ],
     );
-    assert!(!out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        !out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     // The raw data stays out of reach: the analyst's GET of raw/ is refused by the server.
     let out = server.lakectl_client(
         &analyst,

@@ -33,7 +33,10 @@ fn malformed_http_gets_a_clear_error_and_the_server_stays_up() {
         "a".repeat(200 * 1024)
     );
     let said = raw(&server, huge.as_bytes());
-    assert!(said.starts_with("HTTP/1.1 431") || said.is_empty(), "{said:?}");
+    assert!(
+        said.starts_with("HTTP/1.1 431") || said.is_empty(),
+        "{said:?}"
+    );
     // A body that ends before its Content-Length: the client goes away; nothing is stored.
     let cut = "PUT /b/k HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nonly this";
     let _ = raw(&server, cut.as_bytes());
@@ -42,11 +45,18 @@ fn malformed_http_gets_a_clear_error_and_the_server_stays_up() {
         &server,
         b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: TrentService.ListKeys\r\nContent-Length: 2\r\n\r\n{}",
     );
-    assert!(said.contains("MissingAuthenticationTokenException"), "{said:?}");
+    assert!(
+        said.contains("MissingAuthenticationTokenException"),
+        "{said:?}"
+    );
     // Still serving.
     json_of(&server.aws(&admin, &["sts", "get-caller-identity"]));
     let listed = server.lakectl(&["s3", "ls"]);
-    assert_eq!(listed["Buckets"].as_array().map(Vec::len), Some(0), "{listed}");
+    assert_eq!(
+        listed["Buckets"].as_array().map(Vec::len),
+        Some(0),
+        "{listed}"
+    );
 }
 
 #[test]
@@ -65,16 +75,28 @@ s3.upload_part(Bucket="landing", Key="parts.bin", UploadId=up["UploadId"], PartN
 print(up["UploadId"], flush=True)
 "#;
     let out = server.python(&admin, script);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut cp = std::process::Command::new(crate::aws::venv_bin("aws"));
     let cp = {
         server.client_env_for(&mut cp, &admin);
-        cp.args(["s3api", "put-object", "--bucket", "landing", "--key", "single.bin", "--body"])
-            .arg(&big)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
+        cp.args([
+            "s3api",
+            "put-object",
+            "--bucket",
+            "landing",
+            "--key",
+            "single.bin",
+            "--body",
+        ])
+        .arg(&big)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
     };
     std::thread::sleep(Duration::from_millis(700));
     let server = server.kill_and_restart();
@@ -127,15 +149,31 @@ print(conn.getresponse().status, flush=True)
     std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
     assert_eq!(line.trim(), "sending");
     let pid = server.pid();
-    let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
     std::thread::sleep(Duration::from_millis(300));
     child.stdin.take().unwrap().write_all(b"go\n").unwrap();
     line.clear();
     std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
-    assert_eq!(line.trim(), "200", "the request under way was not let finish");
+    assert_eq!(
+        line.trim(),
+        "200",
+        "the request under way was not let finish"
+    );
     let status = server.wait();
-    assert!(status.success(), "the server did not exit cleanly: {status:?}");
-    let got = server.lakectl(&["s3api", "head-object", "--bucket", "landing", "--key", "slow.txt"]);
+    assert!(
+        status.success(),
+        "the server did not exit cleanly: {status:?}"
+    );
+    let got = server.lakectl(&[
+        "s3api",
+        "head-object",
+        "--bucket",
+        "landing",
+        "--key",
+        "slow.txt",
+    ]);
     assert_eq!(got["ContentLength"], 1000, "{got}");
 }
 
@@ -189,7 +227,11 @@ for key, digest in acked.items():
 print(len(acked), len(errors), errors[:5])
 "#;
     let out = server.python(&admin, script);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let said = String::from_utf8_lossy(&out.stdout);
     let mut fields = said.split_whitespace();
     let acked: usize = fields.next().unwrap().parse().unwrap();

@@ -36,7 +36,12 @@ fn wait_for(server: &Server, run_id: &str, done: impl Fn(&str) -> bool) -> Value
 /// Enough raw data that the job is still reading when the server is killed.
 fn load_more_raw(server: &Server) {
     let lines: String = (0..400_000)
-        .map(|i| format!("{{\"symbol\":\"S{}\",\"price\":{i},\"note\":\"row {i} of the bigger load\"}}\n", i % 97))
+        .map(|i| {
+            format!(
+                "{{\"symbol\":\"S{}\",\"price\":{i},\"note\":\"row {i} of the bigger load\"}}\n",
+                i % 97
+            )
+        })
         .collect();
     let file = server.file("more.json");
     std::fs::write(&file, lines).unwrap();
@@ -97,6 +102,10 @@ fn a_server_killed_mid_run_reports_it_failed_on_restart_and_leaves_the_output_as
         run["ErrorMessage"].as_str().is_some_and(|m| !m.is_empty()),
         "a failed run says why: {run}"
     );
-    assert_eq!(processed_objects(&server), before, "the killed run changed the output");
+    assert_eq!(
+        processed_objects(&server),
+        before,
+        "the killed run changed the output"
+    );
     assert_eq!(server.lakectl(&["audit", "verify"])["Valid"], true);
 }

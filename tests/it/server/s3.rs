@@ -56,7 +56,14 @@ fn the_aws_cli_copies_40_mib_up_in_parts_and_down_again_under_the_lake_key() {
     ));
     let head = json_of(&server.aws(
         &admin,
-        &["s3api", "head-object", "--bucket", "secure-datalake", "--key", "raw/big.bin"],
+        &[
+            "s3api",
+            "head-object",
+            "--bucket",
+            "secure-datalake",
+            "--key",
+            "raw/big.bin",
+        ],
     ));
     assert_eq!(head["ContentLength"], data.len() as u64, "{head}");
     assert_eq!(head["ServerSideEncryption"], "aws:kms", "{head}");
@@ -76,7 +83,10 @@ fn the_aws_cli_copies_40_mib_up_in_parts_and_down_again_under_the_lake_key() {
             "--only-show-errors",
         ],
     ));
-    assert!(std::fs::read(&back).unwrap() == data, "the object read back differs");
+    assert!(
+        std::fs::read(&back).unwrap() == data,
+        "the object read back differs"
+    );
 
     // Nothing of it is on disk in the clear.
     let marker = &data[20 * 1024 * 1024..20 * 1024 * 1024 + 64];
@@ -91,11 +101,18 @@ fn the_aws_cli_copies_40_mib_up_in_parts_and_down_again_under_the_lake_key() {
 
     let listing = server.aws(&admin, &["s3", "ls", "s3://secure-datalake/raw/"]);
     let text = String::from_utf8_lossy(&json_of_text(&listing)).into_owned();
-    assert!(text.contains("big.bin") && text.contains(&data.len().to_string()), "{text}");
+    assert!(
+        text.contains("big.bin") && text.contains(&data.len().to_string()),
+        "{text}"
+    );
 }
 
 fn json_of_text(out: &std::process::Output) -> Vec<u8> {
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout.clone()
 }
 
@@ -110,24 +127,56 @@ fn the_seed_policy_refuses_a_put_without_kms_and_the_analyst_reads_nothing_raw()
 
     let said = error_of(&server.aws(
         &admin,
-        &["s3", "cp", local.to_str().unwrap(), "s3://secure-datalake/raw/plain.json", "--sse", "AES256"],
+        &[
+            "s3",
+            "cp",
+            local.to_str().unwrap(),
+            "s3://secure-datalake/raw/plain.json",
+            "--sse",
+            "AES256",
+        ],
     ));
     assert!(said.contains("AccessDenied"), "{said}");
     json_of(&server.aws(
         &admin,
-        &["s3", "cp", local.to_str().unwrap(), "s3://secure-datalake/raw/data.json", "--sse", "aws:kms", "--sse-kms-key-id", "alias/datalake-key", "--only-show-errors"],
+        &[
+            "s3",
+            "cp",
+            local.to_str().unwrap(),
+            "s3://secure-datalake/raw/data.json",
+            "--sse",
+            "aws:kms",
+            "--sse-kms-key-id",
+            "alias/datalake-key",
+            "--only-show-errors",
+        ],
     ));
     let listed = server.lakectl(&["s3api", "list-objects-v2", "--bucket", "secure-datalake"]);
     assert_eq!(listed["Contents"].as_array().unwrap().len(), 1, "{listed}");
 
     // The analyst has no policy on the bucket and no grant on the key.
-    let out = server.aws(&analyst, &["s3", "cp", "s3://secure-datalake/raw/data.json", "-"]);
+    let out = server.aws(
+        &analyst,
+        &["s3", "cp", "s3://secure-datalake/raw/data.json", "-"],
+    );
     let said = error_of(&out);
-    assert!(said.contains("AccessDenied") || said.contains("403"), "{said}");
+    assert!(
+        said.contains("AccessDenied") || said.contains("403"),
+        "{said}"
+    );
     assert!(out.stdout.is_empty(), "the refused get printed something");
     let said = error_of(&server.aws(
         &analyst,
-        &["s3", "cp", local.to_str().unwrap(), "s3://secure-datalake/raw/mine.json", "--sse", "aws:kms", "--sse-kms-key-id", "alias/datalake-key"],
+        &[
+            "s3",
+            "cp",
+            local.to_str().unwrap(),
+            "s3://secure-datalake/raw/mine.json",
+            "--sse",
+            "aws:kms",
+            "--sse-kms-key-id",
+            "alias/datalake-key",
+        ],
     ));
     assert!(said.contains("AccessDenied"), "{said}");
     let listed = server.lakectl(&["s3api", "list-objects-v2", "--bucket", "secure-datalake"]);
@@ -162,7 +211,11 @@ except urllib.error.HTTPError as e:
     print(e.code, "Signature Version 2" in e.read().decode())
 "#;
     let out = server.python(&admin, script);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         "presigned body\n403 True\n403 True"
@@ -189,7 +242,11 @@ print(info.size > 0, back.num_rows, sum(back.column("price").to_pylist()) == n *
 print([f.path for f in s3.get_file_info(fs.FileSelector("tables/t"))])
 "#;
     let out = server.python(&admin, script);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         "True 200000 True\n['tables/t/part-0.parquet']"
@@ -268,7 +325,11 @@ print(s3.get_object(Bucket="chunks", Key="good.bin")["Body"].read() == b"".join(
 print([o["Key"] for o in s3.list_objects_v2(Bucket="chunks").get("Contents", [])])
 "#;
     let out = server.python(&admin, script);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         "200\n403 True\nTrue\n['good.bin']"

@@ -36,7 +36,11 @@ open(sys.argv[2], "wb").write(key.private_bytes(serialization.Encoding.PEM, seri
         .arg(&key)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     (
         cert.to_str().unwrap().to_string(),
         key.to_str().unwrap().to_string(),
@@ -54,7 +58,10 @@ fn off_loopback_plain_http_is_refused_and_a_bad_certificate_is_a_clear_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(252), "{out:?}");
     let said = String::from_utf8_lossy(&out.stderr);
-    assert!(said.contains("--tls-cert") && said.contains("--insecure-http"), "{said}");
+    assert!(
+        said.contains("--tls-cert") && said.contains("--insecure-http"),
+        "{said}"
+    );
 
     let junk = dir.path().join("junk.pem");
     std::fs::write(&junk, "not a certificate").unwrap();
@@ -80,13 +87,27 @@ fn with_a_certificate_the_server_speaks_https_only() {
         cert_path = Some(cert.clone());
         vec!["--tls-cert".into(), cert, "--tls-key".into(), key]
     });
-    assert!(server.url.starts_with("https://127.0.0.1:"), "{}", server.url);
+    assert!(
+        server.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.url
+    );
     server.ca_bundle = cert_path.map(Into::into);
     let admin = server.keys_for("admin");
     let me = json_of(&server.aws(&admin, &["sts", "get-caller-identity"]));
     assert!(me["Arn"].as_str().unwrap().ends_with(":user/admin"), "{me}");
     // Plain HTTP to the same port gets nothing an HTTP client could take for an answer.
     let plain = server.url.replace("https://", "http://");
-    let out = server.aws(&admin, &["--endpoint-url", &plain, "sts", "get-caller-identity", "--cli-read-timeout", "5"]);
+    let out = server.aws(
+        &admin,
+        &[
+            "--endpoint-url",
+            &plain,
+            "sts",
+            "get-caller-identity",
+            "--cli-read-timeout",
+            "5",
+        ],
+    );
     assert!(!out.status.success(), "plain HTTP was answered");
 }

@@ -49,7 +49,11 @@ impl Router {
         Router { lake, services, s3 }
     }
 
-    pub async fn handle(&self, mut req: Request<Incoming>, peer: SocketAddr) -> Response<s3s::Body> {
+    pub async fn handle(
+        &self,
+        mut req: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Response<s3s::Body> {
         let auth = Authorization::from_headers(req.headers());
         let service = match &auth {
             Some(Ok(a)) => Some(a.service.clone()),
@@ -68,7 +72,11 @@ impl Router {
                 Ok(response) => response,
                 Err(e) => {
                     tracing::debug!(error = ?e, "s3 request failed");
-                    bad_request(Protocol::RestJson, "InternalFailure", "the request could not be served")
+                    bad_request(
+                        Protocol::RestJson,
+                        "InternalFailure",
+                        "the request could not be served",
+                    )
                 }
             };
         }
@@ -122,6 +130,7 @@ impl Router {
         drop(owner);
         match request.service.as_str() {
             "sts" | "iam" => super::query_protocol::handle(self, request).await,
+            "lakeformation" | "macie2" => super::rest_json::handle(self, request).await,
             other => bad_request(
                 protocol,
                 "UnknownServiceException",

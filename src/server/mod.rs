@@ -11,8 +11,12 @@
 mod body;
 mod dispatch;
 mod errors;
+mod iam;
 mod identity;
+mod lakeformation;
+mod macie;
 mod query_protocol;
+mod rest_json;
 mod s3;
 mod s3_multipart;
 mod sigv4;

@@ -1,6 +1,6 @@
 //! The query protocol (IAM and STS): a form-encoded `Action=…&Version=…` POST answered in XML.
 //! STS answers `GetCallerIdentity`, which every SDK and `aws sts get-caller-identity` use to ask
-//! who they are; IAM answers the access-key operations.
+//! who they are; IAM's actions are in `iam.rs`.
 
 use std::collections::HashMap;
 
@@ -11,9 +11,8 @@ use super::dispatch::{ApiRequest, Router};
 use super::errors::{Protocol, bad_request, service_error, xml_escape};
 
 pub async fn handle(router: &Router, request: ApiRequest) -> Response<s3s::Body> {
-    let mut form: HashMap<String, String> = form_urlencoded::parse(&request.body)
-        .into_owned()
-        .collect();
+    let mut form: HashMap<String, String> =
+        form_urlencoded::parse(&request.body).into_owned().collect();
     if let Some(query) = &request.query {
         for (k, v) in form_urlencoded::parse(query.as_bytes()).into_owned() {
             form.entry(k).or_insert(v);
@@ -22,7 +21,12 @@ pub async fn handle(router: &Router, request: ApiRequest) -> Response<s3s::Body>
     let action = form.get("Action").cloned().unwrap_or_default();
     match (request.service.as_str(), action.as_str()) {
         ("sts", "GetCallerIdentity") => {
-            match router.services.iam.caller_identity(&request.principal).await {
+            match router
+                .services
+                .iam
+                .caller_identity(&request.principal)
+                .await
+            {
                 Ok(me) => xml_response(
                     "GetCallerIdentity",
                     "https://sts.amazonaws.com/doc/2011-06-15/",
@@ -36,6 +40,7 @@ pub async fn handle(router: &Router, request: ApiRequest) -> Response<s3s::Body>
                 Err(e) => service_error(Protocol::Query, &e),
             }
         }
+        ("iam", action) => super::iam::handle(router, &request, action, &form).await,
         (service, action) => bad_request(
             Protocol::Query,
             "InvalidAction",
@@ -51,8 +56,9 @@ pub fn xml_response(action: &str, namespace: &str, result: &str) -> Response<s3s
         uuid::Uuid::new_v4()
     );
     let mut response = Response::new(s3s::Body::from(Bytes::from(body)));
-    response
-        .headers_mut()
-        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/xml"),
+    );
     response
 }

@@ -6,6 +6,9 @@ mod auth;
 mod backend;
 mod client;
 mod faults;
+mod iam;
+mod lakeformation;
+mod macie;
 mod runs;
 mod s3;
 mod tls;
@@ -54,7 +57,11 @@ impl Server {
             .env_remove("LAKECTL_PASSPHRASE")
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         Self::serve_with(dir, &[], "demo")
     }
 
@@ -158,7 +165,10 @@ impl Server {
         }
         let created = self.lakectl(&["iam", "create-access-key", "--user-name", user]);
         Keys {
-            id: created["AccessKey"]["AccessKeyId"].as_str().unwrap().to_string(),
+            id: created["AccessKey"]["AccessKeyId"]
+                .as_str()
+                .unwrap()
+                .to_string(),
             secret: created["AccessKey"]["SecretAccessKey"]
                 .as_str()
                 .unwrap()
@@ -263,9 +273,8 @@ pub fn json_of(out: &Output) -> Value {
     if out.stdout.iter().all(u8::is_ascii_whitespace) {
         return Value::Null;
     }
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
-    })
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 /// What a failed client said on stderr (it must have failed).

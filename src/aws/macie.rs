@@ -299,6 +299,27 @@ impl Classification for Aws {
         Ok(out)
     }
 
+    async fn list_allow_lists(&self, by: &Principal) -> Result<Vec<AllowList>> {
+        self.acting(by)?;
+        let mut out = Vec::new();
+        for id in self.allow_list_ids().await?.into_values() {
+            let got = self
+                .macie
+                .get_allow_list()
+                .id(&id)
+                .send()
+                .await
+                .map_err(|e| aws_error("macie2:GetAllowList", e))?;
+            out.push(AllowList {
+                name: got.name().unwrap_or_default().to_string(),
+                words: Vec::new(),
+                regex: got.criteria().and_then(|c| c.regex()).map(str::to_string),
+                created_at: time(got.created_at()),
+            });
+        }
+        Ok(out)
+    }
+
     async fn create_allow_list(&self, by: &Principal, list: AllowList) -> Result<String> {
         self.acting(by)?;
         let regex = match list.regex {

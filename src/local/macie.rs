@@ -280,6 +280,19 @@ impl Classification for Lake {
         )
     }
 
+    async fn list_allow_lists(&self, by: &Principal) -> Result<Vec<AllowList>> {
+        self.reading(by, Call::new("macie2", "ListAllowLists", "*"), |tx, _| {
+            let names: Vec<String> = tx
+                .prepare("SELECT name FROM allow_lists ORDER BY name")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            names
+                .iter()
+                .map(|n| load(tx, "allow_lists", n, "Allow list"))
+                .collect()
+        })
+    }
+
     async fn create_allow_list(&self, by: &Principal, list: AllowList) -> Result<String> {
         self.audited(
             by,

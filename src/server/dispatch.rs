@@ -133,6 +133,7 @@ impl Router {
             "kms" | "glue" | "athena" | "cloudtrail" => {
                 super::json_protocol::handle(self, request).await
             }
+            "lakeformation" | "macie2" => super::rest_json::handle(self, request).await,
             other => bad_request(
                 protocol,
                 "UnknownServiceException",

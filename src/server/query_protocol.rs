@@ -1,6 +1,6 @@
 //! The query protocol (IAM and STS): a form-encoded `Action=…&Version=…` POST answered in XML.
 //! STS answers `GetCallerIdentity`, which every SDK and `aws sts get-caller-identity` use to ask
-//! who they are; IAM answers the access-key operations.
+//! who they are; IAM's actions are in `iam.rs`.
 
 use std::collections::HashMap;
 
@@ -40,6 +40,7 @@ pub async fn handle(router: &Router, request: ApiRequest) -> Response<s3s::Body>
                 Err(e) => service_error(Protocol::Query, &e),
             }
         }
+        ("iam", action) => super::iam::handle(router, &request, action, &form).await,
         (service, action) => bad_request(
             Protocol::Query,
             "InvalidAction",

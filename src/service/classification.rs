@@ -259,6 +259,8 @@ pub trait Classification: Send + Sync {
         by: &Principal,
     ) -> Result<Vec<CustomDataIdentifier>>;
     async fn create_allow_list(&self, by: &Principal, list: AllowList) -> Result<String>;
+    /// The allow lists a job may name (Macie's `ListAllowLists`).
+    async fn list_allow_lists(&self, by: &Principal) -> Result<Vec<AllowList>>;
     /// Starts a job; on the local lake it scans in this process, reporting through `progress`.
     async fn create_classification_job(
         &self,

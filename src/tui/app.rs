@@ -244,7 +244,10 @@ impl App {
         let (prefix, delimiter) = o.request();
         let (s, p) = (self.services.clone(), self.principal.clone());
         self.spawn(async move {
-            let result = s.storage.list_objects(&p, &bucket, &prefix, delimiter).await;
+            let result = s
+                .storage
+                .list_objects(&p, &bucket, &prefix, delimiter)
+                .await;
             Msg::Objects {
                 bucket,
                 prefix,

@@ -315,7 +315,14 @@ pub const BINDINGS: &[Binding] = &[
         false,
         true,
     ),
-    b(S::Objects, &[ch('f')], I::ToggleFlat, "folders/flat", false, true),
+    b(
+        S::Objects,
+        &[ch('f')],
+        I::ToggleFlat,
+        "folders/flat",
+        false,
+        true,
+    ),
     b(
         S::Objects,
         &[code(KeyCode::Esc), code(KeyCode::Backspace)],

@@ -7,8 +7,8 @@ use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Cell, HighlightSpacing, Paragraph, Row, Table, Wrap};
 
-use super::objects::ObjectRow;
 use super::app::{App, PANES, Pane, key_label};
+use super::objects::ObjectRow;
 use super::theme;
 use crate::service::jobs::RunState;
 use crate::service::keys::KeyState;

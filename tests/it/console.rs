@@ -145,12 +145,18 @@ async fn upload_a_file_then_disable_its_key_from_the_keyboard() {
     press(&mut app, KeyCode::Enter);
     app.settle().await;
     let raw = screen(&mut app);
-    assert!(raw.contains("s3://data/raw/") && raw.contains("upload.csv"), "{raw}");
+    assert!(
+        raw.contains("s3://data/raw/") && raw.contains("upload.csv"),
+        "{raw}"
+    );
     // f: every key at once, without folders; esc from the top leaves the bucket.
     press(&mut app, KeyCode::Char('f'));
     app.settle().await;
     let flat = screen(&mut app);
-    assert!(flat.contains("raw/upload.csv") && flat.contains("(all keys)"), "{flat}");
+    assert!(
+        flat.contains("raw/upload.csv") && flat.contains("(all keys)"),
+        "{flat}"
+    );
     press(&mut app, KeyCode::Char('f'));
     app.settle().await;
     assert_eq!(

@@ -161,6 +161,7 @@ print(conn.getresponse().status, flush=True)
         "200",
         "the request under way was not let finish"
     );
+    let _ = child.wait();
     let status = server.wait();
     assert!(
         status.success(),

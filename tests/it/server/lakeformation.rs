@@ -56,7 +56,16 @@ fn the_aws_cli_grants_lists_and_tags_through_the_server() {
     seed_accounts(&server);
     // The analyst may call Lake Formation (IAM); what it sees is then Lake Formation's rule.
     let lf = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lakeformation:*","Resource":"*"}]}"#;
-    server.lakectl(&["iam", "put-user-policy", "--user-name", "analyst", "--policy-name", "lf", "--policy-document", lf]);
+    server.lakectl(&[
+        "iam",
+        "put-user-policy",
+        "--user-name",
+        "analyst",
+        "--policy-name",
+        "lf",
+        "--policy-document",
+        lf,
+    ]);
     let account = json_of(&server.aws(&admin, &["sts", "get-caller-identity"]))["Account"]
         .as_str()
         .unwrap()

@@ -376,7 +376,7 @@ fn classify(aws_code: &str) -> Code {
         "InvalidClientTokenId" | "ExpiredToken" | "ExpiredTokenException" => {
             Code::UnrecognizedClientException
         }
-        "ResourceNotFoundException" | "NotFound" | "NoSuchUpload" => Code::NotFoundException,
+        "ResourceNotFoundException" | "NotFound" => Code::NotFoundException,
         "BucketAlreadyOwnedByYou" | "ResourceAlreadyExistsException" | "ConflictException" => {
             Code::AlreadyExistsException
         }

@@ -233,20 +233,29 @@ impl Lake {
                 Ok(row) => self.authorize_key(caller, &row, &action),
                 Err(_) => self.decide(caller, &action, &call.target, &context, None),
             },
-            // As for buckets, a missing secret leaves identity policies alone to decide.
+            // As for buckets, a missing secret leaves identity policies alone to decide. A
+            // refusal names the secret as the caller did, not by its full ARN (whose random
+            // suffix would tell the caller the secret exists).
             ResourcePolicy::Secret(id) => match self.secret_policy_for(tx, id)? {
-                Some((arn, Some(policy))) => self.decide(
-                    caller,
-                    &action,
-                    &arn,
-                    &context,
-                    Some(ResourcePolicyRef {
-                        kind: "secret's resource policy",
-                        document: &policy,
-                        delegation_required: false,
+                Some((arn, policy)) => self
+                    .decide(
+                        caller,
+                        &action,
+                        &arn,
+                        &context,
+                        policy.as_ref().map(|document| ResourcePolicyRef {
+                            kind: "secret's resource policy",
+                            document,
+                            delegation_required: false,
+                        }),
+                    )
+                    .map_err(|mut e| {
+                        e.message = e.message.replace(
+                            &format!("on resource: {arn} "),
+                            &format!("on resource: {} ", call.target),
+                        );
+                        e
                     }),
-                ),
-                Some((arn, None)) => self.decide(caller, &action, &arn, &context, None),
                 None => self.decide(caller, &action, &call.target, &context, None),
             },
         }

@@ -111,6 +111,20 @@ pub(super) fn etag(text: &str) -> ETag {
     ETag::Strong(text.trim_matches('"').to_string())
 }
 
+/// The `x-amz-server-side-encryption` header a put or an upload was sent with.
+pub(super) fn sse_header(value: Option<&ServerSideEncryption>) -> S3Result<Option<Sse>> {
+    value
+        .map(|v| {
+            Sse::parse(v.as_str()).ok_or_else(|| {
+                s3_error!(
+                    InvalidArgument,
+                    "x-amz-server-side-encryption must be aws:kms or AES256"
+                )
+            })
+        })
+        .transpose()
+}
+
 pub(super) fn sse(value: Sse) -> ServerSideEncryption {
     ServerSideEncryption::from(value.header().to_string())
 }
@@ -409,15 +423,7 @@ impl S3 for LakeS3 {
     ) -> S3Result<S3Response<PutObjectOutput>> {
         let by = self.principal(&req)?;
         let input = req.input;
-        let sse_header = match &input.server_side_encryption {
-            Some(value) => Some(Sse::parse(value.as_str()).ok_or_else(|| {
-                s3_error!(
-                    InvalidArgument,
-                    "x-amz-server-side-encryption must be aws:kms or AES256"
-                )
-            })?),
-            None => None,
-        };
+        let sse_header = sse_header(input.server_side_encryption.as_ref())?;
         let Some(body) = input.body else {
             return Err(s3_error!(MissingContentLength, "a put needs a body"));
         };

@@ -6,9 +6,9 @@ use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::body::{StreamReader, put_error};
-use super::s3::{LakeS3, etag, s3_err, sse, timestamp};
+use super::s3::{LakeS3, etag, s3_err, sse, sse_header, timestamp};
 use crate::service::multipart::CompletedPart as Completed;
-use crate::service::storage::{PutOptions, Sse};
+use crate::service::storage::PutOptions;
 
 /// The page size of ListParts when the client names none, and its ceiling, as S3's.
 const MAX_PARTS_PAGE: usize = 1000;
@@ -19,15 +19,7 @@ pub async fn create(
 ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
     let by = s3.principal(&req)?;
     let input = req.input;
-    let sse_header = match &input.server_side_encryption {
-        Some(value) => Some(Sse::parse(value.as_str()).ok_or_else(|| {
-            s3_error!(
-                InvalidArgument,
-                "x-amz-server-side-encryption must be aws:kms or AES256"
-            )
-        })?),
-        None => None,
-    };
+    let sse_header = sse_header(input.server_side_encryption.as_ref())?;
     let upload_id = s3
         .services
         .storage

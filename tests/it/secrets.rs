@@ -524,3 +524,36 @@ async fn the_value_is_nowhere_but_in_the_answer_to_get_secret_value() {
         }
     }
 }
+
+/// A principal with no policy is refused the same way for a secret that exists and one that
+/// does not: the refusal names the secret as asked, not by the ARN whose suffix would tell.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_does_not_tell_whether_the_secret_exists() {
+    let t = crate::common::new_lake();
+    let s = &t.services;
+    let a = crate::common::admin();
+    s.iam.create_principal(&a, "nosy", false).await.unwrap();
+    let cmd = |line: &str| lakectl::cli::parse_line(line).unwrap();
+    lakectl::cli::Context::new(s, &a)
+        .execute(cmd(
+            "secretsmanager create-secret --name db/creds --secret-string x",
+        ))
+        .await
+        .unwrap();
+    let nosy = lakectl::service::Principal::new("nosy");
+    let mut refusals = Vec::new();
+    for name in ["db/creds", "db/nope"] {
+        let line = format!("secretsmanager get-secret-value --secret-id {name}");
+        let e = lakectl::cli::Context::new(s, &nosy)
+            .execute(cmd(&line))
+            .await
+            .unwrap_err();
+        refusals.push(e);
+    }
+    let (exists, missing) = (&refusals[0], &refusals[1]);
+    assert_eq!(exists.code, missing.code);
+    assert_eq!(
+        exists.message.replace("db/creds", "X"),
+        missing.message.replace("db/nope", "X")
+    );
+}

@@ -288,15 +288,21 @@ impl Aws {
     }
 
     async fn read_whole_record(&self, bucket: &str, key: &str) -> Result<Record> {
+        // The runs under way here are taken before the record is read: a run writes its last
+        // record before it leaves the registry, so one that left it after this read would
+        // otherwise look like a run whose process died (its record still RUNNING, itself gone).
+        let running_here: Vec<String> = self
+            .running
+            .lock()
+            .expect("the run registry")
+            .keys()
+            .cloned()
+            .collect();
         let bytes = self.read_object(bucket, key).await?;
         let mut record: Record = serde_json::from_slice(&bytes)
             .map_err(|e| ServiceError::internal(format!("run record s3://{bucket}/{key}: {e}")))?;
         let run = &mut record.run;
-        let here = self
-            .running
-            .lock()
-            .expect("the run registry")
-            .contains_key(&run.id);
+        let here = running_here.contains(&run.id);
         let gone = record.host == host()
             && record.pid != std::process::id()
             && !std::path::Path::new(&format!("/proc/{}", record.pid)).exists();

@@ -6,7 +6,8 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::json_protocol::{Call, empty, output, unsupported};
+use super::json_protocol::{Call, empty, output, paged, unsupported};
+use super::paging;
 use crate::service::query::{QueryExecution, WorkGroup, WorkGroupUpdate};
 use crate::service::{Code, Result, ServiceError};
 
@@ -187,11 +188,13 @@ pub async fn call(call: Call<'_>) -> Result<Value> {
         }
         "ListWorkGroups" => {
             let groups = query.list_work_groups(by).await?;
-            let summaries: Vec<Value> = groups
+            let page = call.page(paging::ATHENA, groups, |g| g.name.as_str())?;
+            let summaries: Vec<Value> = page
+                .items
                 .iter()
                 .map(|g| json!({ "Name": g.name, "State": "ENABLED" }))
                 .collect();
-            output(json!({ "WorkGroups": summaries }))
+            paged(json!({ "WorkGroups": summaries }), page.next)
         }
         "UpdateWorkGroup" => {
             let input: UpdateWorkGroupInput = call.input()?;
@@ -329,7 +332,8 @@ pub async fn call(call: Call<'_>) -> Result<Value> {
             let ids = query
                 .list_query_executions(by, input.work_group.as_deref())
                 .await?;
-            output(json!({ "QueryExecutionIds": ids }))
+            let page = call.page(paging::ATHENA, ids, String::as_str)?;
+            paged(json!({ "QueryExecutionIds": page.items }), page.next)
         }
         "BatchGetQueryExecution" => {
             #[derive(Deserialize)]

@@ -130,7 +130,7 @@ impl Router {
         drop(owner);
         match request.service.as_str() {
             "sts" | "iam" => super::query_protocol::handle(self, request).await,
-            "kms" | "glue" | "athena" | "cloudtrail" => {
+            "kms" | "glue" | "athena" | "cloudtrail" | "secretsmanager" => {
                 super::json_protocol::handle(self, request).await
             }
             "lakeformation" | "macie2" => super::rest_json::handle(self, request).await,

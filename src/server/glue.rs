@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::json_protocol::{Call, empty, output, unsupported};
+use super::json_protocol::{Call, empty, output, paged, unsupported};
+use super::paging;
 use crate::service::jobs::{CrawlerDefinition, CrawlerRun, JobDefinition, JobRun, RunState};
 use crate::service::{Code, Progress, Result, ServiceError};
 
@@ -265,7 +266,14 @@ pub async fn call(call: Call<'_>) -> Result<Value> {
                 .await?;
             empty()
         }
-        "GetDatabases" => output(json!({ "DatabaseList": catalog.get_databases(by).await? })),
+        "GetDatabases" => {
+            let page = call.page(
+                paging::GLUE_CATALOG,
+                catalog.get_databases(by).await?,
+                |d| d.name.as_str(),
+            )?;
+            paged(json!({ "DatabaseList": page.items }), page.next)
+        }
         "GetDatabase" => {
             let input: Name = call.input()?;
             let db = catalog
@@ -278,7 +286,9 @@ pub async fn call(call: Call<'_>) -> Result<Value> {
         }
         "GetTables" => {
             let input: DatabaseName = call.input()?;
-            output(json!({ "TableList": catalog.get_tables(by, &input.database_name).await? }))
+            let tables = catalog.get_tables(by, &input.database_name).await?;
+            let page = call.page(paging::GLUE_CATALOG, tables, |t| t.name.as_str())?;
+            paged(json!({ "TableList": page.items }), page.next)
         }
         "GetTable" => {
             let input: TableName = call.input()?;
@@ -315,8 +325,13 @@ pub async fn call(call: Call<'_>) -> Result<Value> {
         }
         "GetSecurityConfigurations" => {
             let configs = catalog.get_security_configurations(by).await?;
-            let shapes: Vec<Value> = configs.iter().map(security_configuration_shape).collect();
-            output(json!({ "SecurityConfigurations": shapes }))
+            let page = call.page(paging::GLUE, configs, |c| c.name.as_str())?;
+            let shapes: Vec<Value> = page
+                .items
+                .iter()
+                .map(security_configuration_shape)
+                .collect();
+            paged(json!({ "SecurityConfigurations": shapes }), page.next)
         }
         "GetSecurityConfiguration" => {
             let input: Name = call.input()?;
@@ -357,9 +372,13 @@ pub async fn call(call: Call<'_>) -> Result<Value> {
             output(json!({ "Name": name }))
         }
         "GetJobs" => {
-            let defs = jobs.get_jobs(by).await?;
-            let shapes = defs.iter().map(job_shape).collect::<Result<Vec<_>>>()?;
-            output(json!({ "Jobs": shapes }))
+            let page = call.page(paging::GLUE, jobs.get_jobs(by).await?, |d| d.name.as_str())?;
+            let shapes = page
+                .items
+                .iter()
+                .map(job_shape)
+                .collect::<Result<Vec<_>>>()?;
+            paged(json!({ "Jobs": shapes }), page.next)
         }
         "GetJob" => {
             let input: JobName = call.input()?;
@@ -387,7 +406,9 @@ pub async fn call(call: Call<'_>) -> Result<Value> {
         "GetJobRuns" => {
             let input: JobName = call.input()?;
             let runs = jobs.get_job_runs(by, &input.job_name).await?;
-            output(json!({ "JobRuns": runs.iter().map(job_run_shape).collect::<Vec<_>>() }))
+            let page = call.page(paging::GLUE_JOB_RUNS, runs, |r| r.id.as_str())?;
+            let shapes: Vec<Value> = page.items.iter().map(job_run_shape).collect();
+            paged(json!({ "JobRuns": shapes }), page.next)
         }
         "BatchStopJobRun" => {
             let input: BatchStopInput = call.input()?;
@@ -446,11 +467,13 @@ pub async fn call(call: Call<'_>) -> Result<Value> {
         }
         "GetCrawlers" => {
             let crawlers = jobs.get_crawlers(by).await?;
-            let shapes: Vec<Value> = crawlers
+            let page = call.page(paging::GLUE, crawlers, |(def, _)| def.name.as_str())?;
+            let shapes: Vec<Value> = page
+                .items
                 .iter()
                 .map(|(def, last)| crawler_shape(def, last.as_ref()))
                 .collect();
-            output(json!({ "Crawlers": shapes }))
+            paged(json!({ "Crawlers": shapes }), page.next)
         }
         "ListCrawls" => {
             // The lake keeps a crawler's latest crawl.

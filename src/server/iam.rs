@@ -11,12 +11,21 @@ use http::Response;
 
 use super::dispatch::{ApiRequest, Router};
 use super::errors::{Protocol, bad_request, service_error, xml_escape};
+use super::paging::{Members, Paging};
 use super::query_protocol::xml_response;
 use crate::service::iam::{AccessKeyStatus, PrincipalInfo};
 use crate::service::policy::PolicyDocument;
 use crate::service::{Code, Result, ServiceError};
 
 const NAMESPACE: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+
+/// ListUsers' pages (`MaxItems`, `Marker`), as IAM has them: 100 by default, at most 1,000.
+const USERS: Paging = Paging {
+    max: 1000,
+    default: 100,
+    bad_token: "InvalidInput",
+    members: Members::MaxItems,
+};
 
 /// The form's members, by IAM's names.
 struct Form<'a>(&'a HashMap<String, String>);
@@ -93,13 +102,31 @@ async fn answer(
             format!("<User>{}</User>", user_xml(&user))
         }
         "ListUsers" => {
-            let users: String = iam
-                .list_principals(by)
-                .await?
+            let size = match form.optional("MaxItems") {
+                None => None,
+                Some(n) => Some(n.parse::<usize>().map_err(|_| {
+                    ServiceError::invalid(format!("MaxItems must be a whole number, not {n:?}"))
+                })?),
+            };
+            let users = iam.list_principals(by).await?;
+            let page = USERS.page(
+                users,
+                |u| u.user_name.as_str(),
+                size,
+                form.optional("Marker"),
+            )?;
+            let users: String = page
+                .items
                 .iter()
                 .map(|u| format!("<member>{}</member>", user_xml(u)))
                 .collect();
-            format!("<Users>{users}</Users><IsTruncated>false</IsTruncated>")
+            match page.next {
+                Some(marker) => format!(
+                    "<Users>{users}</Users><IsTruncated>true</IsTruncated><Marker>{}</Marker>",
+                    xml_escape(&marker)
+                ),
+                None => format!("<Users>{users}</Users><IsTruncated>false</IsTruncated>"),
+            }
         }
         "PutUserPolicy" => {
             let document = PolicyDocument::parse_identity(form.required("PolicyDocument")?)?;

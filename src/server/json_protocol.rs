@@ -1,4 +1,4 @@
-//! The awsJson1.1 protocol (KMS, Glue, Athena, CloudTrail): `POST /` with the operation in
+//! The awsJson1.1 protocol (KMS, Glue, Athena, CloudTrail, Secrets Manager): `POST /` with the operation in
 //! `X-Amz-Target` (`TrentService.DescribeKey`) and a JSON body, answered in JSON. This module
 //! picks the service's module by the target's prefix, turns a body into a typed request (with
 //! AWS's error for a malformed one) and an answer into the wire's shape: the service layer's
@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::dispatch::{ApiRequest, Router};
 use super::errors::{Protocol, bad_request, service_error};
+use super::paging::{Page, Paging};
 use crate::service::{Code, Result, ServiceError};
 
 /// The services this protocol serves, by the `X-Amz-Target` prefix each one's model declares.
@@ -23,6 +24,7 @@ enum Service {
     Glue,
     Athena,
     CloudTrail,
+    SecretsManager,
 }
 
 impl Service {
@@ -32,6 +34,7 @@ impl Service {
             "AWSGlue" => Some(Service::Glue),
             "AmazonAthena" => Some(Service::Athena),
             "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101" => Some(Service::CloudTrail),
+            "secretsmanager" => Some(Service::SecretsManager),
             _ => None,
         }
     }
@@ -43,6 +46,7 @@ impl Service {
             Service::Glue => "glue",
             Service::Athena => "athena",
             Service::CloudTrail => "cloudtrail",
+            Service::SecretsManager => "secretsmanager",
         }
     }
 }
@@ -98,6 +102,7 @@ pub async fn handle(router: &Router, request: ApiRequest) -> Response<s3s::Body>
         Service::Glue => super::glue::call(call).await,
         Service::Athena => super::athena::call(call).await,
         Service::CloudTrail => super::cloudtrail::call(call).await,
+        Service::SecretsManager => super::secretsmanager::call(call).await,
     };
     match answer {
         Ok(value) => json_response(&value),
@@ -128,6 +133,38 @@ impl Call<'_> {
                 coded("SerializationException", format!("the request's members do not match {}: {text}", self.operation))
             }
         })
+    }
+
+    /// The page of `items` the request asks for, by Glue's, Athena's and Secrets Manager's
+    /// members (`MaxResults`, `NextToken`) or KMS's (`Limit`, `Marker`).
+    pub fn page<T>(
+        &self,
+        paging: Paging,
+        items: Vec<T>,
+        id: impl Fn(&T) -> &str,
+    ) -> Result<Page<T>> {
+        let (limit, token) = paging.members.names();
+        let size = match self.body.get(limit) {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v.as_u64().map(|n| n as usize).ok_or_else(|| {
+                coded(
+                    "SerializationException",
+                    format!("{limit} is not a whole number"),
+                )
+            })?),
+        };
+        let token = match self.body.get(token) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(t)) if !t.is_empty() => Some(t.as_str()),
+            Some(Value::String(_)) => None,
+            Some(_) => {
+                return Err(coded(
+                    "SerializationException",
+                    format!("{token} is not text"),
+                ));
+            }
+        };
+        paging.page(items, id, size, token)
     }
 
     /// The answer for an operation this server does not have.
@@ -187,6 +224,10 @@ const TIMESTAMPS: &[&str] = &[
     "CreationTime",
     "EventTime",
     "LastUpdated",
+    "CreatedDate",
+    "LastChangedDate",
+    "LastAccessedDate",
+    "DeletedDate",
 ];
 
 /// A domain value in the wire's shape: timestamps become epoch seconds.
@@ -216,6 +257,14 @@ fn epoch_seconds(v: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(epoch_seconds),
         _ => {}
     }
+}
+
+/// A page's answer: `answer` with `NextToken` when there is more.
+pub fn paged(mut answer: Value, next: Option<String>) -> Result<Value> {
+    if let Some(token) = next {
+        answer["NextToken"] = Value::String(token);
+    }
+    output(answer)
 }
 
 /// An answer with nothing to say (`{}`), as AWS gives for most changes.

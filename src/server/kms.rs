@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::json_protocol::{Call, empty, output, unsupported};
+use super::paging;
 use crate::service::Result;
 use crate::service::keys::CreateKey;
 use crate::service::policy::PolicyDocument;
@@ -102,7 +103,12 @@ pub async fn call(call: Call<'_>) -> Result<Value> {
             let input: KeyId = call.input()?;
             output(json!({ "KeyMetadata": keys.describe_key(by, &input.key_id).await? }))
         }
-        "ListKeys" => output(json!({ "Keys": keys.list_keys(by).await?, "Truncated": false })),
+        "ListKeys" => {
+            let page = call.page(paging::KMS, keys.list_keys(by).await?, |k| {
+                k.key_id.as_str()
+            })?;
+            marked(json!({ "Keys": page.items }), page.next)
+        }
         "ListAliases" => {
             let input: ListAliasesInput = call.input()?;
             let mut aliases = keys.list_aliases(by).await?;
@@ -110,7 +116,8 @@ pub async fn call(call: Call<'_>) -> Result<Value> {
                 let id = keys.describe_key(by, &key).await?.key_id;
                 aliases.retain(|a| a.target_key_id == id);
             }
-            output(json!({ "Aliases": aliases, "Truncated": false }))
+            let page = call.page(paging::KMS, aliases, |a| a.alias_name.as_str())?;
+            marked(json!({ "Aliases": page.items }), page.next)
         }
         "CreateAlias" => {
             let input: CreateAliasInput = call.input()?;
@@ -216,4 +223,13 @@ pub async fn call(call: Call<'_>) -> Result<Value> {
         )),
         _ => Err(call.unknown("KMS")),
     }
+}
+
+/// A KMS page's answer: `Truncated`, and `NextMarker` when it is.
+fn marked(mut answer: Value, next: Option<String>) -> Result<Value> {
+    answer["Truncated"] = json!(next.is_some());
+    if let Some(marker) = next {
+        answer["NextMarker"] = json!(marker);
+    }
+    output(answer)
 }

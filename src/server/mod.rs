@@ -21,10 +21,12 @@ mod kms;
 mod kms_crypto;
 mod lakeformation;
 mod macie;
+mod paging;
 mod query_protocol;
 mod rest_json;
 mod s3;
 mod s3_multipart;
+mod secretsmanager;
 mod sigv4;
 mod tls;
 

@@ -10,8 +10,10 @@ mod iam;
 mod json;
 mod lakeformation;
 mod macie;
+mod paging;
 mod runs;
 mod s3;
+mod secrets;
 mod tls;
 
 use std::io::{BufRead, BufReader};
@@ -179,6 +181,18 @@ impl Server {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Stops the server and answers everything it wrote to stderr (its log).
+    pub fn stop_and_log(&mut self) -> String {
+        use std::io::Read;
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut log = String::new();
+        if let Some(mut stderr) = self.child.stderr.take() {
+            let _ = stderr.read_to_string(&mut log);
+        }
+        log
     }
 
     /// Waits for the server to exit by itself (after a signal the test sent).

@@ -24,11 +24,48 @@ use crate::service::{Principal, Progress, Result, ServiceError, Services};
 /// Rows the pane holds; the rest stay in the results object (`athena get-query-results`).
 const SHOWN_ROWS: usize = 5_000;
 
+/// How many rows a result has, as far as the console knows: the local lake counts them, but
+/// Athena does not (the AWS backend reads 0), so there the pages tell: exactly when the first
+/// page was the last, else only that there are more than were fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowCount {
+    Exactly(u64),
+    MoreThan(u64),
+}
+
+impl RowCount {
+    fn of(counted: u64, fetched: usize, more_pages: bool) -> RowCount {
+        let fetched = fetched as u64;
+        match (counted, more_pages) {
+            (n, _) if n >= fetched && n > 0 => RowCount::Exactly(n),
+            (_, false) => RowCount::Exactly(fetched),
+            (_, true) => RowCount::MoreThan(fetched),
+        }
+    }
+
+    /// More rows than the console shows.
+    fn exceeds(self, shown: usize) -> bool {
+        match self {
+            RowCount::Exactly(n) => n > shown as u64,
+            RowCount::MoreThan(_) => true,
+        }
+    }
+}
+
+impl std::fmt::Display for RowCount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RowCount::Exactly(n) => write!(f, "{n}"),
+            RowCount::MoreThan(n) => write!(f, "over {n}"),
+        }
+    }
+}
+
 pub struct QueryResult {
     pub principal: String,
     pub columns: Vec<ResultColumn>,
     pub rows: Vec<Vec<Option<String>>>,
-    pub total_rows: u64,
+    pub total_rows: RowCount,
     pub millis: u64,
     pub scanned: u64,
     pub output: Option<String>,
@@ -155,11 +192,16 @@ async fn run(s: Services, p: Principal, sql: String, progress: Progress) -> Resu
         }
     }
     let page = q.get_query_results(&p, &id, None, SHOWN_ROWS).await?;
+    let total_rows = RowCount::of(
+        execution.statistics.result_rows,
+        page.rows.len(),
+        page.next_token.is_some(),
+    );
     Ok(QueryResult {
         principal: p.name().to_string(),
         columns: page.columns,
         rows: page.rows,
-        total_rows: execution.statistics.result_rows,
+        total_rows,
         millis: execution.statistics.engine_execution_time_in_millis,
         scanned: execution.statistics.data_scanned_in_bytes,
         output: execution.output_location,
@@ -306,7 +348,7 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
                 r.principal,
                 r.millis,
                 r.total_rows,
-                if (r.rows.len() as u64) < r.total_rows {
+                if r.total_rows.exceeds(r.rows.len()) {
                     format!(" (first {} shown)", r.rows.len())
                 } else {
                     String::new()
@@ -382,4 +424,23 @@ pub fn render(app: &mut App, f: &mut Frame, area: Rect) {
         .row_highlight_style(theme::selected())
         .highlight_symbol("› ");
     f.render_stateful_widget(t, results_area, &mut q.rows);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RowCount;
+
+    #[test]
+    fn a_count_athena_did_not_give_comes_from_the_pages() {
+        // The local lake counts: its count stands, also past what is shown.
+        assert_eq!(RowCount::of(7, 7, false), RowCount::Exactly(7));
+        assert_eq!(RowCount::of(9000, 5000, true), RowCount::Exactly(9000));
+        assert!(RowCount::of(9000, 5000, true).exceeds(5000));
+        // Athena's 0: the one page is the whole result, or there is more than it.
+        assert_eq!(RowCount::of(0, 5, false), RowCount::Exactly(5));
+        assert_eq!(RowCount::of(0, 0, false), RowCount::Exactly(0));
+        assert_eq!(RowCount::of(0, 5000, true), RowCount::MoreThan(5000));
+        assert_eq!(RowCount::MoreThan(5000).to_string(), "over 5000");
+        assert!(!RowCount::Exactly(5).exceeds(5));
+    }
 }

@@ -152,17 +152,20 @@ pub enum GlueCommand {
     },
     GetDatabases,
     GetTables {
-        #[arg(long)]
+        /// The database (the AWS CLI's --database-name is the same flag)
+        #[arg(long, visible_alias = "database-name")]
         database: String,
     },
     GetTable {
-        #[arg(long)]
+        /// The database (the AWS CLI's --database-name is the same flag)
+        #[arg(long, visible_alias = "database-name")]
         database: String,
         #[arg(long)]
         name: String,
     },
     DeleteTable {
-        #[arg(long)]
+        /// The database (the AWS CLI's --database-name is the same flag)
+        #[arg(long, visible_alias = "database-name")]
         database: String,
         #[arg(long)]
         name: String,

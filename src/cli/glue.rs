@@ -12,16 +12,23 @@ use crate::service::{Code, Progress, Result, ServiceError};
 
 fn crawler_json(def: &CrawlerDefinition, last: &Option<CrawlerRun>) -> Value {
     let running = last.as_ref().is_some_and(|r| !r.state.is_finished());
-    json!({
+    let mut crawler = json!({
         "Name": def.name,
         "Role": def.role,
         "DatabaseName": def.database_name,
         "Targets": {"S3Targets": def.targets.iter().map(|t| json!({"Path": t})).collect::<Vec<_>>()},
-        "CrawlerSecurityConfiguration": def.security_configuration,
         "SchemaChangePolicy": {"UpdateBehavior": def.update_behavior},
-        "TablePrefix": def.table_prefix,
         "State": if running { "RUNNING" } else { "READY" },
-        "LastCrawl": last.as_ref().map(|r| json!({
+    });
+    // Glue leaves out what is not set; the AWS CLI prints no null.
+    if let Some(config) = &def.security_configuration {
+        crawler["CrawlerSecurityConfiguration"] = json!(config);
+    }
+    if let Some(prefix) = &def.table_prefix {
+        crawler["TablePrefix"] = json!(prefix);
+    }
+    if let Some(r) = last {
+        let mut crawl = json!({
             // Glue's LastCrawlInfo: SUCCEEDED, CANCELLED or FAILED.
             "Status": match r.state {
                 _ if running => "RUNNING",
@@ -29,14 +36,21 @@ fn crawler_json(def: &CrawlerDefinition, last: &Option<CrawlerRun>) -> Value {
                 RunState::Stopped => "CANCELLED",
                 _ => "FAILED",
             },
-            "ErrorMessage": r.error_message,
             "StartTime": r.started_on,
-            "TablesCreated": r.tables_created,
-            "TablesUpdated": r.tables_updated,
-            "PartitionsAdded": r.partitions_added,
-            "Log": r.log,
-        })),
-    })
+            // What Glue keeps in CloudWatch, lakectl says here, under its own member.
+            "Lakectl": {
+                "TablesCreated": r.tables_created,
+                "TablesUpdated": r.tables_updated,
+                "PartitionsAdded": r.partitions_added,
+                "Log": r.log,
+            },
+        });
+        if let Some(message) = &r.error_message {
+            crawl["ErrorMessage"] = json!(message);
+        }
+        crawler["LastCrawl"] = crawl;
+    }
+    crawler
 }
 
 impl Context<'_> {

@@ -359,12 +359,26 @@ pub struct LfTagDefinition {
 }
 
 /// The tags on a database, table or column; `inherited` when they come from above.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AssignedTag {
     pub tag_key: String,
     pub tag_value: String,
     pub inherited_from: Option<String>,
+}
+
+/// Lake Formation's `LFTagPair` (`TagKey`, `TagValues`), with where an inherited tag was set
+/// under lakectl's own member, as Lake Formation does not say it.
+impl Serialize for AssignedTag {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("TagKey", &self.tag_key)?;
+        map.serialize_entry("TagValues", &[&self.tag_value])?;
+        if let Some(from) = &self.inherited_from {
+            map.serialize_entry("Lakectl", &serde_json::json!({ "InheritedFrom": from }))?;
+        }
+        map.end()
+    }
 }
 
 /// Lake Formation's data lake settings: who administers the lake (grants anything, sees every

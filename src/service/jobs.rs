@@ -74,10 +74,13 @@ pub struct JobRun {
     pub job_name: String,
     pub job_run_state: RunState,
     pub started_on: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub completed_on: Option<DateTime<Utc>>,
     /// Seconds.
     pub execution_time: u64,
     pub metrics: RunMetrics,
+    /// Absent, not null, when there is none: the AWS CLI prints no member AWS did not send.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
     /// Where the run wrote (Parquet, and quarantined records under `_errors/`).
     #[serde(default)]
@@ -90,11 +93,12 @@ pub struct CrawlerDefinition {
     pub name: String,
     pub database_name: String,
     pub targets: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub security_configuration: Option<String>,
     /// `UPDATE_IN_DATABASE` or `LOG`.
     pub update_behavior: String,
     /// Put before every table name the crawler creates (two crawlers, one database).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table_prefix: Option<String>,
     pub role: String,
 }
@@ -105,10 +109,12 @@ pub struct CrawlerRun {
     pub crawler_name: String,
     pub state: RunState,
     pub started_on: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub completed_on: Option<DateTime<Utc>>,
     pub tables_created: Vec<String>,
     pub tables_updated: Vec<String>,
     pub partitions_added: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
     /// What the crawler found and did, one line each (names and counts, never data).
     #[serde(default)]

@@ -66,7 +66,9 @@ pub struct AliasEntry {
 pub struct RotationStatus {
     pub key_id: String,
     pub key_rotation_enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rotation_period_in_days: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_rotation_date: Option<DateTime<Utc>>,
     /// Not in KMS's answer, but what operators ask: when the key last got a new version.
     pub last_rotation_date: Option<DateTime<Utc>>,

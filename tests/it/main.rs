@@ -8,6 +8,7 @@ mod budgets;
 mod cli;
 mod common;
 mod console;
+mod contract;
 mod edges;
 mod glue;
 mod keys;

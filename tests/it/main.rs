@@ -20,3 +20,4 @@ mod secrets;
 mod security;
 mod server;
 mod storage;
+mod workflows;

@@ -18,8 +18,11 @@ use crate::service::{Principal, Result, ServiceError};
 
 /// An SDK enum as the service layer's (both spell Glue's names).
 fn enum_of<T: serde::de::DeserializeOwned>(name: &str) -> Result<T> {
-    serde_json::from_value(json!(name))
-        .map_err(|_| ServiceError::internal(format!("Glue answered {name:?}, which lakectl does not know")))
+    serde_json::from_value(json!(name)).map_err(|_| {
+        ServiceError::internal(format!(
+            "Glue answered {name:?}, which lakectl does not know"
+        ))
+    })
 }
 
 fn sdk_action(a: &Action) -> Result<g::Action> {
@@ -38,13 +41,15 @@ fn sdk_action(a: &Action) -> Result<g::Action> {
 fn action_of(a: &g::Action) -> Option<Action> {
     a.job_name()
         .map(|j| Action::Job { job_name: j.into() })
-        .or_else(|| a.crawler_name().map(|c| Action::Crawler { crawler_name: c.into() }))
+        .or_else(|| {
+            a.crawler_name().map(|c| Action::Crawler {
+                crawler_name: c.into(),
+            })
+        })
 }
 
 fn sdk_predicate(p: &Predicate) -> Result<g::Predicate> {
-    let mut b = g::Predicate::builder().logical(g::Logical::from(
-        enum_name(&p.logical).as_str(),
-    ));
+    let mut b = g::Predicate::builder().logical(g::Logical::from(enum_name(&p.logical).as_str()));
     for c in &p.conditions {
         let mut cb = g::Condition::builder().logical_operator(g::LogicalOperator::Equals);
         cb = match &c.node {
@@ -81,7 +86,11 @@ fn trigger_of(t: &g::Trigger) -> Result<Trigger> {
                     let node = c
                         .job_name()
                         .map(|j| Action::Job { job_name: j.into() })
-                        .or_else(|| c.crawler_name().map(|n| Action::Crawler { crawler_name: n.into() }))?;
+                        .or_else(|| {
+                            c.crawler_name().map(|n| Action::Crawler {
+                                crawler_name: n.into(),
+                            })
+                        })?;
                     Some(Condition {
                         logical_operator: LogicalOperator::Equals,
                         node,
@@ -207,7 +216,12 @@ impl Workflows for Aws {
         Ok(())
     }
 
-    async fn get_workflow(&self, by: &Principal, name: &str, include_graph: bool) -> Result<Workflow> {
+    async fn get_workflow(
+        &self,
+        by: &Principal,
+        name: &str,
+        include_graph: bool,
+    ) -> Result<Workflow> {
         self.acting(by)?;
         let out = self
             .glue
@@ -264,7 +278,11 @@ impl Workflows for Aws {
 
     async fn create_trigger(&self, by: &Principal, spec: TriggerSpec) -> Result<()> {
         self.acting(by)?;
-        let actions = spec.actions.iter().map(sdk_action).collect::<Result<Vec<_>>>()?;
+        let actions = spec
+            .actions
+            .iter()
+            .map(sdk_action)
+            .collect::<Result<Vec<_>>>()?;
         let predicate = spec.predicate.as_ref().map(sdk_predicate).transpose()?;
         self.glue
             .create_trigger()
@@ -297,7 +315,11 @@ impl Workflows for Aws {
         )
     }
 
-    async fn get_triggers(&self, by: &Principal, dependent_job_name: Option<&str>) -> Result<Vec<Trigger>> {
+    async fn get_triggers(
+        &self,
+        by: &Principal,
+        dependent_job_name: Option<&str>,
+    ) -> Result<Vec<Trigger>> {
         self.acting(by)?;
         let mut out = Vec::new();
         let mut token = None;

@@ -173,7 +173,11 @@ pub fn shorthand(text: &str) -> std::result::Result<Value, String> {
     Ok(v)
 }
 
-fn structure(c: &[char], pos: &mut usize, close: Option<char>) -> std::result::Result<Value, String> {
+fn structure(
+    c: &[char],
+    pos: &mut usize,
+    close: Option<char>,
+) -> std::result::Result<Value, String> {
     let mut map = Map::new();
     loop {
         let start = *pos;
@@ -238,7 +242,9 @@ fn scalar_or_nested(c: &[char], pos: &mut usize) -> std::result::Result<Value, S
                 }
                 *pos += 1;
             }
-            Ok(Value::String(c[start..*pos].iter().collect::<String>().trim().to_string()))
+            Ok(Value::String(
+                c[start..*pos].iter().collect::<String>().trim().to_string(),
+            ))
         }
     }
 }
@@ -269,13 +275,17 @@ pub fn parse_actions(texts: &[String]) -> Result<Vec<Action>> {
         for item in items {
             let keys = item.as_object().map(|o| {
                 o.keys()
-                    .filter(|k| ["JobName", "CrawlerName", "ClassificationJobName"].contains(&k.as_str()))
+                    .filter(|k| {
+                        ["JobName", "CrawlerName", "ClassificationJobName"].contains(&k.as_str())
+                    })
                     .count()
             });
             if keys != Some(1) {
                 return Err(bad(
                     "actions",
-                    format!("{item}: each action names one of JobName, CrawlerName, ClassificationJobName"),
+                    format!(
+                        "{item}: each action names one of JobName, CrawlerName, ClassificationJobName"
+                    ),
                 ));
             }
             out.push(serde_json::from_value(item).map_err(|e| bad("actions", e))?);
@@ -294,8 +304,12 @@ pub fn parse_predicate(text: &str) -> Result<Predicate> {
 }
 
 fn trigger_type(text: &str) -> Result<TriggerType> {
-    serde_json::from_value(json!(text.to_ascii_uppercase()))
-        .map_err(|_| bad("type", format!("{text:?}: ON_DEMAND, SCHEDULED, CONDITIONAL or EVENT")))
+    serde_json::from_value(json!(text.to_ascii_uppercase())).map_err(|_| {
+        bad(
+            "type",
+            format!("{text:?}: ON_DEMAND, SCHEDULED, CONDITIONAL or EVENT"),
+        )
+    })
 }
 
 fn run_json(run: &WorkflowRun) -> Value {
@@ -351,7 +365,9 @@ impl Context<'_> {
                 w.create_trigger(by, spec).await?;
                 json!({"Name": name})
             }
-            WorkflowCommand::GetTrigger { name } => json!({"Trigger": w.get_trigger(by, &name).await?}),
+            WorkflowCommand::GetTrigger { name } => {
+                json!({"Trigger": w.get_trigger(by, &name).await?})
+            }
             WorkflowCommand::GetTriggers { dependent_job_name } => {
                 json!({"Triggers": w.get_triggers(by, dependent_job_name.as_deref()).await?})
             }
@@ -400,7 +416,9 @@ impl Context<'_> {
                 name,
                 run_id,
                 include_graph,
-            } => json!({"Run": run_json(&w.get_workflow_run(by, &name, &run_id, include_graph).await?)}),
+            } => {
+                json!({"Run": run_json(&w.get_workflow_run(by, &name, &run_id, include_graph).await?)})
+            }
             WorkflowCommand::GetWorkflowRuns { name } => {
                 json!({"Runs": w.get_workflow_runs(by, &name).await?})
             }
@@ -417,7 +435,8 @@ impl Context<'_> {
                 run_properties,
             } => {
                 let props = parse_properties("run-properties", &run_properties)?;
-                w.put_workflow_run_properties(by, &name, &run_id, props).await?;
+                w.put_workflow_run_properties(by, &name, &run_id, props)
+                    .await?;
                 json!({})
             }
         })
@@ -451,10 +470,27 @@ mod tests {
         .unwrap();
         assert_eq!(p.conditions.len(), 2);
         assert_eq!(p.conditions[0].state, Some(NodeState::Failed));
-        assert_eq!(p.conditions[1].node, Action::Crawler { crawler_name: "raw".into() });
-        let json = parse_predicate(r#"{"Conditions":[{"LogicalOperator":"EQUALS","JobName":"j","State":"SUCCEEDED"}]}"#).unwrap();
-        assert_eq!(json.logical, crate::service::workflows::Logical::And, "AND by default");
-        let a = parse_actions(&["JobName=mask".into(), "CrawlerName=raw".into(), r#"[{"ClassificationJobName":"scan"}]"#.into()]).unwrap();
+        assert_eq!(
+            p.conditions[1].node,
+            Action::Crawler {
+                crawler_name: "raw".into()
+            }
+        );
+        let json = parse_predicate(
+            r#"{"Conditions":[{"LogicalOperator":"EQUALS","JobName":"j","State":"SUCCEEDED"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            json.logical,
+            crate::service::workflows::Logical::And,
+            "AND by default"
+        );
+        let a = parse_actions(&[
+            "JobName=mask".into(),
+            "CrawlerName=raw".into(),
+            r#"[{"ClassificationJobName":"scan"}]"#.into(),
+        ])
+        .unwrap();
         assert_eq!(a.len(), 3);
         assert_eq!(a[2].kind(), "CLASSIFICATION_JOB");
         assert_eq!(parse_properties("p", "a=1,b=x y").unwrap()["b"], "x y");
@@ -462,6 +498,8 @@ mod tests {
             assert!(parse_actions(&[bad.into()]).is_err(), "{bad}");
         }
         assert!(parse_predicate("Logical=SOME,Conditions=[]").is_err());
-        assert!(parse_predicate("Logical=AND,Conditions=[{LogicalOperator=EQUALS,JobName=j").is_err());
+        assert!(
+            parse_predicate("Logical=AND,Conditions=[{LogicalOperator=EQUALS,JobName=j").is_err()
+        );
     }
 }

@@ -267,11 +267,19 @@ impl Lake {
 
     /// The crawl a node started: the outcome kept with the node, else the crawler's last crawl
     /// if this run started it.
-    fn node_crawl(&self, tx: &Transaction, run_id: &str, n: &NodeRow) -> Result<Option<CrawlerRun>> {
+    fn node_crawl(
+        &self,
+        tx: &Transaction,
+        run_id: &str,
+        n: &NodeRow,
+    ) -> Result<Option<CrawlerRun>> {
         if let Some(text) = &n.crawl {
-            let mut run: CrawlerRun = serde_json::from_str(text)
-                .map_err(|e| ServiceError::internal(e.to_string()))?;
-            self.open_opt(&format!("glue:crawler={}", n.action.name()), &mut run.error_message);
+            let mut run: CrawlerRun =
+                serde_json::from_str(text).map_err(|e| ServiceError::internal(e.to_string()))?;
+            self.open_opt(
+                &format!("glue:crawler={}", n.action.name()),
+                &mut run.error_message,
+            );
             return Ok(Some(run));
         }
         let (_, last) = self.crawler(tx, n.action.name())?;
@@ -286,7 +294,9 @@ impl Lake {
             return Ok(NodeState::Starting);
         };
         Ok(match &n.action {
-            Action::Job { job_name } => job_state(self.job_run(tx, job_name, reference)?.job_run_state),
+            Action::Job { job_name } => {
+                job_state(self.job_run(tx, job_name, reference)?.job_run_state)
+            }
             Action::Crawler { .. } => match self.node_crawl(tx, run_id, n)? {
                 Some(c) => crawl_state(c.state),
                 // Another crawl replaced ours before its end was kept: its outcome is lost.
@@ -309,7 +319,10 @@ impl Lake {
         stored.graph = None;
         tx.execute(
             "UPDATE workflow_runs SET run = ?2 WHERE id = ?1",
-            params![run.workflow_run_id, serde_json::to_string(&stored).expect("JSON")],
+            params![
+                run.workflow_run_id,
+                serde_json::to_string(&stored).expect("JSON")
+            ],
         )?;
         Ok(())
     }
@@ -486,7 +499,8 @@ impl Lake {
                 .find(|n| n.action.kind() == g.kind && n.action.name() == g.name)
             else {
                 if finished {
-                    g.not_started_reason = Some(self.why_not_started(&triggers, &fired, &states, &g.kind, &g.name));
+                    g.not_started_reason =
+                        Some(self.why_not_started(&triggers, &fired, &states, &g.kind, &g.name));
                 }
                 continue;
             };
@@ -500,7 +514,8 @@ impl Lake {
             };
             match &n.action {
                 Action::Job { job_name } => {
-                    g.job_details = Some(json!({"JobRuns": [self.job_run(tx, job_name, reference)?]}));
+                    g.job_details =
+                        Some(json!({"JobRuns": [self.job_run(tx, job_name, reference)?]}));
                 }
                 Action::Crawler { .. } => {
                     let crawls: Vec<serde_json::Value> = self
@@ -539,12 +554,16 @@ impl Lake {
         name: &str,
     ) -> String {
         let mut reasons = Vec::new();
-        for t in triggers
-            .iter()
-            .filter(|t| t.actions.iter().any(|a| a.kind() == kind && a.name() == name))
-        {
+        for t in triggers.iter().filter(|t| {
+            t.actions
+                .iter()
+                .any(|a| a.kind() == kind && a.name() == name)
+        }) {
             if fired.contains_key(&t.name) {
-                reasons.push(format!("trigger {} fired but the run was stopped before the node started", t.name));
+                reasons.push(format!(
+                    "trigger {} fired but the run was stopped before the node started",
+                    t.name
+                ));
                 continue;
             }
             if t.state == TriggerState::Deactivated {
@@ -552,7 +571,10 @@ impl Lake {
                 continue;
             }
             let Some(p) = &t.predicate else {
-                reasons.push(format!("trigger {} ({:?}) did not start this run", t.name, t.kind));
+                reasons.push(format!(
+                    "trigger {} ({:?}) did not start this run",
+                    t.name, t.kind
+                ));
                 continue;
             };
             let unmet: Vec<String> = p
@@ -562,8 +584,17 @@ impl Lake {
                 .map(|c| {
                     let wanted = c.wanted().map(state_name).unwrap_or_default();
                     match states.get(&c.node) {
-                        Some(s) => format!("{} {} {wanted} (it ended {})", c.node.kind(), c.node.name(), state_name(*s)),
-                        None => format!("{} {} {wanted} (it did not run)", c.node.kind(), c.node.name()),
+                        Some(s) => format!(
+                            "{} {} {wanted} (it ended {})",
+                            c.node.kind(),
+                            c.node.name(),
+                            state_name(*s)
+                        ),
+                        None => format!(
+                            "{} {} {wanted} (it did not run)",
+                            c.node.kind(),
+                            c.node.name()
+                        ),
                     }
                 })
                 .collect();

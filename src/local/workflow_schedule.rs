@@ -71,7 +71,9 @@ impl Lake {
         for (trigger, owner) in due {
             match self.fire_starting_trigger(&Principal::new(owner), &trigger, BTreeMap::new()) {
                 Ok(_) => fired.push(trigger.name),
-                Err(e) => tracing::warn!(trigger = %trigger.name, "a scheduled trigger could not start its run: {e}"),
+                Err(e) => {
+                    tracing::warn!(trigger = %trigger.name, "a scheduled trigger could not start its run: {e}")
+                }
             }
         }
         Ok(fired)

@@ -145,7 +145,10 @@ impl Lake {
     fn save_trigger(&self, tx: &Transaction, t: &Trigger) -> Result<()> {
         tx.execute(
             "UPDATE triggers SET definition = ?2 WHERE name = ?1",
-            params![t.name, serde_json::to_string(t).expect("triggers serialize")],
+            params![
+                t.name,
+                serde_json::to_string(t).expect("triggers serialize")
+            ],
         )?;
         Ok(())
     }
@@ -190,9 +193,7 @@ impl Lake {
                 Schedule::parse(s)?;
             }
             (TriggerType::Scheduled, None) => {
-                return Err(invalid(
-                    "a SCHEDULED trigger needs --schedule 'cron(...)'",
-                ));
+                return Err(invalid("a SCHEDULED trigger needs --schedule 'cron(...)'"));
             }
             (_, Some(_)) => return Err(invalid("only a SCHEDULED trigger has a --schedule")),
             _ => {}
@@ -200,7 +201,9 @@ impl Lake {
         match (spec.kind, &spec.predicate) {
             (TriggerType::Conditional, Some(p)) => {
                 if p.conditions.is_empty() {
-                    return Err(invalid("a CONDITIONAL trigger's predicate needs conditions"));
+                    return Err(invalid(
+                        "a CONDITIONAL trigger's predicate needs conditions",
+                    ));
                 }
                 if spec.workflow_name.is_none() {
                     return Err(invalid(
@@ -210,9 +213,11 @@ impl Lake {
                 for c in &p.conditions {
                     self.check_node_exists(tx, &c.node)?;
                     let allowed: &[NodeState] = match (&c.node, c.state, c.crawl_state) {
-                        (Action::Crawler { .. }, None, Some(_)) => {
-                            &[NodeState::Succeeded, NodeState::Failed, NodeState::Cancelled]
-                        }
+                        (Action::Crawler { .. }, None, Some(_)) => &[
+                            NodeState::Succeeded,
+                            NodeState::Failed,
+                            NodeState::Cancelled,
+                        ],
                         (Action::Job { .. }, Some(_), None) => &[
                             NodeState::Succeeded,
                             NodeState::Failed,
@@ -272,7 +277,9 @@ impl Lake {
                 }
             }
         } else if spec.kind == TriggerType::Event {
-            return Err(invalid("an EVENT trigger starts a workflow: give --workflow-name"));
+            return Err(invalid(
+                "an EVENT trigger starts a workflow: give --workflow-name",
+            ));
         }
         Ok(())
     }
@@ -341,7 +348,10 @@ impl Workflows for Lake {
             };
             let n = tx.execute(
                 "INSERT INTO workflows(name, definition) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                params![name, serde_json::to_string(&wf).expect("workflows serialize")],
+                params![
+                    name,
+                    serde_json::to_string(&wf).expect("workflows serialize")
+                ],
             )?;
             if n == 0 {
                 return Err(ServiceError::new(
@@ -612,7 +622,10 @@ impl Workflows for Lake {
             all.extend(properties.clone());
             check_properties(&all)?;
             self.store_run_properties(tx, run_id, &all)?;
-            Ok(((), json!({"RunId": run_id, "Names": properties.keys().collect::<Vec<_>>()})))
+            Ok((
+                (),
+                json!({"RunId": run_id, "Names": properties.keys().collect::<Vec<_>>()}),
+            ))
         })
     }
 

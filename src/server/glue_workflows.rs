@@ -120,7 +120,9 @@ pub async fn call(call: &Call<'_>) -> Option<Result<Value>> {
             }
             "GetTriggers" => {
                 let i: GetTriggersInput = call.input().unwrap_or_default();
-                output(json!({"Triggers": w.get_triggers(by, i.dependent_job_name.as_deref()).await?}))
+                output(
+                    json!({"Triggers": w.get_triggers(by, i.dependent_job_name.as_deref()).await?}),
+                )
             }
             "StartTrigger" | "StopTrigger" | "DeleteTrigger" => {
                 let i: NameInput = call.input()?;
@@ -138,7 +140,9 @@ pub async fn call(call: &Call<'_>) -> Option<Result<Value>> {
             }
             "GetWorkflowRun" => {
                 let i: RunInput = call.input()?;
-                output(json!({"Run": w.get_workflow_run(by, &i.name, &i.run_id, i.include_graph).await?}))
+                output(
+                    json!({"Run": w.get_workflow_run(by, &i.name, &i.run_id, i.include_graph).await?}),
+                )
             }
             "GetWorkflowRuns" => {
                 let i: NameInput = call.input()?;
@@ -151,7 +155,9 @@ pub async fn call(call: &Call<'_>) -> Option<Result<Value>> {
             }
             "GetWorkflowRunProperties" => {
                 let i: RunInput = call.input()?;
-                output(json!({"RunProperties": w.get_workflow_run_properties(by, &i.name, &i.run_id).await?}))
+                output(
+                    json!({"RunProperties": w.get_workflow_run_properties(by, &i.name, &i.run_id).await?}),
+                )
             }
             "PutWorkflowRunProperties" => {
                 let i: RunPropertiesInput = call.input()?;
@@ -163,9 +169,7 @@ pub async fn call(call: &Call<'_>) -> Option<Result<Value>> {
             _ => Err(call.unknown("Glue")),
         }
     };
-    OPERATIONS
-        .contains(&call.operation)
-        .then_some(())?;
+    OPERATIONS.contains(&call.operation).then_some(())?;
     Some(answer.await)
 }
 

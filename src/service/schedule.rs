@@ -46,7 +46,10 @@ fn field(expr: &str, text: &str, lo: i32, hi: i32, names: &[&str]) -> Result<Vec
             return Ok(lo + i as i32);
         }
         if s.contains(['L', 'W', '#', 'l', 'w']) {
-            return Err(invalid(expr, format!("{s:?}: L, W and # are not supported")));
+            return Err(invalid(
+                expr,
+                format!("{s:?}: L, W and # are not supported"),
+            ));
         }
         let n: i32 = s
             .parse()
@@ -97,7 +100,10 @@ impl Schedule {
     /// Reads `cron(...)` (the `cron(` wrapper is required, as Glue requires it).
     pub fn parse(expr: &str) -> Result<Schedule> {
         if expr.len() > 256 {
-            return Err(invalid(&expr.chars().take(32).collect::<String>(), "it is too long"));
+            return Err(invalid(
+                &expr.chars().take(32).collect::<String>(),
+                "it is too long",
+            ));
         }
         let inner = expr
             .trim()

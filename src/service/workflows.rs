@@ -302,8 +302,12 @@ pub trait Workflows: Send + Sync {
         description: Option<String>,
         default_run_properties: BTreeMap<String, String>,
     ) -> Result<()>;
-    async fn get_workflow(&self, by: &Principal, name: &str, include_graph: bool)
-    -> Result<Workflow>;
+    async fn get_workflow(
+        &self,
+        by: &Principal,
+        name: &str,
+        include_graph: bool,
+    ) -> Result<Workflow>;
     async fn list_workflows(&self, by: &Principal) -> Result<Vec<String>>;
     /// Deletes the workflow and its triggers (Glue does the same); its runs' records stay.
     async fn delete_workflow(&self, by: &Principal, name: &str) -> Result<()>;
@@ -385,10 +389,12 @@ mod tests {
             ..p
         };
         assert!(!all.holds(crawled), "AND: the job has not failed");
-        assert!(!Predicate {
-            logical: Logical::And,
-            conditions: vec![]
-        }
-        .holds(|_| None));
+        assert!(
+            !Predicate {
+                logical: Logical::And,
+                conditions: vec![]
+            }
+            .holds(|_| None)
+        );
     }
 }

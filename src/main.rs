@@ -333,6 +333,7 @@ async fn run(mut cli: Cli, command: Option<Command>, config: Config) -> Result<u
     lakectl::tui::theme::use_palette(config.theme.unwrap_or_default());
     let outcome = run_with(cli, command, &services, &principal, &print).await;
     // A job run this process executes (`--in-lakectl` on AWS) ends before the process does.
+    services.workflows.runs_here_ended().await;
     services.jobs.runs_here_ended().await;
     outcome
 }

@@ -74,6 +74,7 @@ impl Aws {
             tables_created: created,
             tables_updated: updated,
             partitions_added: 0,
+            workflow_run_id: None,
             error_message: crawl.error_message().map(str::to_string),
             log: crawl
                 .log_group()

@@ -200,6 +200,8 @@ impl Aws {
                 metrics: RunMetrics::default(),
                 error_message: None,
                 outputs: Vec::new(),
+                trigger_name: None,
+                workflow_run_id: None,
             },
             pid: std::process::id(),
             host: host(),

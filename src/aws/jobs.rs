@@ -240,6 +240,8 @@ impl Aws {
             metrics: metrics.unwrap_or_default(),
             error_message: run.error_message().map(str::to_string),
             outputs: def.map(|d| vec![d.target.clone()]).unwrap_or_default(),
+            trigger_name: run.trigger_name().map(str::to_string),
+            workflow_run_id: None,
             id,
         }
     }

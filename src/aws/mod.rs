@@ -25,6 +25,7 @@ mod masking;
 mod multipart;
 mod s3;
 mod secrets;
+mod workflows;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -244,6 +245,7 @@ impl Aws {
             audit: self.clone(),
             catalog: self.clone(),
             jobs: self.clone(),
+            workflows: self.clone(),
             classification: self.clone(),
             access: self.clone(),
             query: self.clone(),

@@ -283,6 +283,8 @@ pub enum GlueCommand {
         name: String,
     },
     GetCrawlers,
+    #[command(flatten)]
+    Workflows(super::workflows::WorkflowCommand),
 }
 
 #[derive(Debug, Args)]
@@ -609,6 +611,7 @@ impl Command {
                     | S3apiCommand::ListParts { .. }
                     | S3apiCommand::ListMultipartUploads { .. }
             ),
+            Command::Glue(GlueCommand::Workflows(c)) => c.changes_anything(),
             Command::Glue(c) => !matches!(
                 c,
                 GlueCommand::GetDatabases

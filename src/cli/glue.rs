@@ -71,6 +71,7 @@ impl Context<'_> {
         let jobs = &self.services.jobs;
         let by = self.principal;
         Ok(match cmd {
+            GlueCommand::Workflows(c) => return self.workflows(c).await,
             GlueCommand::CreateDatabase { name, description } => {
                 catalog
                     .create_database(by, &name, description.as_deref())

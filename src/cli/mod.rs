@@ -16,6 +16,7 @@ pub mod s3;
 mod s3api;
 pub mod script;
 pub mod secretsmanager;
+pub mod workflows;
 
 use std::sync::Mutex;
 

@@ -9,6 +9,7 @@ use rusqlite::{OptionalExtension, params};
 use serde_json::json;
 
 use super::authorizer::Call;
+use super::workflow_runs::NodeOrigin;
 use super::{Lake, not_found, now, runner_gone, ts};
 use crate::service::jobs::{
     CrawlerDefinition, CrawlerRun, JobDefinition, JobRun, Jobs, RunMetrics, RunState,
@@ -17,7 +18,7 @@ use crate::service::{Code, Principal, Progress, Result, ServiceError};
 
 pub(super) use crate::service::storage::s3_location;
 
-fn check_job_name(name: &str) -> Result<()> {
+pub(super) fn check_job_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 255
         && name
@@ -148,39 +149,7 @@ impl Jobs for Lake {
     }
 
     async fn start_job_run(&self, by: &Principal, job: &str, progress: Progress) -> Result<String> {
-        let id = format!("jr_{}", uuid::Uuid::new_v4().simple());
-        let (def, run) = self.audited(
-            by,
-            Call::new("glue", "StartJobRun", job).on(self.glue_arn(&format!("job/{}", job))),
-            |tx, _| {
-                let def = self.job(tx, job)?;
-                let run = JobRun {
-                    id: id.clone(),
-                    job_name: job.into(),
-                    job_run_state: RunState::Running,
-                    started_on: now(),
-                    completed_on: None,
-                    execution_time: 0,
-                    metrics: RunMetrics::default(),
-                    error_message: None,
-                    outputs: Vec::new(),
-                };
-                tx.execute(
-                    "INSERT INTO job_runs(id, job, run, started, pid) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![
-                        id,
-                        job,
-                        serde_json::to_string(&run).expect("runs serialize"),
-                        ts(run.started_on),
-                        std::process::id()
-                    ],
-                )?;
-                Ok(((def, run), json!({"JobRunId": id})))
-            },
-        )?;
-        let lake = self.arc();
-        tokio::task::spawn_blocking(move || lake.execute_run(def, run, progress));
-        Ok(id)
+        self.begin_job_run(by, job, progress, None)
     }
 
     async fn get_job_run(&self, by: &Principal, job: &str, run_id: &str) -> Result<JobRun> {
@@ -325,40 +294,7 @@ impl Jobs for Lake {
     }
 
     async fn start_crawler(&self, by: &Principal, name: &str, progress: Progress) -> Result<()> {
-        let def = self.audited(
-            by,
-            Call::new("glue", "StartCrawler", name).on(self.glue_arn(&format!("crawler/{}", name))),
-            |tx, _| {
-                let (def, last) = self.crawler(tx, name)?;
-                if last.is_some_and(|r| !r.state.is_finished()) {
-                    return Err(ServiceError::new(
-                        Code::CrawlerRunningException,
-                        format!("Crawler {name} is already running."),
-                    ));
-                }
-                let run = CrawlerRun {
-                    crawler_name: name.into(),
-                    state: RunState::Running,
-                    started_on: now(),
-                    completed_on: None,
-                    tables_created: vec![],
-                    tables_updated: vec![],
-                    partitions_added: 0,
-                    error_message: None,
-                    log: vec![],
-                };
-                // This process runs the crawl: its id lets any process tell a crawl whose
-                // runner died.
-                tx.execute(
-                    "UPDATE crawlers SET last_run = ?2, pid = ?3, stop_requested = 0 WHERE name = ?1",
-                    params![name, serde_json::to_string(&run).expect("JSON"), std::process::id()],
-                )?;
-                Ok((def, json!({})))
-            },
-        )?;
-        let lake = self.arc();
-        tokio::task::spawn_blocking(move || lake.execute_crawl(def, progress));
-        Ok(())
+        self.begin_crawl(by, name, progress, None)
     }
 
     async fn stop_crawler(&self, by: &Principal, name: &str) -> Result<()> {
@@ -407,6 +343,99 @@ impl Jobs for Lake {
 }
 
 impl Lake {
+    /// Starts a run of `job` as `by` on a thread of this process; `origin` is the workflow run
+    /// and trigger that start it, recorded on the run.
+    pub(super) fn begin_job_run(
+        &self,
+        by: &Principal,
+        job: &str,
+        progress: Progress,
+        origin: Option<&NodeOrigin>,
+    ) -> Result<String> {
+        let id = format!("jr_{}", uuid::Uuid::new_v4().simple());
+        let (def, run) = self.audited(
+            by,
+            Call::new("glue", "StartJobRun", job).on(self.glue_arn(&format!("job/{}", job))),
+            |tx, _| {
+                let def = self.job(tx, job)?;
+                let run = JobRun {
+                    id: id.clone(),
+                    job_name: job.into(),
+                    job_run_state: RunState::Running,
+                    started_on: now(),
+                    completed_on: None,
+                    execution_time: 0,
+                    metrics: RunMetrics::default(),
+                    error_message: None,
+                    outputs: Vec::new(),
+                    trigger_name: origin.map(|o| o.trigger.clone()),
+                    workflow_run_id: origin.and_then(|o| o.run_id.clone()),
+                };
+                tx.execute(
+                    "INSERT INTO job_runs(id, job, run, started, pid, workflow_run_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        id,
+                        job,
+                        serde_json::to_string(&run).expect("runs serialize"),
+                        ts(run.started_on),
+                        std::process::id(),
+                        origin.and_then(|o| o.run_id.as_deref())
+                    ],
+                )?;
+                Ok(((def, run), json!({"JobRunId": id})))
+            },
+        )?;
+        let lake = self.arc();
+        tokio::task::spawn_blocking(move || lake.execute_run(def, run, progress));
+        Ok(id)
+    }
+
+    /// Starts a crawl of `name` as `by` on a thread of this process; `origin` is the workflow
+    /// run that starts it, recorded on the crawl.
+    pub(super) fn begin_crawl(
+        &self,
+        by: &Principal,
+        name: &str,
+        progress: Progress,
+        origin: Option<&NodeOrigin>,
+    ) -> Result<()> {
+        let def = self.audited(
+            by,
+            Call::new("glue", "StartCrawler", name).on(self.glue_arn(&format!("crawler/{}", name))),
+            |tx, _| {
+                let (def, last) = self.crawler(tx, name)?;
+                if last.is_some_and(|r| !r.state.is_finished()) {
+                    return Err(ServiceError::new(
+                        Code::CrawlerRunningException,
+                        format!("Crawler {name} is already running."),
+                    ));
+                }
+                let run = CrawlerRun {
+                    crawler_name: name.into(),
+                    state: RunState::Running,
+                    started_on: now(),
+                    completed_on: None,
+                    tables_created: vec![],
+                    tables_updated: vec![],
+                    partitions_added: 0,
+                    error_message: None,
+                    log: vec![],
+                    workflow_run_id: origin.and_then(|o| o.run_id.clone()),
+                };
+                // This process runs the crawl: its id lets any process tell a crawl whose
+                // runner died.
+                tx.execute(
+                    "UPDATE crawlers SET last_run = ?2, pid = ?3, stop_requested = 0 WHERE name = ?1",
+                    params![name, serde_json::to_string(&run).expect("JSON"), std::process::id()],
+                )?;
+                Ok((def, json!({})))
+            },
+        )?;
+        let lake = self.arc();
+        tokio::task::spawn_blocking(move || lake.execute_crawl(def, progress));
+        Ok(())
+    }
+
     pub(super) fn crawler(
         &self,
         tx: &rusqlite::Transaction,
@@ -460,10 +489,20 @@ impl Lake {
         );
         let run = &run;
         self.meta.write(|tx| {
+            let text = serde_json::to_string(run).expect("JSON");
             tx.execute(
                 "UPDATE crawlers SET last_run = ?2 WHERE name = ?1",
-                params![run.crawler_name, serde_json::to_string(run).expect("JSON")],
+                params![run.crawler_name, text],
             )?;
+            // The workflow run that started the crawl keeps its outcome, whatever crawls next.
+            if let Some(workflow_run) = &run.workflow_run_id
+                && run.state.is_finished()
+            {
+                tx.execute(
+                    "UPDATE workflow_nodes SET crawl = ?3 WHERE run_id = ?1 AND kind = 'CRAWLER' AND name = ?2",
+                    params![workflow_run, run.crawler_name, text],
+                )?;
+            }
             Ok(())
         })
     }

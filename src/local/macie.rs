@@ -109,7 +109,11 @@ impl Lake {
     }
 
     /// A job as stored; one whose process is gone is reported CANCELLED, with the reason.
-    fn classification_job(&self, tx: &Transaction, id: &str) -> Result<ClassificationJob> {
+    pub(super) fn classification_job(
+        &self,
+        tx: &Transaction,
+        id: &str,
+    ) -> Result<ClassificationJob> {
         let (text, pid): (String, u32) = tx
             .query_row(
                 "SELECT job, pid FROM classification_jobs WHERE id = ?1",
@@ -333,43 +337,7 @@ impl Classification for Lake {
         spec: ClassificationJobSpec,
         progress: Progress,
     ) -> Result<String> {
-        let job = self.audited(
-            by,
-            Call::new("macie2", "CreateClassificationJob", &spec.name),
-            |tx, _| {
-                self.bucket_row_exists(tx, &spec.bucket)?;
-                if !(1..=100).contains(&spec.sampling_percentage) {
-                    return Err(ServiceError::new(
-                        Code::ValidationException,
-                        "the sampling percentage is 1 to 100",
-                    ));
-                }
-                self.detectors(tx, &spec)?;
-                let job = ClassificationJob {
-                    job_id: uuid::Uuid::new_v4().simple().to_string(),
-                    spec: spec.clone(),
-                    job_status: "RUNNING".into(),
-                    created_at: now(),
-                    completed_at: None,
-                    statistics: JobStatistics::default(),
-                };
-                tx.execute(
-                "INSERT INTO classification_jobs(id, job, created, pid) VALUES (?1, ?2, ?3, ?4)",
-                params![
-                        job.job_id,
-                        serde_json::to_string(&job).expect("JSON"),
-                        ts(job.created_at), std::process::id()],
-            )?;
-                Ok((
-                    job.clone(),
-                    json!({"JobId": job.job_id, "Bucket": spec.bucket}),
-                ))
-            },
-        )?;
-        let id = job.job_id.clone();
-        let (lake, by) = (self.arc(), by.clone());
-        tokio::task::spawn_blocking(move || lake.run_classification(by, job, progress));
-        Ok(id)
+        self.begin_classification_job(by, spec, progress)
     }
 
     async fn list_classification_jobs(&self, by: &Principal) -> Result<Vec<ClassificationJob>> {
@@ -465,5 +433,53 @@ impl Classification for Lake {
             Ok(((), json!({"Object": format!("s3://{}/{}", o.bucket_name, o.key), "Types": values.keys().collect::<Vec<_>>()})))
         })?;
         Ok(values)
+    }
+}
+
+impl Lake {
+    /// Creates a classification job and scans on a thread of this process.
+    pub(super) fn begin_classification_job(
+        &self,
+        by: &Principal,
+        spec: ClassificationJobSpec,
+        progress: Progress,
+    ) -> Result<String> {
+        let job = self.audited(
+            by,
+            Call::new("macie2", "CreateClassificationJob", &spec.name),
+            |tx, _| {
+                self.bucket_row_exists(tx, &spec.bucket)?;
+                if !(1..=100).contains(&spec.sampling_percentage) {
+                    return Err(ServiceError::new(
+                        Code::ValidationException,
+                        "the sampling percentage is 1 to 100",
+                    ));
+                }
+                self.detectors(tx, &spec)?;
+                let job = ClassificationJob {
+                    job_id: uuid::Uuid::new_v4().simple().to_string(),
+                    spec: spec.clone(),
+                    job_status: "RUNNING".into(),
+                    created_at: now(),
+                    completed_at: None,
+                    statistics: JobStatistics::default(),
+                };
+                tx.execute(
+                "INSERT INTO classification_jobs(id, job, created, pid) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                        job.job_id,
+                        serde_json::to_string(&job).expect("JSON"),
+                        ts(job.created_at), std::process::id()],
+            )?;
+                Ok((
+                    job.clone(),
+                    json!({"JobId": job.job_id, "Bucket": spec.bucket}),
+                ))
+            },
+        )?;
+        let id = job.job_id.clone();
+        let (lake, by) = (self.arc(), by.clone());
+        tokio::task::spawn_blocking(move || lake.run_classification(by, job, progress));
+        Ok(id)
     }
 }

@@ -21,7 +21,7 @@ impl From<rusqlite::Error> for ServiceError {
 }
 
 /// The schema, as the migrations that build it: a lake at version N runs migrations N.. in order.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V12];
 
 const V1: &str = r#"
 CREATE TABLE principals(
@@ -309,6 +309,53 @@ CREATE TABLE secret_stages(
     PRIMARY KEY(secret_arn, stage),
     FOREIGN KEY(secret_arn, version_id) REFERENCES secret_versions(secret_arn, version_id)
 );
+"#;
+
+/// Glue workflows and triggers: definitions, runs, the nodes each run started (the crawl's
+/// outcome kept with its node), which triggers fired in a run, and the workflow run a job run
+/// belongs to.
+const V12: &str = r#"
+CREATE TABLE workflows(
+    name TEXT PRIMARY KEY,
+    definition TEXT NOT NULL
+);
+CREATE TABLE triggers(
+    name TEXT PRIMARY KEY,
+    workflow TEXT REFERENCES workflows(name) ON DELETE CASCADE,
+    definition TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    next_fire TEXT
+);
+CREATE INDEX triggers_by_workflow ON triggers(workflow);
+CREATE TABLE workflow_runs(
+    id TEXT PRIMARY KEY,
+    workflow TEXT NOT NULL,
+    run TEXT NOT NULL,
+    properties TEXT NOT NULL,
+    started TEXT NOT NULL,
+    starter TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    stop_requested INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX workflow_runs_by_workflow ON workflow_runs(workflow, started);
+CREATE TABLE workflow_fires(
+    run_id TEXT NOT NULL REFERENCES workflow_runs(id) ON DELETE CASCADE,
+    trigger TEXT NOT NULL,
+    fired TEXT NOT NULL,
+    PRIMARY KEY(run_id, trigger)
+);
+CREATE TABLE workflow_nodes(
+    run_id TEXT NOT NULL REFERENCES workflow_runs(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    ref TEXT,
+    started TEXT NOT NULL,
+    error TEXT,
+    crawl TEXT,
+    PRIMARY KEY(run_id, kind, name)
+);
+ALTER TABLE job_runs ADD COLUMN workflow_run_id TEXT;
 "#;
 
 pub struct Meta {

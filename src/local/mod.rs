@@ -33,6 +33,9 @@ mod s3;
 mod sealed_text;
 mod secrets;
 mod user_policies;
+mod workflow_runs;
+mod workflow_schedule;
+mod workflows;
 
 use std::sync::{Arc, Weak};
 
@@ -168,6 +171,7 @@ impl Lake {
             audit: self.clone(),
             catalog: self.clone(),
             jobs: self.clone(),
+            workflows: self.clone(),
             classification: self.clone(),
             access: self.clone(),
             query: self.clone(),

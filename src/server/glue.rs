@@ -485,7 +485,10 @@ pub async fn call(call: Call<'_>) -> Result<Value> {
             call.operation,
             "the lake's crawlers make and change its tables",
         )),
-        _ => Err(call.unknown("Glue")),
+        _ => match super::glue_workflows::call(&call).await {
+            Some(answer) => answer,
+            None => Err(call.unknown("Glue")),
+        },
     }
 }
 

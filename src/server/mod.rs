@@ -14,6 +14,7 @@ mod cloudtrail;
 mod dispatch;
 mod errors;
 mod glue;
+mod glue_workflows;
 mod iam;
 mod identity;
 mod json_protocol;
@@ -46,6 +47,9 @@ use crate::service::{Code, Result, ServiceError};
 /// How long a shutdown waits for requests under way before it closes their connections. A put
 /// cut off here is not committed (objects appear whole or not at all), so nothing is left half.
 const DRAIN: Duration = Duration::from_secs(30);
+
+/// How often the server looks for due schedules (their resolution is a minute).
+const SCHEDULER_TICK: Duration = Duration::from_secs(1);
 
 /// The request headers a client may send, in total; beyond it the request is refused with 431
 /// before anything is read of its body.
@@ -103,6 +107,8 @@ pub async fn serve(
     );
     tracing::info!(%local, scheme, "lake server listening");
 
+    // Schedules fire here, and workflow runs whose process died are finished here.
+    let scheduler = tokio::spawn(schedule(lake.clone()));
     let router = Arc::new(dispatch::Router::new(lake));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
@@ -125,6 +131,7 @@ pub async fn serve(
         }
     }
     drop(listener);
+    scheduler.abort();
     let _ = stop_tx.send(true);
     let drained = tokio::time::timeout(DRAIN, async {
         while connections.join_next().await.is_some() {}
@@ -135,6 +142,18 @@ pub async fn serve(
         connections.shutdown().await;
     }
     Ok(())
+}
+
+/// Every second: SCHEDULED triggers that are due fire (once, even with two servers on one
+/// lake), and workflow runs whose driving process died are taken over.
+async fn schedule(lake: Arc<Lake>) {
+    let mut every = tokio::time::interval(SCHEDULER_TICK);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        every.tick().await;
+        let lake = lake.clone();
+        let _ = tokio::task::spawn_blocking(move || lake.scheduler_tick(chrono::Utc::now())).await;
+    }
 }
 
 /// One client connection: TLS if configured, then HTTP/1.1 until the client closes it or the

@@ -68,6 +68,8 @@ codes! {
     /// Glue: a crawler is already crawling (start) / is not crawling (stop).
     CrawlerRunningException => "CrawlerRunningException",
     CrawlerNotRunningException => "CrawlerNotRunningException",
+    /// Glue: a workflow run is not in a state that allows the call (stopping one that ended).
+    IllegalWorkflowStateException => "IllegalWorkflowStateException",
     /// IAM's "that name is taken" (user names compare case-insensitively).
     EntityAlreadyExists => "EntityAlreadyExists",
     /// IAM's "no such user, policy or attachment".

@@ -85,6 +85,12 @@ pub struct JobRun {
     /// Where the run wrote (Parquet, and quarantined records under `_errors/`).
     #[serde(default)]
     pub outputs: Vec<String>,
+    /// Glue's TriggerName: the trigger that started the run, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger_name: Option<String>,
+    /// lakectl: the workflow run that started it (Glue passes it as `--WORKFLOW_RUN_ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_run_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -119,6 +125,9 @@ pub struct CrawlerRun {
     /// What the crawler found and did, one line each (names and counts, never data).
     #[serde(default)]
     pub log: Vec<String>,
+    /// lakectl: the workflow run that started the crawl, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_run_id: Option<String>,
 }
 
 #[async_trait]

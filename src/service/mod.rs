@@ -15,10 +15,12 @@ pub mod multipart;
 pub mod policy;
 pub mod progress;
 pub mod query;
+pub mod schedule;
 pub mod secrets;
 pub mod storage;
 pub mod view;
 pub mod wait;
+pub mod workflows;
 
 use std::sync::Arc;
 
@@ -101,6 +103,7 @@ pub struct Services {
     pub audit: Arc<dyn audit::Audit>,
     pub catalog: Arc<dyn catalog::Catalog>,
     pub jobs: Arc<dyn jobs::Jobs>,
+    pub workflows: Arc<dyn workflows::Workflows>,
     pub classification: Arc<dyn classification::Classification>,
     pub access: Arc<dyn access::Access>,
     pub query: Arc<dyn query::Query>,

@@ -21,3 +21,4 @@ mod secrets;
 mod security;
 mod server;
 mod storage;
+mod workflows;

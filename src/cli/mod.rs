@@ -16,6 +16,7 @@ pub mod s3;
 mod s3api;
 pub mod script;
 pub mod secretsmanager;
+pub mod dms;
 
 use std::sync::Mutex;
 
@@ -160,6 +161,7 @@ impl Context<'_> {
             Command::Lakeformation(c) => self.lakeformation(c).await,
             Command::Athena(c) => self.athena(c).await,
             Command::Secretsmanager(c) => self.secretsmanager(c).await,
+            Command::Dms(c) => self.dms(c).await,
             Command::Audit(c) => self.audit(c).await,
         }
     }

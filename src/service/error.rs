@@ -67,6 +67,12 @@ codes! {
     InvalidParameterException => "InvalidParameterException",
     /// Glue: a crawler is already crawling (start) / is not crawling (stop).
     CrawlerRunningException => "CrawlerRunningException",
+    ResourceNotFoundFault => "ResourceNotFoundFault",
+    ResourceAlreadyExistsFault => "ResourceAlreadyExistsFault",
+    InvalidResourceStateFault => "InvalidResourceStateFault",
+    InvalidParameterValueException => "InvalidParameterValueException",
+    AccessDeniedFault => "AccessDeniedFault",
+    KMSKeyNotAccessibleFault => "KMSKeyNotAccessibleFault",
     CrawlerNotRunningException => "CrawlerNotRunningException",
     /// IAM's "that name is taken" (user names compare case-insensitively).
     EntityAlreadyExists => "EntityAlreadyExists",

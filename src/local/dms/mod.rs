@@ -129,13 +129,14 @@ impl Lake {
 #[async_trait]
 impl Dms for Lake {
     async fn create_endpoint(&self, by: &Principal, req: CreateEndpoint) -> Result<Endpoint> {
-        check_identifier(&req.endpoint_identifier)?;
         let arn = self.dms_arn("endpoint", &req.endpoint_identifier);
-        let endpoint = req.into_endpoint(arn.clone())?;
+        let call = self.endpoint_call("CreateEndpoint", &req.endpoint_identifier);
         self.audited(
             by,
-            self.endpoint_call("CreateEndpoint", &endpoint.endpoint_identifier),
+            call,
             |tx, _| {
+                // Checked once the caller may create endpoints at all.
+                let endpoint = req.into_endpoint(arn.clone())?;
                 let exists: bool = tx.query_row(
                     "SELECT count(*) > 0 FROM dms_endpoints WHERE identifier = ?1",
                     params![endpoint.endpoint_identifier],
@@ -229,13 +230,13 @@ impl Dms for Lake {
         by: &Principal,
         req: CreateReplicationTask,
     ) -> Result<ReplicationTask> {
-        check_identifier(&req.replication_task_identifier)?;
-        TableMappings::parse(&req.table_mappings)?;
         let arn = self.dms_arn("task", &req.replication_task_identifier);
         self.audited(
             by,
             self.task_call("CreateReplicationTask", &req.replication_task_identifier),
             |tx, _| {
+                check_identifier(&req.replication_task_identifier)?;
+                TableMappings::parse(&req.table_mappings)?;
                 let source = self.endpoint(tx, &req.source_endpoint_arn)?;
                 let target = self.endpoint(tx, &req.target_endpoint_arn)?;
                 if source.endpoint_type != EndpointType::Source || target.endpoint_type != EndpointType::Target {

@@ -251,11 +251,6 @@ pub fn format_lsn(lsn: u64) -> String {
     format!("{:X}/{:X}", lsn >> 32, lsn & 0xFFFF_FFFF)
 }
 
-pub fn parse_lsn(text: &str) -> Option<u64> {
-    let (hi, lo) = text.split_once('/')?;
-    Some((u64::from_str_radix(hi, 16).ok()? << 32) | u64::from_str_radix(lo, 16).ok()?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,7 +320,5 @@ mod tests {
     #[test]
     fn lsn_text() {
         assert_eq!(format_lsn(0x1_0000_00AB), "1/AB");
-        assert_eq!(parse_lsn("1/AB"), Some(0x1_0000_00AB));
-        assert_eq!(parse_lsn("x"), None);
     }
 }

@@ -408,7 +408,7 @@ impl Lake {
         let sealed = w.finish()?;
         // The load replaces whatever an earlier run left for the table, in the same commit
         // as its statistics.
-        self.commit_bodies_and(by, vec![sealed], Some((&target.bucket, &prefix)), |tx| {
+        self.commit_bodies_and(by, vec![sealed], Some((target.bucket.as_str(), prefix.as_str())), |tx| {
             self.change_stats(tx, arn, table, |s| {
                 s.full_load_rows = n;
                 s.inserts = 0;

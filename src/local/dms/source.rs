@@ -234,7 +234,7 @@ pub async fn pg_read(
     params: &PgParams,
     client: &tokio_postgres::Client,
     table: &TableDef,
-    on_row: &mut (dyn FnMut(&[Cell]) -> Result<()>),
+    on_row: &mut dyn FnMut(&[Cell]) -> Result<()>,
 ) -> Result<u64> {
     let columns: Vec<String> = table.columns.iter().map(|c| ident(&c.name)).collect();
     let sql = format!(
@@ -389,7 +389,7 @@ impl SqliteSource {
     pub fn read(
         &self,
         table: &TableDef,
-        on_row: &mut (dyn FnMut(&[Cell]) -> Result<()>),
+        on_row: &mut dyn FnMut(&[Cell]) -> Result<()>,
     ) -> Result<u64> {
         let conn = self.open()?;
         let cols: Vec<String> = table.columns.iter().map(|c| ident(&c.name)).collect();

@@ -216,7 +216,7 @@ fn stat<'a>(stats: &'a [Value], table: &str) -> &'a Value {
 async fn query(t: &TestLake, sql: &str) -> lakectl::service::query::ResultPage {
     let by = admin();
     let q = &t.services.query;
-    let id = q.start_query_execution(&by, sql, Some("db"), None).await.unwrap();
+    let id = q.start_query_execution(&by, sql, None, Some("db")).await.unwrap();
     let execution = eventually(&format!("query {id}"), || async {
         let e = q.get_query_execution(&by, &id).await.unwrap();
         e.status.state.is_finished().then_some(e)

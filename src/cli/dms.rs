@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use super::Context;
 use super::s3::read_document;
 use crate::service::dms::{
-    CreateEndpoint, CreateReplicationTask, DataFormat, Dms, Engine, EndpointType, MigrationType,
+    CreateEndpoint, CreateReplicationTask, DataFormat, Dms, EndpointType, Engine, MigrationType,
     PostgreSqlSettings, ReplicationTask, S3Settings, SqliteSettings, StartType, is_active,
 };
 use crate::service::wait::until_finished;
@@ -149,7 +149,9 @@ fn take(m: &mut Map<String, Value>, key: &str) -> Option<String> {
 
 fn no_more(m: Map<String, Value>, flag: &str) -> Result<()> {
     match m.keys().next() {
-        Some(k) => Err(invalid(format!("{flag}: {k} is not a setting lakectl knows"))),
+        Some(k) => Err(invalid(format!(
+            "{flag}: {k} is not a setting lakectl knows"
+        ))),
         None => Ok(()),
     }
 }
@@ -158,7 +160,10 @@ fn postgres_settings(arg: &str) -> Result<PostgreSqlSettings> {
     let flag = "--postgre-sql-settings";
     let mut m = settings(arg, flag)?;
     let port = take(&mut m, "Port")
-        .map(|p| p.parse::<u16>().map_err(|_| invalid(format!("{flag}: Port {p:?}"))))
+        .map(|p| {
+            p.parse::<u16>()
+                .map_err(|_| invalid(format!("{flag}: Port {p:?}")))
+        })
         .transpose()?;
     let s = PostgreSqlSettings {
         secrets_manager_secret_id: take(&mut m, "SecretsManagerSecretId"),
@@ -180,7 +185,11 @@ fn s3_settings(arg: &str) -> Result<S3Settings> {
     let format = match take(&mut m, "DataFormat").as_deref() {
         None | Some("csv") => DataFormat::Csv,
         Some("parquet") => DataFormat::Parquet,
-        Some(other) => return Err(invalid(format!("{flag}: DataFormat is csv or parquet, not {other:?}"))),
+        Some(other) => {
+            return Err(invalid(format!(
+                "{flag}: DataFormat is csv or parquet, not {other:?}"
+            )));
+        }
     };
     let s = S3Settings {
         bucket_name: take(&mut m, "BucketName").unwrap_or_default(),
@@ -227,15 +236,26 @@ impl Context<'_> {
     async fn wait_for_task(&self, arn: &str) -> Result<ReplicationTask> {
         let dms = self.dms_service()?;
         let by = self.principal;
-        until_finished(self.services.backend.poll_interval.max(std::time::Duration::from_millis(200)), || async {
-            let task = dms
-                .describe_replication_tasks(by)
-                .await?
-                .into_iter()
-                .find(|t| t.replication_task_arn == arn)
-                .ok_or_else(|| ServiceError::new(Code::ResourceNotFoundFault, format!("the task {arn} is gone")))?;
-            Ok((!is_active(&task.status)).then_some(task))
-        })
+        until_finished(
+            self.services
+                .backend
+                .poll_interval
+                .max(std::time::Duration::from_millis(200)),
+            || async {
+                let task = dms
+                    .describe_replication_tasks(by)
+                    .await?
+                    .into_iter()
+                    .find(|t| t.replication_task_arn == arn)
+                    .ok_or_else(|| {
+                        ServiceError::new(
+                            Code::ResourceNotFoundFault,
+                            format!("the task {arn} is gone"),
+                        )
+                    })?;
+                Ok((!is_active(&task.status)).then_some(task))
+            },
+        )
         .await
     }
 
@@ -261,7 +281,10 @@ impl Context<'_> {
                     server_name,
                     port,
                     database_name,
-                    postgre_sql_settings: postgre_sql_settings.as_deref().map(postgres_settings).transpose()?,
+                    postgre_sql_settings: postgre_sql_settings
+                        .as_deref()
+                        .map(postgres_settings)
+                        .transpose()?,
                     s3_settings: s3.as_deref().map(s3_settings).transpose()?,
                     sqlite_settings: sqlite.as_deref().map(sqlite_settings).transpose()?,
                 };
@@ -313,7 +336,9 @@ impl Context<'_> {
             }
             DmsCommand::StopReplicationTask {
                 replication_task_arn,
-            } => Ok(json!({"ReplicationTask": dms.stop_replication_task(by, &replication_task_arn).await?})),
+            } => Ok(
+                json!({"ReplicationTask": dms.stop_replication_task(by, &replication_task_arn).await?}),
+            ),
             DmsCommand::DescribeReplicationTasks => {
                 Ok(json!({"ReplicationTasks": dms.describe_replication_tasks(by).await?}))
             }
@@ -327,7 +352,9 @@ impl Context<'_> {
             }
             DmsCommand::DeleteReplicationTask {
                 replication_task_arn,
-            } => Ok(json!({"ReplicationTask": dms.delete_replication_task(by, &replication_task_arn).await?})),
+            } => Ok(
+                json!({"ReplicationTask": dms.delete_replication_task(by, &replication_task_arn).await?}),
+            ),
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod access_commands;
 mod athena;
 pub mod commands;
+pub mod dms;
 mod glue;
 pub mod iam_commands;
 pub mod lakeformation;
@@ -16,7 +17,6 @@ pub mod s3;
 mod s3api;
 pub mod script;
 pub mod secretsmanager;
-pub mod dms;
 
 use std::sync::Mutex;
 

@@ -116,7 +116,10 @@ async fn endpoints(t: &TestLake, db: &Database, format: &str) {
             "--engine-name",
             "postgres",
             "--postgre-sql-settings",
-            &format!("SecretsManagerSecretId=prod/source-db,DatabaseName={}", db.name),
+            &format!(
+                "SecretsManagerSecretId=prod/source-db,DatabaseName={}",
+                db.name
+            ),
         ],
     )
     .await;
@@ -216,7 +219,10 @@ fn stat<'a>(stats: &'a [Value], table: &str) -> &'a Value {
 async fn query(t: &TestLake, sql: &str) -> lakectl::service::query::ResultPage {
     let by = admin();
     let q = &t.services.query;
-    let id = q.start_query_execution(&by, sql, None, Some("db")).await.unwrap();
+    let id = q
+        .start_query_execution(&by, sql, None, Some("db"))
+        .await
+        .unwrap();
     let execution = eventually(&format!("query {id}"), || async {
         let e = q.get_query_execution(&by, &id).await.unwrap();
         e.status.state.is_finished().then_some(e)
@@ -236,9 +242,7 @@ fn assert_no_plaintext(lake: &Path, needle: &str) {
     for f in files_under(lake) {
         let bytes = std::fs::read(&f).unwrap();
         assert!(
-            !bytes
-                .windows(needle.len())
-                .any(|w| w == needle.as_bytes()),
+            !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
             "{} holds {needle:?} in the clear",
             f.display()
         );
@@ -329,7 +333,10 @@ async fn full_load_of_every_type_reads_back_typed_through_athena() {
             ("rank", "smallint"),
         ]
     );
-    let first: Vec<&str> = page.rows[0].iter().map(|v| v.as_deref().unwrap_or("NULL")).collect();
+    let first: Vec<&str> = page.rows[0]
+        .iter()
+        .map(|v| v.as_deref().unwrap_or("NULL"))
+        .collect();
     assert_eq!(first[0], "1");
     assert_eq!(first[1], MARKER);
     assert_eq!(first[2], "1234.50");
@@ -348,7 +355,11 @@ async fn full_load_of_every_type_reads_back_typed_through_athena() {
     assert_eq!(page.rows[1][3], None);
     // The removed column is not there; the renamed table is.
     let cards = query(&t, "SELECT * FROM card LIMIT 1").await;
-    assert!(!cards.columns.iter().any(|c| c.name == "cvv"), "{:?}", cards.columns);
+    assert!(
+        !cards.columns.iter().any(|c| c.name == "cvv"),
+        "{:?}",
+        cards.columns
+    );
     let banks = query(&t, "SELECT iban FROM banks").await;
     assert_eq!(banks.rows[0][0].as_deref(), Some("GB82WEST12345698765432"));
 
@@ -442,11 +453,20 @@ async fn cdc_inserts_updates_and_deletes_reach_change_files() {
     assert_eq!(stat(&s, "bank")["FullLoadRows"], 1);
     let bank = change_files(&t, "raw/public/banks/").await.join("\n");
     assert!(bank.starts_with("Op,id,name,iban\n"), "{bank}");
-    assert!(bank.contains("I,2,Second Bank,DE89370400440532013000"), "{bank}");
-    assert!(bank.contains("U,1,First Bank plc,GB82WEST12345698765432"), "{bank}");
+    assert!(
+        bank.contains("I,2,Second Bank,DE89370400440532013000"),
+        "{bank}"
+    );
+    assert!(
+        bank.contains("U,1,First Bank plc,GB82WEST12345698765432"),
+        "{bank}"
+    );
     let card = change_files(&t, "raw/public/card/").await.join("\n");
     // A delete carries the key (the replica identity); the removed column is not there.
-    assert!(card.starts_with("Op,id,customer_id,pan,expires\n"), "{card}");
+    assert!(
+        card.starts_with("Op,id,customer_id,pan,expires\n"),
+        "{card}"
+    );
     assert!(card.contains("D,7,,,"), "{card}");
     let tasks = ok(&t, &["dms", "describe-replication-tasks"]).await;
     let task = &tasks["ReplicationTasks"][0];
@@ -454,7 +474,12 @@ async fn cdc_inserts_updates_and_deletes_reach_change_files() {
     assert!(task["RecoveryCheckpoint"].as_str().unwrap().contains('/'));
     ok(
         &t,
-        &["dms", "stop-replication-task", "--replication-task-arn", "ongoing"],
+        &[
+            "dms",
+            "stop-replication-task",
+            "--replication-task-arn",
+            "ongoing",
+        ],
     )
     .await;
     eventually("the stop", || async {
@@ -560,7 +585,10 @@ async fn a_task_killed_mid_stream_resumes_with_nothing_lost_or_doubled() {
     let at_kill = stat(&stats(&t, "stream").await, "trades")["Inserts"]
         .as_u64()
         .unwrap();
-    assert!(at_kill < (TXNS * ROWS) as u64, "the writer finished before the kill");
+    assert!(
+        at_kill < (TXNS * ROWS) as u64,
+        "the writer finished before the kill"
+    );
     let task = ok(&t, &["dms", "describe-replication-tasks"]).await;
     assert_eq!(task["ReplicationTasks"][0]["Status"], "failed", "{task}");
     writer.join().unwrap();
@@ -580,7 +608,12 @@ async fn a_task_killed_mid_stream_resumes_with_nothing_lost_or_doubled() {
     assert_eq!(ids, (1..=TXNS * ROWS).collect::<Vec<_>>());
     ok(
         &t,
-        &["dms", "stop-replication-task", "--replication-task-arn", "stream"],
+        &[
+            "dms",
+            "stop-replication-task",
+            "--replication-task-arn",
+            "stream",
+        ],
     )
     .await;
     let status = second.wait().unwrap();
@@ -598,14 +631,22 @@ async fn refused_connections_are_clear_errors_without_the_secret() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let closed = db
-        .secret()
-        .replace(&format!("\"port\":{}", db.port), &format!("\"port\":{closed_port}"));
+    let closed = db.secret().replace(
+        &format!("\"port\":{}", db.port),
+        &format!("\"port\":{closed_port}"),
+    );
     assert_ne!(closed, db.secret());
     for (name, value) in [("db/wrong", &wrong), ("db/closed", &closed)] {
         ok(
             &t,
-            &["secretsmanager", "create-secret", "--name", name, "--secret-string", value],
+            &[
+                "secretsmanager",
+                "create-secret",
+                "--name",
+                name,
+                "--secret-string",
+                value,
+            ],
         )
         .await;
     }
@@ -635,7 +676,11 @@ async fn refused_connections_are_clear_errors_without_the_secret() {
         ],
     )
     .await;
-    t.services.iam.create_principal(&a, "etl", false).await.unwrap();
+    t.services
+        .iam
+        .create_principal(&a, "etl", false)
+        .await
+        .unwrap();
     let policy = lakectl::service::policy::PolicyDocument::parse_identity(
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["dms:*","secretsmanager:GetSecretValue"],"Resource":"*"}]}"#,
     )
@@ -645,7 +690,11 @@ async fn refused_connections_are_clear_errors_without_the_secret() {
         .put_user_policy(&a, "etl", "dms", &policy)
         .await
         .unwrap();
-    for (id, secret) in [("wrong", "db/wrong"), ("closed", "db/closed"), ("locked", "db/locked")] {
+    for (id, secret) in [
+        ("wrong", "db/wrong"),
+        ("closed", "db/closed"),
+        ("locked", "db/locked"),
+    ] {
         ok(
             &t,
             &[
@@ -664,13 +713,30 @@ async fn refused_connections_are_clear_errors_without_the_secret() {
         .await;
     }
     let expect = [
-        ("wrong", "admin", "AccessDeniedFault", "password authentication failed"),
-        ("closed", "admin", "EndpointConnectionError", &format!("127.0.0.1:{closed_port}")),
+        (
+            "wrong",
+            "admin",
+            "AccessDeniedFault",
+            "password authentication failed",
+        ),
+        (
+            "closed",
+            "admin",
+            "EndpointConnectionError",
+            &format!("127.0.0.1:{closed_port}"),
+        ),
         ("locked", "etl", "AccessDenied", "kms:Decrypt"),
     ];
     for (endpoint, who, code, says) in expect {
         let out = lakectl(&t.path())
-            .args(["--as", who, "dms", "test-connection", "--endpoint-arn", endpoint])
+            .args([
+                "--as",
+                who,
+                "dms",
+                "test-connection",
+                "--endpoint-arn",
+                endpoint,
+            ])
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -700,7 +766,13 @@ async fn refused_connections_are_clear_errors_without_the_secret() {
         ],
     )
     .await;
-    let e = cli(&t, &a, &["dms", "test-connection", "--endpoint-arn", "lake"]).await.unwrap();
+    let e = cli(
+        &t,
+        &a,
+        &["dms", "test-connection", "--endpoint-arn", "lake"],
+    )
+    .await
+    .unwrap();
     assert_eq!(e["Connection"]["Status"], "successful");
     ok(
         &t,
@@ -736,13 +808,19 @@ async fn refused_connections_are_clear_errors_without_the_secret() {
     .await
     .unwrap();
     assert_eq!(done["ReplicationTask"]["Status"], "failed");
-    let why = done["ReplicationTask"]["LastFailureMessage"].as_str().unwrap();
+    let why = done["ReplicationTask"]["LastFailureMessage"]
+        .as_str()
+        .unwrap();
     assert!(why.contains("EndpointConnectionError"), "{why}");
     assert!(!why.contains(&db.password));
     // Errors from the service keep their codes.
-    let e = cli(&t, &a, &["dms", "delete-endpoint", "--endpoint-arn", "nope"])
-        .await
-        .unwrap_err();
+    let e = cli(
+        &t,
+        &a,
+        &["dms", "delete-endpoint", "--endpoint-arn", "nope"],
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.code, Code::ResourceNotFoundFault);
 }
 
@@ -823,9 +901,14 @@ async fn a_sqlite_file_loads_as_csv() {
     )
     .await;
     assert_eq!(done["ReplicationTask"]["Status"], "stopped", "{done}");
-    let body = get(&t.services, &admin(), "data", "raw/main/customer/LOAD00000001.csv")
-        .await
-        .unwrap();
+    let body = get(
+        &t.services,
+        &admin(),
+        "data",
+        "raw/main/customer/LOAD00000001.csv",
+    )
+    .await
+    .unwrap();
     assert_eq!(
         String::from_utf8(body).unwrap(),
         format!("id,name,balance,photo\n1,{MARKER},12.50,00ff\n2,\"Bob, Jr.\",,\n")

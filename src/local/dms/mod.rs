@@ -22,8 +22,6 @@ use crate::service::dms::{
 };
 use crate::service::{Code, Principal, Result, ServiceError};
 
-
-
 fn not_found(what: &str, id: &str) -> ServiceError {
     ServiceError::new(
         Code::ResourceNotFoundFault,
@@ -180,10 +178,16 @@ impl Dms for Lake {
             if used > 0 {
                 return Err(ServiceError::new(
                     Code::InvalidResourceStateFault,
-                    format!("the endpoint {} is used by {used} replication task(s); delete them first", endpoint.endpoint_identifier),
+                    format!(
+                        "the endpoint {} is used by {used} replication task(s); delete them first",
+                        endpoint.endpoint_identifier
+                    ),
                 ));
             }
-            tx.execute("DELETE FROM dms_endpoints WHERE arn = ?1", params![endpoint.endpoint_arn])?;
+            tx.execute(
+                "DELETE FROM dms_endpoints WHERE arn = ?1",
+                params![endpoint.endpoint_arn],
+            )?;
             let mut gone = endpoint;
             gone.status = "deleting".into();
             Ok((gone, json!({})))
@@ -212,8 +216,12 @@ impl Dms for Lake {
                 let lake = self.arc();
                 let by = by.clone();
                 super::blocking(move || {
-                    lake.list_keys(&by, &s3.bucket_name, s3.bucket_folder.as_deref().unwrap_or(""))
-                        .map(|_| ())
+                    lake.list_keys(
+                        &by,
+                        &s3.bucket_name,
+                        s3.bucket_folder.as_deref().unwrap_or(""),
+                    )
+                    .map(|_| ())
                 })
                 .await?;
             }
@@ -335,7 +343,10 @@ impl Dms for Lake {
             if !is_active(&task.status) {
                 return Err(ServiceError::new(
                     Code::InvalidResourceStateFault,
-                    format!("the replication task {} is {}, not running", task.replication_task_identifier, task.status),
+                    format!(
+                        "the replication task {} is {}, not running",
+                        task.replication_task_identifier, task.status
+                    ),
                 ));
             }
             tx.execute(
@@ -349,13 +360,17 @@ impl Dms for Lake {
     }
 
     async fn describe_replication_tasks(&self, by: &Principal) -> Result<Vec<ReplicationTask>> {
-        self.reading(by, Call::new("dms", "DescribeReplicationTasks", "*"), |tx, _| {
-            let arns: Vec<String> = tx
-                .prepare("SELECT arn FROM dms_tasks ORDER BY identifier")?
-                .query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            arns.iter().map(|a| self.task(tx, a)).collect()
-        })
+        self.reading(
+            by,
+            Call::new("dms", "DescribeReplicationTasks", "*"),
+            |tx, _| {
+                let arns: Vec<String> = tx
+                    .prepare("SELECT arn FROM dms_tasks ORDER BY identifier")?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                arns.iter().map(|a| self.task(tx, a)).collect()
+            },
+        )
     }
 
     async fn describe_table_statistics(
@@ -363,10 +378,14 @@ impl Dms for Lake {
         by: &Principal,
         id: &str,
     ) -> Result<Vec<TableStatistics>> {
-        self.reading(by, self.task_call("DescribeTableStatistics", id), |tx, _| {
-            let task = self.task(tx, id)?;
-            self.table_stats(tx, &task.replication_task_arn)
-        })
+        self.reading(
+            by,
+            self.task_call("DescribeTableStatistics", id),
+            |tx, _| {
+                let task = self.task(tx, id)?;
+                self.table_stats(tx, &task.replication_task_arn)
+            },
+        )
     }
 
     async fn delete_replication_task(&self, by: &Principal, id: &str) -> Result<ReplicationTask> {
@@ -375,10 +394,16 @@ impl Dms for Lake {
             if is_active(&task.status) {
                 return Err(ServiceError::new(
                     Code::InvalidResourceStateFault,
-                    format!("the replication task {} is {}; stop it first", task.replication_task_identifier, task.status),
+                    format!(
+                        "the replication task {} is {}; stop it first",
+                        task.replication_task_identifier, task.status
+                    ),
                 ));
             }
-            tx.execute("DELETE FROM dms_tasks WHERE arn = ?1", params![task.replication_task_arn])?;
+            tx.execute(
+                "DELETE FROM dms_tasks WHERE arn = ?1",
+                params![task.replication_task_arn],
+            )?;
             task.status = "deleting".into();
             Ok((task, json!({})))
         })

@@ -91,7 +91,11 @@ enum FileWriter {
 }
 
 impl FileWriter {
-    fn new(format: DataFormat, body: BodyWriter, schema: arrow::datatypes::SchemaRef) -> Result<FileWriter> {
+    fn new(
+        format: DataFormat,
+        body: BodyWriter,
+        schema: arrow::datatypes::SchemaRef,
+    ) -> Result<FileWriter> {
         Ok(match format {
             // A header line, so the crawler names the columns (DMS's AddColumnName=true).
             DataFormat::Csv => FileWriter::Csv(
@@ -102,7 +106,9 @@ impl FileWriter {
             ),
             DataFormat::Parquet => {
                 let props = WriterProperties::builder()
-                    .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("zstd level 1")))
+                    .set_compression(Compression::ZSTD(
+                        ZstdLevel::try_new(1).expect("zstd level 1"),
+                    ))
                     .set_max_row_group_row_count(Some(BATCH_ROWS * 2))
                     .build();
                 FileWriter::Parquet(Box::new(
@@ -161,7 +167,10 @@ impl Lake {
         let value = self.current_value(by, &secret_id).await.map_err(|e| {
             ServiceError::new(
                 e.code,
-                format!("cannot read the endpoint's secret {secret_id}: {}", e.message),
+                format!(
+                    "cannot read the endpoint's secret {secret_id}: {}",
+                    e.message
+                ),
             )
         })?;
         let database = endpoint
@@ -172,7 +181,10 @@ impl Lake {
         PgParams::from_secret(
             &secret_id,
             &value,
-            endpoint.server_name.as_deref().or(pg.server_name.as_deref()),
+            endpoint
+                .server_name
+                .as_deref()
+                .or(pg.server_name.as_deref()),
             endpoint.port.or(pg.port),
             &database,
         )
@@ -198,7 +210,12 @@ impl Lake {
         })
     }
 
-    fn update_stats(&self, arn: &str, table: &TableDef, f: impl FnOnce(&mut TableStatistics)) -> Result<()> {
+    fn update_stats(
+        &self,
+        arn: &str,
+        table: &TableDef,
+        f: impl FnOnce(&mut TableStatistics),
+    ) -> Result<()> {
         self.meta.write(|tx| self.change_stats(tx, arn, table, f))
     }
 
@@ -257,7 +274,12 @@ impl Lake {
         }
     }
 
-    async fn run_task(&self, task: &ReplicationTask, by: &Principal, start: StartType) -> Result<&'static str> {
+    async fn run_task(
+        &self,
+        task: &ReplicationTask,
+        by: &Principal,
+        start: StartType,
+    ) -> Result<&'static str> {
         let arn = task.replication_task_arn.as_str();
         let (source, target) = self.meta.read(|tx| {
             Ok((
@@ -300,24 +322,35 @@ impl Lake {
                     "ongoing changes come from PostgreSQL sources only",
                 ));
             };
-            Some(self.prepare_slot(task, &source, params, client, &tables, fresh).await?)
+            Some(
+                self.prepare_slot(task, &source, params, client, &tables, fresh)
+                    .await?,
+            )
         } else {
             None
         };
         let loaded = self.meta.read(|tx| self.table_stats(tx, arn))?;
         let already_loaded = |t: &TableDef| {
-            loaded
-                .iter()
-                .any(|s| s.schema_name == t.schema && s.table_name == t.name && s.table_state == "Table completed")
+            loaded.iter().any(|s| {
+                s.schema_name == t.schema
+                    && s.table_name == t.name
+                    && s.table_state == "Table completed"
+            })
         };
         if task.migration_type.full_load() {
             if fresh {
                 self.meta.write(|tx| {
-                    tx.execute("DELETE FROM dms_table_stats WHERE task_arn = ?1", params![arn])?;
+                    tx.execute(
+                        "DELETE FROM dms_table_stats WHERE task_arn = ?1",
+                        params![arn],
+                    )?;
                     Ok(())
                 })?;
             }
-            let todo: Vec<&TableDef> = tables.iter().filter(|t| fresh || !already_loaded(t)).collect();
+            let todo: Vec<&TableDef> = tables
+                .iter()
+                .filter(|t| fresh || !already_loaded(t))
+                .collect();
             self.update_task(arn, |t| {
                 t.status = "running".into();
                 t.replication_task_stats.tables_queued = todo.len() as u32;
@@ -353,7 +386,8 @@ impl Lake {
         match (slot, conn) {
             (Some(slot), SourceConn::Postgres { params, client }) => {
                 self.update_task(arn, |t| t.status = "running".into())?;
-                self.stream_changes(task, by, &params, &client, &target, &tables, &slot).await
+                self.stream_changes(task, by, &params, &client, &target, &tables, &slot)
+                    .await
             }
             _ => Ok("Stop Reason FULL_LOAD_ONLY_FINISHED"),
         }
@@ -398,7 +432,9 @@ impl Lake {
             Ok(())
         };
         let n = match conn {
-            SourceConn::Postgres { params, client } => pg_read(params, client, table, &mut on_row).await?,
+            SourceConn::Postgres { params, client } => {
+                pg_read(params, client, table, &mut on_row).await?
+            }
             SourceConn::Sqlite(s) => s.read(table, &mut on_row)?,
         };
         let mut w = writer.take().expect("the writer lives until the end");
@@ -408,20 +444,31 @@ impl Lake {
         let sealed = w.finish()?;
         // The load replaces whatever an earlier run left for the table, in the same commit
         // as its statistics.
-        self.commit_bodies_and(by, vec![sealed], Some((target.bucket.as_str(), prefix.as_str())), |tx| {
-            self.change_stats(tx, arn, table, |s| {
-                s.full_load_rows = n;
-                s.inserts = 0;
-                s.updates = 0;
-                s.deletes = 0;
-                s.table_state = "Table completed".into();
-                s.full_load_end_time = Some(super::now());
-            })?;
-            Ok((Vec::new(), ()))
-        })
+        self.commit_bodies_and(
+            by,
+            vec![sealed],
+            Some((target.bucket.as_str(), prefix.as_str())),
+            |tx| {
+                self.change_stats(tx, arn, table, |s| {
+                    s.full_load_rows = n;
+                    s.inserts = 0;
+                    s.updates = 0;
+                    s.deletes = 0;
+                    s.table_state = "Table completed".into();
+                    s.full_load_end_time = Some(super::now());
+                })?;
+                Ok((Vec::new(), ()))
+            },
+        )
     }
 
-    fn dms_body(&self, by: &Principal, bucket: &str, key: &str, put: &PutOptions) -> Result<BodyWriter> {
+    fn dms_body(
+        &self,
+        by: &Principal,
+        bucket: &str,
+        key: &str,
+        put: &PutOptions,
+    ) -> Result<BodyWriter> {
         let plan = self.meta.read(|tx| {
             let caller = self.caller(tx, by)?;
             self.plan_put(tx, &caller, bucket, key, put)
@@ -444,9 +491,19 @@ impl Lake {
             .postgre_sql_settings
             .as_ref()
             .and_then(|p| p.slot_name.clone())
-            .unwrap_or_else(|| format!("lakectl_{}", task.replication_task_identifier.replace('-', "_").to_lowercase()));
+            .unwrap_or_else(|| {
+                format!(
+                    "lakectl_{}",
+                    task.replication_task_identifier
+                        .replace('-', "_")
+                        .to_lowercase()
+                )
+            });
         let exists = client
-            .query_opt("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", &[&slot])
+            .query_opt(
+                "SELECT 1 FROM pg_replication_slots WHERE slot_name = $1",
+                &[&slot],
+            )
             .await
             .map_err(|e| params.error("cannot look up the replication slot", &e))?
             .is_some();
@@ -454,7 +511,9 @@ impl Lake {
             if !exists {
                 return Err(ServiceError::new(
                     Code::InvalidResourceStateFault,
-                    format!("the replication slot {slot} no longer exists; reload-target starts the task again"),
+                    format!(
+                        "the replication slot {slot} no longer exists; reload-target starts the task again"
+                    ),
                 ));
             }
             return Ok(slot);
@@ -465,7 +524,10 @@ impl Lake {
                 .await
                 .map_err(|e| params.error("cannot drop the old replication slot", &e))?;
         }
-        let list: Vec<String> = tables.iter().map(|t| format!("{}.{}", ident(&t.schema), ident(&t.name))).collect();
+        let list: Vec<String> = tables
+            .iter()
+            .map(|t| format!("{}.{}", ident(&t.schema), ident(&t.name)))
+            .collect();
         client
             .batch_execute(&format!(
                 "DROP PUBLICATION IF EXISTS {p}; CREATE PUBLICATION {p} FOR TABLE {}",
@@ -475,11 +537,22 @@ impl Lake {
             .await
             .map_err(|e| params.error("cannot create the publication", &e))?;
         client
-            .execute("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", &[&slot])
+            .execute(
+                "SELECT pg_create_logical_replication_slot($1, 'pgoutput')",
+                &[&slot],
+            )
             .await
-            .map_err(|e| params.error("cannot create the replication slot (the role needs REPLICATION)", &e))?;
+            .map_err(|e| {
+                params.error(
+                    "cannot create the replication slot (the role needs REPLICATION)",
+                    &e,
+                )
+            })?;
         self.meta.write(|tx| {
-            tx.execute("UPDATE dms_tasks SET checkpoint = 0, change_files = 0 WHERE arn = ?1", params![task.replication_task_arn])?;
+            tx.execute(
+                "UPDATE dms_tasks SET checkpoint = 0, change_files = 0 WHERE arn = ?1",
+                params![task.replication_task_arn],
+            )?;
             Ok(())
         })?;
         Ok(slot)
@@ -503,9 +576,16 @@ impl Lake {
             if self.stop_requested(arn) {
                 return Ok("Stop Reason STOPPED_BY_USER");
             }
-            let checkpoint: u64 = self.meta.read(|tx| {
-                Ok(tx.query_row("SELECT checkpoint FROM dms_tasks WHERE arn = ?1", params![arn], |r| r.get::<_, Option<i64>>(0))?)
-            })?.unwrap_or(0) as u64;
+            let checkpoint: u64 = self
+                .meta
+                .read(|tx| {
+                    Ok(tx.query_row(
+                        "SELECT checkpoint FROM dms_tasks WHERE arn = ?1",
+                        params![arn],
+                        |r| r.get::<_, Option<i64>>(0),
+                    )?)
+                })?
+                .unwrap_or(0) as u64;
             let rows = client
                 .query(
                     "SELECT data FROM pg_logical_slot_peek_binary_changes($1, NULL, $2, 'proto_version', '1', 'publication_names', $3)",
@@ -535,7 +615,9 @@ impl Lake {
                     Message::Insert { relation, new } => pending.push((relation, 'I', new)),
                     Message::Update { relation, new, .. } => pending.push((relation, 'U', new)),
                     Message::Delete { relation, old } => pending.push((relation, 'D', old)),
-                    Message::Commit { end_lsn, timestamp, .. } => {
+                    Message::Commit {
+                        end_lsn, timestamp, ..
+                    } => {
                         if end_lsn > reached {
                             reached = end_lsn;
                             changes.append(&mut pending);
@@ -552,14 +634,19 @@ impl Lake {
                     // PostgreSQL's timestamps count from 2000-01-01.
                     let commit_us = ts + 946_684_800_000_000;
                     let latency = (chrono::Utc::now().timestamp_micros() - commit_us).max(0) / 1000;
-                    let _ = self.update_task(arn, |t| t.replication_task_stats.cdc_latency_millis = Some(latency as u64));
+                    let _ = self.update_task(arn, |t| {
+                        t.replication_task_stats.cdc_latency_millis = Some(latency as u64)
+                    });
                 }
             }
             let advance_to = reached.max(checkpoint);
             if advance_to > 0 {
                 client
                     .execute(
-                        &format!("SELECT pg_replication_slot_advance($1, '{}')", format_lsn(advance_to)),
+                        &format!(
+                            "SELECT pg_replication_slot_advance($1, '{}')",
+                            format_lsn(advance_to)
+                        ),
                         &[&slot],
                     )
                     .await
@@ -584,9 +671,15 @@ impl Lake {
         let mut per_table: BTreeMap<usize, (Rows, Counts)> = BTreeMap::new();
         for (rel_id, op, tuple) in &changes {
             let rel = relations.get(rel_id).ok_or_else(|| {
-                ServiceError::new(Code::InvalidResourceStateFault, "a change came before its relation")
+                ServiceError::new(
+                    Code::InvalidResourceStateFault,
+                    "a change came before its relation",
+                )
             })?;
-            let Some(ti) = tables.iter().position(|t| t.schema == rel.namespace && t.name == rel.name) else {
+            let Some(ti) = tables
+                .iter()
+                .position(|t| t.schema == rel.namespace && t.name == rel.name)
+            else {
                 continue;
             };
             let table = &tables[ti];
@@ -603,7 +696,10 @@ impl Lake {
                 });
             }
             rows.push(&cells).map_err(|bad| {
-                ServiceError::new(Code::InvalidResourceStateFault, format!("{}.{}: {bad}", table.schema, table.name))
+                ServiceError::new(
+                    Code::InvalidResourceStateFault,
+                    format!("{}.{}: {bad}", table.schema, table.name),
+                )
             })?;
             match op {
                 'I' => counts.inserts += 1,
@@ -612,7 +708,11 @@ impl Lake {
             }
         }
         let seq: i64 = self.meta.read(|tx| {
-            Ok(tx.query_row("SELECT change_files FROM dms_tasks WHERE arn = ?1", params![arn], |r| r.get(0))?)
+            Ok(tx.query_row(
+                "SELECT change_files FROM dms_tasks WHERE arn = ?1",
+                params![arn],
+                |r| r.get(0),
+            )?)
         })?;
         let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S%3f");
         let mut bodies = Vec::new();

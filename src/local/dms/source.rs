@@ -106,7 +106,10 @@ impl PgParams {
                     "42501" => Code::AccessDeniedFault,
                     _ => Code::InvalidResourceStateFault,
                 };
-                (code, format!("{} (SQLSTATE {})", db.message(), db.code().code()))
+                (
+                    code,
+                    format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+                )
             }
             None => (Code::EndpointConnection, e.to_string()),
         };
@@ -268,7 +271,11 @@ pub async fn pg_read(
             if fields.len() != table.columns.len() {
                 return Err(ServiceError::new(
                     Code::InvalidResourceStateFault,
-                    format!("{where_}: a row has {} fields, not {}", fields.len(), table.columns.len()),
+                    format!(
+                        "{where_}: a row has {} fields, not {}",
+                        fields.len(),
+                        table.columns.len()
+                    ),
                 ));
             }
             let cells: Vec<Cell> = fields
@@ -367,12 +374,14 @@ impl SqliteSource {
             let columns = cols
                 .into_iter()
                 .filter_map(|(c, t, key)| {
-                    mappings.target_column("main", &name, &c).map(|target| SourceColumn {
-                        data_type: sqlite_type(&t),
-                        name: c,
-                        target,
-                        key,
-                    })
+                    mappings
+                        .target_column("main", &name, &c)
+                        .map(|target| SourceColumn {
+                            data_type: sqlite_type(&t),
+                            name: c,
+                            target,
+                            key,
+                        })
                 })
                 .collect();
             out.push(TableDef {
@@ -394,7 +403,11 @@ impl SqliteSource {
         let conn = self.open()?;
         let cols: Vec<String> = table.columns.iter().map(|c| ident(&c.name)).collect();
         let mut stmt = conn
-            .prepare(&format!("SELECT {} FROM {}", cols.join(", "), ident(&table.name)))
+            .prepare(&format!(
+                "SELECT {} FROM {}",
+                cols.join(", "),
+                ident(&table.name)
+            ))
             .map_err(|e| self.error(&e))?;
         let mut rows = stmt.query([]).map_err(|e| self.error(&e))?;
         let mut n = 0;
@@ -430,7 +443,12 @@ mod tests {
         split_copy_line(b"1\t\\N\ta\\tb\\\\c\t", &mut f).unwrap();
         assert_eq!(
             f,
-            vec![Some("1".into()), None, Some("a\tb\\c".into()), Some(String::new())]
+            vec![
+                Some("1".into()),
+                None,
+                Some("a\tb\\c".into()),
+                Some(String::new())
+            ]
         );
         assert!(split_copy_line(b"trailing\\", &mut f).is_none());
     }
@@ -443,9 +461,10 @@ mod tests {
         let p = PgParams::from_secret("s", &v, None, None, "d").unwrap();
         assert_eq!((p.host.as_str(), p.port), ("db", 6543));
         assert_eq!(p.scrub("x hunter22 y".into()), "x ******** y");
-        let bad = PgParams::from_secret("s", &SecretString::new("hunter22".into()), None, None, "d")
-            .err()
-            .unwrap();
+        let bad =
+            PgParams::from_secret("s", &SecretString::new("hunter22".into()), None, None, "d")
+                .err()
+                .unwrap();
         assert!(!bad.message.contains("hunter22"));
     }
 }

@@ -414,10 +414,7 @@ mod tests {
     fn timestamps_in_utc() {
         let base = parse_timestamp("2024-01-02 03:04:05").unwrap();
         assert_eq!(parse_timestamp("2024-01-02 03:04:05+00"), Some(base));
-        assert_eq!(
-            parse_timestamp("2024-01-02 05:34:05+02:30"),
-            Some(base)
-        );
+        assert_eq!(parse_timestamp("2024-01-02 05:34:05+02:30"), Some(base));
         assert_eq!(parse_timestamp("2024-01-01 19:04:05-08"), Some(base));
         assert_eq!(
             parse_timestamp("2024-01-02 03:04:05.25+00"),
@@ -468,13 +465,27 @@ mod tests {
             .unwrap_err();
         assert_eq!(bad.column, "b");
         assert!(!bad.to_string().contains("maybe"));
-        rows.push(&[Cell::Text("D"), Cell::Null, Cell::Null, Cell::Null, Cell::Null, Cell::Null, Cell::Null])
-            .unwrap();
+        rows.push(&[
+            Cell::Text("D"),
+            Cell::Null,
+            Cell::Null,
+            Cell::Null,
+            Cell::Null,
+            Cell::Null,
+            Cell::Null,
+        ])
+        .unwrap();
         let batch = rows.take();
         assert_eq!(batch.num_rows(), 2);
-        assert_eq!(batch.column(2).as_primitive::<Decimal128Type>().value(0), 1050);
         assert_eq!(
-            batch.column(3).as_primitive::<TimestampMicrosecondType>().value(0),
+            batch.column(2).as_primitive::<Decimal128Type>().value(0),
+            1050
+        );
+        assert_eq!(
+            batch
+                .column(3)
+                .as_primitive::<TimestampMicrosecondType>()
+                .value(0),
             parse_timestamp("2024-01-02 03:04:05").unwrap()
         );
         assert_eq!(batch.column(5).as_binary::<i32>().value(0), &[0, 255]);

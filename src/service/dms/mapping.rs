@@ -122,7 +122,9 @@ impl TableMappings {
                             )));
                         }
                     };
-                    if r.object_locator.schema_name.is_none() || r.object_locator.table_name.is_none() {
+                    if r.object_locator.schema_name.is_none()
+                        || r.object_locator.table_name.is_none()
+                    {
                         return Err(invalid(format!(
                             "{}: a selection rule names schema-name and table-name",
                             at()
@@ -143,10 +145,9 @@ impl TableMappings {
                         }
                     };
                     let value = || {
-                        r.value
-                            .clone()
-                            .filter(|v| !v.is_empty())
-                            .ok_or_else(|| invalid(format!("{}: {} needs a value", at(), r.rule_action)))
+                        r.value.clone().filter(|v| !v.is_empty()).ok_or_else(|| {
+                            invalid(format!("{}: {} needs a value", at(), r.rule_action))
+                        })
                     };
                     let action = match r.rule_action.as_str() {
                         "rename" => Action::Rename(value()?),
@@ -206,9 +207,18 @@ impl TableMappings {
         hit(true) && !hit(false)
     }
 
-    fn apply(&self, target: Target, name: &str, hit: impl Fn(&Transformation) -> bool) -> Option<String> {
+    fn apply(
+        &self,
+        target: Target,
+        name: &str,
+        hit: impl Fn(&Transformation) -> bool,
+    ) -> Option<String> {
         let mut out = name.to_string();
-        for t in self.transformations.iter().filter(|t| t.target == target && hit(t)) {
+        for t in self
+            .transformations
+            .iter()
+            .filter(|t| t.target == target && hit(t))
+        {
             match &t.action {
                 Action::Rename(v) => out = v.clone(),
                 Action::AddPrefix(v) => out = format!("{v}{out}"),
@@ -280,7 +290,10 @@ mod tests {
         assert_eq!(m.target_table("public", "bank"), "src_banks");
         assert_eq!(m.target_table("public", "card"), "src_card");
         assert_eq!(m.target_column("public", "card", "cvv"), None);
-        assert_eq!(m.target_column("public", "card", "pan").as_deref(), Some("pan"));
+        assert_eq!(
+            m.target_column("public", "card", "pan").as_deref(),
+            Some("pan")
+        );
         assert_eq!(m.target_schema("public"), "public");
     }
 

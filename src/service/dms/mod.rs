@@ -169,7 +169,10 @@ impl CreateEndpoint {
             }
             (Engine::Postgres, EndpointType::Source) => {
                 let pg = self.postgre_sql_settings.as_ref();
-                if pg.and_then(|p| p.secrets_manager_secret_id.as_ref()).is_none() {
+                if pg
+                    .and_then(|p| p.secrets_manager_secret_id.as_ref())
+                    .is_none()
+                {
                     return Err(invalid(
                         "a postgres source needs --postgre-sql-settings SecretsManagerSecretId=... (lakectl never takes a password on the command line)".into(),
                     ));
@@ -178,7 +181,8 @@ impl CreateEndpoint {
                     && pg.and_then(|p| p.database_name.as_ref()).is_none()
                 {
                     return Err(invalid(
-                        "a postgres source needs a database: --database-name or DatabaseName=".into(),
+                        "a postgres source needs a database: --database-name or DatabaseName="
+                            .into(),
                     ));
                 }
             }
@@ -260,7 +264,10 @@ impl MigrationType {
         }
     }
     pub fn full_load(self) -> bool {
-        matches!(self, MigrationType::FullLoad | MigrationType::FullLoadAndCdc)
+        matches!(
+            self,
+            MigrationType::FullLoad | MigrationType::FullLoadAndCdc
+        )
     }
     pub fn cdc(self) -> bool {
         matches!(self, MigrationType::Cdc | MigrationType::FullLoadAndCdc)
@@ -392,8 +399,7 @@ pub trait Dms: Send + Sync {
         by: &Principal,
         task: &str,
     ) -> Result<Vec<TableStatistics>>;
-    async fn delete_replication_task(&self, by: &Principal, task: &str)
-    -> Result<ReplicationTask>;
+    async fn delete_replication_task(&self, by: &Principal, task: &str) -> Result<ReplicationTask>;
 }
 
 fn invalid(message: String) -> ServiceError {

@@ -250,6 +250,7 @@ impl Aws {
             access: self.clone(),
             query: self.clone(),
             secrets: self.clone(),
+            dms: None,
             connect: Some(self.clone()),
         }
     }

@@ -54,6 +54,10 @@ pub enum Command {
     /// Manager)
     #[command(subcommand)]
     Secretsmanager(super::secretsmanager::SecretsmanagerCommand),
+    /// Replication from a database (PostgreSQL, or a SQLite file) into the lake: endpoints,
+    /// tasks (full load, ongoing changes) and their statistics (AWS Database Migration Service)
+    #[command(subcommand)]
+    Dms(super::dms::DmsCommand),
     /// The audit trail: the local lake's hash chain, or on AWS CloudTrail's events (whose
     /// integrity `aws cloudtrail validate-logs` checks)
     #[command(subcommand)]
@@ -635,6 +639,7 @@ impl Command {
             Command::Lakeformation(c) => c.changes_anything(),
             Command::Athena(c) => c.changes_anything(),
             Command::Secretsmanager(c) => c.changes_anything(),
+            Command::Dms(c) => c.changes_anything(),
             Command::Audit(_) => false,
         }
     }

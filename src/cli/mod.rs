@@ -5,6 +5,7 @@
 pub mod access_commands;
 mod athena;
 pub mod commands;
+pub mod dms;
 mod glue;
 pub mod iam_commands;
 pub mod lakeformation;
@@ -161,6 +162,7 @@ impl Context<'_> {
             Command::Lakeformation(c) => self.lakeformation(c).await,
             Command::Athena(c) => self.athena(c).await,
             Command::Secretsmanager(c) => self.secretsmanager(c).await,
+            Command::Dms(c) => self.dms(c).await,
             Command::Audit(c) => self.audit(c).await,
         }
     }

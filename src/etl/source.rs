@@ -447,6 +447,34 @@ pub fn arrow_type(hive: &str) -> Option<DataType> {
     })
 }
 
+/// The Arrow type a query reads a Hive (Glue) type as: what jobs read, and the types only
+/// Parquet files carry (decimals, dates, timestamps, binary: DMS writes them).
+pub fn query_type(hive: &str) -> Option<DataType> {
+    Some(match hive {
+        // The narrow types as they are: only Parquet files carry them (CSV and JSON are
+        // cataloged as bigint and double).
+        "tinyint" => DataType::Int8,
+        "smallint" => DataType::Int16,
+        "int" => DataType::Int32,
+        "float" => DataType::Float32,
+        "date" => DataType::Date32,
+        "timestamp" => DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, None),
+        "binary" => DataType::Binary,
+        _ if arrow_type(hive).is_some() => return arrow_type(hive),
+        _ => {
+            let (p, s) = hive
+                .strip_prefix("decimal(")?
+                .strip_suffix(')')?
+                .split_once(',')?;
+            let (p, s): (u8, i8) = (p.trim().parse().ok()?, s.trim().parse().ok()?);
+            if !(1..=38).contains(&p) || s < 0 || s as u8 > p {
+                return None;
+            }
+            DataType::Decimal128(p, s)
+        }
+    })
+}
+
 /// The Hive (Glue) name of an Arrow type.
 pub fn hive_type(t: &DataType) -> String {
     match t {

@@ -21,7 +21,7 @@ impl From<rusqlite::Error> for ServiceError {
 }
 
 /// The schema, as the migrations that build it: a lake at version N runs migrations N.. in order.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V12];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V12];
 
 const V1: &str = r#"
 CREATE TABLE principals(
@@ -356,6 +356,35 @@ CREATE TABLE workflow_nodes(
     PRIMARY KEY(run_id, kind, name)
 );
 ALTER TABLE job_runs ADD COLUMN workflow_run_id TEXT;
+/// DMS: endpoints (their settings; credentials stay in Secrets Manager), replication tasks
+/// (the task as DMS describes it, its failure message sealed; the runner's process and stop
+/// request as job runs have; the source position its committed change files reach, written in
+/// the same transaction as those files) and per-table statistics.
+const V10: &str = r#"
+CREATE TABLE dms_endpoints(
+    arn TEXT PRIMARY KEY,
+    identifier TEXT NOT NULL UNIQUE,
+    definition TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE TABLE dms_tasks(
+    arn TEXT PRIMARY KEY,
+    identifier TEXT NOT NULL UNIQUE,
+    source_endpoint TEXT NOT NULL REFERENCES dms_endpoints(arn),
+    target_endpoint TEXT NOT NULL REFERENCES dms_endpoints(arn),
+    task TEXT NOT NULL,
+    pid INTEGER NOT NULL DEFAULT 0,
+    stop_requested INTEGER NOT NULL DEFAULT 0,
+    checkpoint INTEGER,
+    change_files INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE dms_table_stats(
+    task_arn TEXT NOT NULL REFERENCES dms_tasks(arn) ON DELETE CASCADE,
+    schema_name TEXT NOT NULL,
+    table_name TEXT NOT NULL,
+    stats TEXT NOT NULL,
+    PRIMARY KEY(task_arn, schema_name, table_name)
+);
 "#;
 
 pub struct Meta {

@@ -13,6 +13,7 @@ mod classify;
 mod client_crypto;
 mod crawler;
 mod crypto;
+mod dms;
 mod envelope;
 mod glue;
 mod iam;
@@ -176,6 +177,7 @@ impl Lake {
             access: self.clone(),
             query: self.clone(),
             secrets: self.clone(),
+            dms: Some(self.clone()),
             connect: None,
         }
     }

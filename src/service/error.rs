@@ -67,6 +67,12 @@ codes! {
     InvalidParameterException => "InvalidParameterException",
     /// Glue: a crawler is already crawling (start) / is not crawling (stop).
     CrawlerRunningException => "CrawlerRunningException",
+    ResourceNotFoundFault => "ResourceNotFoundFault",
+    ResourceAlreadyExistsFault => "ResourceAlreadyExistsFault",
+    InvalidResourceStateFault => "InvalidResourceStateFault",
+    InvalidParameterValueException => "InvalidParameterValueException",
+    AccessDeniedFault => "AccessDeniedFault",
+    KMSKeyNotAccessibleFault => "KMSKeyNotAccessibleFault",
     CrawlerNotRunningException => "CrawlerNotRunningException",
     /// Glue: a workflow run is not in a state that allows the call (stopping one that ended).
     IllegalWorkflowStateException => "IllegalWorkflowStateException",

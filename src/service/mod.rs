@@ -7,6 +7,7 @@ pub mod access;
 pub mod audit;
 pub mod catalog;
 pub mod classification;
+pub mod dms;
 pub mod error;
 pub mod iam;
 pub mod jobs;
@@ -108,5 +109,7 @@ pub struct Services {
     pub access: Arc<dyn access::Access>,
     pub query: Arc<dyn query::Query>,
     pub secrets: Arc<dyn secrets::Secrets>,
+    /// DMS; the AWS backend has none yet (lakectl's DMS runs on the local lake).
+    pub dms: Option<Arc<dyn dms::Dms>>,
     pub connect: Option<Arc<dyn Connect>>,
 }

@@ -96,6 +96,11 @@ fn value_for(id: &str, path: &[String], scratch: &std::path::Path) -> String {
         "admins" => "nobody".into(),
         "regex" => "x".into(),
         "part_number" => "1".into(),
+        "endpoint_type" => "source".into(),
+        "engine_name" => "postgres".into(),
+        "migration_type" => "full-load".into(),
+        "start_replication_task_type" => "start-replication".into(),
+        "table_mappings" => r#"{"rules":[{"rule-type":"selection","rule-id":"1","rule-name":"1","object-locator":{"schema-name":"%","table-name":"%"},"rule-action":"include"}]}"#.into(),
         "multipart_upload" => r#"{"Parts":[{"ETag":"\"0\"","PartNumber":1}]}"#.into(),
         _ => "x".into(),
     }

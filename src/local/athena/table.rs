@@ -43,7 +43,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use super::raw::RawFiles;
-use crate::etl::source::arrow_type;
+use crate::etl::source::query_type;
 use crate::local::Lake;
 use crate::local::access::view::{Cells, TableView};
 use crate::local::envelope::SealedObject;
@@ -123,7 +123,7 @@ impl GrantedTable {
         audit: serde_json::Value,
     ) -> Result<Self, ServiceError> {
         let field = |c: &crate::service::catalog::Column| -> Result<FieldRef, ServiceError> {
-            let t = arrow_type(&c.type_name).ok_or_else(|| {
+            let t = query_type(&c.type_name).ok_or_else(|| {
                 ServiceError::internal(format!(
                     "{}.{}: the column {} has type {}, which queries cannot read yet",
                     table.database_name, table.name, c.name, c.type_name

@@ -24,6 +24,7 @@ mod macie;
 mod masking;
 mod multipart;
 mod s3;
+mod events;
 mod secrets;
 
 use std::sync::Arc;
@@ -248,6 +249,7 @@ impl Aws {
             access: self.clone(),
             query: self.clone(),
             secrets: self.clone(),
+            events: self.clone(),
             connect: Some(self.clone()),
         }
     }

@@ -15,6 +15,7 @@ pub mod output;
 pub mod s3;
 mod s3api;
 pub mod script;
+pub mod events;
 pub mod secretsmanager;
 
 use std::sync::Mutex;
@@ -131,7 +132,10 @@ impl Context<'_> {
     /// Runs a command: its answer, its warnings and the exit code its outcome calls for.
     pub async fn run(&self, cmd: Command) -> Result<Reply> {
         *self.notes.lock().unwrap_or_else(|p| p.into_inner()) = Notes::default();
-        let value = self.execute(cmd).await?;
+        let value = self.execute(cmd).await;
+        // What the command recorded is delivered before its answer, without a lake server.
+        self.services.events.deliver_emitted().await;
+        let value = value?;
         let notes = std::mem::take(&mut *self.notes.lock().unwrap_or_else(|p| p.into_inner()));
         Ok(Reply {
             value,
@@ -160,6 +164,8 @@ impl Context<'_> {
             Command::Lakeformation(c) => self.lakeformation(c).await,
             Command::Athena(c) => self.athena(c).await,
             Command::Secretsmanager(c) => self.secretsmanager(c).await,
+            Command::Events(c) => self.events(c).await,
+            Command::Firehose(c) => self.firehose(c).await,
             Command::Audit(c) => self.audit(c).await,
         }
     }

@@ -109,7 +109,7 @@ impl Lake {
     }
 
     /// A job as stored; one whose process is gone is reported CANCELLED, with the reason.
-    fn classification_job(&self, tx: &Transaction, id: &str) -> Result<ClassificationJob> {
+    pub(super) fn classification_job(&self, tx: &Transaction, id: &str) -> Result<ClassificationJob> {
         let (text, pid): (String, u32) = tx
             .query_row(
                 "SELECT job, pid FROM classification_jobs WHERE id = ?1",
@@ -144,6 +144,9 @@ impl Lake {
                 "UPDATE classification_jobs SET job = ?2 WHERE id = ?1",
                 params![job.job_id, serde_json::to_string(job).expect("JSON")],
             )?;
+            if job.completed_at.is_some() {
+                self.emit_classification_state(tx, job)?;
+            }
             Ok(())
         })
     }
@@ -182,6 +185,7 @@ impl Lake {
                                     "INSERT INTO findings(id, job_id, finding, created) VALUES (?1, ?2, ?3, ?4)",
                                     params![f.id, job.job_id, serde_json::to_string(&f).expect("JSON"), ts(f.created_at)],
                                 )?;
+                                self.emit_finding(tx, &f)?;
                                 Ok(())
                             })?;
                         }
@@ -211,6 +215,7 @@ impl Lake {
                 job.job_id
             );
         }
+        self.deliver_here();
     }
 }
 
@@ -333,43 +338,7 @@ impl Classification for Lake {
         spec: ClassificationJobSpec,
         progress: Progress,
     ) -> Result<String> {
-        let job = self.audited(
-            by,
-            Call::new("macie2", "CreateClassificationJob", &spec.name),
-            |tx, _| {
-                self.bucket_row_exists(tx, &spec.bucket)?;
-                if !(1..=100).contains(&spec.sampling_percentage) {
-                    return Err(ServiceError::new(
-                        Code::ValidationException,
-                        "the sampling percentage is 1 to 100",
-                    ));
-                }
-                self.detectors(tx, &spec)?;
-                let job = ClassificationJob {
-                    job_id: uuid::Uuid::new_v4().simple().to_string(),
-                    spec: spec.clone(),
-                    job_status: "RUNNING".into(),
-                    created_at: now(),
-                    completed_at: None,
-                    statistics: JobStatistics::default(),
-                };
-                tx.execute(
-                "INSERT INTO classification_jobs(id, job, created, pid) VALUES (?1, ?2, ?3, ?4)",
-                params![
-                        job.job_id,
-                        serde_json::to_string(&job).expect("JSON"),
-                        ts(job.created_at), std::process::id()],
-            )?;
-                Ok((
-                    job.clone(),
-                    json!({"JobId": job.job_id, "Bucket": spec.bucket}),
-                ))
-            },
-        )?;
-        let id = job.job_id.clone();
-        let (lake, by) = (self.arc(), by.clone());
-        tokio::task::spawn_blocking(move || lake.run_classification(by, job, progress));
-        Ok(id)
+        self.create_classification_job_for(by, spec, progress, None, &|_, _| Ok(()))
     }
 
     async fn list_classification_jobs(&self, by: &Principal) -> Result<Vec<ClassificationJob>> {
@@ -465,5 +434,56 @@ impl Classification for Lake {
             Ok(((), json!({"Object": format!("s3://{}/{}", o.bucket_name, o.key), "Types": values.keys().collect::<Vec<_>>()})))
         })?;
         Ok(values)
+    }
+}
+
+impl Lake {
+    /// Creates and runs a job; `event` and `also` as for `start_job_run_for`.
+    pub(super) fn create_classification_job_for(
+        &self,
+        by: &Principal,
+        spec: ClassificationJobSpec,
+        progress: Progress,
+        event: Option<&str>,
+        also: &dyn Fn(&Transaction, &str) -> Result<()>,
+    ) -> Result<String> {
+        let job = self.audited(
+            by,
+            Call::new("macie2", "CreateClassificationJob", &spec.name),
+            |tx, _| {
+                self.bucket_row_exists(tx, &spec.bucket)?;
+                if !(1..=100).contains(&spec.sampling_percentage) {
+                    return Err(ServiceError::new(
+                        Code::ValidationException,
+                        "the sampling percentage is 1 to 100",
+                    ));
+                }
+                self.detectors(tx, &spec)?;
+                let job = ClassificationJob {
+                    job_id: uuid::Uuid::new_v4().simple().to_string(),
+                    spec: spec.clone(),
+                    job_status: "RUNNING".into(),
+                    created_at: now(),
+                    completed_at: None,
+                    statistics: JobStatistics::default(),
+                };
+                tx.execute(
+                "INSERT INTO classification_jobs(id, job, created, pid, event_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                        job.job_id,
+                        serde_json::to_string(&job).expect("JSON"),
+                        ts(job.created_at), std::process::id(), event],
+            )?;
+                also(tx, &job.job_id)?;
+                Ok((
+                    job.clone(),
+                    json!({"JobId": job.job_id, "Bucket": spec.bucket}),
+                ))
+            },
+        )?;
+        let id = job.job_id.clone();
+        let (lake, by) = (self.arc(), by.clone());
+        tokio::task::spawn_blocking(move || lake.run_classification(by, job, progress));
+        Ok(id)
     }
 }

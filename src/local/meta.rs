@@ -21,7 +21,10 @@ impl From<rusqlite::Error> for ServiceError {
 }
 
 /// The schema, as the migrations that build it: a lake at version N runs migrations N.. in order.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
+
+/// Kept free for another branch's migration; renumbered at merge (an empty migration is a no-op).
+const V10: &str = "";
 
 const V1: &str = r#"
 CREATE TABLE principals(
@@ -309,6 +312,65 @@ CREATE TABLE secret_stages(
     PRIMARY KEY(secret_arn, stage),
     FOREIGN KEY(secret_arn, version_id) REFERENCES secret_versions(secret_arn, version_id)
 );
+"#;
+
+/// EventBridge (local/events/): the outbox of events, each inserted in the transaction of the
+/// change that caused it, its body (object keys, findings: derived from data) sealed; rules and
+/// their targets (each acting as the principal who put it); one delivery per event, rule and
+/// target, claimed under a lease so two processes never deliver it at once, with its attempts,
+/// its next try and its sealed last error; the runs a delivery started name its event; Firehose
+/// delivery streams to S3.
+const V11: &str = r#"
+CREATE TABLE events(
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    detail_type TEXT NOT NULL,
+    time TEXT NOT NULL,
+    body TEXT NOT NULL,
+    routed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX events_unrouted ON events(routed, seq);
+CREATE TABLE event_rules(
+    name TEXT PRIMARY KEY,
+    pattern TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('ENABLED', 'DISABLED')),
+    description TEXT,
+    created_by TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE TABLE event_targets(
+    rule TEXT NOT NULL REFERENCES event_rules(name),
+    id TEXT NOT NULL,
+    arn TEXT NOT NULL,
+    input TEXT,
+    max_retries INTEGER NOT NULL,
+    principal TEXT NOT NULL,
+    PRIMARY KEY(rule, id)
+);
+CREATE TABLE event_deliveries(
+    event_id TEXT NOT NULL REFERENCES events(id),
+    rule TEXT NOT NULL,
+    target_id TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('PENDING', 'DELIVERED', 'FAILED')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt TEXT NOT NULL,
+    lease_owner TEXT,
+    lease_until TEXT,
+    last_error TEXT,
+    result TEXT,
+    updated TEXT NOT NULL,
+    PRIMARY KEY(event_id, rule, target_id)
+);
+CREATE INDEX event_deliveries_due ON event_deliveries(state, next_attempt);
+CREATE TABLE delivery_streams(
+    name TEXT PRIMARY KEY,
+    destination TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+ALTER TABLE job_runs ADD COLUMN event_id TEXT;
+ALTER TABLE crawlers ADD COLUMN event_id TEXT;
+ALTER TABLE classification_jobs ADD COLUMN event_id TEXT;
 "#;
 
 pub struct Meta {

@@ -14,6 +14,7 @@ mod client_crypto;
 mod crawler;
 mod crypto;
 mod envelope;
+mod events;
 mod glue;
 mod iam;
 mod job_store;
@@ -61,6 +62,12 @@ pub struct Lake {
     /// Seals IAM access keys' secrets (see access_keys.rs).
     access_key_seal: LessSafeKey,
     audit: AuditLog,
+    /// Set when this process records an event: it then delivers what is due (events/dispatch.rs).
+    events_emitted: std::sync::atomic::AtomicBool,
+    /// Wakes the lake server's dispatcher when this process records an event.
+    events_notify: tokio::sync::Notify,
+    /// Who holds a delivery's lease: this process and this opening of the lake.
+    lease_owner: String,
 }
 
 /// A principal as the lake knows it, with the identity policies the authorizer weighs.
@@ -119,6 +126,7 @@ impl Lake {
         kms::run_due_maintenance(&lake)?;
         secrets::purge_due(&lake)?;
         objects::sweep_abandoned_uploads(&lake);
+        lake.note_undelivered()?;
         Ok(lake)
     }
 
@@ -144,6 +152,9 @@ impl Lake {
             text_seal: root.derive("stored messages").aead(),
             access_key_seal: root.derive("iam access key secrets").aead(),
             audit: AuditLog::new(root, head_file),
+            events_emitted: std::sync::atomic::AtomicBool::new(false),
+            events_notify: tokio::sync::Notify::new(),
+            lease_owner: format!("{}:{}", std::process::id(), uuid::Uuid::new_v4().simple()),
             dir,
             header,
             meta,
@@ -172,6 +183,7 @@ impl Lake {
             access: self.clone(),
             query: self.clone(),
             secrets: self.clone(),
+            events: self.clone(),
             connect: None,
         }
     }

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod catalog;
 pub mod classification;
 pub mod error;
+pub mod events;
 pub mod iam;
 pub mod jobs;
 pub mod keys;
@@ -105,5 +106,6 @@ pub struct Services {
     pub access: Arc<dyn access::Access>,
     pub query: Arc<dyn query::Query>,
     pub secrets: Arc<dyn secrets::Secrets>,
+    pub events: Arc<dyn events::Events>,
     pub connect: Option<Arc<dyn Connect>>,
 }

@@ -9,6 +9,7 @@ mod cli;
 mod common;
 mod console;
 mod edges;
+mod events;
 mod glue;
 mod keys;
 mod macie;

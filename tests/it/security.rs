@@ -93,6 +93,10 @@ fn value_for(id: &str, path: &[String], scratch: &std::path::Path) -> String {
         "admins" => "nobody".into(),
         "regex" => "x".into(),
         "part_number" => "1".into(),
+        "event_pattern" => r#"{"source":["aws.s3"]}"#.into(),
+        "event" => r#"{"id":"1","account":"1","source":"aws.s3","time":"t","region":"local","detail-type":"Object Created","detail":{}}"#.into(),
+        "targets" => "Id=t,Arn=arn:aws:glue:local:000000000000:crawler/x".into(),
+        "s3_destination_configuration" => "BucketARN=arn:aws:s3:::secure-datalake".into(),
         "multipart_upload" => r#"{"Parts":[{"ETag":"\"0\"","PartNumber":1}]}"#.into(),
         _ => "x".into(),
     }

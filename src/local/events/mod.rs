@@ -303,8 +303,10 @@ impl Events for Lake {
             Some(r) => self.rule_call("ListFailedDeliveries", r),
             None => Call::new("events", "ListFailedDeliveries", "*"),
         };
+        // event, rule, target, attempts, sealed error, when, source, detail-type
+        type Row = (String, String, String, u32, Option<String>, String, String, String);
         self.reading(by, call, |tx, _| {
-            let rows: Vec<(String, String, String, u32, Option<String>, String, String, String)> = tx
+            let rows: Vec<Row> = tx
                 .prepare(
                     "SELECT d.event_id, d.rule, d.target_id, d.attempts, d.last_error, d.updated, e.source, e.detail_type
                      FROM event_deliveries d JOIN events e ON e.id = d.event_id

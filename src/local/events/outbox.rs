@@ -59,6 +59,7 @@ impl Lake {
     }
 
     /// `Object Created` (`aws.s3`), in EventBridge's S3 detail shape.
+    #[allow(clippy::too_many_arguments)]
     pub(in crate::local) fn emit_object_created(
         &self,
         tx: &Transaction,

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 
 use super::Aws;
 use crate::service::events::{
-    Delivery, DeliveryStream, Events, FailedDelivery, FailedEntry, Rule, RuleState,
-    S3Destination, Target,
+    Delivery, DeliveryStream, Events, FailedDelivery, FailedEntry, Rule, RuleState, S3Destination,
+    Target,
 };
 use crate::service::{Code, Principal, Result, ServiceError};
 
@@ -48,7 +48,12 @@ impl Events for Aws {
     async fn delete_rule(&self, _: &Principal, _: &str) -> Result<()> {
         not_yet("events delete-rule")
     }
-    async fn put_targets(&self, _: &Principal, _: &str, _: Vec<Target>) -> Result<Vec<FailedEntry>> {
+    async fn put_targets(
+        &self,
+        _: &Principal,
+        _: &str,
+        _: Vec<Target>,
+    ) -> Result<Vec<FailedEntry>> {
         not_yet("events put-targets")
     }
     async fn list_targets_by_rule(&self, _: &Principal, _: &str) -> Result<Vec<Target>> {

@@ -11,6 +11,7 @@
 mod athena;
 mod audit;
 mod crawls;
+mod events;
 mod explain;
 mod glue;
 mod iam;
@@ -24,7 +25,6 @@ mod macie;
 mod masking;
 mod multipart;
 mod s3;
-mod events;
 mod secrets;
 
 use std::sync::Arc;

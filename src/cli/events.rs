@@ -275,7 +275,9 @@ impl Context<'_> {
                     .await?;
                 json!({"RuleArn": arn})
             }
-            EventsCommand::DescribeRule { name } => to_json(&events.describe_rule(by, &name).await?)?,
+            EventsCommand::DescribeRule { name } => {
+                to_json(&events.describe_rule(by, &name).await?)?
+            }
             EventsCommand::ListRules { name_prefix } => {
                 json!({"Rules": to_json(&events.list_rules(by, name_prefix.as_deref()).await?)?})
             }
@@ -284,16 +286,20 @@ impl Context<'_> {
                 json!({})
             }
             EventsCommand::DisableRule { name } => {
-                events.set_rule_state(by, &name, RuleState::Disabled).await?;
+                events
+                    .set_rule_state(by, &name, RuleState::Disabled)
+                    .await?;
                 json!({})
             }
             EventsCommand::DeleteRule { name } => {
                 events.delete_rule(by, &name).await?;
                 json!({})
             }
-            EventsCommand::PutTargets { rule, targets } => {
-                failed(events.put_targets(by, &rule, parse_targets(&targets)?).await?)?
-            }
+            EventsCommand::PutTargets { rule, targets } => failed(
+                events
+                    .put_targets(by, &rule, parse_targets(&targets)?)
+                    .await?,
+            )?,
             EventsCommand::ListTargetsByRule { rule } => {
                 json!({"Targets": to_json(&events.list_targets_by_rule(by, &rule).await?)?})
             }
@@ -305,7 +311,11 @@ impl Context<'_> {
                 event,
             } => {
                 let result = events
-                    .test_event_pattern(by, &read_document(&event_pattern)?, &read_document(&event)?)
+                    .test_event_pattern(
+                        by,
+                        &read_document(&event_pattern)?,
+                        &read_document(&event)?,
+                    )
                     .await?;
                 json!({"Result": result})
             }
@@ -396,7 +406,10 @@ mod tests {
     #[test]
     fn destination_shorthand_and_json() {
         let d = parse_destination("BucketARN=arn:aws:s3:::findings,Prefix=macie/").unwrap();
-        assert_eq!((d.bucket().unwrap(), d.prefix.as_deref()), ("findings", Some("macie/")));
+        assert_eq!(
+            (d.bucket().unwrap(), d.prefix.as_deref()),
+            ("findings", Some("macie/"))
+        );
         let d = parse_destination(r#"{"BucketARN":"arn:aws:s3:::f","EncryptionConfiguration":{"KMSEncryptionConfig":{"AWSKMSKeyARN":"alias/k"}}}"#).unwrap();
         assert_eq!(d.kms_key_arn.as_deref(), Some("alias/k"));
         assert!(parse_destination("Prefix=x").is_err());

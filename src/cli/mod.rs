@@ -5,6 +5,7 @@
 pub mod access_commands;
 mod athena;
 pub mod commands;
+pub mod events;
 mod glue;
 pub mod iam_commands;
 pub mod lakeformation;
@@ -15,7 +16,6 @@ pub mod output;
 pub mod s3;
 mod s3api;
 pub mod script;
-pub mod events;
 pub mod secretsmanager;
 
 use std::sync::Mutex;

@@ -109,7 +109,11 @@ impl Lake {
     }
 
     /// A job as stored; one whose process is gone is reported CANCELLED, with the reason.
-    pub(super) fn classification_job(&self, tx: &Transaction, id: &str) -> Result<ClassificationJob> {
+    pub(super) fn classification_job(
+        &self,
+        tx: &Transaction,
+        id: &str,
+    ) -> Result<ClassificationJob> {
         let (text, pid): (String, u32) = tx
             .query_row(
                 "SELECT job, pid FROM classification_jobs WHERE id = ?1",

@@ -138,7 +138,11 @@ async fn rule_row(s: &Services, by: &Principal, rule: Rule) -> RunRow {
             count("DELIVERED"),
             count("PENDING"),
             failed.len(),
-            if rule.state == RuleState::Disabled { " · disabled" } else { "" }
+            if rule.state == RuleState::Disabled {
+                " · disabled"
+            } else {
+                ""
+            }
         ),
         error: failed.last().map(|f| f.last_error.clone()),
         name: rule.name,

@@ -80,10 +80,18 @@ fn test_event_pattern_answers_in_eventbridge_s_shape() {
             .as_bool()
             .unwrap()
     };
-    assert!(check(json!({"detail":{"object":{"key":[{"prefix":"raw/"}]}}})));
-    assert!(!check(json!({"detail":{"object":{"key":[{"prefix":"masked/"}]}}})));
-    assert!(check(json!({"detail":{"object":{"size":[{"numeric":[">",5,"<=",10]}]}}})));
-    assert!(!check(json!({"detail":{"object":{"size":[{"numeric":[">",10]}]}}})));
+    assert!(check(
+        json!({"detail":{"object":{"key":[{"prefix":"raw/"}]}}})
+    ));
+    assert!(!check(
+        json!({"detail":{"object":{"key":[{"prefix":"masked/"}]}}})
+    ));
+    assert!(check(
+        json!({"detail":{"object":{"size":[{"numeric":[">",5,"<=",10]}]}}})
+    ));
+    assert!(!check(
+        json!({"detail":{"object":{"size":[{"numeric":[">",10]}]}}})
+    ));
     assert!(check(json!({"source":[{"anything-but":"aws.glue"}]})));
     assert!(check(json!({"detail":{"etag":[{"exists":false}]}})));
     let out = run(
@@ -220,9 +228,7 @@ fn an_upload_under_raw_starts_the_crawler() {
     // Elsewhere than raw/: nothing.
     upload(&lake, dir.path(), "other/a.csv", "id,name\n1,x\n");
     assert!(deliveries(&lake, "raw-uploads").is_empty());
-    assert!(
-        ok(&lake, &["glue", "get-crawler", "--name", "raw"])["Crawler"]["LastCrawl"].is_null()
-    );
+    assert!(ok(&lake, &["glue", "get-crawler", "--name", "raw"])["Crawler"]["LastCrawl"].is_null());
     // Under raw/: the same command delivers, the crawl runs in it and has ended with it.
     upload(&lake, dir.path(), "raw/customers/a.csv", "id,name\n1,x\n");
     let d = deliveries(&lake, "raw-uploads");
@@ -230,7 +236,10 @@ fn an_upload_under_raw_starts_the_crawler() {
     assert_eq!(d[0]["State"], "DELIVERED");
     assert_eq!(d[0]["Result"], "raw");
     let crawler = ok(&lake, &["glue", "get-crawler", "--name", "raw"]);
-    assert_eq!(crawler["Crawler"]["LastCrawl"]["Status"], "SUCCEEDED", "{crawler}");
+    assert_eq!(
+        crawler["Crawler"]["LastCrawl"]["Status"], "SUCCEEDED",
+        "{crawler}"
+    );
     let tables = ok(&lake, &["glue", "get-tables", "--database", "db"]);
     assert_eq!(tables["TableList"][0]["Name"], "customers", "{tables}");
     // The crawl's own end is an event too (Glue Crawler State Change), recorded sealed.
@@ -464,11 +473,8 @@ fn a_delivery_left_by_a_dead_process_is_delivered_once_after() {
             |r| r.get(0),
         )
         .unwrap();
-    db.execute(
-        "UPDATE events SET routed = 1 WHERE id = ?1",
-        [&event],
-    )
-    .unwrap();
+    db.execute("UPDATE events SET routed = 1 WHERE id = ?1", [&event])
+        .unwrap();
     db.execute(
         "INSERT INTO event_deliveries(event_id, rule, target_id, state, next_attempt, lease_owner, lease_until, updated)
          VALUES (?1, 'uploads', 'copy', 'PENDING', '2000-01-01T00:00:00.000000Z', '4000000000:dead', '2999-01-01T00:00:00.000000Z', '2000-01-01T00:00:00.000000Z')",
@@ -489,14 +495,25 @@ fn a_delivery_left_by_a_dead_process_is_delivered_once_after() {
     };
     let after = runs(&lake);
     assert_eq!(after.len(), 1, "{after:?}");
-    assert_eq!(after[0].1.as_deref(), Some(event.as_str()), "the run carries the event id");
+    assert_eq!(
+        after[0].1.as_deref(),
+        Some(event.as_str()),
+        "the run carries the event id"
+    );
     let stored = stored_deliveries(&lake, "uploads");
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].1, "DELIVERED");
     assert_eq!(stored[0].2.as_deref(), Some(after[0].0.as_str()));
     let run = ok(
         &lake,
-        &["glue", "get-job-run", "--job-name", "copy", "--run-id", &after[0].0],
+        &[
+            "glue",
+            "get-job-run",
+            "--job-name",
+            "copy",
+            "--run-id",
+            &after[0].0,
+        ],
     );
     assert_eq!(run["JobRun"]["JobRunState"], "SUCCEEDED", "{run}");
     // Delivered again (a deliverer that crashed after the run started but before it said so):
@@ -528,7 +545,8 @@ fn a_failing_target_lands_in_the_failed_list_and_is_replayed() {
             "--name",
             "uploads",
             "--event-pattern",
-            r#"{"detail-type":["Object Created"]}"#,
+            // Under raw/ only: the job writes under out/, which must not start it again.
+            r#"{"detail-type":["Object Created"],"detail":{"object":{"key":[{"prefix":"raw/"}]}}}"#,
         ],
     );
     // The job does not exist yet, and the target is not retried.
@@ -630,7 +648,10 @@ fn a_target_that_fails_is_retried_with_backoff_before_it_is_kept() {
     upload(&lake, dir.path(), "a.csv", "x\n");
     // One attempt so far: pending, not failed, its next try a second later.
     let d = deliveries(&lake, "uploads");
-    assert_eq!((d[0]["State"].as_str(), d[0]["Attempts"].as_u64()), (Some("PENDING"), Some(1)));
+    assert_eq!(
+        (d[0]["State"].as_str(), d[0]["Attempts"].as_u64()),
+        (Some("PENDING"), Some(1))
+    );
     assert_eq!(
         ok(&lake, &["events", "list-failed-deliveries"])["FailedDeliveries"],
         json!([])
@@ -644,5 +665,8 @@ fn a_target_that_fails_is_retried_with_backoff_before_it_is_kept() {
         }
     }
     let d = deliveries(&lake, "uploads");
-    assert_eq!((d[0]["State"].as_str(), d[0]["Attempts"].as_u64()), (Some("FAILED"), Some(3)));
+    assert_eq!(
+        (d[0]["State"].as_str(), d[0]["Attempts"].as_u64()),
+        (Some("FAILED"), Some(3))
+    );
 }

@@ -56,7 +56,8 @@ impl Claimed {
 
 /// Exponential backoff: 1 s, 2 s, 4 s ... at most 5 minutes.
 fn backoff(attempts: u32) -> chrono::TimeDelta {
-    chrono::TimeDelta::seconds(1i64 << attempts.saturating_sub(1).min(8)).min(chrono::TimeDelta::minutes(5))
+    chrono::TimeDelta::seconds(1i64 << attempts.saturating_sub(1).min(8))
+        .min(chrono::TimeDelta::minutes(5))
 }
 
 fn lease_is_free(owner: Option<&str>, until: Option<&str>, me: &str, now: &str) -> bool {
@@ -393,9 +394,13 @@ impl Lake {
                 )?;
                 let mut spec = job.spec;
                 spec.name = format!("{}-{}", spec.name, &c.event_id[..8.min(c.event_id.len())]);
-                self.create_classification_job_for(by, spec, Progress::default(), event, &|tx, id| {
-                    self.mark_delivered(tx, c, id)
-                })
+                self.create_classification_job_for(
+                    by,
+                    spec,
+                    Progress::default(),
+                    event,
+                    &|tx, id| self.mark_delivered(tx, c, id),
+                )
                 .map(|_| ())
             }
             TargetKind::DeliveryStream(_) => unreachable!("streams are delivered in batches"),

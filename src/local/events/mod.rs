@@ -94,7 +94,9 @@ impl Lake {
 
     fn targets(&self, tx: &Transaction, rule: &str) -> Result<Vec<Target>> {
         Ok(tx
-            .prepare("SELECT id, arn, input, max_retries FROM event_targets WHERE rule = ?1 ORDER BY id")?
+            .prepare(
+                "SELECT id, arn, input, max_retries FROM event_targets WHERE rule = ?1 ORDER BY id",
+            )?
             .query_map(params![rule], |r| {
                 Ok(Target {
                     id: r.get(0)?,
@@ -144,7 +146,14 @@ impl Events for Lake {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT(name) DO UPDATE SET pattern = excluded.pattern, state = excluded.state,
                    description = excluded.description",
-                params![name, pattern, state.as_str(), description, by.name(), ts(now())],
+                params![
+                    name,
+                    pattern,
+                    state.as_str(),
+                    description,
+                    by.name(),
+                    ts(now())
+                ],
             )?;
             Ok((self.rule_arn(name), json!({"State": state.as_str()})))
         })
@@ -304,7 +313,16 @@ impl Events for Lake {
             None => Call::new("events", "ListFailedDeliveries", "*"),
         };
         // event, rule, target, attempts, sealed error, when, source, detail-type
-        type Row = (String, String, String, u32, Option<String>, String, String, String);
+        type Row = (
+            String,
+            String,
+            String,
+            u32,
+            Option<String>,
+            String,
+            String,
+            String,
+        );
         self.reading(by, call, |tx, _| {
             let rows: Vec<Row> = tx
                 .prepare(
@@ -381,22 +399,28 @@ impl Events for Lake {
         rule: &str,
         event_id: Option<&str>,
     ) -> Result<u64> {
-        let n = self.audited(by, self.rule_call("ReplayFailedDeliveries", rule), |tx, _| {
-            self.rule(tx, rule)?;
-            let n = tx.execute(
+        let n = self.audited(
+            by,
+            self.rule_call("ReplayFailedDeliveries", rule),
+            |tx, _| {
+                self.rule(tx, rule)?;
+                let n = tx.execute(
                 "UPDATE event_deliveries SET state = 'PENDING', attempts = 0, next_attempt = ?3,
                    lease_owner = NULL, lease_until = NULL, updated = ?3
                  WHERE rule = ?1 AND state = 'FAILED' AND (?2 IS NULL OR event_id = ?2)",
                 params![rule, event_id, ts(now())],
             )?;
-            if n == 0 && let Some(id) = event_id {
-                return Err(ServiceError::new(
-                    Code::ResourceNotFoundException,
-                    format!("no failed delivery of event {id} for rule {rule}"),
-                ));
-            }
-            Ok((n as u64, json!({"Replayed": n, "EventId": event_id})))
-        })?;
+                if n == 0
+                    && let Some(id) = event_id
+                {
+                    return Err(ServiceError::new(
+                        Code::ResourceNotFoundException,
+                        format!("no failed delivery of event {id} for rule {rule}"),
+                    ));
+                }
+                Ok((n as u64, json!({"Replayed": n, "EventId": event_id})))
+            },
+        )?;
         if n > 0 {
             self.events_emitted
                 .store(true, std::sync::atomic::Ordering::Release);
@@ -434,7 +458,9 @@ impl Events for Lake {
         {
             return Err(ServiceError::new(
                 Code::InvalidArgumentException,
-                format!("delivery stream name {name:?} must be 1 to 64 letters, digits, '.', '-' or '_'"),
+                format!(
+                    "delivery stream name {name:?} must be 1 to 64 letters, digits, '.', '-' or '_'"
+                ),
             ));
         }
         let bucket = destination.bucket()?.to_string();
@@ -459,11 +485,7 @@ impl Events for Lake {
         })
     }
 
-    async fn describe_delivery_stream(
-        &self,
-        by: &Principal,
-        name: &str,
-    ) -> Result<DeliveryStream> {
+    async fn describe_delivery_stream(&self, by: &Principal, name: &str) -> Result<DeliveryStream> {
         let arn = self.stream_arn(name);
         let call = Call::new("firehose", "DescribeDeliveryStream", name).on(&arn);
         self.reading(by, call, |tx, _| {
@@ -498,7 +520,10 @@ impl Events for Lake {
         let call = Call::new("firehose", "DeleteDeliveryStream", name).on(self.stream_arn(name));
         self.audited(by, call, |tx, _| {
             self.stream_destination(tx, name)?;
-            tx.execute("DELETE FROM delivery_streams WHERE name = ?1", params![name])?;
+            tx.execute(
+                "DELETE FROM delivery_streams WHERE name = ?1",
+                params![name],
+            )?;
             Ok(((), json!({})))
         })
     }

@@ -341,8 +341,7 @@ pub trait Events: Send + Sync {
         name: &str,
         destination: S3Destination,
     ) -> Result<String>;
-    async fn describe_delivery_stream(&self, by: &Principal, name: &str)
-    -> Result<DeliveryStream>;
+    async fn describe_delivery_stream(&self, by: &Principal, name: &str) -> Result<DeliveryStream>;
     async fn list_delivery_streams(&self, by: &Principal) -> Result<Vec<String>>;
     async fn delete_delivery_stream(&self, by: &Principal, name: &str) -> Result<()>;
 }

@@ -93,8 +93,7 @@ fn bad(reason: impl std::fmt::Display) -> ServiceError {
 impl Pattern {
     /// Parses a pattern's JSON text.
     pub fn parse(text: &str) -> Result<Pattern> {
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let value: Value = serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
         Pattern::from_value(&value)
     }
 
@@ -138,7 +137,9 @@ fn parse_object(map: &Map<String, Value>, path: &str) -> Result<Object> {
                 .iter()
                 .map(|a| match a {
                     Value::Object(m) if !m.is_empty() => parse_object(m, path),
-                    _ => Err(bad(format!("each pattern of {here} must be a non-empty object"))),
+                    _ => Err(bad(format!(
+                        "each pattern of {here} must be a non-empty object"
+                    ))),
                 })
                 .collect::<Result<Vec<_>>>()?;
             object.ors.push(parsed);
@@ -174,7 +175,11 @@ fn literal(value: &Value, path: &str) -> Result<Literal> {
         ),
         Value::Bool(b) => Literal::Bool(*b),
         Value::Null => Literal::Null,
-        _ => return Err(bad(format!("{path}: expected a string, number, boolean or null"))),
+        _ => {
+            return Err(bad(format!(
+                "{path}: expected a string, number, boolean or null"
+            )));
+        }
     })
 }
 
@@ -235,7 +240,9 @@ fn parse_matcher(value: &Value, path: &str) -> Result<Matcher> {
 fn parse_anything_but(arg: &Value, path: &str) -> Result<AnythingBut> {
     Ok(match arg {
         Value::Array(items) if items.is_empty() => {
-            return Err(bad(format!("{path}: anything-but needs at least one value")));
+            return Err(bad(format!(
+                "{path}: anything-but needs at least one value"
+            )));
         }
         Value::Array(items) => AnythingBut::Values(
             items
@@ -267,9 +274,7 @@ fn parse_anything_but(arg: &Value, path: &str) -> Result<AnythingBut> {
                     }
                 }),
                 other => {
-                    return Err(bad(format!(
-                        "{path}: anything-but does not take {other}"
-                    )));
+                    return Err(bad(format!("{path}: anything-but does not take {other}")));
                 }
             }
         }
@@ -283,7 +288,9 @@ fn parse_anything_but(arg: &Value, path: &str) -> Result<AnythingBut> {
 
 fn parse_range(arg: &Value, path: &str) -> Result<Range> {
     let Value::Array(items) = arg else {
-        return Err(bad(format!("{path}: numeric takes [operator, number, ...]")));
+        return Err(bad(format!(
+            "{path}: numeric takes [operator, number, ...]"
+        )));
     };
     if items.is_empty() || items.len() % 2 != 0 || items.len() > 4 {
         return Err(bad(format!(
@@ -308,7 +315,11 @@ fn parse_range(arg: &Value, path: &str) -> Result<Range> {
                 range.equals = Some(n);
                 continue;
             }
-            other => return Err(bad(format!("{path}: unrecognized numeric operator {other}"))),
+            other => {
+                return Err(bad(format!(
+                    "{path}: unrecognized numeric operator {other}"
+                )));
+            }
         };
         if slot.is_some() {
             return Err(bad(format!("{path}: numeric has two bounds on one side")));
@@ -565,10 +576,22 @@ mod tests {
     #[test]
     fn prefix_suffix_and_ignore_case() {
         let e = s3("raw/customers/file.png", 10);
-        assert!(m(json!({"detail": {"object": {"key": [{"prefix": "raw/"}]}}}), &e));
-        assert!(!m(json!({"detail": {"object": {"key": [{"prefix": "masked/"}]}}}), &e));
-        assert!(m(json!({"detail": {"object": {"key": [{"suffix": ".png"}]}}}), &e));
-        assert!(!m(json!({"detail": {"object": {"key": [{"suffix": ".csv"}]}}}), &e));
+        assert!(m(
+            json!({"detail": {"object": {"key": [{"prefix": "raw/"}]}}}),
+            &e
+        ));
+        assert!(!m(
+            json!({"detail": {"object": {"key": [{"prefix": "masked/"}]}}}),
+            &e
+        ));
+        assert!(m(
+            json!({"detail": {"object": {"key": [{"suffix": ".png"}]}}}),
+            &e
+        ));
+        assert!(!m(
+            json!({"detail": {"object": {"key": [{"suffix": ".csv"}]}}}),
+            &e
+        ));
         assert!(m(
             json!({"detail": {"object": {"key": [{"prefix": {"equals-ignore-case": "RAW/"}}]}}}),
             &e
@@ -577,18 +600,33 @@ mod tests {
             json!({"detail": {"object": {"key": [{"suffix": {"equals-ignore-case": ".PNG"}}]}}}),
             &e
         ));
-        assert!(!m(json!({"detail": {"object": {"key": [{"prefix": "RAW/"}]}}}), &e));
+        assert!(!m(
+            json!({"detail": {"object": {"key": [{"prefix": "RAW/"}]}}}),
+            &e
+        ));
         assert!(m(json!({"source": [{"equals-ignore-case": "AWS.S3"}]}), &e));
-        assert!(!m(json!({"source": [{"equals-ignore-case": "aws.ec2"}]}), &e));
+        assert!(!m(
+            json!({"source": [{"equals-ignore-case": "aws.ec2"}]}),
+            &e
+        ));
         // Prefix never matches a number.
-        assert!(!m(json!({"detail": {"object": {"size": [{"prefix": "1"}]}}}), &e));
+        assert!(!m(
+            json!({"detail": {"object": {"size": [{"prefix": "1"}]}}}),
+            &e
+        ));
     }
 
     #[test]
     fn anything_but() {
         let e = ec2();
-        assert!(m(json!({"detail": {"state": [{"anything-but": "initializing"}]}}), &e));
-        assert!(!m(json!({"detail": {"state": [{"anything-but": "terminated"}]}}), &e));
+        assert!(m(
+            json!({"detail": {"state": [{"anything-but": "initializing"}]}}),
+            &e
+        ));
+        assert!(!m(
+            json!({"detail": {"state": [{"anything-but": "terminated"}]}}),
+            &e
+        ));
         assert!(m(
             json!({"detail": {"state": [{"anything-but": ["stopped", "overloaded"]}]}}),
             &e
@@ -597,12 +635,30 @@ mod tests {
             json!({"detail": {"state": [{"anything-but": ["stopped", "terminated"]}]}}),
             &e
         ));
-        assert!(m(json!({"detail": {"c-count": [{"anything-but": [100, 200]}]}}), &e));
-        assert!(!m(json!({"detail": {"c-count": [{"anything-but": [5]}]}}), &e));
-        assert!(m(json!({"detail": {"state": [{"anything-but": {"prefix": "init"}}]}}), &e));
-        assert!(!m(json!({"detail": {"state": [{"anything-but": {"prefix": "term"}}]}}), &e));
-        assert!(m(json!({"detail": {"state": [{"anything-but": {"suffix": "ing"}}]}}), &e));
-        assert!(!m(json!({"detail": {"state": [{"anything-but": {"suffix": "ted"}}]}}), &e));
+        assert!(m(
+            json!({"detail": {"c-count": [{"anything-but": [100, 200]}]}}),
+            &e
+        ));
+        assert!(!m(
+            json!({"detail": {"c-count": [{"anything-but": [5]}]}}),
+            &e
+        ));
+        assert!(m(
+            json!({"detail": {"state": [{"anything-but": {"prefix": "init"}}]}}),
+            &e
+        ));
+        assert!(!m(
+            json!({"detail": {"state": [{"anything-but": {"prefix": "term"}}]}}),
+            &e
+        ));
+        assert!(m(
+            json!({"detail": {"state": [{"anything-but": {"suffix": "ing"}}]}}),
+            &e
+        ));
+        assert!(!m(
+            json!({"detail": {"state": [{"anything-but": {"suffix": "ted"}}]}}),
+            &e
+        ));
         assert!(!m(
             json!({"detail": {"state": [{"anything-but": {"equals-ignore-case": ["TERMINATED"]}}]}}),
             &e
@@ -612,7 +668,10 @@ mod tests {
             &e
         ));
         // A missing field matches no anything-but.
-        assert!(!m(json!({"detail": {"absent": [{"anything-but": "x"}]}}), &e));
+        assert!(!m(
+            json!({"detail": {"absent": [{"anything-but": "x"}]}}),
+            &e
+        ));
     }
 
     #[test]
@@ -622,11 +681,23 @@ mod tests {
             json!({"detail": {"c-count": [{"numeric": [">", 0, "<=", 5]}], "d-count": [{"numeric": ["<", 10]}], "x-limit": [{"numeric": ["=", 301.8]}]}}),
             &e
         ));
-        assert!(!m(json!({"detail": {"c-count": [{"numeric": [">", 5]}]}}), &e));
-        assert!(m(json!({"detail": {"c-count": [{"numeric": [">=", 5]}]}}), &e));
-        assert!(!m(json!({"detail": {"x-limit": [{"numeric": ["<", 301.8]}]}}), &e));
+        assert!(!m(
+            json!({"detail": {"c-count": [{"numeric": [">", 5]}]}}),
+            &e
+        ));
+        assert!(m(
+            json!({"detail": {"c-count": [{"numeric": [">=", 5]}]}}),
+            &e
+        ));
+        assert!(!m(
+            json!({"detail": {"x-limit": [{"numeric": ["<", 301.8]}]}}),
+            &e
+        ));
         // Numeric never matches a string.
-        assert!(!m(json!({"detail": {"state": [{"numeric": [">", 0]}]}}), &e));
+        assert!(!m(
+            json!({"detail": {"state": [{"numeric": [">", 0]}]}}),
+            &e
+        ));
     }
 
     #[test]
@@ -658,11 +729,26 @@ mod tests {
     #[test]
     fn wildcard() {
         let e = s3("raw/dir/file.png", 1);
-        assert!(m(json!({"detail": {"object": {"key": [{"wildcard": "raw/*.png"}]}}}), &e));
-        assert!(m(json!({"detail": {"object": {"key": [{"wildcard": "raw/*/file*"}]}}}), &e));
-        assert!(!m(json!({"detail": {"object": {"key": [{"wildcard": "raw/*.csv"}]}}}), &e));
-        assert!(!m(json!({"detail": {"object": {"key": [{"wildcard": "dir/*"}]}}}), &e));
-        assert!(m(json!({"detail": {"object": {"key": [{"wildcard": "*"}]}}}), &e));
+        assert!(m(
+            json!({"detail": {"object": {"key": [{"wildcard": "raw/*.png"}]}}}),
+            &e
+        ));
+        assert!(m(
+            json!({"detail": {"object": {"key": [{"wildcard": "raw/*/file*"}]}}}),
+            &e
+        ));
+        assert!(!m(
+            json!({"detail": {"object": {"key": [{"wildcard": "raw/*.csv"}]}}}),
+            &e
+        ));
+        assert!(!m(
+            json!({"detail": {"object": {"key": [{"wildcard": "dir/*"}]}}}),
+            &e
+        ));
+        assert!(m(
+            json!({"detail": {"object": {"key": [{"wildcard": "*"}]}}}),
+            &e
+        ));
     }
 
     #[test]

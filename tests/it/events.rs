@@ -670,3 +670,99 @@ fn a_target_that_fails_is_retried_with_backoff_before_it_is_kept() {
         (Some("FAILED"), Some(3))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runs_pane_shows_a_rule_s_failures_and_replays_them_when_confirmed() {
+    use crate::console::{press, screen};
+    use crossterm::event::KeyCode;
+    use lakectl::service::jobs::CrawlerDefinition;
+    use lakectl::tui::{App, Options};
+
+    let t = new_lake();
+    seed(&t).await;
+    let (a, s) = (admin(), &t.services);
+    s.events
+        .put_rule(
+            &a,
+            "uploads",
+            r#"{"source":["aws.s3"],"detail":{"object":{"key":[{"prefix":"raw/"}]}}}"#,
+            RuleState::Enabled,
+            None,
+        )
+        .await
+        .unwrap();
+    let arn = format!("arn:aws:glue:local:{}:crawler/raw", t.lake.account_id());
+    s.events
+        .put_targets(
+            &a,
+            "uploads",
+            vec![lakectl::service::events::Target {
+                id: "crawl".into(),
+                arn,
+                input: None,
+                retry_policy: Some(lakectl::service::events::RetryPolicy {
+                    maximum_retry_attempts: 0,
+                }),
+            }],
+        )
+        .await
+        .unwrap();
+    put(s, &a, "data", "raw/t/a.csv", b"id\n1\n", kms("alias/test"))
+        .await
+        .unwrap();
+    // The crawler does not exist yet: the delivery fails and is kept.
+    s.events.deliver_emitted().await;
+    let mut app = App::new(s.clone(), a.clone(), Options { readonly: false });
+    app.settle().await;
+    press(&mut app, KeyCode::Char('4'));
+    app.settle().await;
+    let runs = screen(&mut app);
+    assert!(
+        runs.contains("Jobs, crawlers and rules")
+            && runs.contains("uploads")
+            && runs.contains("FAILED"),
+        "{runs}"
+    );
+    s.catalog.create_database(&a, "db", None).await.unwrap();
+    s.jobs
+        .create_crawler(
+            &a,
+            CrawlerDefinition {
+                name: "raw".into(),
+                database_name: "db".into(),
+                targets: vec!["s3://data/raw/".into()],
+                security_configuration: None,
+                update_behavior: "UPDATE_IN_DATABASE".into(),
+                table_prefix: None,
+                role: "admin".into(),
+            },
+        )
+        .await
+        .unwrap();
+    // `s` on a rule replays its failed deliveries, behind a confirm.
+    press(&mut app, KeyCode::Char('s'));
+    let confirm = screen(&mut app);
+    assert!(
+        confirm.contains("events replay-failed-deliveries --rule uploads"),
+        "{confirm}"
+    );
+    press(&mut app, KeyCode::Char('y'));
+    app.settle().await;
+    let delivered = eventually("the replayed delivery", || async {
+        let d = s
+            .events
+            .list_deliveries(&a, Some("uploads"), 10)
+            .await
+            .unwrap();
+        (d.len() == 1 && d[0].state == "DELIVERED").then_some(d)
+    })
+    .await;
+    assert_eq!(delivered[0].result.as_deref(), Some("raw"));
+    assert!(
+        s.events
+            .list_failed_deliveries(&a, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

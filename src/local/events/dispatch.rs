@@ -56,7 +56,7 @@ impl Claimed {
 
 /// Exponential backoff: 1 s, 2 s, 4 s ... at most 5 minutes.
 fn backoff(attempts: u32) -> chrono::TimeDelta {
-    chrono::TimeDelta::seconds(1i64 << attempts.saturating_sub(1).min(8))
+    chrono::TimeDelta::seconds(1i64 << attempts.saturating_sub(1).min(16))
         .min(chrono::TimeDelta::minutes(5))
 }
 

@@ -63,10 +63,12 @@ fn backoff(attempts: u32) -> chrono::TimeDelta {
 fn lease_is_free(owner: Option<&str>, until: Option<&str>, me: &str, now: &str) -> bool {
     match (owner, until) {
         (None, _) | (_, None) => true,
+        // Expired, or held by another process that is gone (this one's own claims are never
+        // taken over before they expire: another dispatcher of this process holds them).
         (Some(o), Some(u)) => {
-            o != me
-                && (u < now
-                    || o.split(':')
+            u < now
+                || (o != me
+                    && o.split(':')
                         .next()
                         .and_then(|p| p.parse::<u32>().ok())
                         .is_some_and(runner_gone))
@@ -464,7 +466,15 @@ mod tests {
         assert!(!lease_is_free(Some(me), Some("2027"), me, "2026"));
         // Held by a live process, not expired: not free (pid 1 lives).
         assert!(!lease_is_free(Some("1:b"), Some("2027"), me, "2026"));
-        // Expired.
+        // Expired, whoever held it.
         assert!(lease_is_free(Some("1:b"), Some("2025"), me, "2026"));
+        assert!(lease_is_free(Some(me), Some("2025"), me, "2026"));
+        // Held by a process that is gone.
+        assert!(lease_is_free(
+            Some("4000000000:x"),
+            Some("2027"),
+            me,
+            "2026"
+        ));
     }
 }

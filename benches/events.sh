@@ -4,13 +4,16 @@
 # delivers), (2) with no server (`lakectl s3 cp` per object; the CLI process delivers after its
 # command). The latency is measured inside the lake: the event's time (recorded in the put's
 # transaction) to the run's start (recorded in the delivery's transaction), from meta.db.
-#   benches/events.sh [N] [PROFILE]        (default 200 events, release)
+#   benches/events.sh [N] [PROFILE]        (default 200 events, release; LAKECTL_BIN=path skips the build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-200}
 profile=${2:-release}
-if [ "$profile" = release ]; then cargo build --release --quiet; else cargo build --quiet; fi
-bin=${CARGO_TARGET_DIR:-target}/$([ "$profile" = release ] && echo release || echo debug)/lakectl
+# LAKECTL_BIN runs a binary already built instead.
+if [ -z "${LAKECTL_BIN:-}" ]; then
+    if [ "$profile" = release ]; then cargo build --release --quiet; else cargo build --quiet; fi
+fi
+bin=${LAKECTL_BIN:-${CARGO_TARGET_DIR:-target}/$([ "$profile" = release ] && echo release || echo debug)/lakectl}
 python3 -c 'import boto3' 2>/dev/null || { echo "needs boto3 (pip install boto3)" >&2; exit 1; }
 work=$(mktemp -d "${BENCH_DIR:-/tmp}/lakectl-events.XXXXXX")
 cleanup() {

@@ -11,6 +11,7 @@
 mod athena;
 mod audit;
 mod crawls;
+mod events;
 mod explain;
 mod glue;
 mod iam;
@@ -251,6 +252,7 @@ impl Aws {
             query: self.clone(),
             secrets: self.clone(),
             dms: None,
+            events: self.clone(),
             connect: Some(self.clone()),
         }
     }

@@ -58,6 +58,13 @@ pub enum Command {
     /// tasks (full load, ongoing changes) and their statistics (AWS Database Migration Service)
     #[command(subcommand)]
     Dms(super::dms::DmsCommand),
+    /// Rules that match the lake's events (object created, job and crawler state, Macie
+    /// findings) and deliver them to targets (Amazon EventBridge)
+    #[command(subcommand)]
+    Events(super::events::EventsCommand),
+    /// Delivery streams that batch events into encrypted objects (Amazon Data Firehose to S3)
+    #[command(subcommand)]
+    Firehose(super::events::FirehoseCommand),
     /// The audit trail: the local lake's hash chain, or on AWS CloudTrail's events (whose
     /// integrity `aws cloudtrail validate-logs` checks)
     #[command(subcommand)]
@@ -640,6 +647,8 @@ impl Command {
             Command::Athena(c) => c.changes_anything(),
             Command::Secretsmanager(c) => c.changes_anything(),
             Command::Dms(c) => c.changes_anything(),
+            Command::Events(c) => c.changes_anything(),
+            Command::Firehose(c) => c.changes_anything(),
             Command::Audit(_) => false,
         }
     }

@@ -6,6 +6,7 @@ pub mod access_commands;
 mod athena;
 pub mod commands;
 pub mod dms;
+pub mod events;
 mod glue;
 pub mod iam_commands;
 pub mod lakeformation;
@@ -133,7 +134,10 @@ impl Context<'_> {
     /// Runs a command: its answer, its warnings and the exit code its outcome calls for.
     pub async fn run(&self, cmd: Command) -> Result<Reply> {
         *self.notes.lock().unwrap_or_else(|p| p.into_inner()) = Notes::default();
-        let value = self.execute(cmd).await?;
+        let value = self.execute(cmd).await;
+        // What the command recorded is delivered before its answer, without a lake server.
+        self.services.events.deliver_emitted().await;
+        let value = value?;
         let notes = std::mem::take(&mut *self.notes.lock().unwrap_or_else(|p| p.into_inner()));
         Ok(Reply {
             value,
@@ -163,6 +167,8 @@ impl Context<'_> {
             Command::Athena(c) => self.athena(c).await,
             Command::Secretsmanager(c) => self.secretsmanager(c).await,
             Command::Dms(c) => self.dms(c).await,
+            Command::Events(c) => self.events(c).await,
+            Command::Firehose(c) => self.firehose(c).await,
             Command::Audit(c) => self.audit(c).await,
         }
     }

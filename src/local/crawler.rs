@@ -215,6 +215,7 @@ impl Lake {
         if let Err(e) = self.save_crawl(&run) {
             tracing::error!("cannot record the end of crawl {}: {e}", def.name);
         }
+        self.deliver_here();
     }
 }
 

@@ -88,6 +88,9 @@ impl Lake {
                     log
                 ],
             )?;
+            if run.job_run_state.is_finished() {
+                self.emit_job_state(tx, run)?;
+            }
             Ok(())
         })
     }
@@ -352,42 +355,7 @@ impl Lake {
         progress: Progress,
         origin: Option<&NodeOrigin>,
     ) -> Result<String> {
-        let id = format!("jr_{}", uuid::Uuid::new_v4().simple());
-        let (def, run) = self.audited(
-            by,
-            Call::new("glue", "StartJobRun", job).on(self.glue_arn(&format!("job/{}", job))),
-            |tx, _| {
-                let def = self.job(tx, job)?;
-                let run = JobRun {
-                    id: id.clone(),
-                    job_name: job.into(),
-                    job_run_state: RunState::Running,
-                    started_on: now(),
-                    completed_on: None,
-                    execution_time: 0,
-                    metrics: RunMetrics::default(),
-                    error_message: None,
-                    outputs: Vec::new(),
-                    trigger_name: origin.map(|o| o.trigger.clone()),
-                    workflow_run_id: origin.and_then(|o| o.run_id.clone()),
-                };
-                tx.execute(
-                    "INSERT INTO job_runs(id, job, run, started, pid, workflow_run_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![
-                        id,
-                        job,
-                        serde_json::to_string(&run).expect("runs serialize"),
-                        ts(run.started_on),
-                        std::process::id(),
-                        origin.and_then(|o| o.run_id.as_deref())
-                    ],
-                )?;
-                Ok(((def, run), json!({"JobRunId": id})))
-            },
-        )?;
-        let lake = self.arc();
-        tokio::task::spawn_blocking(move || lake.execute_run(def, run, progress));
-        Ok(id)
+        self.start_job_run_for(by, job, progress, origin, None, &|_, _| Ok(()))
     }
 
     /// Starts a crawl of `name` as `by` on a thread of this process; `origin` is the workflow
@@ -399,41 +367,7 @@ impl Lake {
         progress: Progress,
         origin: Option<&NodeOrigin>,
     ) -> Result<()> {
-        let def = self.audited(
-            by,
-            Call::new("glue", "StartCrawler", name).on(self.glue_arn(&format!("crawler/{}", name))),
-            |tx, _| {
-                let (def, last) = self.crawler(tx, name)?;
-                if last.is_some_and(|r| !r.state.is_finished()) {
-                    return Err(ServiceError::new(
-                        Code::CrawlerRunningException,
-                        format!("Crawler {name} is already running."),
-                    ));
-                }
-                let run = CrawlerRun {
-                    crawler_name: name.into(),
-                    state: RunState::Running,
-                    started_on: now(),
-                    completed_on: None,
-                    tables_created: vec![],
-                    tables_updated: vec![],
-                    partitions_added: 0,
-                    error_message: None,
-                    log: vec![],
-                    workflow_run_id: origin.and_then(|o| o.run_id.clone()),
-                };
-                // This process runs the crawl: its id lets any process tell a crawl whose
-                // runner died.
-                tx.execute(
-                    "UPDATE crawlers SET last_run = ?2, pid = ?3, stop_requested = 0 WHERE name = ?1",
-                    params![name, serde_json::to_string(&run).expect("JSON"), std::process::id()],
-                )?;
-                Ok((def, json!({})))
-            },
-        )?;
-        let lake = self.arc();
-        tokio::task::spawn_blocking(move || lake.execute_crawl(def, progress));
-        Ok(())
+        self.start_crawler_for(by, name, progress, origin, None, &|_| Ok(()))
     }
 
     pub(super) fn crawler(
@@ -503,11 +437,118 @@ impl Lake {
                     params![workflow_run, run.crawler_name, text],
                 )?;
             }
+            if run.state.is_finished() {
+                self.emit_crawler_state(tx, run)?;
+            }
             Ok(())
         })
     }
 
     pub(super) fn bucket_row_exists(&self, tx: &rusqlite::Transaction, bucket: &str) -> Result<()> {
         self.bucket_row(tx, bucket).map(|_| ())
+    }
+}
+
+impl Lake {
+    /// Starts a run; `event` is the event a rule delivered (recorded on the run), and `also`
+    /// runs in the run's transaction with its id (the dispatcher marks the delivery done there,
+    /// so a run and its delivery commit together).
+    pub(super) fn start_job_run_for(
+        &self,
+        by: &Principal,
+        job: &str,
+        progress: Progress,
+        origin: Option<&NodeOrigin>,
+        event: Option<&str>,
+        also: &dyn Fn(&rusqlite::Transaction, &str) -> Result<()>,
+    ) -> Result<String> {
+        let id = format!("jr_{}", uuid::Uuid::new_v4().simple());
+        let (def, run) = self.audited(
+            by,
+            Call::new("glue", "StartJobRun", job).on(self.glue_arn(&format!("job/{}", job))),
+            |tx, _| {
+                let def = self.job(tx, job)?;
+                let run = JobRun {
+                    id: id.clone(),
+                    job_name: job.into(),
+                    job_run_state: RunState::Running,
+                    started_on: now(),
+                    completed_on: None,
+                    execution_time: 0,
+                    metrics: RunMetrics::default(),
+                    error_message: None,
+                    outputs: Vec::new(),
+                    trigger_name: origin.map(|o| o.trigger.clone()),
+                    workflow_run_id: origin.and_then(|o| o.run_id.clone()),
+                };
+                tx.execute(
+                    "INSERT INTO job_runs(id, job, run, started, pid, workflow_run_id, event_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        id,
+                        job,
+                        serde_json::to_string(&run).expect("runs serialize"),
+                        ts(run.started_on),
+                        std::process::id(),
+                        origin.and_then(|o| o.run_id.as_deref()),
+                        event
+                    ],
+                )?;
+                also(tx, &id)?;
+                Ok(((def, run), json!({"JobRunId": id, "EventId": event})))
+            },
+        )?;
+        let lake = self.arc();
+        tokio::task::spawn_blocking(move || lake.execute_run(def, run, progress));
+        Ok(id)
+    }
+
+    /// Starts a crawl; `event` and `also` as for `start_job_run_for`.
+    pub(super) fn start_crawler_for(
+        &self,
+        by: &Principal,
+        name: &str,
+        progress: Progress,
+        origin: Option<&NodeOrigin>,
+        event: Option<&str>,
+        also: &dyn Fn(&rusqlite::Transaction) -> Result<()>,
+    ) -> Result<()> {
+        let def = self.audited(
+            by,
+            Call::new("glue", "StartCrawler", name).on(self.glue_arn(&format!("crawler/{}", name))),
+            |tx, _| {
+                let (def, last) = self.crawler(tx, name)?;
+                if last.is_some_and(|r| !r.state.is_finished()) {
+                    return Err(ServiceError::new(
+                        Code::CrawlerRunningException,
+                        format!("Crawler {name} is already running."),
+                    ));
+                }
+                let run = CrawlerRun {
+                    crawler_name: name.into(),
+                    state: RunState::Running,
+                    started_on: now(),
+                    completed_on: None,
+                    tables_created: vec![],
+                    tables_updated: vec![],
+                    partitions_added: 0,
+                    error_message: None,
+                    log: vec![],
+                    workflow_run_id: origin.and_then(|o| o.run_id.clone()),
+                };
+                // This process runs the crawl: its id lets any process tell a crawl whose
+                // runner died.
+                tx.execute(
+                    "UPDATE crawlers SET last_run = ?2, pid = ?3, stop_requested = 0, event_id = ?4 WHERE name = ?1",
+                    params![name, serde_json::to_string(&run).expect("JSON"), std::process::id(), event],
+                )?;
+                also(tx)?;
+                self.emit_crawler_state(tx, &run)?;
+                Ok((def, json!({"EventId": event})))
+            },
+        )?;
+        let lake = self.arc();
+        tokio::task::spawn_blocking(move || lake.execute_crawl(def, progress));
+        Ok(())
     }
 }

@@ -148,6 +148,9 @@ impl Lake {
                 "UPDATE classification_jobs SET job = ?2 WHERE id = ?1",
                 params![job.job_id, serde_json::to_string(job).expect("JSON")],
             )?;
+            if job.completed_at.is_some() {
+                self.emit_classification_state(tx, job)?;
+            }
             Ok(())
         })
     }
@@ -186,6 +189,7 @@ impl Lake {
                                     "INSERT INTO findings(id, job_id, finding, created) VALUES (?1, ?2, ?3, ?4)",
                                     params![f.id, job.job_id, serde_json::to_string(&f).expect("JSON"), ts(f.created_at)],
                                 )?;
+                                self.emit_finding(tx, &f)?;
                                 Ok(())
                             })?;
                         }
@@ -215,6 +219,7 @@ impl Lake {
                 job.job_id
             );
         }
+        self.deliver_here();
     }
 }
 
@@ -444,6 +449,18 @@ impl Lake {
         spec: ClassificationJobSpec,
         progress: Progress,
     ) -> Result<String> {
+        self.create_classification_job_for(by, spec, progress, None, &|_, _| Ok(()))
+    }
+
+    /// Creates and runs a job; `event` and `also` as for `start_job_run_for`.
+    pub(super) fn create_classification_job_for(
+        &self,
+        by: &Principal,
+        spec: ClassificationJobSpec,
+        progress: Progress,
+        event: Option<&str>,
+        also: &dyn Fn(&Transaction, &str) -> Result<()>,
+    ) -> Result<String> {
         let job = self.audited(
             by,
             Call::new("macie2", "CreateClassificationJob", &spec.name),
@@ -465,12 +482,13 @@ impl Lake {
                     statistics: JobStatistics::default(),
                 };
                 tx.execute(
-                "INSERT INTO classification_jobs(id, job, created, pid) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO classification_jobs(id, job, created, pid, event_id) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![
                         job.job_id,
                         serde_json::to_string(&job).expect("JSON"),
-                        ts(job.created_at), std::process::id()],
+                        ts(job.created_at), std::process::id(), event],
             )?;
+                also(tx, &job.job_id)?;
                 Ok((
                     job.clone(),
                     json!({"JobId": job.job_id, "Bucket": spec.bucket}),

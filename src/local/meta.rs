@@ -21,7 +21,7 @@ impl From<rusqlite::Error> for ServiceError {
 }
 
 /// The schema, as the migrations that build it: a lake at version N runs migrations N.. in order.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V12];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12];
 
 const V1: &str = r#"
 CREATE TABLE principals(
@@ -335,7 +335,8 @@ CREATE TABLE workflow_runs(
     started TEXT NOT NULL,
     starter TEXT NOT NULL,
     pid INTEGER NOT NULL,
-    stop_requested INTEGER NOT NULL DEFAULT 0
+    stop_requested INTEGER NOT NULL DEFAULT 0,
+    event_id TEXT
 );
 CREATE INDEX workflow_runs_by_workflow ON workflow_runs(workflow, started);
 CREATE TABLE workflow_fires(
@@ -356,6 +357,8 @@ CREATE TABLE workflow_nodes(
     PRIMARY KEY(run_id, kind, name)
 );
 ALTER TABLE job_runs ADD COLUMN workflow_run_id TEXT;
+"#;
+
 /// DMS: endpoints (their settings; credentials stay in Secrets Manager), replication tasks
 /// (the task as DMS describes it, its failure message sealed; the runner's process and stop
 /// request as job runs have; the source position its committed change files reach, written in
@@ -385,6 +388,65 @@ CREATE TABLE dms_table_stats(
     stats TEXT NOT NULL,
     PRIMARY KEY(task_arn, schema_name, table_name)
 );
+"#;
+
+/// EventBridge (local/events/): the outbox of events, each inserted in the transaction of the
+/// change that caused it, its body (object keys, findings: derived from data) sealed; rules and
+/// their targets (each acting as the principal who put it); one delivery per event, rule and
+/// target, claimed under a lease so two processes never deliver it at once, with its attempts,
+/// its next try and its sealed last error; the runs a delivery started name its event; Firehose
+/// delivery streams to S3.
+const V11: &str = r#"
+CREATE TABLE events(
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    detail_type TEXT NOT NULL,
+    time TEXT NOT NULL,
+    body TEXT NOT NULL,
+    routed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX events_unrouted ON events(routed, seq);
+CREATE TABLE event_rules(
+    name TEXT PRIMARY KEY,
+    pattern TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('ENABLED', 'DISABLED')),
+    description TEXT,
+    created_by TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE TABLE event_targets(
+    rule TEXT NOT NULL REFERENCES event_rules(name),
+    id TEXT NOT NULL,
+    arn TEXT NOT NULL,
+    input TEXT,
+    max_retries INTEGER NOT NULL,
+    principal TEXT NOT NULL,
+    PRIMARY KEY(rule, id)
+);
+CREATE TABLE event_deliveries(
+    event_id TEXT NOT NULL REFERENCES events(id),
+    rule TEXT NOT NULL,
+    target_id TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('PENDING', 'DELIVERED', 'FAILED')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt TEXT NOT NULL,
+    lease_owner TEXT,
+    lease_until TEXT,
+    last_error TEXT,
+    result TEXT,
+    updated TEXT NOT NULL,
+    PRIMARY KEY(event_id, rule, target_id)
+);
+CREATE INDEX event_deliveries_due ON event_deliveries(state, next_attempt);
+CREATE TABLE delivery_streams(
+    name TEXT PRIMARY KEY,
+    destination TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+ALTER TABLE job_runs ADD COLUMN event_id TEXT;
+ALTER TABLE crawlers ADD COLUMN event_id TEXT;
+ALTER TABLE classification_jobs ADD COLUMN event_id TEXT;
 "#;
 
 pub struct Meta {

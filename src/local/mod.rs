@@ -15,6 +15,7 @@ mod crawler;
 mod crypto;
 mod dms;
 mod envelope;
+mod events;
 mod glue;
 mod iam;
 mod job_store;
@@ -65,6 +66,12 @@ pub struct Lake {
     /// Seals IAM access keys' secrets (see access_keys.rs).
     access_key_seal: LessSafeKey,
     audit: AuditLog,
+    /// Set when this process records an event: it then delivers what is due (events/dispatch.rs).
+    events_emitted: std::sync::atomic::AtomicBool,
+    /// Wakes the lake server's dispatcher when this process records an event.
+    events_notify: tokio::sync::Notify,
+    /// Who holds a delivery's lease: this process and this opening of the lake.
+    lease_owner: String,
 }
 
 /// A principal as the lake knows it, with the identity policies the authorizer weighs.
@@ -123,6 +130,7 @@ impl Lake {
         kms::run_due_maintenance(&lake)?;
         secrets::purge_due(&lake)?;
         objects::sweep_abandoned_uploads(&lake);
+        lake.note_undelivered()?;
         Ok(lake)
     }
 
@@ -148,6 +156,9 @@ impl Lake {
             text_seal: root.derive("stored messages").aead(),
             access_key_seal: root.derive("iam access key secrets").aead(),
             audit: AuditLog::new(root, head_file),
+            events_emitted: std::sync::atomic::AtomicBool::new(false),
+            events_notify: tokio::sync::Notify::new(),
+            lease_owner: format!("{}:{}", std::process::id(), uuid::Uuid::new_v4().simple()),
             dir,
             header,
             meta,
@@ -178,6 +189,7 @@ impl Lake {
             query: self.clone(),
             secrets: self.clone(),
             dms: Some(self.clone()),
+            events: self.clone(),
             connect: None,
         }
     }

@@ -327,6 +327,8 @@ impl Lake {
                     detail: json!({"Size": body.sealed.plaintext_len, "ServerSideEncryption": p.sse.header(), "KeyId": p.header.key_id, "UploadId": p.completing.as_ref().map(|c| &c.upload_id)}),
                     origin: by.origin(),
                 })?;
+                let etag = s3_etag.unwrap_or(&body.sealed.etag);
+                self.emit_object_created(tx, by.name(), &p.bucket, &p.key, body.sealed.plaintext_len, etag, p.operation())?;
             }
             if let Some((bucket, prefix)) = replace {
                 let b = self.bucket_row(tx, bucket)?;
@@ -348,6 +350,7 @@ impl Lake {
                         detail: json!({"Reason": "replaced by a newer run"}),
                         origin: by.origin(),
                     })?;
+                    self.emit_object_deleted(tx, by.name(), bucket, &key)?;
                     old_blobs.push(blob);
                 }
             }

@@ -266,6 +266,7 @@ impl Lake {
         if let Err(e) = self.save_run(&run, sealed.as_deref()) {
             tracing::error!("cannot record the end of run {}: {e}", run.id);
         }
+        self.deliver_here();
     }
 
     /// `--from-findings`: for every dataset folder a classification job found personal data in,

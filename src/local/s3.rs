@@ -463,6 +463,9 @@ impl Storage for Lake {
                     |r| r.get(0),
                 )
                 .optional()?;
+            if blob.is_some() {
+                self.emit_object_deleted(tx, by.name(), bucket, key)?;
+            }
             Ok((blob, json!({})))
         })?;
         if let Some(blob) = blob {

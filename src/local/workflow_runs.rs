@@ -101,14 +101,42 @@ impl Lake {
         run_properties: BTreeMap<String, String>,
         starting: Option<&str>,
     ) -> Result<String> {
+        self.start_workflow_run_for(by, name, run_properties, starting, None, &|_, _| Ok(()))
+    }
+
+    /// Starts a run as `begin_workflow_run` does; `event` is the event a rule delivered (its
+    /// EVENT trigger starts the run, and the run records the event), and `also` runs in the
+    /// run's transaction with its id, as for `start_job_run_for`.
+    pub(super) fn start_workflow_run_for(
+        &self,
+        by: &Principal,
+        name: &str,
+        run_properties: BTreeMap<String, String>,
+        starting: Option<&str>,
+        event: Option<&str>,
+        also: &dyn Fn(&Transaction, &str) -> Result<()>,
+    ) -> Result<String> {
         let id = format!("wr_{}", uuid::Uuid::new_v4().simple());
+        let order = if event.is_some() {
+            [
+                TriggerType::Event,
+                TriggerType::OnDemand,
+                TriggerType::Scheduled,
+            ]
+        } else {
+            [
+                TriggerType::OnDemand,
+                TriggerType::Event,
+                TriggerType::Scheduled,
+            ]
+        };
         let call = Call::new("glue", "StartWorkflowRun", name).on(self.workflow_arn(name));
         self.audited(by, call, |tx, _| {
             let wf = self.workflow_def(tx, name)?;
             let triggers = self.workflow_triggers(tx, name)?;
             let first = match starting {
                 Some(s) => triggers.iter().find(|t| t.name == s),
-                None => [TriggerType::OnDemand, TriggerType::Event, TriggerType::Scheduled]
+                None => order
                     .iter()
                     .find_map(|k| triggers.iter().find(|t| t.kind == *k)),
             }
@@ -140,9 +168,10 @@ impl Lake {
                 graph: None,
             };
             tx.execute(
-                "INSERT INTO workflow_runs(id, workflow, run, properties, started, starter, pid) VALUES (?1, ?2, ?3, '', ?4, ?5, ?6)",
-                params![id, name, serde_json::to_string(&run).expect("JSON"), ts(run.started_on), by.name(), std::process::id()],
+                "INSERT INTO workflow_runs(id, workflow, run, properties, started, starter, pid, event_id) VALUES (?1, ?2, ?3, '', ?4, ?5, ?6, ?7)",
+                params![id, name, serde_json::to_string(&run).expect("JSON"), ts(run.started_on), by.name(), std::process::id(), event],
             )?;
+            also(tx, &id)?;
             self.store_run_properties(tx, &id, &properties)?;
             self.fire(tx, &id, first)?;
             Ok((

@@ -109,6 +109,10 @@ pub async fn serve(
 
     // Schedules fire here, and workflow runs whose process died are finished here.
     let scheduler = tokio::spawn(schedule(lake.clone()));
+    // Events recorded by this server, or by any process on the lake, are delivered here
+    // (local/events/dispatch.rs); the task ends with the server.
+    let dispatcher = tokio::spawn(lake.clone().dispatch_forever());
+    let _dispatcher = AbortOnDrop(dispatcher);
     let router = Arc::new(dispatch::Router::new(lake));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
@@ -199,5 +203,14 @@ async fn connection(
             Err(e) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
         },
         None => drive!(TokioIo::new(tcp)),
+    }
+}
+
+/// Ends a spawned task when the server that spawned it ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

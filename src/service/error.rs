@@ -59,6 +59,12 @@ codes! {
     /// Athena's "the query is wrong or not allowed".
     InvalidRequestException => "InvalidRequestException",
     EntityNotFoundException => "EntityNotFoundException",
+    /// EventBridge: an event pattern (or the event tested against it) is not valid.
+    InvalidEventPatternException => "InvalidEventPatternException",
+    /// Firehose: a parameter is not valid.
+    InvalidArgumentException => "InvalidArgumentException",
+    /// Firehose: a delivery stream of that name exists.
+    ResourceInUseException => "ResourceInUseException",
     /// Secrets Manager's "no such secret" (or version, or stage).
     ResourceNotFoundException => "ResourceNotFoundException",
     /// Secrets Manager's "a secret of that name exists (perhaps scheduled for deletion)".

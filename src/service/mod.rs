@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod classification;
 pub mod dms;
 pub mod error;
+pub mod events;
 pub mod iam;
 pub mod jobs;
 pub mod keys;
@@ -111,5 +112,6 @@ pub struct Services {
     pub secrets: Arc<dyn secrets::Secrets>,
     /// DMS; the AWS backend has none yet (lakectl's DMS runs on the local lake).
     pub dms: Option<Arc<dyn dms::Dms>>,
+    pub events: Arc<dyn events::Events>,
     pub connect: Option<Arc<dyn Connect>>,
 }

@@ -2,7 +2,7 @@
 //! command it finally runs. Every change is a `lakectl` command line, shown in the confirmation
 //! exactly as it will run, so the console also teaches the CLI.
 
-use super::app::{App, Objects, key_label};
+use super::app::{App, Objects, RunKind, key_label};
 use super::jobs::{Job, JobOutcome, command_text};
 use super::keymap::Intent;
 use super::popup::{Field, Form, FormKind, Picker, PickerKind, Popup, Submit};
@@ -96,10 +96,11 @@ impl App {
                 }
                 super::app::Pane::Runs => {
                     if let Some(r) = self.selected_run() {
-                        let w = match (&r.crawler, &r.run_id) {
-                            (true, _) => words(&["glue", "get-crawler", "--name", &r.name]),
-                            (false, Some(id)) => words(&["glue", "get-job-run", "--job-name", &r.name, "--run-id", id]),
-                            (false, None) => words(&["glue", "get-jobs"]),
+                        let w = match (r.kind, &r.run_id) {
+                            (RunKind::Crawler, _) => words(&["glue", "get-crawler", "--name", &r.name]),
+                            (RunKind::Rule, _) => words(&["events", "list-deliveries", "--rule", &r.name]),
+                            (RunKind::Job, Some(id)) => words(&["glue", "get-job-run", "--job-name", &r.name, "--run-id", id]),
+                            (RunKind::Job, None) => words(&["glue", "get-jobs"]),
                         };
                         self.run_job(Job::command(format!("details of {}", r.name), w, true));
                     }
@@ -110,21 +111,29 @@ impl App {
                 if let Some(r) = self.selected_run() {
                     // With --wait the task lasts as long as the run: its gauge is in the status
                     // bar, and `x` stops it.
-                    let w = if r.crawler {
-                        words(&["glue", "start-crawler", "--name", &r.name, "--wait"])
-                    } else {
-                        words(&["glue", "start-job-run", "--job-name", &r.name, "--wait"])
-                    };
-                    let what = if r.crawler { "crawler" } else { "job" };
-                    self.confirm(&format!("Start the {what} {}", r.name), w);
+                    match r.kind {
+                        // A rule's `s` delivers its failed deliveries again.
+                        RunKind::Rule => {
+                            let w = words(&["events", "replay-failed-deliveries", "--rule", &r.name]);
+                            self.confirm(&format!("Deliver the failed deliveries of the rule {} again", r.name), w);
+                        }
+                        RunKind::Crawler => {
+                            let w = words(&["glue", "start-crawler", "--name", &r.name, "--wait"]);
+                            self.confirm(&format!("Start the crawler {}", r.name), w);
+                        }
+                        RunKind::Job => {
+                            let w = words(&["glue", "start-job-run", "--job-name", &r.name, "--wait"]);
+                            self.confirm(&format!("Start the job {}", r.name), w);
+                        }
+                    }
                 }
             }
             Intent::StopRun => {
                 let running = self.selected_run().filter(|r| r.state.is_some_and(|s| !s.is_finished()));
-                if let Some(r) = running.filter(|r| r.crawler) {
+                if let Some(r) = running.filter(|r| r.kind == RunKind::Crawler) {
                     let w = words(&["glue", "stop-crawler", "--name", &r.name]);
                     self.confirm(&format!("Stop the crawl of {}: tables it already wrote stay", r.name), w);
-                } else if let Some(r) = running
+                } else if let Some(r) = running.filter(|r| r.kind == RunKind::Job)
                     && let Some(id) = &r.run_id
                 {
                     let w = words(&["glue", "batch-stop-job-run", "--job-name", &r.name, "--job-run-ids", id]);
@@ -132,7 +141,7 @@ impl App {
                 }
             }
             Intent::RunLog => {
-                if let Some(r) = self.selected_run().filter(|r| !r.crawler)
+                if let Some(r) = self.selected_run().filter(|r| r.kind == RunKind::Job)
                     && let Some(id) = &r.run_id
                 {
                     let (job, id) = (r.name.clone(), id.clone());

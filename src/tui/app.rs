@@ -10,7 +10,7 @@ use super::grants::{GrantsData, GrantsPane};
 use super::jobs::{Job, JobContext, JobOutcome};
 use super::keymap::{self, Intent, Scope};
 pub use super::list_view::{ListView, PaneList};
-pub use super::loads::{RunRow, finding_label};
+pub use super::loads::{RunKind, RunRow, finding_label};
 use super::loads::{load_findings, load_runs};
 use super::popup::{Outcome, Popup, single_line};
 use super::query::{QueryPane, QueryResult};

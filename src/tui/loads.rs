@@ -1,14 +1,35 @@
-//! What the Runs and Findings panes load: a job or crawler with its last run as one row, and the
-//! findings most severe first. Called on tokio tasks; the App only receives the results.
+//! What the Runs and Findings panes load: a job, crawler or event rule with its last run (or
+//! delivery) as one row, and the findings most severe first. Called on tokio tasks; the App only
+//! receives the results.
 
 use crate::service::classification::Finding;
+use crate::service::events::{Rule, RuleState};
 use crate::service::jobs::RunState;
 use crate::service::{Principal, Result, Services};
 
-/// A job or a crawler with its last run, as the Runs pane lists them.
+/// What a Runs row is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunKind {
+    Job,
+    Crawler,
+    /// An EventBridge rule: its "run" is its latest delivery.
+    Rule,
+}
+
+impl RunKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            RunKind::Job => "job",
+            RunKind::Crawler => "crawler",
+            RunKind::Rule => "rule",
+        }
+    }
+}
+
+/// A job, crawler or rule with its last run or delivery, as the Runs pane lists them.
 #[derive(Debug, Clone)]
 pub struct RunRow {
-    pub crawler: bool,
+    pub kind: RunKind,
     pub name: String,
     /// What it reads and writes (source → target, or the crawled targets → database).
     pub route: String,
@@ -26,7 +47,7 @@ pub(super) async fn load_runs(s: &Services, by: &Principal) -> Result<Vec<RunRow
     for job in s.jobs.get_jobs(by).await? {
         let last = s.jobs.get_job_runs(by, &job.name).await?.into_iter().next();
         rows.push(RunRow {
-            crawler: false,
+            kind: RunKind::Job,
             route: format!("{} → {}", job.source, job.target),
             state: last.as_ref().map(|r| r.job_run_state),
             started: last.as_ref().map(|r| r.started_on),
@@ -48,7 +69,7 @@ pub(super) async fn load_runs(s: &Services, by: &Principal) -> Result<Vec<RunRow
     }
     for (def, last) in s.jobs.get_crawlers(by).await? {
         rows.push(RunRow {
-            crawler: true,
+            kind: RunKind::Crawler,
             route: format!("{} → {}", def.targets.join(", "), def.database_name),
             state: last.as_ref().map(|r| r.state),
             started: last.as_ref().map(|r| r.started_on),
@@ -72,7 +93,60 @@ pub(super) async fn load_runs(s: &Services, by: &Principal) -> Result<Vec<RunRow
             name: def.name,
         });
     }
+    // Rules, with their recent deliveries and failures; a principal who may not read rules (or
+    // a backend without them) sees jobs and crawlers only.
+    if let Ok(rules) = s.events.list_rules(by, None).await {
+        for rule in rules {
+            rows.push(rule_row(s, by, rule).await);
+        }
+    }
     Ok(rows)
+}
+
+async fn rule_row(s: &Services, by: &Principal, rule: Rule) -> RunRow {
+    let recent = s
+        .events
+        .list_deliveries(by, Some(&rule.name), 50)
+        .await
+        .unwrap_or_default();
+    let failed = s
+        .events
+        .list_failed_deliveries(by, Some(&rule.name))
+        .await
+        .unwrap_or_default();
+    let targets = s
+        .events
+        .list_targets_by_rule(by, &rule.name)
+        .await
+        .map(|ts| ts.into_iter().map(|t| t.arn).collect::<Vec<_>>().join(", "))
+        .unwrap_or_default();
+    let count = |state: &str| recent.iter().filter(|d| d.state == state).count();
+    let latest = recent.first();
+    RunRow {
+        kind: RunKind::Rule,
+        route: format!("{} → {targets}", rule.event_pattern),
+        state: latest.map(|d| match d.state.as_str() {
+            "DELIVERED" => RunState::Succeeded,
+            "PENDING" => RunState::Running,
+            _ => RunState::Failed,
+        }),
+        started: latest.map(|d| d.updated),
+        seconds: None,
+        run_id: latest.and_then(|d| d.result.clone()),
+        counts: format!(
+            "{} delivered · {} pending · {} failed{}",
+            count("DELIVERED"),
+            count("PENDING"),
+            failed.len(),
+            if rule.state == RuleState::Disabled {
+                " · disabled"
+            } else {
+                ""
+            }
+        ),
+        error: failed.last().map(|f| f.last_error.clone()),
+        name: rule.name,
+    }
 }
 
 pub(super) async fn load_findings(s: &Services, by: &Principal) -> Result<Vec<Finding>> {

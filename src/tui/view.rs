@@ -7,7 +7,7 @@ use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Cell, HighlightSpacing, Paragraph, Row, Table, Wrap};
 
-use super::app::{App, PANES, Pane, key_label};
+use super::app::{App, PANES, Pane, RunKind, key_label};
 use super::objects::ObjectRow;
 use super::theme;
 use crate::service::jobs::RunState;
@@ -573,8 +573,13 @@ fn render_findings(app: &mut App, f: &mut Frame, area: Rect) {
 }
 
 fn render_runs(app: &mut App, f: &mut Frame, area: Rect) {
+    let what = if app.runs.items.iter().any(|r| r.kind == RunKind::Rule) {
+        "Jobs, crawlers and rules"
+    } else {
+        "Jobs and crawlers"
+    };
     let block = pane_block(
-        format!(" Jobs and crawlers ({}) ", app.runs.items.len()),
+        format!(" {what} ({}) ", app.runs.items.len()),
         app.current_filter(),
     );
     if let Some(why) = app.denied_reason(Pane::Runs) {
@@ -603,7 +608,7 @@ fn render_runs(app: &mut App, f: &mut Frame, area: Rect) {
                 }
             };
             vec![
-                Line::from(if r.crawler { "crawler" } else { "job" }),
+                Line::from(r.kind.label()),
                 Line::from(r.name.clone()),
                 Line::from(state),
                 Line::from(r.started.map(when).unwrap_or_default()),

@@ -11,6 +11,7 @@ mod console;
 mod contract;
 mod dms;
 mod edges;
+mod events;
 mod glue;
 mod keys;
 mod macie;

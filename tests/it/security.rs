@@ -101,6 +101,10 @@ fn value_for(id: &str, path: &[String], scratch: &std::path::Path) -> String {
         "migration_type" => "full-load".into(),
         "start_replication_task_type" => "start-replication".into(),
         "table_mappings" => r#"{"rules":[{"rule-type":"selection","rule-id":"1","rule-name":"1","object-locator":{"schema-name":"%","table-name":"%"},"rule-action":"include"}]}"#.into(),
+        "event_pattern" => r#"{"source":["aws.s3"]}"#.into(),
+        "event" => r#"{"id":"1","account":"1","source":"aws.s3","time":"t","region":"local","detail-type":"Object Created","detail":{}}"#.into(),
+        "targets" => "Id=t,Arn=arn:aws:glue:local:000000000000:crawler/x".into(),
+        "s3_destination_configuration" => "BucketARN=arn:aws:s3:::secure-datalake".into(),
         "multipart_upload" => r#"{"Parts":[{"ETag":"\"0\"","PartNumber":1}]}"#.into(),
         _ => "x".into(),
     }

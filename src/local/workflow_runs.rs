@@ -271,27 +271,31 @@ impl Lake {
     }
 
     fn node_rows(&self, tx: &Transaction, run_id: &str) -> Result<Vec<NodeRow>> {
-        let rows: Vec<(String, String, String, Option<String>, Option<String>, Option<String>)> =
-            tx.prepare(
-                "SELECT kind, name, trigger, ref, error, crawl FROM workflow_nodes WHERE run_id = ?1 ORDER BY started, kind, name",
-            )?
-            .query_map(params![run_id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        rows.into_iter()
-            .map(|(kind, name, trigger, reference, error, crawl)| {
-                let action = Action::from_kind(&kind, &name)
-                    .ok_or_else(|| ServiceError::internal(format!("node kind {kind}")))?;
-                Ok(NodeRow {
-                    action,
-                    trigger,
-                    reference,
-                    error,
-                    crawl,
-                })
-            })
-            .collect()
+        let mut stmt = tx.prepare(
+            "SELECT kind, name, trigger, ref, error, crawl FROM workflow_nodes WHERE run_id = ?1 ORDER BY started, kind, name",
+        )?;
+        let rows = stmt.query_map(params![run_id], |r| {
+            let (kind, name): (String, String) = (r.get(0)?, r.get(1)?);
+            Ok((
+                Action::from_kind(&kind, &name),
+                NodeRow {
+                    action: Action::Job { job_name: name },
+                    trigger: r.get(2)?,
+                    reference: r.get(3)?,
+                    error: r.get(4)?,
+                    crawl: r.get(5)?,
+                },
+                kind,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (action, mut node, kind) = row?;
+            node.action =
+                action.ok_or_else(|| ServiceError::internal(format!("node kind {kind}")))?;
+            out.push(node);
+        }
+        Ok(out)
     }
 
     /// The crawl a node started: the outcome kept with the node, else the crawler's last crawl

@@ -138,6 +138,23 @@ async fn conditional_triggers_run_a_crawler_then_a_job_then_a_crawler() {
     let processed_start =
         time(&node(&run, "CRAWLER", "processed")["CrawlerDetails"]["Crawls"][0]["StartedOn"]);
     assert!(processed_start >= time(&job_run["CompletedOn"]));
+    // How long a successor waits: from its predecessor's end to its own start, and from the run's
+    // start to its first node's.
+    let first = time(&node(&run, "CRAWLER", "raw")["CrawlerDetails"]["Crawls"][0]["StartedOn"])
+        - time(&run["StartedOn"]);
+    let gaps = [
+        time(&job_run["StartedOn"]) - raw_end,
+        processed_start - time(&job_run["CompletedOn"]),
+    ];
+    eprintln!(
+        "workflow latency: run start to first node {} ms; node end to successor start {} ms, {} ms",
+        first.num_milliseconds(),
+        gaps[0].num_milliseconds(),
+        gaps[1].num_milliseconds()
+    );
+    for gap in gaps.iter().chain([&first]) {
+        assert!(gap.num_milliseconds() < 5_000, "a successor waited {gap}");
+    }
     // The job run carries its trigger and its workflow run.
     let id = run["WorkflowRunId"].as_str().unwrap();
     assert_eq!(job_run["TriggerName"], "after-raw");

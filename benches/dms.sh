@@ -37,7 +37,8 @@ sql "CREATE TABLE trades(id int8 PRIMARY KEY, symbol text, side bool, qty int4, 
      INSERT INTO trades SELECT g, (ARRAY['AAPL','MSFT','GOOG','AMZN'])[1 + g % 4], g % 2 = 0, g % 1000,
        (g % 100000) / 7.0, TIMESTAMPTZ '2024-01-01' + g * INTERVAL '1 second', md5(g::text)::uuid
      FROM generate_series(1, $n) g;
-     ALTER TABLE trades OWNER TO bench; VACUUM ANALYZE trades;"
+     ALTER TABLE trades OWNER TO bench;"
+sql "VACUUM ANALYZE trades"
 
 export LAKECTL_LAKE=$work/lake LAKECTL_PASSPHRASE=bench
 "$bin" init > /dev/null

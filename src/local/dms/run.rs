@@ -86,7 +86,7 @@ impl Target {
 
 /// An output file being written through the storage service (sealed as it is written).
 enum FileWriter {
-    Csv(arrow::csv::Writer<BodyWriter>),
+    Csv(Box<arrow::csv::Writer<BodyWriter>>),
     Parquet(Box<ArrowWriter<BodyWriter>>),
 }
 
@@ -98,12 +98,12 @@ impl FileWriter {
     ) -> Result<FileWriter> {
         Ok(match format {
             // A header line, so the crawler names the columns (DMS's AddColumnName=true).
-            DataFormat::Csv => FileWriter::Csv(
+            DataFormat::Csv => FileWriter::Csv(Box::new(
                 arrow::csv::WriterBuilder::new()
                     .with_header(true)
                     .with_timestamp_format("%Y-%m-%d %H:%M:%S%.6f".into())
                     .build(body),
-            ),
+            )),
             DataFormat::Parquet => {
                 let props = WriterProperties::builder()
                     .set_compression(Compression::ZSTD(
@@ -138,7 +138,8 @@ fn write_error(e: impl std::fmt::Display) -> ServiceError {
     ServiceError::new(Code::LocalIo, format!("cannot write a target file: {e}"))
 }
 
-/// The source side of a running task.
+/// The source side of a running task (one per task, so its size does not matter).
+#[allow(clippy::large_enum_variant)]
 enum SourceConn {
     Postgres {
         params: PgParams,

@@ -913,6 +913,22 @@ async fn a_sqlite_file_loads_as_csv() {
         String::from_utf8(body).unwrap(),
         format!("id,name,balance,photo\n1,{MARKER},12.50,00ff\n2,\"Bob, Jr.\",,\n")
     );
+    // The task's state changes were announced as DMS announces them, for rules to act on.
+    let db = rusqlite::Connection::open(t.path().join("meta.db")).unwrap();
+    let announced: Vec<String> = db
+        .prepare("SELECT detail_type FROM events WHERE source = 'aws.dms' ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert!(
+        announced.len() >= 2
+            && announced
+                .iter()
+                .all(|d| d == "DMS Replication Task State Change"),
+        "{announced:?}"
+    );
     // A cdc task from SQLite is refused when created.
     let e = cli(
         &t,

@@ -76,8 +76,35 @@ impl Lake {
         Ok(task)
     }
 
-    /// Records a task's state; its failure message sealed.
+    /// Records a task's state; its failure message sealed. A change of status is announced as
+    /// DMS announces it (`aws.dms`, "DMS Replication Task State Change"), in the same
+    /// transaction, so a rule can start what follows a load.
     fn save_task(&self, tx: &Transaction, task: &ReplicationTask) -> Result<()> {
+        let before: Option<String> = tx
+            .query_row(
+                "SELECT task FROM dms_tasks WHERE arn = ?1",
+                params![task.replication_task_arn],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let was = before
+            .and_then(|t| serde_json::from_str::<ReplicationTask>(&t).ok())
+            .map(|t| t.status);
+        if was.as_deref() != Some(task.status.as_str()) {
+            self.emit(
+                tx,
+                "aws.dms",
+                "DMS Replication Task State Change",
+                vec![task.replication_task_arn.clone()],
+                json!({
+                    "type": "REPLICATION_TASK",
+                    "category": "StateChange",
+                    "eventType": format!("REPLICATION_TASK_{}", task.status.to_uppercase()),
+                    "detailMessage": format!("Replication task {}", task.status),
+                    "resourceLink": task.replication_task_arn,
+                }),
+            )?;
+        }
         let mut stored = task.clone();
         self.seal_opt(
             &task_context(&task.replication_task_arn),

@@ -15,7 +15,7 @@ use super::authorizer::Call;
 use super::{Lake, now, parse_ts, ts};
 use crate::service::events::{
     Delivery, DeliveryStream, Events, FailedDelivery, FailedEntry, Pattern, Rule, RuleState,
-    S3Destination, Target, TargetKind, check_rule_name, test_event_pattern,
+    S3Destination, Target, TargetKind, check_name, test_event_pattern,
 };
 use crate::service::{Code, Principal, Result, ServiceError};
 
@@ -27,21 +27,6 @@ fn rule_not_found(name: &str) -> ServiceError {
         Code::ResourceNotFoundException,
         format!("Rule {name} does not exist on EventBus default."),
     )
-}
-
-fn check_target_id(id: &str) -> Result<()> {
-    if id.is_empty()
-        || id.len() > 64
-        || !id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-    {
-        return Err(ServiceError::new(
-            Code::ValidationException,
-            format!("target id {id:?} must be 1 to 64 letters, digits, '.', '-' or '_'"),
-        ));
-    }
-    Ok(())
 }
 
 /// The context a delivery's last error is sealed for.
@@ -138,7 +123,7 @@ impl Events for Lake {
         state: RuleState,
         description: Option<String>,
     ) -> Result<String> {
-        check_rule_name(name)?;
+        check_name("rule name", name)?;
         Pattern::parse(pattern)?;
         self.audited(by, self.rule_call("PutRule", name), |tx, _| {
             tx.execute(
@@ -229,7 +214,7 @@ impl Events for Lake {
             self.rule(tx, rule)?;
             let mut failed = Vec::new();
             for t in &targets {
-                let checked = check_target_id(&t.id)
+                let checked = check_name("target id", &t.id)
                     .and_then(|()| TargetKind::parse(&t.arn))
                     .and_then(|_| match &t.input {
                         Some(input) => serde_json::from_str::<serde_json::Value>(input)

@@ -244,8 +244,9 @@ pub struct DeliveryStream {
     pub destination: S3Destination,
 }
 
-/// EventBridge's rule names: 1 to 64 of `[.\-_A-Za-z0-9]`.
-pub fn check_rule_name(name: &str) -> Result<()> {
+/// EventBridge's rule names and target ids: 1 to 64 of `[.\-_A-Za-z0-9]`. `what` says which
+/// (`rule name`, `target id`) in the refusal.
+pub fn check_name(what: &str, name: &str) -> Result<()> {
     if name.is_empty()
         || name.len() > 64
         || !name
@@ -254,7 +255,7 @@ pub fn check_rule_name(name: &str) -> Result<()> {
     {
         return Err(ServiceError::new(
             Code::ValidationException,
-            format!("rule name {name:?} must be 1 to 64 letters, digits, '.', '-' or '_'"),
+            format!("{what} {name:?} must be 1 to 64 letters, digits, '.', '-' or '_'"),
         ));
     }
     Ok(())

@@ -1,58 +1,119 @@
-//! Throughput of the detectors: every cell of the seed's customer, card and bank tables, scanned
-//! with its column name, repeated until about 100 MB went through. Prints MB/s and cells/s on
-//! one core. Run with `cargo bench --bench pii`.
+//! lakectl's detectors and Microsoft Presidio doing the same work: one pass over the same
+//! labelled cells (the quality test's data set, `tests/it/pii_quality/dataset.rs`), judged by the
+//! same column-level rule, once under neutral column names (content alone) and once under the
+//! headers real exports use (each side gets the header: lakectl as its column name, Presidio as
+//! context words through `analyze_dict`). This binary scores lakectl and writes the cells and
+//! labels for `benches/presidio.py`; `benches/presidio.sh` runs both and prints them side by side.
+//!
+//!   cargo bench --bench pii -- [ROWS] [DIR]        (default 500 rows; DIR gets the CSV files)
+//!
+//! The time is the detectors' alone: cells already in memory, one core, the column scanners
+//! built inside the timed part; reading files and starting the process are outside it on both
+//! sides.
 
+#[path = "../tests/it/pii_quality/dataset.rs"]
+mod dataset;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use lakectl::pii::{AllowList, CustomIdentifier, Scanner};
+use dataset::{Column, Score, dataset, expected};
+use lakectl::pii::{AllowList, Scanner};
+
+/// Scans every cell of `columns` once under `names`, scoring against the labels.
+fn judge(columns: &[Column], names: &[String], with_headers: bool) -> (Score, f64) {
+    let scanner = Scanner::new(vec![], AllowList::default());
+    let start = Instant::now();
+    let hits: Vec<BTreeMap<String, usize>> = columns
+        .iter()
+        .zip(names)
+        .map(|(column, name)| {
+            let in_column = scanner.column(name);
+            let mut hits = BTreeMap::new();
+            for cell in &column.cells {
+                let found: BTreeSet<String> = in_column
+                    .scan(cell)
+                    .into_iter()
+                    .map(|m| m.identifier.to_string())
+                    .collect();
+                for t in found {
+                    *hits.entry(t).or_insert(0) += 1;
+                }
+            }
+            hits
+        })
+        .collect();
+    let secs = start.elapsed().as_secs_f64();
+    let mut score = Score::default();
+    for ((column, name), hits) in columns.iter().zip(names).zip(&hits) {
+        score.add(
+            &format!("{name} ({})", column.name),
+            column.cells.len(),
+            hits,
+            &expected(column, with_headers),
+        );
+    }
+    (score, secs)
+}
+
+fn write_csv(path: &std::path::Path, names: &[String], columns: &[Column]) {
+    let mut out = csv::Writer::from_path(path).expect("writable bench dir");
+    out.write_record(names).unwrap();
+    for row in 0..columns[0].cells.len() {
+        out.write_record(columns.iter().map(|c| c.cells[row].as_str()))
+            .unwrap();
+    }
+    out.flush().unwrap();
+}
 
 fn main() {
-    let tables = [
-        include_str!("../assets/demo/customers.csv"),
-        include_str!("../assets/demo/credit_cards.csv"),
-        include_str!("../assets/demo/bank.csv"),
-    ];
-    let mut cells: Vec<(String, String)> = Vec::new();
-    for table in tables {
-        let mut reader = csv::Reader::from_reader(table.as_bytes());
-        let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-        for row in reader.records() {
-            for (i, cell) in row.unwrap().iter().enumerate() {
-                cells.push((header[i].clone(), cell.to_string()));
-            }
-        }
-    }
-    let bytes: usize = cells.iter().map(|(_, c)| c.len()).sum();
-    let custom = vec![
-        CustomIdentifier::new(
-            "account_number",
-            r"(XYZ-)\d{1,2}",
-            &["account_number".into()],
-            &["000000".into()],
-            20,
-        )
-        .unwrap(),
-    ];
-    let scanner = Scanner::new(custom, AllowList::default());
-    // One column scanner per column, as a classification job keeps them.
-    let columns: std::collections::HashMap<&str, _> = cells
-        .iter()
-        .map(|(c, _)| (c.as_str(), scanner.column(c)))
+    // `cargo bench` passes `--bench`; the numbers and the directory are ours.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
         .collect();
-    let rounds = (100_000_000 / bytes).max(1);
-    let start = Instant::now();
-    let mut found = 0usize;
-    for _ in 0..rounds {
-        for (column, cell) in &cells {
-            found += columns[column.as_str()].scan(cell).len();
-        }
+    let rows: usize = args.first().map_or(500, |n| n.parse().expect("ROWS"));
+    let dir = args.get(1).map(std::path::PathBuf::from);
+    let columns = dataset(rows);
+    let cells = rows * columns.len();
+    let neutral: Vec<String> = (0..columns.len()).map(|i| format!("c{i:02}")).collect();
+    let headers: Vec<String> = columns.iter().map(|c| c.header.to_string()).collect();
+
+    if let Some(dir) = &dir {
+        write_csv(&dir.join("neutral.csv"), &neutral, &columns);
+        write_csv(&dir.join("named.csv"), &headers, &columns);
+        let labels: Vec<serde_json::Value> = columns
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "name": c.name,
+                    "content": expected(c, false),
+                    "named": expected(c, true),
+                })
+            })
+            .collect();
+        std::fs::write(
+            dir.join("labels.json"),
+            serde_json::to_vec(&labels).unwrap(),
+        )
+        .unwrap();
     }
-    let secs = start.elapsed().as_secs_f64();
-    let total = (bytes * rounds) as f64;
-    println!(
-        "pii::scan: {:.1} MB/s, {:.0} cells/s on one core ({} cells x {rounds} rounds, {found} matches)",
-        total / secs / 1e6,
-        (cells.len() * rounds) as f64 / secs,
-        cells.len()
-    );
+
+    for (setting, names, with_headers) in [("neutral", &neutral, false), ("named", &headers, true)]
+    {
+        let (score, secs) = judge(&columns, names, with_headers);
+        println!(
+            "{}",
+            serde_json::json!({
+                "tool": "lakectl",
+                "setting": setting,
+                "cells": cells,
+                "seconds": secs,
+                "cells_per_second": cells as f64 / secs,
+                "precision": score.precision(),
+                "recall": score.recall(),
+                "errors": score.errors,
+            })
+        );
+    }
 }

@@ -108,18 +108,38 @@ pub struct PassphraseSource<'a> {
     pub demo: bool,
 }
 
+/// A passphrase is a line, not a file's worth: reading stops past this many bytes (so
+/// `--passphrase-file /dev/zero` is an error, not a process that fills memory).
+const PASSPHRASE_FILE_MAX: u64 = 4096;
+
+fn read_passphrase_file(file: &Path) -> Result<String> {
+    use std::io::Read;
+    let unreadable = |e: &dyn std::fmt::Display| {
+        ServiceError::new(
+            Code::LakeConfiguration,
+            format!("cannot read the passphrase file {}: {e}", file.display()),
+        )
+    };
+    let mut text = String::new();
+    std::fs::File::open(file)
+        .and_then(|f| f.take(PASSPHRASE_FILE_MAX + 1).read_to_string(&mut text))
+        .map_err(|e| unreadable(&e))?;
+    if text.len() as u64 > PASSPHRASE_FILE_MAX {
+        return Err(unreadable(&format_args!(
+            "it is longer than {PASSPHRASE_FILE_MAX} bytes; it should hold the passphrase alone"
+        )));
+    }
+    Ok(text.trim_end_matches(['\n', '\r']).to_string())
+}
+
+/// `--passphrase-file` first (a flag given on this command line beats the environment, as every
+/// other flag does), then `$LAKECTL_PASSPHRASE`, the demo's, and last a prompt on a terminal.
 pub fn passphrase(src: &PassphraseSource, lake: &Path, creating: bool) -> Result<String> {
+    if let Some(file) = src.file {
+        return read_passphrase_file(file);
+    }
     if let Ok(p) = std::env::var("LAKECTL_PASSPHRASE") {
         return Ok(p);
-    }
-    if let Some(file) = src.file {
-        let text = std::fs::read_to_string(file).map_err(|e| {
-            ServiceError::new(
-                Code::LakeConfiguration,
-                format!("cannot read the passphrase file {}: {e}", file.display()),
-            )
-        })?;
-        return Ok(text.trim_end_matches(['\n', '\r']).to_string());
     }
     if src.demo {
         return Ok(DEMO_PASSPHRASE.to_string());

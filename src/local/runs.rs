@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::authorizer::Call;
 use super::glue::s3_location;
-use super::{Lake, not_found, now};
+use super::{Lake, not_found, now, parse_ts};
 use crate::etl;
 use crate::mask::{MaskKeys, Operator};
 use crate::service::classification::{Finding, columns_by_dataset, dataset_table};
@@ -119,9 +119,26 @@ impl Lake {
         let started = Instant::now();
         let reason = AtomicU8::new(0);
         let last_save = std::sync::Mutex::new(Instant::now());
+        // Checked between batches. The timeout counts from the run's recorded start, not from
+        // this process's: a run handed to the lake server, or finished by one after its process
+        // died, keeps the deadline it started with.
         let stop = || -> Option<ServiceError> {
+            let (asked, started_on) = self
+                .meta
+                .read(|tx| {
+                    Ok(tx.query_row(
+                        "SELECT stop_requested, started FROM job_runs WHERE id = ?1",
+                        params![run.id],
+                        |r| Ok((r.get::<_, bool>(0)?, r.get::<_, String>(1)?)),
+                    )?)
+                })
+                .map(|(asked, at)| (asked, Some(parse_ts(&at))))
+                .unwrap_or((false, None));
+            let ran_for = started_on
+                .and_then(|at| (now() - at).to_std().ok())
+                .unwrap_or_else(|| started.elapsed());
             if let Some(minutes) = job.timeout_minutes
-                && started.elapsed() > Duration::from_secs(minutes as u64 * 60)
+                && ran_for > Duration::from_secs(minutes as u64 * 60)
             {
                 reason.store(TIMED_OUT, Ordering::Relaxed);
                 return Some(ServiceError::new(
@@ -129,18 +146,7 @@ impl Lake {
                     format!("the run timed out after {minutes} minute(s)"),
                 ));
             }
-            let asked = progress.is_cancelled()
-                || self
-                    .meta
-                    .read(|tx| {
-                        Ok(tx.query_row(
-                            "SELECT stop_requested FROM job_runs WHERE id = ?1",
-                            params![run.id],
-                            |r| r.get::<_, bool>(0),
-                        )?)
-                    })
-                    .unwrap_or(false);
-            if asked {
+            if asked || progress.is_cancelled() {
                 reason.store(STOPPED, Ordering::Relaxed);
                 return Some(ServiceError::new(Code::Cancelled, "the run was stopped"));
             }

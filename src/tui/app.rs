@@ -508,6 +508,14 @@ impl App {
         }
     }
 
+    /// What the open confirmation asks, unwrapped (the screen wraps it to the popup's width).
+    pub fn confirmation(&self) -> Option<&str> {
+        match &self.popup {
+            Some(Popup::Confirm { message, .. }) => Some(message),
+            _ => None,
+        }
+    }
+
     pub fn current_filter(&self) -> Option<&str> {
         let f = self.list()?.filter();
         (!f.is_empty() || self.filter_input.is_some()).then_some(f)

@@ -82,22 +82,38 @@ fn render_pane_bar(app: &App, f: &mut Frame, area: Rect) {
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
+/// The fewest characters of the lake's location the status bar keeps when the line is full.
+const LOCATION_MIN: usize = 16;
+
+/// `text` whole when it fits in `max` characters, else `…` and its last `max - 1`: of a path,
+/// the end says which lake it is.
+fn tail(text: &str, max: usize) -> String {
+    let n = text.chars().count();
+    if n <= max {
+        return text.to_string();
+    }
+    let kept: String = text.chars().skip(n - (max - 1)).collect();
+    format!("…{kept}")
+}
+
+/// The backend, where it is, who acts, the tasks under way and the last message. The location
+/// gives way first when the line is full, so a deep lake path never pushes what just happened
+/// off the end of the line.
 fn render_status(app: &App, f: &mut Frame, area: Rect) {
-    let mut spans = vec![
-        Span::styled(
-            format!(" {} ", app.services.backend.kind),
-            theme::title().reversed(),
-        ),
-        Span::raw(format!(" {} ", app.services.backend.location)),
+    let kind = Span::styled(
+        format!(" {} ", app.services.backend.kind),
+        theme::title().reversed(),
+    );
+    let mut rest = vec![
         Span::styled(" as ", theme::dim()),
         Span::styled(app.principal.name().to_string(), theme::key()),
     ];
     for task in &app.tasks {
-        spans.push(Span::styled("  ⟳ ", Style::new().fg(theme::warn())));
-        spans.push(Span::raw(task.label.clone()));
+        rest.push(Span::styled("  ⟳ ", Style::new().fg(theme::warn())));
+        rest.push(Span::raw(task.label.clone()));
         if let Some(r) = task.progress.ratio() {
             let filled = (r * 10.0).round() as usize;
-            spans.push(Span::raw(format!(
+            rest.push(Span::raw(format!(
                 " {}{} {:>3.0}%",
                 "█".repeat(filled),
                 "░".repeat(10 - filled),
@@ -106,8 +122,15 @@ fn render_status(app: &App, f: &mut Frame, area: Rect) {
         }
     }
     if let Some(m) = &app.message {
-        spans.push(Span::styled(format!("  {m}"), theme::dim()));
+        rest.push(Span::styled(format!("  {m}"), theme::dim()));
     }
+    let used = kind.width() + rest.iter().map(Span::width).sum::<usize>() + 2;
+    let room = (area.width as usize).saturating_sub(used).max(LOCATION_MIN);
+    let mut spans = vec![
+        kind,
+        Span::raw(format!(" {} ", tail(&app.services.backend.location, room))),
+    ];
+    spans.extend(rest);
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
@@ -637,7 +660,19 @@ fn render_runs(app: &mut App, f: &mut Frame, area: Rect) {
 
 #[cfg(test)]
 mod tests {
-    use super::fit;
+    use super::{fit, tail};
+
+    #[test]
+    fn a_long_location_keeps_its_end_within_the_width() {
+        assert_eq!(tail("/tmp/lake", 40), "/tmp/lake");
+        let deep = format!("/{}/lake", "ünïcode-dir/".repeat(10));
+        let shown = tail(&deep, 40);
+        assert_eq!(shown.chars().count(), 40);
+        assert!(
+            shown.starts_with('…') && shown.ends_with("-dir//lake"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn columns_keep_their_width_and_the_widest_takes_the_slack_or_gives_way_first() {

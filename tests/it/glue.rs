@@ -460,7 +460,7 @@ async fn a_run_can_be_stopped_and_a_role_needs_rights() {
         &a,
         "data",
         "big/trades.json",
-        trades(300_000, 0).as_bytes(),
+        trades(600_000, 0).as_bytes(),
         kms("alias/test"),
     )
     .await
@@ -630,19 +630,49 @@ async fn a_timeout_and_a_key_disabled_midway_end_runs_cleanly() {
         &a,
         "data",
         "big/trades.json",
-        trades(200_000, 0).as_bytes(),
+        trades(400_000, 0).as_bytes(),
         kms("alias/test"),
     )
     .await
     .unwrap();
+    // A one-minute timeout reached midway: once the run is reading, its recorded start is moved
+    // two minutes back, as if it had been running that long (the deadline counts from there).
     let mut def = job("timed", "s3://data/big/", "s3://data/timed/");
-    def.timeout_minutes = Some(0);
-    let run = run_job(&t.services, def).await;
+    def.timeout_minutes = Some(1);
+    t.services.jobs.create_job(&a, def).await.unwrap();
+    let progress = Progress::default();
+    let id = t
+        .services
+        .jobs
+        .start_job_run(&a, "timed", progress.clone())
+        .await
+        .unwrap();
+    eventually("the timed run to read some of its input", || async {
+        let run = t.services.jobs.get_job_run(&a, "timed", &id).await.unwrap();
+        assert!(!run.job_run_state.is_finished(), "ended too soon: {run:?}");
+        (run.job_run_state == RunState::Running && progress.done() > 0).then_some(())
+    })
+    .await;
+    let long_ago = (chrono::Utc::now() - chrono::Duration::minutes(2))
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let moved = rusqlite::Connection::open(t.path().join("meta.db"))
+        .unwrap()
+        .execute(
+            "UPDATE job_runs SET started = ?1 WHERE id = ?2",
+            rusqlite::params![long_ago, id],
+        )
+        .unwrap();
+    assert_eq!(moved, 1);
+    let run = wait_for_run(&t.services, "timed", &id).await;
     assert_eq!(
         run.job_run_state,
         RunState::Timeout,
         "{:?}",
         run.error_message
+    );
+    assert!(
+        progress.done() < progress.total(),
+        "the timeout ended the run before it read everything"
     );
     assert_left_nothing(&t, "data", "timed/").await;
 
@@ -764,6 +794,116 @@ async fn json_array_sources_and_int_widened_to_double_across_objects() {
             (2, 7.0, "[b]".to_string()),
             (3, 2.5, "c,}".to_string()),
             (4, 10.0, "d".to_string()),
+        ]
+    );
+}
+
+/// Nested objects and arrays stay nested: a struct column with a struct inside it and a list
+/// column, read back from the Parquet with their values, an object missing a nested member
+/// giving a null there, and a duplicate that differs only inside a nested value kept.
+#[tokio::test]
+async fn nested_objects_and_arrays_are_written_as_structs_and_lists() {
+    use arrow::array::{Array, ListArray, StringArray, StructArray};
+    use arrow::datatypes::DataType;
+
+    let t = glue_lake().await;
+    let a = admin();
+    let lines = [
+        r#"{"id": 1, "customer": {"name": "Ada", "address": {"city": "London"}}, "tags": ["a", "b"]}"#,
+        r#"{"id": 2, "customer": {"name": "Grace"}, "tags": []}"#,
+        r#"{"id": 1, "customer": {"name": "Ada", "address": {"city": "London"}}, "tags": ["a", "b"]}"#,
+        r#"{"id": 1, "customer": {"name": "Ada", "address": {"city": "Paris"}}, "tags": ["a", "b"]}"#,
+    ]
+    .join("\n");
+    put(
+        &t.services,
+        &a,
+        "data",
+        "nested/n.json",
+        lines.as_bytes(),
+        kms("alias/test"),
+    )
+    .await
+    .unwrap();
+    let run = run_job(
+        &t.services,
+        job("nested", "s3://data/nested/", "s3://data/nestout/"),
+    )
+    .await;
+    succeeded(&run);
+    // Four read, the exact duplicate dropped, the one that differs in a nested city kept.
+    assert_eq!(counts(&run), (4, 3, 0));
+    assert_eq!(run.metrics.duplicates, 1);
+    let mut rows = Vec::new();
+    for b in parquet_rows(&t, "nestout/").await {
+        let schema = b.schema();
+        let DataType::Struct(customer_fields) =
+            schema.field_with_name("customer").unwrap().data_type()
+        else {
+            panic!("customer is not a struct: {schema:?}");
+        };
+        assert!(matches!(
+            customer_fields.find("address").unwrap().1.data_type(),
+            DataType::Struct(_)
+        ));
+        assert!(matches!(
+            schema.field_with_name("tags").unwrap().data_type(),
+            DataType::List(_) | DataType::LargeList(_)
+        ));
+        let ids = arrow::compute::cast(b.column_by_name("id").unwrap(), &DataType::Int64).unwrap();
+        let ids = ids
+            .as_any()
+            .downcast_ref::<arrow::array::Int64Array>()
+            .unwrap();
+        let customer = b
+            .column_by_name("customer")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<StructArray>()
+            .unwrap();
+        let names = customer
+            .column_by_name("name")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        let address = customer
+            .column_by_name("address")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<StructArray>()
+            .unwrap();
+        let cities = address
+            .column_by_name("city")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        let tags = b
+            .column_by_name("tags")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<ListArray>()
+            .expect("tags is a list");
+        for i in 0..b.num_rows() {
+            let city =
+                (!address.is_null(i) && !cities.is_null(i)).then(|| cities.value(i).to_string());
+            let tag_values = tags.value(i);
+            let tag_values = tag_values.as_any().downcast_ref::<StringArray>().unwrap();
+            let tag_list: Vec<String> = (0..tag_values.len())
+                .map(|j| tag_values.value(j).to_string())
+                .collect();
+            rows.push((ids.value(i), names.value(i).to_string(), city, tag_list));
+        }
+    }
+    rows.sort();
+    let s = |x: &str| x.to_string();
+    assert_eq!(
+        rows,
+        [
+            (1, s("Ada"), Some(s("London")), vec![s("a"), s("b")]),
+            (1, s("Ada"), Some(s("Paris")), vec![s("a"), s("b")]),
+            (2, s("Grace"), None, vec![]),
         ]
     );
 }

@@ -3,6 +3,7 @@
 //! (their modes, a lost WAL, a read-only lake). Each test reproduces one report and would fail
 //! on the code it was reported against.
 
+mod passphrase;
 mod runs;
 mod store;
 mod terminals;

@@ -1,5 +1,7 @@
 //! Keys: states, rotation, policies and names, as KMS has them.
 
+mod housekeeping;
+
 use lakectl::service::keys::{CreateKey, KeyState};
 use lakectl::service::policy::PolicyDocument;
 use lakectl::service::{Code, Principal};

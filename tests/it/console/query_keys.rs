@@ -64,7 +64,10 @@ async fn history_steps_through_earlier_queries_and_x_stops_a_running_one() {
     .await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     press(&mut app, KeyCode::Char('x'));
-    app.settle().await;
+    // A console that ignored x would wait on the join for minutes: give it seconds.
+    tokio::time::timeout(std::time::Duration::from_secs(30), app.settle())
+        .await
+        .expect("x stopped the query within 30 s");
     assert_eq!(
         q.get_query_execution(&a, &id).await.unwrap().status.state,
         QueryState::Cancelled

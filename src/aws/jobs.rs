@@ -21,7 +21,8 @@ use super::{Aws, aws_error, opt_time, time, unsupported};
 use crate::mask::Operator;
 use crate::service::classification::{Classification, columns_by_dataset, dataset_table};
 use crate::service::jobs::{
-    CrawlerDefinition, CrawlerRun, JobDefinition, JobRun, Jobs, RunMetrics, RunState,
+    CrawlerDefinition, CrawlerRun, DEFINITION_ARGUMENT, JobDefinition, JobRun, Jobs, RunMetrics,
+    RunState,
 };
 use crate::service::storage::{PutOptions, Sse, Storage, s3_location};
 use crate::service::{Code, Principal, Progress, Result, ServiceError};
@@ -29,7 +30,6 @@ use crate::service::{Code, Principal, Progress, Result, ServiceError};
 /// The template every Glue job's script is made from.
 const SCRIPT_TEMPLATE: &str = include_str!("../../assets/glue/job.py");
 /// The job argument that carries lakectl's definition of the job.
-const DEFINITION_ARGUMENT: &str = "--lakectl-definition";
 
 /// What the generated script does, made concrete: it reads this and nothing else.
 #[derive(Debug, Serialize)]

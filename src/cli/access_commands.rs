@@ -167,8 +167,14 @@ pub enum AthenaCommand {
         #[arg(long)]
         sse_kms_key_id: Option<String>,
     },
-    /// The work groups, their output locations and result keys
+    /// The work groups' names and states (`get-work-group` shows one's configuration)
     ListWorkGroups,
+    /// A work group: its output location, result key and limits (lakectl's own under
+    /// `Configuration.Lakectl`)
+    GetWorkGroup {
+        #[arg(long)]
+        work_group: String,
+    },
     /// A work group's limits: Athena's bytes-scanned cutoff, and on the local lake lakectl's own
     /// memory limit and timeout per query
     UpdateWorkGroup {

@@ -42,29 +42,6 @@ fn result_set(page: &ResultPage, first: bool) -> Value {
 
 /// A work group in Athena's shape; the limits only when set (the `Lakectl…` ones are
 /// lakectl's own).
-fn work_group_json(g: &WorkGroup) -> Value {
-    let mut configuration = json!({
-        "ResultConfiguration": {
-            "OutputLocation": g.output_location,
-            "EncryptionConfiguration": {"EncryptionOption": "SSE_KMS", "KmsKey": g.kms_key},
-        },
-    });
-    let limits = [
-        (
-            "BytesScannedCutoffPerQuery",
-            g.bytes_scanned_cutoff_per_query,
-        ),
-        ("LakectlQueryMemoryLimitBytes", g.query_memory_limit_bytes),
-        ("LakectlQueryTimeoutSeconds", g.query_timeout_seconds),
-    ];
-    for (name, value) in limits {
-        if let Some(v) = value {
-            configuration[name] = json!(v);
-        }
-    }
-    json!({"Name": g.name, "State": "ENABLED", "Configuration": configuration})
-}
-
 /// `--configuration-updates`, as the AWS CLI takes it: shorthand `K=V,K=V` or JSON. lakectl
 /// knows the bytes-scanned cutoff; other keys are refused by name rather than ignored.
 fn configuration_updates_arg(text: &str) -> Result<WorkGroupUpdate> {
@@ -144,7 +121,11 @@ impl Context<'_> {
             }
             AthenaCommand::ListWorkGroups => {
                 let groups = query.list_work_groups(by).await?;
-                json!({"WorkGroups": groups.iter().map(work_group_json).collect::<Vec<_>>()})
+                json!({"WorkGroups": groups.iter().map(WorkGroup::aws_summary).collect::<Vec<_>>()})
+            }
+            AthenaCommand::GetWorkGroup { work_group } => {
+                let group = query.get_work_group(by, &work_group).await?;
+                json!({"WorkGroup": group.aws_shape()})
             }
             AthenaCommand::UpdateWorkGroup {
                 work_group,

@@ -225,6 +225,11 @@ pub enum GlueCommand {
         in_lakectl: bool,
     },
     GetJobs,
+    /// One job's definition
+    GetJob {
+        #[arg(long)]
+        job_name: String,
+    },
     /// Start a run. On the local lake (and on AWS for a job created --in-lakectl) it runs in this
     /// process: without --wait the JobRunId is printed at once and the process stays until the
     /// run ends; other AWS jobs run on Glue
@@ -433,6 +438,8 @@ pub enum S3Command {
 
 #[derive(Debug, Subcommand)]
 pub enum S3apiCommand {
+    /// The buckets the caller may list, with their creation dates
+    ListBuckets,
     HeadObject {
         #[arg(long)]
         bucket: String,
@@ -591,7 +598,7 @@ impl Command {
             Command::Sts(StsCommand::GetCallerIdentity) => false,
             Command::Iam(c) => !matches!(
                 c,
-                IamCommand::ListPrincipals
+                IamCommand::ListUsers
                     | IamCommand::GetUserPolicy { .. }
                     | IamCommand::ListUserPolicies { .. }
                     | IamCommand::ListAttachedUserPolicies { .. }
@@ -615,6 +622,7 @@ impl Command {
             Command::S3api(c) => !matches!(
                 c,
                 S3apiCommand::HeadObject { .. }
+                    | S3apiCommand::ListBuckets
                     | S3apiCommand::ListObjectsV2 { .. }
                     | S3apiCommand::GetObject { .. }
                     | S3apiCommand::GetBucketPolicy { .. }
@@ -630,6 +638,7 @@ impl Command {
                     | GlueCommand::GetTable { .. }
                     | GlueCommand::GetSecurityConfigurations
                     | GlueCommand::GetJobs
+                    | GlueCommand::GetJob { .. }
                     | GlueCommand::GetJobRun { .. }
                     | GlueCommand::GetJobRuns { .. }
                     | GlueCommand::GetJobRunLog { .. }

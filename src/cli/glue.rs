@@ -157,7 +157,13 @@ impl Context<'_> {
                 jobs.create_job(by, def).await?;
                 json!({"Name": name})
             }
-            GlueCommand::GetJobs => json!({"Jobs": jobs.get_jobs(by).await?}),
+            GlueCommand::GetJobs => {
+                let all = jobs.get_jobs(by).await?;
+                json!({"Jobs": all.iter().map(job_json).collect::<Vec<_>>()})
+            }
+            GlueCommand::GetJob { job_name } => {
+                json!({"Job": job_json(&jobs.get_job(by, &job_name).await?)})
+            }
             GlueCommand::StartJobRun { job_name, wait } => {
                 let id = jobs
                     .start_job_run(by, &job_name, self.progress.clone())
@@ -254,4 +260,19 @@ impl Context<'_> {
             }
         })
     }
+}
+
+/// Glue's `Job` (what `aws glue get-job` prints for it), with the definition also spelled out
+/// under `Lakectl` for the reader, rather than only as the JSON string in its arguments.
+fn job_json(def: &crate::service::jobs::JobDefinition) -> Value {
+    let mut job = def.aws_shape();
+    job["Lakectl"] = json!({
+        "Source": def.source,
+        "Target": def.target,
+        "Dedup": def.dedup,
+        "Masks": def.masks,
+        "FromFindings": def.from_findings,
+        "InLakectl": def.in_lakectl,
+    });
+    job
 }

@@ -36,8 +36,10 @@ pub enum IamCommand {
         #[arg(long)]
         admin: bool,
     },
-    /// List the principals
-    ListPrincipals,
+    /// List the users (the lake's principals), in IAM's shape; whether each is a lake admin is
+    /// under `Lakectl`
+    #[command(visible_alias = "list-principals")]
+    ListUsers,
     /// Add or replace an inline identity policy of a user (IAM policy evaluation: an explicit
     /// Deny in any policy wins, then an Allow in an identity policy or the resource's policy;
     /// otherwise AccessDenied, whose message names the policy and Sid that decided)

@@ -180,8 +180,9 @@ impl Context<'_> {
             IamCommand::CreatePrincipal { name, admin } => {
                 json!({"User": iam.create_principal(self.principal, &name, admin).await?})
             }
-            IamCommand::ListPrincipals => {
-                json!({"Users": iam.list_principals(self.principal).await?})
+            IamCommand::ListUsers => {
+                let users = iam.list_principals(self.principal).await?;
+                json!({"Users": users.iter().map(user_json).collect::<Vec<_>>()})
             }
             IamCommand::PutUserPolicy {
                 user_name,
@@ -365,4 +366,17 @@ fn check_policy_name(name: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// IAM's `User`: the lake names a user by its name, so that is its id too (as the lake server's
+/// ListUsers answers).
+fn user_json(user: &crate::service::iam::PrincipalInfo) -> Value {
+    json!({
+        "Path": "/",
+        "UserName": user.user_name,
+        "UserId": user.user_name,
+        "Arn": user.arn,
+        "CreateDate": user.create_date,
+        "Lakectl": {"Admin": user.admin},
+    })
 }

@@ -16,6 +16,15 @@ impl Context<'_> {
         let storage = &self.services.storage;
         let by = self.principal;
         match cmd {
+            S3apiCommand::ListBuckets => {
+                let buckets: Vec<Value> = storage
+                    .list_buckets(by)
+                    .await?
+                    .into_iter()
+                    .map(|b| json!({"Name": b.name, "CreationDate": b.creation_date}))
+                    .collect();
+                Ok(json!({"Buckets": buckets}))
+            }
             S3apiCommand::HeadObject { bucket, key } => {
                 let info = storage.head_object(by, &bucket, &key).await?;
                 let mut v = serde_json::to_value(&info).expect("ObjectInfo serializes");

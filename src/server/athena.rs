@@ -98,22 +98,6 @@ struct ListExecutionsInput {
     work_group: Option<String>,
 }
 
-fn work_group_shape(group: &WorkGroup) -> Value {
-    let mut results = json!({ "OutputLocation": group.output_location });
-    if let Some(key) = &group.kms_key {
-        results["EncryptionConfiguration"] =
-            json!({ "EncryptionOption": "SSE_KMS", "KmsKey": key });
-    }
-    let mut configuration = json!({
-        "ResultConfiguration": results,
-        "EnforceWorkGroupConfiguration": true,
-    });
-    if let Some(cutoff) = group.bytes_scanned_cutoff_per_query {
-        configuration["BytesScannedCutoffPerQuery"] = json!(cutoff);
-    }
-    json!({ "Name": group.name, "State": "ENABLED", "Configuration": configuration })
-}
-
 fn execution_shape(q: &QueryExecution) -> Value {
     let mut shape = json!({
         "QueryExecutionId": q.query_execution_id,
@@ -173,27 +157,13 @@ pub async fn call(call: Call<'_>) -> Result<Value> {
         }
         "GetWorkGroup" => {
             let input: WorkGroupName = call.input()?;
-            let group = query
-                .list_work_groups(by)
-                .await?
-                .into_iter()
-                .find(|g| g.name == input.work_group)
-                .ok_or_else(|| {
-                    ServiceError::new(
-                        Code::InvalidRequestException,
-                        format!("WorkGroup {} is not found.", input.work_group),
-                    )
-                })?;
-            output(json!({ "WorkGroup": work_group_shape(&group) }))
+            let group = query.get_work_group(by, &input.work_group).await?;
+            output(json!({ "WorkGroup": group.aws_shape() }))
         }
         "ListWorkGroups" => {
             let groups = query.list_work_groups(by).await?;
             let page = call.page(paging::ATHENA, groups, |g| g.name.as_str())?;
-            let summaries: Vec<Value> = page
-                .items
-                .iter()
-                .map(|g| json!({ "Name": g.name, "State": "ENABLED" }))
-                .collect();
+            let summaries: Vec<Value> = page.items.iter().map(WorkGroup::aws_summary).collect();
             paged(json!({ "WorkGroups": summaries }), page.next)
         }
         "UpdateWorkGroup" => {

@@ -11,11 +11,10 @@ use serde_json::{Value, json};
 
 use super::json_protocol::{Call, empty, output, paged, unsupported};
 use super::paging;
-use crate::service::jobs::{CrawlerDefinition, CrawlerRun, JobDefinition, JobRun, RunState};
+use crate::service::jobs::{
+    CrawlerDefinition, CrawlerRun, DEFINITION_ARGUMENT, JobDefinition, JobRun, RunState,
+};
 use crate::service::{Code, Progress, Result, ServiceError};
-
-/// The job argument that carries lakectl's definition of a job (as `aws/jobs.rs` writes it).
-const DEFINITION_ARGUMENT: &str = "--lakectl-definition";
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -144,25 +143,6 @@ struct CrawlerName {
 
 fn not_found(what: String) -> ServiceError {
     ServiceError::new(Code::EntityNotFoundException, what)
-}
-
-fn job_shape(def: &JobDefinition) -> Result<Value> {
-    let definition = serde_json::to_string(def)
-        .map_err(|e| ServiceError::internal(format!("a job definition did not serialize: {e}")))?;
-    let mut job = json!({
-        "Name": def.name,
-        "Role": def.role,
-        "Command": { "Name": "glueetl", "PythonVersion": "3" },
-        "DefaultArguments": { DEFINITION_ARGUMENT: definition },
-        "Description": format!("lakectl: {} → {}", def.from_findings.as_deref().unwrap_or(&def.source), def.target),
-    });
-    if let Some(sc) = &def.security_configuration {
-        job["SecurityConfiguration"] = json!(sc);
-    }
-    if let Some(t) = def.timeout_minutes {
-        job["Timeout"] = json!(t);
-    }
-    Ok(job)
 }
 
 fn job_run_state(state: RunState) -> &'static str {
@@ -373,22 +353,13 @@ pub async fn call(call: Call<'_>) -> Result<Value> {
         }
         "GetJobs" => {
             let page = call.page(paging::GLUE, jobs.get_jobs(by).await?, |d| d.name.as_str())?;
-            let shapes = page
-                .items
-                .iter()
-                .map(job_shape)
-                .collect::<Result<Vec<_>>>()?;
+            let shapes: Vec<Value> = page.items.iter().map(JobDefinition::aws_shape).collect();
             paged(json!({ "Jobs": shapes }), page.next)
         }
         "GetJob" => {
             let input: JobName = call.input()?;
-            let def = jobs
-                .get_jobs(by)
-                .await?
-                .into_iter()
-                .find(|d| d.name == input.job_name)
-                .ok_or_else(|| not_found(format!("Job {} not found.", input.job_name)))?;
-            output(json!({ "Job": job_shape(&def)? }))
+            let def = jobs.get_job(by, &input.job_name).await?;
+            output(json!({ "Job": def.aws_shape() }))
         }
         "StartJobRun" => {
             let input: JobName = call.input()?;

@@ -37,6 +37,36 @@ pub struct JobDefinition {
     pub in_lakectl: bool,
 }
 
+/// The Glue job argument that carries a lakectl job's definition (JSON), on AWS and through the
+/// lake server alike: Glue keeps it, and lakectl reads the job back from it.
+pub const DEFINITION_ARGUMENT: &str = "--lakectl-definition";
+
+impl JobDefinition {
+    /// Glue's `Job`, as GetJob and GetJobs answer it: what `aws glue get-job` prints for this job
+    /// on AWS or through the lake server.
+    pub fn aws_shape(&self) -> serde_json::Value {
+        let definition = serde_json::to_string(self).expect("a job definition serializes");
+        let mut job = serde_json::json!({
+            "Name": self.name,
+            "Role": self.role,
+            "Command": { "Name": "glueetl", "PythonVersion": "3" },
+            "DefaultArguments": { DEFINITION_ARGUMENT: definition },
+            "Description": format!(
+                "lakectl: {} → {}",
+                self.from_findings.as_deref().unwrap_or(&self.source),
+                self.target
+            ),
+        });
+        if let Some(sc) = &self.security_configuration {
+            job["SecurityConfiguration"] = sc.as_str().into();
+        }
+        if let Some(t) = self.timeout_minutes {
+            job["Timeout"] = t.into();
+        }
+        job
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RunState {
@@ -134,6 +164,19 @@ pub struct CrawlerRun {
 pub trait Jobs: Send + Sync {
     async fn create_job(&self, by: &Principal, def: JobDefinition) -> Result<()>;
     async fn get_jobs(&self, by: &Principal) -> Result<Vec<JobDefinition>>;
+    /// One job (Glue's GetJob): EntityNotFoundException when there is none.
+    async fn get_job(&self, by: &Principal, name: &str) -> Result<JobDefinition> {
+        self.get_jobs(by)
+            .await?
+            .into_iter()
+            .find(|j| j.name == name)
+            .ok_or_else(|| {
+                super::ServiceError::new(
+                    super::Code::EntityNotFoundException,
+                    format!("Job {name} not found."),
+                )
+            })
+    }
     /// Starts a run and returns its id. On the local lake the run executes in this process: it
     /// reports through `progress`, and stops when that is cancelled or on `stop_job_run`.
     async fn start_job_run(&self, by: &Principal, job: &str, progress: Progress) -> Result<String>;

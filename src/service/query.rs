@@ -40,6 +40,39 @@ impl WorkGroup {
         }
     }
 
+    /// Athena's `WorkGroup`, as GetWorkGroup answers it (the CLI prints it, the lake server sends
+    /// it). lakectl's own limits sit under `Configuration.Lakectl`.
+    pub fn aws_shape(&self) -> serde_json::Value {
+        let mut results = serde_json::json!({ "OutputLocation": self.output_location });
+        if let Some(key) = &self.kms_key {
+            results["EncryptionConfiguration"] =
+                serde_json::json!({ "EncryptionOption": "SSE_KMS", "KmsKey": key });
+        }
+        let mut configuration = serde_json::json!({
+            "ResultConfiguration": results,
+            "EnforceWorkGroupConfiguration": true,
+        });
+        if let Some(cutoff) = self.bytes_scanned_cutoff_per_query {
+            configuration["BytesScannedCutoffPerQuery"] = cutoff.into();
+        }
+        let mut own = serde_json::Map::new();
+        if let Some(bytes) = self.query_memory_limit_bytes {
+            own.insert("QueryMemoryLimitBytes".into(), bytes.into());
+        }
+        if let Some(seconds) = self.query_timeout_seconds {
+            own.insert("QueryTimeoutSeconds".into(), seconds.into());
+        }
+        if !own.is_empty() {
+            configuration["Lakectl"] = own.into();
+        }
+        serde_json::json!({ "Name": self.name, "State": "ENABLED", "Configuration": configuration })
+    }
+
+    /// Athena's `WorkGroupSummary`, as ListWorkGroups answers it.
+    pub fn aws_summary(&self) -> serde_json::Value {
+        serde_json::json!({ "Name": self.name, "State": "ENABLED" })
+    }
+
     /// The memory one query may use: the work group's limit, else 2 GiB.
     pub fn memory_limit(&self) -> u64 {
         self.query_memory_limit_bytes
@@ -150,6 +183,19 @@ pub struct ResultPage {
 pub trait Query: Send + Sync {
     async fn create_work_group(&self, by: &Principal, group: WorkGroup) -> Result<()>;
     async fn list_work_groups(&self, by: &Principal) -> Result<Vec<WorkGroup>>;
+    /// One work group (Athena's GetWorkGroup): InvalidRequestException when there is none.
+    async fn get_work_group(&self, by: &Principal, name: &str) -> Result<WorkGroup> {
+        self.list_work_groups(by)
+            .await?
+            .into_iter()
+            .find(|g| g.name == name)
+            .ok_or_else(|| {
+                super::ServiceError::new(
+                    super::Code::InvalidRequestException,
+                    format!("WorkGroup {name} is not found."),
+                )
+            })
+    }
     /// Changes a work group's limits.
     async fn update_work_group(
         &self,

@@ -531,12 +531,12 @@ async fn a_query_that_never_ends_is_stopped_at_the_work_groups_timeout() {
     )
     .await
     .unwrap();
-    let listed = ctx
-        .execute(parse_line("athena list-work-groups").unwrap())
+    let got = ctx
+        .execute(parse_line("athena get-work-group --work-group primary").unwrap())
         .await
         .unwrap();
-    let configuration = &listed["WorkGroups"][0]["Configuration"];
-    assert_eq!(configuration["LakectlQueryTimeoutSeconds"], 2);
+    let configuration = &got["WorkGroup"]["Configuration"];
+    assert_eq!(configuration["Lakectl"]["QueryTimeoutSeconds"], 2);
     assert!(configuration.get("BytesScannedCutoffPerQuery").is_none());
     let started = std::time::Instant::now();
     let e = query(
@@ -596,12 +596,12 @@ async fn a_work_groups_bytes_scanned_cutoff_cancels_a_larger_scan() {
     )
     .await
     .unwrap();
-    let listed = ctx
-        .execute(parse_line("athena list-work-groups").unwrap())
+    let got = ctx
+        .execute(parse_line("athena get-work-group --work-group primary").unwrap())
         .await
         .unwrap();
     assert_eq!(
-        listed["WorkGroups"][0]["Configuration"]["BytesScannedCutoffPerQuery"],
+        got["WorkGroup"]["Configuration"]["BytesScannedCutoffPerQuery"],
         10_000_000
     );
     let e = query(&t, "admin", "SELECT count(*) FROM db.big")

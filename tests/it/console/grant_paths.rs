@@ -40,7 +40,10 @@ fn confirm_with(app: &mut App, said: &[&str]) {
         panic!("no confirmation: {}", screen(app));
     };
     for part in said {
-        assert!(asked.contains(part), "the confirmation says `{part}`: {asked}");
+        assert!(
+            asked.contains(part),
+            "the confirmation says `{part}`: {asked}"
+        );
     }
     press(app, KeyCode::Char('y'));
 }

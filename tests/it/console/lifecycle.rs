@@ -134,7 +134,11 @@ async fn a_key_is_made_shared_rotated_scheduled_for_deletion_and_saved_from_the_
     assert!((6 * 24..=7 * 24).contains(&days), "{days} hours");
     // The Keys pane says when: `Deletion YYYY-MM-DD`.
     let s = screen(&mut app);
-    let when = pending.deletion_date.unwrap().format("Deletion %Y-%m-%d").to_string();
+    let when = pending
+        .deletion_date
+        .unwrap()
+        .format("Deletion %Y-%m-%d")
+        .to_string();
     assert!(s.contains(&when), "{when}: {s}");
 
     // c: cancelled, the key comes back disabled; e: enabled again, and it works.
@@ -258,7 +262,10 @@ async fn a_bucket_is_made_with_its_encryption_refused_while_full_then_deleted() 
         .collect();
     assert!(!names.contains(&"made-bucket".to_string()), "{names:?}");
     assert!(
-        app.buckets.items.iter().all(|b| b.bucket.name != "made-bucket"),
+        app.buckets
+            .items
+            .iter()
+            .all(|b| b.bucket.name != "made-bucket"),
         "the pane still lists it: {}",
         screen(&mut app)
     );

@@ -29,8 +29,6 @@ use crate::service::{Code, Principal, Progress, Result, ServiceError};
 
 /// The template every Glue job's script is made from.
 const SCRIPT_TEMPLATE: &str = include_str!("../../assets/glue/job.py");
-/// The job argument that carries lakectl's definition of the job.
-
 /// What the generated script does, made concrete: it reads this and nothing else.
 #[derive(Debug, Serialize)]
 pub(super) struct Plan {

@@ -191,20 +191,26 @@ mod tests {
 
     #[test]
     fn filters_compare_as_glue_says_and_refuse_what_they_cannot() {
-        let done = crawl("a", CrawlState::Completed, 100, Some(200));
-        let running = crawl("b", CrawlState::Running, 300, None);
+        // 2023-11-14T22:13:20Z and 100 s later; a run that started 200 s after it.
+        let t = 1_700_000_000;
+        let done = crawl("a", CrawlState::Completed, t, Some(t + 100));
+        let running = crawl("b", CrawlState::Running, t + 200, None);
         let completed = filter("STATE", "EQ", "COMPLETED").unwrap();
         assert!(completed.keeps(&done) && !completed.keeps(&running));
-        let later = filter("START_TIME", "GT", "150").unwrap();
+        let later = filter("START_TIME", "GT", &(t + 50).to_string()).unwrap();
         assert!(!later.keeps(&done) && later.keeps(&running));
         // Milliseconds and ISO 8601 name the same instant as seconds.
-        assert!(filter("START_TIME", "EQ", "100000").unwrap().keeps(&done));
         assert!(
-            filter("START_TIME", "EQ", "1970-01-01T00:01:40Z")
+            filter("START_TIME", "EQ", "1700000000000")
                 .unwrap()
                 .keeps(&done)
         );
-        let ended = filter("END_TIME", "LE", "200").unwrap();
+        assert!(
+            filter("START_TIME", "EQ", "2023-11-14T22:13:20Z")
+                .unwrap()
+                .keeps(&done)
+        );
+        let ended = filter("END_TIME", "LE", &(t + 100).to_string()).unwrap();
         assert!(ended.keeps(&done) && !ended.keeps(&running));
         assert!(filter("CRAWL_ID", "NE", "a").unwrap().keeps(&running));
         assert!(filter("STATE", "GT", "COMPLETED").is_err());

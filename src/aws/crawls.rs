@@ -4,7 +4,7 @@
 
 use super::{Aws, aws_error, opt_time, time};
 use crate::service::Result;
-use crate::service::jobs::{CrawlerDefinition, CrawlerRun, RunState};
+use crate::service::jobs::{Crawl, CrawlState, CrawlerDefinition, CrawlerRun, RunState};
 
 impl Aws {
     /// The last crawl, from Glue's crawl history, with the tables it made or changed.
@@ -86,6 +86,42 @@ impl Aws {
                 })
                 .unwrap_or_default(),
         }))
+    }
+
+    /// Every crawl Glue keeps of `name`, newest first (ListCrawls, page after page).
+    pub(super) async fn crawl_history(&self, name: &str) -> Result<Vec<Crawl>> {
+        use aws_sdk_glue::types::CrawlerHistoryState as S;
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .glue
+                .list_crawls()
+                .crawler_name(name)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| aws_error("glue:ListCrawls", e))?;
+            for c in page.crawls() {
+                out.push(Crawl {
+                    crawl_id: c.crawl_id().unwrap_or_default().to_string(),
+                    state: match c.state() {
+                        Some(S::Running) => CrawlState::Running,
+                        Some(S::Completed) => CrawlState::Completed,
+                        Some(S::Stopped) => CrawlState::Stopped,
+                        _ => CrawlState::Failed,
+                    },
+                    start_time: time(c.start_time()),
+                    end_time: opt_time(c.end_time()),
+                    summary: c.summary().unwrap_or_default().to_string(),
+                    error_message: c.error_message().map(str::to_string),
+                });
+            }
+            match page.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                _ => return Ok(out),
+            }
+        }
     }
 
     pub(super) async fn crawler(

@@ -7,8 +7,8 @@ use super::{Aws, aws_error, time};
 use aws_sdk_iam::types::StatusType;
 
 use crate::service::iam::{
-    AccessKey, AccessKeyMetadata, AccessKeyStatus, AttachedPolicy, CallerIdentity, Iam,
-    PrincipalInfo, SecretString, UserPolicy,
+    AccessKey, AccessKeyMetadata, AccessKeyStatus, AttachedPolicy, CallerIdentity, EvalDecision,
+    EvaluationResult, Iam, MatchedStatement, PrincipalInfo, SecretString, Simulation, UserPolicy,
 };
 use crate::service::policy::PolicyDocument;
 use crate::service::{Code, Principal, Result, ServiceError};
@@ -317,6 +317,79 @@ impl Iam for Aws {
             .await
             .map_err(|e| aws_error("iam:UpdateAccessKey", e))?;
         Ok(())
+    }
+
+    async fn delete_user(&self, by: &Principal, user: &str) -> Result<()> {
+        self.acting(by)?;
+        self.iam
+            .delete_user()
+            .user_name(user)
+            .send()
+            .await
+            .map_err(|e| aws_error("iam:DeleteUser", e))?;
+        Ok(())
+    }
+
+    async fn simulate_principal_policy(
+        &self,
+        by: &Principal,
+        policy_source: &str,
+        simulation: &Simulation,
+    ) -> Result<Vec<EvaluationResult>> {
+        self.acting(by)?;
+        // A bare name is this account's user, as on the local lake.
+        let source = if policy_source.starts_with("arn:") {
+            policy_source.to_string()
+        } else {
+            format!(
+                "arn:aws:iam::{}:user/{policy_source}",
+                self.identity.account
+            )
+        };
+        let mut context = Vec::new();
+        for (key, value) in &simulation.context {
+            context.push(
+                aws_sdk_iam::types::ContextEntry::builder()
+                    .context_key_name(key)
+                    .context_key_values(value)
+                    .context_key_type(aws_sdk_iam::types::ContextKeyTypeEnum::String)
+                    .build(),
+            );
+        }
+        let mut pages = self
+            .iam
+            .simulate_principal_policy()
+            .policy_source_arn(source)
+            .set_action_names(Some(simulation.action_names.clone()))
+            .set_resource_arns(Some(simulation.resource_arns.clone()).filter(|r| !r.is_empty()))
+            .set_context_entries(Some(context).filter(|c| !c.is_empty()))
+            .into_paginator()
+            .send();
+        let mut results = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("iam:SimulatePrincipalPolicy", e))?;
+            for r in page.evaluation_results() {
+                results.push(EvaluationResult {
+                    eval_action_name: r.eval_action_name().to_string(),
+                    eval_resource_name: r.eval_resource_name().unwrap_or("*").to_string(),
+                    eval_decision: EvalDecision::parse(r.eval_decision().as_str())
+                        .unwrap_or(EvalDecision::ImplicitDeny),
+                    matched_statements: r
+                        .matched_statements()
+                        .iter()
+                        .map(|m| MatchedStatement {
+                            source_policy_id: m.source_policy_id().unwrap_or_default().to_string(),
+                            source_policy_type: m
+                                .source_policy_type()
+                                .map(|t| t.as_str().to_string())
+                                .unwrap_or_default(),
+                        })
+                        .collect(),
+                    missing_context_values: r.missing_context_values().to_vec(),
+                });
+            }
+        }
+        Ok(results)
     }
 
     async fn delete_access_key(

@@ -21,8 +21,8 @@ use super::{Aws, aws_error, opt_time, time, unsupported};
 use crate::mask::Operator;
 use crate::service::classification::{Classification, columns_by_dataset, dataset_table};
 use crate::service::jobs::{
-    CrawlerDefinition, CrawlerRun, DEFINITION_ARGUMENT, JobDefinition, JobRun, Jobs, RunMetrics,
-    RunState,
+    Crawl, CrawlerDefinition, CrawlerRun, DEFINITION_ARGUMENT, JobDefinition, JobRun, Jobs,
+    RunMetrics, RunState,
 };
 use crate::service::storage::{PutOptions, Sse, Storage, s3_location};
 use crate::service::{Code, Principal, Progress, Result, ServiceError};
@@ -501,6 +501,11 @@ impl Jobs for Aws {
             )
         })?;
         self.crawler(crawler).await
+    }
+
+    async fn list_crawls(&self, by: &Principal, name: &str) -> Result<Vec<Crawl>> {
+        self.acting(by)?;
+        self.crawl_history(name).await
     }
 
     async fn get_crawlers(

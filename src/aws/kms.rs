@@ -6,7 +6,7 @@ use aws_sdk_kms::types::{KeySpec, KeyUsageType};
 
 use super::{Aws, aws_error, opt_time, time};
 use crate::service::keys::{
-    AliasEntry, CreateKey, KeyListEntry, KeyMetadata, KeyState, Keys, RotationStatus,
+    AliasEntry, CreateKey, KeyListEntry, KeyMetadata, KeyState, KeyTag, Keys, RotationStatus,
 };
 use crate::service::policy::PolicyDocument;
 use crate::service::{Principal, Result};
@@ -303,6 +303,59 @@ impl Keys for Aws {
             last_rotation_date: rotations.iter().max().copied(),
             key_versions: 1 + rotations.len() as u32,
         })
+    }
+
+    async fn tag_resource(&self, by: &Principal, key: &str, tags: &[KeyTag]) -> Result<()> {
+        self.acting(by)?;
+        let tags = tags
+            .iter()
+            .map(|t| {
+                aws_sdk_kms::types::Tag::builder()
+                    .tag_key(&t.tag_key)
+                    .tag_value(&t.tag_value)
+                    .build()
+                    .map_err(|e| super::build_error("TagResource", e))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.kms
+            .tag_resource()
+            .key_id(self.key_id(key).await?)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| aws_error("kms:TagResource", e))?;
+        Ok(())
+    }
+
+    async fn untag_resource(&self, by: &Principal, key: &str, tag_keys: &[String]) -> Result<()> {
+        self.acting(by)?;
+        self.kms
+            .untag_resource()
+            .key_id(self.key_id(key).await?)
+            .set_tag_keys(Some(tag_keys.to_vec()))
+            .send()
+            .await
+            .map_err(|e| aws_error("kms:UntagResource", e))?;
+        Ok(())
+    }
+
+    async fn list_resource_tags(&self, by: &Principal, key: &str) -> Result<Vec<KeyTag>> {
+        self.acting(by)?;
+        let mut pages = self
+            .kms
+            .list_resource_tags()
+            .key_id(self.key_id(key).await?)
+            .into_paginator()
+            .send();
+        let mut tags = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("kms:ListResourceTags", e))?;
+            tags.extend(page.tags().iter().map(|t| KeyTag {
+                tag_key: t.tag_key().to_string(),
+                tag_value: t.tag_value().to_string(),
+            }));
+        }
+        Ok(tags)
     }
 
     async fn get_key_policy(&self, by: &Principal, key: &str) -> Result<PolicyDocument> {

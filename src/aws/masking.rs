@@ -4,8 +4,6 @@
 //! (GenerateDataKeyWithoutPlaintext), kept wrapped in a tag on that KMS key, and opened by KMS
 //! Decrypt when needed: the plaintext lives only in memory, and every opening is in CloudTrail.
 
-use aws_lc_rs::aead::{AES_256_GCM_SIV, LessSafeKey, UnboundKey};
-use aws_lc_rs::{hkdf, hmac};
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{DataKeySpec, Tag};
 use base64::Engine;
@@ -15,37 +13,11 @@ use super::{Aws, aws_error};
 use crate::mask::MaskKeys;
 use crate::service::{Code, Result, ServiceError};
 
-/// The tag on the output key that holds the wrapped masking key (base64 of KMS's ciphertext,
-/// about 250 characters, under the 256 a tag value may hold).
-pub(super) const MASK_KEY_TAG: &str = "lakectl:mask-key";
-
-struct Len(usize);
-
-impl hkdf::KeyType for Len {
-    fn len(&self) -> usize {
-        self.0
-    }
-}
-
-fn derive(prk: &hkdf::Prk, info: &[u8]) -> Result<[u8; 32]> {
-    let mut out = [0u8; 32];
-    prk.expand(&[info], Len(32))
-        .and_then(|okm| okm.fill(&mut out))
-        .map_err(|_| ServiceError::internal("HKDF refused to derive a 32-byte key"))?;
-    Ok(out)
-}
+pub(super) use crate::service::keys::MASK_KEY_TAG;
 
 /// The hash and token keys from the data key, as `assets/glue/job.py` derives them.
 pub(super) fn mask_keys(data_key: &[u8]) -> Result<MaskKeys> {
-    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, &[]).extract(data_key);
-    let hash = derive(&prk, b"lakectl mask hash")?;
-    let token = derive(&prk, b"lakectl mask token")?;
-    let token = UnboundKey::new(&AES_256_GCM_SIV, &token)
-        .map_err(|_| ServiceError::internal("AES-256-GCM-SIV refused a 32-byte key"))?;
-    Ok(MaskKeys {
-        hash: Some(hmac::Key::new(hmac::HMAC_SHA256, &hash)),
-        token: Some(LessSafeKey::new(token)),
-    })
+    MaskKeys::from_data_key(data_key).map_err(ServiceError::internal)
 }
 
 impl Aws {

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::service::keys::KeyTag;
 use clap::{Args, Parser, Subcommand};
 
 pub use super::access_commands::{AthenaCommand, LakeFormationCommand};
@@ -299,6 +300,11 @@ pub enum GlueCommand {
         name: String,
     },
     GetCrawlers,
+    /// A crawler's crawls, newest first (Glue's ListCrawls)
+    ListCrawls {
+        #[arg(long)]
+        crawler_name: String,
+    },
     #[command(flatten)]
     Workflows(super::workflows::WorkflowCommand),
 }
@@ -308,6 +314,21 @@ pub struct KeyArg {
     /// Key id, key ARN, alias/NAME or alias ARN
     #[arg(long)]
     pub key_id: String,
+}
+
+/// `--tags` in the AWS CLI's shorthand: `TagKey=KEY,TagValue=VALUE` (the value may hold
+/// commas and equals signs; it runs to the end).
+fn parse_key_tag(text: &str) -> std::result::Result<KeyTag, String> {
+    let rest = text
+        .strip_prefix("TagKey=")
+        .ok_or_else(|| format!("a tag is TagKey=KEY,TagValue=VALUE, not {text:?}"))?;
+    let (key, value) = rest
+        .split_once(",TagValue=")
+        .ok_or_else(|| format!("a tag is TagKey=KEY,TagValue=VALUE, not {text:?}"))?;
+    Ok(KeyTag {
+        tag_key: key.to_string(),
+        tag_value: value.to_string(),
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -368,6 +389,23 @@ pub enum KmsCommand {
         #[arg(long, default_value = "default")]
         policy_name: String,
     },
+    /// Tag a key (a tag already there gets the new value)
+    TagResource {
+        #[command(flatten)]
+        key: KeyArg,
+        /// TagKey=KEY,TagValue=VALUE (repeat for more)
+        #[arg(long, num_args = 1.., required = true, value_parser = parse_key_tag)]
+        tags: Vec<KeyTag>,
+    },
+    /// Remove tags from a key, by tag key
+    UntagResource {
+        #[command(flatten)]
+        key: KeyArg,
+        #[arg(long, num_args = 1.., required = true)]
+        tag_keys: Vec<String>,
+    },
+    /// A key's tags
+    ListResourceTags(KeyArg),
     /// The values behind tokens a masking job made under this key (needs kms:Decrypt; audited).
     /// A lakectl extension: AWS has no tokenization in KMS
     Detokenize {
@@ -599,6 +637,7 @@ impl Command {
             Command::Iam(c) => !matches!(
                 c,
                 IamCommand::ListUsers
+                    | IamCommand::SimulatePrincipalPolicy { .. }
                     | IamCommand::GetUserPolicy { .. }
                     | IamCommand::ListUserPolicies { .. }
                     | IamCommand::ListAttachedUserPolicies { .. }
@@ -612,6 +651,7 @@ impl Command {
                     | KmsCommand::DescribeKey(_)
                     | KmsCommand::GetKeyRotationStatus(_)
                     | KmsCommand::GetKeyPolicy { .. }
+                    | KmsCommand::ListResourceTags(_)
             ),
             Command::S3(c) => match c {
                 S3Command::Ls { .. } => false,
@@ -644,6 +684,7 @@ impl Command {
                     | GlueCommand::GetJobRunLog { .. }
                     | GlueCommand::GetCrawler { .. }
                     | GlueCommand::GetCrawlers
+                    | GlueCommand::ListCrawls { .. }
             ),
             Command::Macie2(c) => matches!(
                 c,

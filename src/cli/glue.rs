@@ -249,6 +249,9 @@ impl Context<'_> {
                 let (def, last) = jobs.get_crawler(by, &name).await?;
                 json!({"Crawler": crawler_json(&def, &last)})
             }
+            GlueCommand::ListCrawls { crawler_name } => {
+                json!({"Crawls": jobs.list_crawls(by, &crawler_name).await?})
+            }
             GlueCommand::GetCrawlers => {
                 let all: Vec<Value> = jobs
                     .get_crawlers(by)

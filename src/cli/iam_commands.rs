@@ -40,6 +40,25 @@ pub enum IamCommand {
     /// under `Lakectl`
     #[command(visible_alias = "list-principals")]
     ListUsers,
+    /// Delete a user (IAM's DeleteUser). Refused (DeleteConflict) while it has access keys,
+    /// policies or Lake Formation grants, or is a lake admin: remove those first
+    DeleteUser {
+        #[arg(long)]
+        user_name: String,
+    },
+    /// What a user's identity policies decide for actions on resources (IAM's
+    /// SimulatePrincipalPolicy), by the same evaluation the lake enforces every call with
+    SimulatePrincipalPolicy {
+        /// The user's ARN (arn:aws:iam::ACCOUNT:user/NAME) or name
+        #[arg(long)]
+        policy_source_arn: String,
+        /// IAM actions (s3:GetObject ...)
+        #[arg(long, num_args = 1.., required = true)]
+        action_names: Vec<String>,
+        /// Resource ARNs (default: *)
+        #[arg(long, num_args = 1..)]
+        resource_arns: Vec<String>,
+    },
     /// Add or replace an inline identity policy of a user (IAM policy evaluation: an explicit
     /// Deny in any policy wins, then an Allow in an identity policy or the resource's policy;
     /// otherwise AccessDenied, whose message names the policy and Sid that decided)

@@ -5,7 +5,8 @@ use serde_json::{Value, json};
 use super::Context;
 use super::access_commands::{GrantArgs, LakeFormationCommand};
 use crate::service::access::{
-    ColumnWildcard, DataCellsFilter, Grant, LfTag, Permission, Resource, RowFilter,
+    ColumnWildcard, DataCellsFilter, DataLakePrincipal, Grant, LfTag, Permission, Resource,
+    RowFilter,
 };
 use crate::service::{Code, Result, ServiceError};
 
@@ -55,6 +56,28 @@ pub fn parse_permissions(names: &[String]) -> Result<Vec<Permission>> {
 }
 
 impl Context<'_> {
+    /// The caller's account, which turns the lake's principal names into the ARNs Lake
+    /// Formation prints and back (STS answers it without a permission).
+    async fn account(&self) -> Result<String> {
+        Ok(self
+            .services
+            .iam
+            .caller_identity(self.principal)
+            .await?
+            .account)
+    }
+
+    /// A principal as typed (a name, or this account's user ARN, as Lake Formation prints
+    /// it): the name the lake knows. The AWS backend makes the ARN again.
+    async fn principal_name(&self, typed: &str) -> Result<String> {
+        if !typed.starts_with("arn:") {
+            return Ok(typed.to_string());
+        }
+        Ok(DataLakePrincipal::named(typed)
+            .as_name(&self.account().await?)
+            .data_lake_principal_identifier)
+    }
+
     async fn grant_from(&self, args: GrantArgs) -> Result<Grant> {
         let r = args.resource;
         let resource = if r.catalog {
@@ -106,7 +129,8 @@ impl Context<'_> {
             return Err(bad("name a resource"));
         };
         let permissions = parse_permissions(&args.permissions)?;
-        let mut grant = Grant::new(&args.principal, resource, permissions.clone());
+        let principal = self.principal_name(&args.principal).await?;
+        let mut grant = Grant::new(&principal, resource, permissions.clone());
         if args.grant_option {
             grant.permissions_with_grant_option = permissions;
         }
@@ -169,13 +193,22 @@ impl Context<'_> {
             }
             LakeFormationCommand::ListPermissions { principal, table } => {
                 let table = table.map(|t| split_table(&t)).transpose()?;
-                let grants = access
+                let principal = match principal {
+                    Some(p) => Some(self.principal_name(&p).await?),
+                    None => None,
+                };
+                let mut grants = access
                     .list_permissions(
                         by,
                         principal.as_deref(),
                         table.as_ref().map(|(d, t)| (d.as_str(), t.as_str())),
                     )
                     .await?;
+                // Principals as Lake Formation prints them (IAM ARNs), on either backend.
+                let account = self.account().await?;
+                for g in &mut grants {
+                    g.principal = g.principal.as_arn(&account);
+                }
                 json!({"PrincipalResourcePermissions": grants})
             }
             LakeFormationCommand::CreateLfTag { key, values } => {
@@ -186,10 +219,19 @@ impl Context<'_> {
                 json!({"LFTags": access.list_lf_tags(by).await?})
             }
             LakeFormationCommand::GetDataLakeSettings => {
-                json!({"DataLakeSettings": access.get_data_lake_settings(by).await?})
+                let mut settings = access.get_data_lake_settings(by).await?;
+                let account = self.account().await?;
+                for admin in &mut settings.data_lake_admins {
+                    *admin = admin.as_arn(&account);
+                }
+                json!({"DataLakeSettings": settings})
             }
             LakeFormationCommand::PutDataLakeSettings { admins } => {
-                access.put_data_lake_admins(by, &admins).await?;
+                let mut names = Vec::with_capacity(admins.len());
+                for admin in &admins {
+                    names.push(self.principal_name(admin).await?);
+                }
+                access.put_data_lake_admins(by, &names).await?;
                 json!({})
             }
             LakeFormationCommand::AddLfTagsToResource {
@@ -283,6 +325,7 @@ impl Context<'_> {
             }
             LakeFormationCommand::Explain { principal, table } => {
                 let (d, t) = split_table(&table)?;
+                let principal = self.principal_name(&principal).await?;
                 let explanation = access.explain(by, &principal, &d, &t).await?;
                 let mut out = json!(explanation);
                 if let Some(note) = explanation.hidden_columns_note() {

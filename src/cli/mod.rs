@@ -25,6 +25,7 @@ use std::sync::Mutex;
 use clap::Parser;
 use serde_json::{Value, json};
 
+use crate::service::iam::Simulation;
 use crate::service::keys::CreateKey;
 use crate::service::policy::PolicyDocument;
 use crate::service::{Code, Principal, Progress, Result, ServiceError, Services};
@@ -184,6 +185,27 @@ impl Context<'_> {
                 let users = iam.list_principals(self.principal).await?;
                 json!({"Users": users.iter().map(user_json).collect::<Vec<_>>()})
             }
+            IamCommand::DeleteUser { user_name } => {
+                iam.delete_user(by, &user_name).await?;
+                json!({})
+            }
+            IamCommand::SimulatePrincipalPolicy {
+                policy_source_arn,
+                action_names,
+                resource_arns,
+            } => {
+                let simulation = Simulation {
+                    action_names,
+                    resource_arns,
+                    context: Vec::new(),
+                };
+                json!({
+                    "EvaluationResults": iam
+                        .simulate_principal_policy(by, &policy_source_arn, &simulation)
+                        .await?,
+                    "IsTruncated": false,
+                })
+            }
             IamCommand::PutUserPolicy {
                 user_name,
                 policy_name,
@@ -327,6 +349,18 @@ impl Context<'_> {
                 check_policy_name(&policy_name)?;
                 json!({"Policy": keys.get_key_policy(by, &key.key_id).await?.to_json(), "PolicyName": "default"})
             }
+            KmsCommand::TagResource { key, tags } => {
+                keys.tag_resource(by, &key.key_id, &tags).await?;
+                json!({})
+            }
+            KmsCommand::UntagResource { key, tag_keys } => {
+                keys.untag_resource(by, &key.key_id, &tag_keys).await?;
+                json!({})
+            }
+            KmsCommand::ListResourceTags(key) => json!({
+                "Tags": keys.list_resource_tags(by, &key.key_id).await?,
+                "Truncated": false,
+            }),
             KmsCommand::Detokenize { key, tokens } => {
                 let values = keys.detokenize(by, &key.key_id, &tokens).await?;
                 let pairs: Vec<Value> = tokens

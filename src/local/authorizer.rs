@@ -110,6 +110,8 @@ pub struct IdentityPolicy {
     /// How messages and `explain` name it: `inline policy results-access`, `AWS managed policy
     /// ReadOnlyAccess`.
     pub label: String,
+    /// IAM's `PolicySourceType` for it: `user` (inline) or `aws-managed`.
+    pub source_type: &'static str,
     pub document: PolicyDocument,
 }
 
@@ -117,6 +119,23 @@ pub struct IdentityPolicy {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Allowed {
     pub by: String,
+    /// IAM's `PolicySourceType` of what allowed it (`user`, `aws-managed`, `resource`, or
+    /// `none` for a lake admin, who stands for the account's root).
+    pub source_type: &'static str,
+}
+
+/// What AWS's evaluation logic concluded, each with what decided it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Allowed(Allowed),
+    /// A Deny statement applies (which policy and statement, as a refusal says it, and IAM's
+    /// `PolicySourceType` of that policy).
+    ExplicitDeny {
+        why: String,
+        source_type: &'static str,
+    },
+    /// Nothing allows it (why, as a refusal says it).
+    ImplicitDeny(String),
 }
 
 /// A resource policy as the decision sees it.
@@ -139,6 +158,7 @@ pub(super) fn identity_policies(tx: &Transaction, principal: &str) -> Result<Vec
         let (name, text) = row?;
         out.push(IdentityPolicy {
             label: format!("inline policy {name}"),
+            source_type: "user",
             document: PolicyDocument::parse_identity(&text)?,
         });
     }
@@ -148,6 +168,7 @@ pub(super) fn identity_policies(tx: &Transaction, principal: &str) -> Result<Vec
         let managed = managed_policies::find(&arn?)?;
         out.push(IdentityPolicy {
             label: format!("AWS managed policy {}", managed.name),
+            source_type: "aws-managed",
             document: managed.parsed().clone(),
         });
     }
@@ -270,6 +291,27 @@ impl Lake {
         context: &[(&str, String)],
         resource_policy: Option<ResourcePolicyRef>,
     ) -> Result<Allowed> {
+        match self.verdict(caller, action, target, context, resource_policy) {
+            Verdict::Allowed(allowed) => Ok(allowed),
+            Verdict::ExplicitDeny { why, .. } | Verdict::ImplicitDeny(why) => {
+                Err(ServiceError::denied(format!(
+                    "User: {} is not authorized to perform: {action} on resource: {target} {why}",
+                    caller.arn
+                )))
+            }
+        }
+    }
+
+    /// The decision itself, typed: `decide` turns it into an answer or AccessDenied, and
+    /// `iam simulate-principal-policy` reports it as IAM's `EvalDecision`.
+    pub(super) fn verdict(
+        &self,
+        caller: &Caller,
+        action: &str,
+        target: &str,
+        context: &[(&str, String)],
+        resource_policy: Option<ResourcePolicyRef>,
+    ) -> Verdict {
         let request = Request {
             principal_arn: &caller.arn,
             principal_is_admin: caller.admin,
@@ -278,21 +320,18 @@ impl Lake {
             resource: target,
             context,
         };
-        let denied = |what: String| {
-            Err(ServiceError::denied(format!(
-                "User: {} is not authorized to perform: {action} on resource: {target} {what}",
-                caller.arn
-            )))
-        };
         let mut allowed_by: Option<String> = None;
         let mut resource_allows = false;
         if let Some(rp) = &resource_policy {
             match authz::evaluate(rp.document, &request) {
                 Decision::Deny(sid) => {
-                    return denied(format!(
-                        "with an explicit deny in a resource-based policy (the {}, statement {sid})",
-                        rp.kind
-                    ));
+                    return Verdict::ExplicitDeny {
+                        why: format!(
+                            "with an explicit deny in a resource-based policy (the {}, statement {sid})",
+                            rp.kind
+                        ),
+                        source_type: "resource",
+                    };
                 }
                 Decision::Allow(sid) => {
                     resource_allows = true;
@@ -303,31 +342,37 @@ impl Lake {
         }
         let mut identity_allows = None;
         if caller.admin {
-            identity_allows = Some("lake admin (the account's root)".to_string());
+            identity_allows = Some(("lake admin (the account's root)".to_string(), "none"));
         } else {
             for policy in &caller.policies {
                 match authz::evaluate(&policy.document, &request) {
                     Decision::Deny(sid) => {
-                        return denied(format!(
-                            "with an explicit deny in an identity-based policy ({}, statement {sid})",
-                            policy.label
-                        ));
+                        return Verdict::ExplicitDeny {
+                            why: format!(
+                                "with an explicit deny in an identity-based policy ({}, statement {sid})",
+                                policy.label
+                            ),
+                            source_type: policy.source_type,
+                        };
                     }
                     Decision::Allow(sid) => {
-                        identity_allows =
-                            identity_allows.or(Some(format!("{}, statement {sid}", policy.label)));
+                        identity_allows = identity_allows.or(Some((
+                            format!("{}, statement {sid}", policy.label),
+                            policy.source_type,
+                        )));
                     }
                     Decision::NotGranted => {}
                 }
             }
         }
         if resource_allows {
-            return Ok(Allowed {
+            return Verdict::Allowed(Allowed {
                 by: allowed_by.expect("an allowing resource policy is named"),
+                source_type: "resource",
             });
         }
         match (resource_policy, identity_allows) {
-            (Some(rp), Some(by)) if rp.delegation_required => {
+            (Some(rp), Some((by, source_type))) if rp.delegation_required => {
                 // KMS: an identity policy counts only if the key policy lets the account's IAM
                 // policies decide (its statement for the account root allows the action).
                 let root = format!("arn:aws:iam::{}:root", self.header.account_id);
@@ -340,20 +385,20 @@ impl Lake {
                     authz::evaluate(rp.document, &as_account),
                     Decision::Allow(_)
                 ) {
-                    Ok(Allowed { by })
+                    Verdict::Allowed(Allowed { by, source_type })
                 } else {
-                    denied(format!(
+                    Verdict::ImplicitDeny(format!(
                         "because no {} statement allows it; `lakectl kms allow --key-id KEY --principal {} --operations ...` grants it",
                         rp.kind, caller.name
                     ))
                 }
             }
-            (_, Some(by)) => Ok(Allowed { by }),
-            (Some(rp), None) => denied(format!(
+            (_, Some((by, source_type))) => Verdict::Allowed(Allowed { by, source_type }),
+            (Some(rp), None) => Verdict::ImplicitDeny(format!(
                 "because no identity-based policy allows the {action} action and no {} statement allows it",
                 rp.kind
             )),
-            (None, None) => denied(format!(
+            (None, None) => Verdict::ImplicitDeny(format!(
                 "because no identity-based policy allows the {action} action"
             )),
         }

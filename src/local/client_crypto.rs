@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 use super::Lake;
 use super::authorizer::Call;
 use super::crypto::{self, Secret};
+use super::kms::KeyRow;
 use crate::service::keys::{ClientCiphertext, EncryptionContext};
 use crate::service::{Code, Principal, Result, ServiceError};
 
@@ -48,6 +49,38 @@ fn parse(blob: &[u8]) -> Result<(String, u32, &[u8])> {
 }
 
 impl Lake {
+    /// Opens a blob `client_seal` made under `row` (the caller already authorized to decrypt
+    /// with it): a blob under another key is invalid here.
+    pub(super) fn open_client_blob(
+        &self,
+        tx: &rusqlite::Transaction,
+        row: &KeyRow,
+        blob: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        let (key_id, version, sealed) = parse(blob)?;
+        if key_id != row.id {
+            return Err(invalid());
+        }
+        self.open_sealed(tx, row, version, sealed, context)
+    }
+
+    fn open_sealed(
+        &self,
+        tx: &rusqlite::Transaction,
+        row: &KeyRow,
+        version: u32,
+        sealed: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        let (_, material) = self.material(tx, &row.id, Some(version))?;
+        Ok(Zeroizing::new(crypto::open(
+            &material.aead(),
+            sealed,
+            &aad(context),
+        )?))
+    }
+
     pub(super) fn client_seal(
         &self,
         by: &Principal,
@@ -115,12 +148,11 @@ impl Lake {
                 let row = self.resolve_key(tx, &key_id)?;
                 self.authorize_key(caller, &row, "kms:Decrypt")?;
                 self.check_usable(&row)?;
-                let (_, material) = self.material(tx, &row.id, Some(version))?;
-                let plain = crypto::open(&material.aead(), sealed, &aad(context))?;
+                let plain = self.open_sealed(tx, &row, version, sealed, context)?;
                 let out = ClientCiphertext {
                     key_id: self.key_arn(&row.id),
                     ciphertext_blob: Vec::new(),
-                    plaintext: Some(Zeroizing::new(plain)),
+                    plaintext: Some(plain),
                 };
                 Ok((out, json!({ "KeyId": row.id })))
             },

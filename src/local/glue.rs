@@ -12,7 +12,7 @@ use super::authorizer::Call;
 use super::workflow_runs::NodeOrigin;
 use super::{Lake, not_found, now, runner_gone, ts};
 use crate::service::jobs::{
-    CrawlerDefinition, CrawlerRun, JobDefinition, JobRun, Jobs, RunMetrics, RunState,
+    Crawl, CrawlerDefinition, CrawlerRun, JobDefinition, JobRun, Jobs, RunMetrics, RunState,
 };
 use crate::service::{Code, Principal, Progress, Result, ServiceError};
 
@@ -331,6 +331,10 @@ impl Jobs for Lake {
         )
     }
 
+    async fn list_crawls(&self, by: &Principal, name: &str) -> Result<Vec<Crawl>> {
+        self.crawl_history(by, name)
+    }
+
     async fn get_crawlers(
         &self,
         by: &Principal,
@@ -428,6 +432,7 @@ impl Lake {
                 "UPDATE crawlers SET last_run = ?2 WHERE name = ?1",
                 params![run.crawler_name, text],
             )?;
+            self.update_crawl_record(tx, &run.crawler_name, &text)?;
             // The workflow run that started the crawl keeps its outcome, whatever crawls next.
             if let Some(workflow_run) = &run.workflow_run_id
                 && run.state.is_finished()
@@ -538,10 +543,12 @@ impl Lake {
                 };
                 // This process runs the crawl: its id lets any process tell a crawl whose
                 // runner died.
+                let text = serde_json::to_string(&run).expect("JSON");
                 tx.execute(
                     "UPDATE crawlers SET last_run = ?2, pid = ?3, stop_requested = 0, event_id = ?4 WHERE name = ?1",
-                    params![name, serde_json::to_string(&run).expect("JSON"), std::process::id(), event],
+                    params![name, text, std::process::id(), event],
                 )?;
+                self.begin_crawl_record(tx, name, &text)?;
                 also(tx)?;
                 self.emit_crawler_state(tx, &run)?;
                 Ok((def, json!({"EventId": event})))

@@ -4,13 +4,13 @@
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::authorizer::Call;
+use super::authorizer::{Call, Verdict};
 use super::{Lake, now, parse_ts, ts};
 use crate::service::access::{DataLakePrincipal, DataLakeSettings};
 use crate::service::audit::{Audit, AuditEvent, AuditVerification};
 use crate::service::iam::{
-    AccessKey, AccessKeyMetadata, AccessKeyStatus, AttachedPolicy, CallerIdentity, Iam,
-    PrincipalInfo, UserPolicy,
+    AccessKey, AccessKeyMetadata, AccessKeyStatus, AttachedPolicy, CallerIdentity, EvalDecision,
+    EvaluationResult, Iam, MatchedStatement, PrincipalInfo, Simulation, UserPolicy,
 };
 use crate::service::policy::PolicyDocument;
 use crate::service::{Code, Principal, Result, ServiceError};
@@ -106,6 +106,59 @@ impl Lake {
         })
     }
 
+    /// The user an IAM request names by ARN (this account's `…:user/NAME`) or by name.
+    fn user_named(&self, arn_or_name: &str) -> Result<String> {
+        let prefix = self.user_arn("");
+        let name = match arn_or_name.strip_prefix(&prefix) {
+            Some(name) => name,
+            None if arn_or_name.starts_with("arn:") => {
+                return Err(ServiceError::new(
+                    Code::NoSuchEntity,
+                    format!(
+                        "{arn_or_name} is not a user of this lake's account (its users are {prefix}NAME)"
+                    ),
+                ));
+            }
+            None => arn_or_name,
+        };
+        check_name("user", name, 64)?;
+        Ok(name.to_string())
+    }
+
+    /// What must go before `user` may be deleted, said as IAM says it; `None` when nothing.
+    fn delete_conflict(&self, tx: &Transaction, user: &str) -> Result<Option<String>> {
+        let count =
+            |sql: &str| -> Result<i64> { Ok(tx.query_row(sql, params![user], |r| r.get(0))?) };
+        let admin: Option<bool> = tx
+            .query_row(
+                "SELECT admin FROM principals WHERE name = ?1",
+                params![user],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(admin) = admin else {
+            return Err(ServiceError::new(
+                Code::NoSuchEntity,
+                format!("The user with name {user} cannot be found."),
+            ));
+        };
+        Ok(if admin {
+            Some("Cannot delete entity, it is a data lake admin: remove it from the admins (lakeformation put-data-lake-settings) first.".into())
+        } else if count("SELECT COUNT(*) FROM access_keys WHERE principal = ?1")? > 0 {
+            Some("Cannot delete entity, must delete access keys first.".into())
+        } else if count("SELECT COUNT(*) FROM user_policies WHERE principal = ?1")? > 0 {
+            Some("Cannot delete entity, must delete policies first.".into())
+        } else if count("SELECT COUNT(*) FROM attached_policies WHERE principal = ?1")? > 0 {
+            Some("Cannot delete entity, must detach all policies first.".into())
+        } else if count("SELECT COUNT(*) FROM lf_permissions WHERE principal = ?1")? > 0 {
+            // IAM leaves Lake Formation's grants behind; the lake names principals by name, so
+            // a user made later with this name would inherit them.
+            Some("Cannot delete entity, must revoke its Lake Formation permissions first.".into())
+        } else {
+            None
+        })
+    }
+
     fn principal_info(&self, name: String, admin: bool, created: String) -> PrincipalInfo {
         PrincipalInfo {
             arn: self.user_arn(&name),
@@ -158,6 +211,95 @@ impl Iam for Lake {
             })
             .collect()
         })
+    }
+
+    async fn delete_user(&self, by: &Principal, user: &str) -> Result<()> {
+        self.audited(
+            by,
+            Call::new("iam", "DeleteUser", user).on(self.user_arn(user)),
+            |tx, _| {
+                if let Some(conflict) = self.delete_conflict(tx, user)? {
+                    return Err(ServiceError::new(Code::DeleteConflict, conflict));
+                }
+                tx.execute("DELETE FROM principals WHERE name = ?1", params![user])?;
+                Ok(((), serde_json::json!({ "UserName": user })))
+            },
+        )
+    }
+
+    async fn simulate_principal_policy(
+        &self,
+        by: &Principal,
+        policy_source: &str,
+        simulation: &Simulation,
+    ) -> Result<Vec<EvaluationResult>> {
+        let user = self.user_named(policy_source)?;
+        if simulation.action_names.is_empty() {
+            return Err(ServiceError::new(
+                Code::ValidationException,
+                "1 validation error detected: Value null at 'actionNames' failed to satisfy constraint: Member must not be null",
+            ));
+        }
+        let resources: Vec<&str> = if simulation.resource_arns.is_empty() {
+            vec!["*"]
+        } else {
+            simulation
+                .resource_arns
+                .iter()
+                .map(String::as_str)
+                .collect()
+        };
+        let context: Vec<(&str, String)> = simulation
+            .context
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        self.reading(
+            by,
+            Call::new("iam", "SimulatePrincipalPolicy", &user).on(self.user_arn(&user)),
+            |tx, _| {
+                let subject = self
+                    .caller(tx, &Principal::new(user.as_str()))
+                    .map_err(|_| {
+                        ServiceError::new(
+                            Code::NoSuchEntity,
+                            format!("The user with name {user} cannot be found."),
+                        )
+                    })?;
+                let mut results = Vec::new();
+                for action in &simulation.action_names {
+                    for resource in &resources {
+                        // Identity policies alone, as IAM simulates a principal's policies
+                        // when no resource policy is given: the same evaluation every call
+                        // of the lake passes.
+                        let verdict = self.verdict(&subject, action, resource, &context, None);
+                        let (decision, matched) = match verdict {
+                            Verdict::Allowed(a) => {
+                                (EvalDecision::Allowed, Some((a.by, a.source_type)))
+                            }
+                            Verdict::ExplicitDeny { why, source_type } => {
+                                (EvalDecision::ExplicitDeny, Some((why, source_type)))
+                            }
+                            Verdict::ImplicitDeny(_) => (EvalDecision::ImplicitDeny, None),
+                        };
+                        results.push(EvaluationResult {
+                            eval_action_name: action.clone(),
+                            eval_resource_name: resource.to_string(),
+                            eval_decision: decision,
+                            matched_statements: matched
+                                .into_iter()
+                                .map(|(source, source_type)| MatchedStatement {
+                                    source_policy_id: source,
+                                    source_policy_type: source_type.into(),
+                                })
+                                .collect(),
+                            missing_context_values: Vec::new(),
+                        });
+                    }
+                }
+                Ok(results)
+            },
+        )
     }
 
     async fn put_user_policy(

@@ -12,7 +12,7 @@ use super::kms::{DEFAULT_ROTATION_DAYS, KeyRow};
 use super::{Caller, Lake, now, parse_ts, ts};
 use crate::service::keys::{
     AliasEntry, ClientCiphertext, CreateKey, EncryptionContext, KeyListEntry, KeyMetadata,
-    KeyRotation, KeyState, Keys, RotationStatus,
+    KeyRotation, KeyState, KeyTag, Keys, RotationStatus,
 };
 use crate::service::policy::{PolicyDocument, PrincipalSpec};
 use crate::service::{Code, Principal, Result, ServiceError};
@@ -45,7 +45,7 @@ impl Lake {
     }
 
     /// The common shape of a change to one key: resolve, authorize, change, audit.
-    fn change_key<T>(
+    pub(super) fn change_key<T>(
         &self,
         by: &Principal,
         key: &str,
@@ -60,7 +60,7 @@ impl Lake {
         })
     }
 
-    fn read_key<T>(
+    pub(super) fn read_key<T>(
         &self,
         by: &Principal,
         key: &str,
@@ -336,6 +336,18 @@ impl Keys for Lake {
         })
     }
 
+    async fn tag_resource(&self, by: &Principal, key: &str, tags: &[KeyTag]) -> Result<()> {
+        self.tag_key(by, key, tags)
+    }
+
+    async fn untag_resource(&self, by: &Principal, key: &str, tag_keys: &[String]) -> Result<()> {
+        self.untag_key(by, key, tag_keys)
+    }
+
+    async fn list_resource_tags(&self, by: &Principal, key: &str) -> Result<Vec<KeyTag>> {
+        self.key_tags(by, key)
+    }
+
     async fn get_key_policy(&self, by: &Principal, key: &str) -> Result<PolicyDocument> {
         self.read_key(by, key, "GetKeyPolicy", |_, row| {
             PolicyDocument::parse(&row.policy)
@@ -393,11 +405,7 @@ impl Keys for Lake {
                 .key(key),
             |tx, caller| {
                 let keys = self.mask_keys_for(tx, caller, key, "kms:Decrypt")?;
-                let token_key = keys.token.as_ref().expect("mask keys carry a token key");
-                let values = tokens
-                    .iter()
-                    .map(|t| crate::mask::detokenize(t, token_key))
-                    .collect();
+                let values = tokens.iter().map(|t| keys.detokenize(t)).collect();
                 Ok((values, json!({"Tokens": tokens.len()})))
             },
         )

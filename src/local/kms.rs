@@ -413,18 +413,14 @@ impl Lake {
         self.mask_keys_for(tx, caller, key, "kms:GenerateDataKey")
     }
 
-    /// The same keys, for `action`: kms:GenerateDataKey to make tokens, kms:Decrypt to read them.
-    pub(super) fn mask_keys_for(
+    /// The masking keys derived from the key's material, when its tags hold no masking key
+    /// (key_tags.rs decides which).
+    pub(super) fn material_mask_keys(
         &self,
         tx: &Transaction,
-        caller: &Caller,
-        key: &str,
-        action: &str,
+        row: &KeyRow,
     ) -> Result<crate::mask::MaskKeys> {
         use aws_lc_rs::aead::{AES_256_GCM_SIV, LessSafeKey, UnboundKey};
-        let row = self.resolve_key(tx, key)?;
-        self.authorize_key(caller, &row, action)?;
-        self.check_usable(&row)?;
         let (_, material) = self.material(tx, &row.id, Some(1))?;
         let token = material.derive("lakectl mask token v1");
         Ok(crate::mask::MaskKeys {
@@ -432,6 +428,7 @@ impl Lake {
             token: Some(LessSafeKey::new(
                 UnboundKey::new(&AES_256_GCM_SIV, &token.0).expect("32-byte key"),
             )),
+            older_token: None,
         })
     }
 

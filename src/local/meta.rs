@@ -21,7 +21,7 @@ impl From<rusqlite::Error> for ServiceError {
 }
 
 /// The schema, as the migrations that build it: a lake at version N runs migrations N.. in order.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V14];
 
 const V1: &str = r#"
 CREATE TABLE principals(
@@ -447,6 +447,25 @@ CREATE TABLE delivery_streams(
 ALTER TABLE job_runs ADD COLUMN event_id TEXT;
 ALTER TABLE crawlers ADD COLUMN event_id TEXT;
 ALTER TABLE classification_jobs ADD COLUMN event_id TEXT;
+"#;
+
+/// KMS key tags (TagResource), and every crawl a crawler made (ListCrawls): the crawler's row
+/// names its current crawl, whose outcome is also kept in `crawls` when it ends.
+const V14: &str = r#"
+CREATE TABLE key_tags(
+    key_id TEXT NOT NULL REFERENCES keys(id) ON DELETE CASCADE,
+    tag_key TEXT NOT NULL,
+    tag_value TEXT NOT NULL,
+    PRIMARY KEY(key_id, tag_key)
+);
+CREATE TABLE crawls(
+    crawler TEXT NOT NULL REFERENCES crawlers(name) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    started TEXT NOT NULL,
+    run TEXT NOT NULL,
+    PRIMARY KEY(crawler, id)
+);
+ALTER TABLE crawlers ADD COLUMN crawl_id TEXT;
 "#;
 
 pub struct Meta {

@@ -12,6 +12,7 @@ mod catalog;
 mod classify;
 mod client_crypto;
 mod crawler;
+mod crawls;
 mod crypto;
 mod dms;
 mod envelope;
@@ -19,6 +20,7 @@ mod events;
 mod glue;
 mod iam;
 mod job_store;
+mod key_tags;
 mod keys;
 mod kms;
 mod lake;
@@ -309,7 +311,9 @@ impl Lake {
     }
 
     /// Runs a read-only call on a snapshot, once the authorizer allowed `call`; refusals are
-    /// recorded like those of changes.
+    /// recorded like those of changes. A read that came through the lake server is recorded
+    /// too, as CloudTrail records management reads (with the key id and source address), in
+    /// its own transaction after the snapshot; a read the log cannot record is not answered.
     fn reading<T>(
         &self,
         by: &Principal,
@@ -321,8 +325,25 @@ impl Lake {
             self.authorize(tx, &caller, &call)?;
             f(tx, &caller)
         });
-        if let Err(e) = &outcome {
-            self.record_refusal(by, call.service, call.operation, &call.resource_name, e);
+        match &outcome {
+            Err(e) => self.record_refusal(by, call.service, call.operation, &call.resource_name, e),
+            Ok(_) if by.origin().is_some() => {
+                self.meta.write(|tx| {
+                    self.audit.append(
+                        tx,
+                        Event {
+                            principal: by.name(),
+                            source: call.service,
+                            name: call.operation,
+                            resource: &call.resource_name,
+                            error_code: None,
+                            detail: serde_json::json!({ "ReadOnly": true }),
+                            origin: by.origin(),
+                        },
+                    )
+                })?;
+            }
+            Ok(_) => {}
         }
         outcome
     }

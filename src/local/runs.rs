@@ -229,7 +229,11 @@ impl Lake {
                 budget: etl::budget::Budget::default(),
             };
             etl::run(self, &role, &spec, &progress, &stop, &on_metrics)
-        })();
+        })()
+        .and_then(|o| {
+            self.put_run_metrics(&role, &job, &run.id, &o.metrics)?;
+            Ok(o)
+        });
         run.execution_time = started.elapsed().as_secs();
         run.completed_on = Some(now());
         let mut log = vec![format!(
@@ -273,6 +277,30 @@ impl Lake {
             tracing::error!("cannot record the end of run {}: {e}", run.id);
         }
         self.deliver_here();
+    }
+
+    /// The run's counts where the Glue script writes them and lakectl's AWS backend reads them
+    /// (`{target}_lakectl/metrics/{run}.json`, sealed like the output), so a client of the lake
+    /// server sees the figures `glue get-job-run` shows here. Hive's rule keeps `_` folders out
+    /// of crawls, queries and jobs.
+    fn put_run_metrics(
+        &self,
+        role: &Principal,
+        job: &JobDefinition,
+        run_id: &str,
+        metrics: &RunMetrics,
+    ) -> Result<()> {
+        use std::io::Write;
+        let (put, _) = self.output_encryption(job.security_configuration.as_deref())?;
+        let (bucket, prefix) = s3_location(&job.target)?;
+        let key = format!("{prefix}_lakectl/metrics/{run_id}.json");
+        let text = serde_json::to_vec(metrics)
+            .map_err(|e| ServiceError::internal(format!("run metrics did not serialize: {e}")))?;
+        let mut body = etl::JobStore::create(self, role, &bucket, &key, &put)?;
+        body.write_all(&text)
+            .map_err(|e| ServiceError::local_io("cannot write the run's metrics", &e))?;
+        let (written, _) = etl::JobStore::finish(self, body)?;
+        self.commit_bodies(role, vec![written], None)
     }
 
     /// `--from-findings`: for every dataset folder a classification job found personal data in,

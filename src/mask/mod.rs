@@ -45,6 +45,53 @@ const TOKEN_AAD: &[u8] = b"lakectl token v1";
 pub struct MaskKeys {
     pub hash: Option<hmac::Key>,
     pub token: Option<LessSafeKey>,
+    /// The token key the KMS key had before a masking key was kept in its tag (the local
+    /// lake's own derivation): tokens made then still open.
+    pub older_token: Option<LessSafeKey>,
+}
+
+struct Len(usize);
+
+impl aws_lc_rs::hkdf::KeyType for Len {
+    fn len(&self) -> usize {
+        self.0
+    }
+}
+
+fn derive(prk: &aws_lc_rs::hkdf::Prk, info: &[u8]) -> Result<[u8; 32], String> {
+    let mut out = [0u8; 32];
+    prk.expand(&[info], Len(32))
+        .and_then(|okm| okm.fill(&mut out))
+        .map_err(|_| "HKDF refused to derive a 32-byte key".to_string())?;
+    Ok(out)
+}
+
+impl MaskKeys {
+    /// The hash and token keys of a masking data key (HKDF-SHA256, no salt), as
+    /// `assets/glue/job.py` derives them: every backend that holds the data key masks alike.
+    pub fn from_data_key(data_key: &[u8]) -> Result<MaskKeys, String> {
+        use aws_lc_rs::aead::{AES_256_GCM_SIV, UnboundKey};
+        use aws_lc_rs::hkdf;
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, &[]).extract(data_key);
+        let hash = derive(&prk, b"lakectl mask hash")?;
+        let token = derive(&prk, b"lakectl mask token")?;
+        let token = UnboundKey::new(&AES_256_GCM_SIV, &token)
+            .map_err(|_| "AES-256-GCM-SIV refused a 32-byte key".to_string())?;
+        Ok(MaskKeys {
+            hash: Some(hmac::Key::new(hmac::HMAC_SHA256, &hash)),
+            token: Some(LessSafeKey::new(token)),
+            older_token: None,
+        })
+    }
+
+    /// The value behind `token`, under the token key or the older one; None when neither made
+    /// it.
+    pub fn detokenize(&self, token: &str) -> Option<String> {
+        self.token
+            .iter()
+            .chain(self.older_token.iter())
+            .find_map(|key| detokenize(token, key))
+    }
 }
 
 impl Operator {
@@ -175,6 +222,7 @@ mod tests {
             token: Some(LessSafeKey::new(
                 UnboundKey::new(&AES_256_GCM_SIV, &[9u8; 32]).unwrap(),
             )),
+            older_token: None,
         }
     }
 

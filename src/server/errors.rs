@@ -123,6 +123,7 @@ pub fn service_error(protocol: Protocol, err: &ServiceError) -> Response<s3s::Bo
         {
             StatusCode::CONFLICT
         }
+        Code::DeleteConflict => StatusCode::CONFLICT,
         _ => StatusCode::BAD_REQUEST,
     };
     // A store or I/O failure's message may name server paths: the client learns only that it

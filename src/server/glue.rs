@@ -135,12 +135,6 @@ struct CreateCrawlerInput {
     table_prefix: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct CrawlerName {
-    crawler_name: String,
-}
-
 fn not_found(what: String) -> ServiceError {
     ServiceError::new(Code::EntityNotFoundException, what)
 }
@@ -202,33 +196,6 @@ fn crawler_shape(def: &CrawlerDefinition, last: Option<&CrawlerRun>) -> Value {
             crawl["ErrorMessage"] = json!(message);
         }
         shape["LastCrawl"] = crawl;
-    }
-    shape
-}
-
-/// ListCrawls' entry for a crawl: its state in CrawlerHistory's terms.
-fn crawl_shape(run: &CrawlerRun) -> Value {
-    let state = match run.state {
-        RunState::Starting | RunState::Running => "RUNNING",
-        RunState::Succeeded => "COMPLETED",
-        RunState::Stopped => "STOPPED",
-        RunState::Failed | RunState::Timeout => "FAILED",
-    };
-    let mut shape = json!({
-        "State": state,
-        "StartTime": run.started_on,
-        "Summary": format!(
-            "{} tables created, {} updated, {} partitions added",
-            run.tables_created.len(),
-            run.tables_updated.len(),
-            run.partitions_added
-        ),
-    });
-    if let Some(end) = run.completed_on {
-        shape["EndTime"] = json!(end);
-    }
-    if let Some(message) = &run.error_message {
-        shape["ErrorMessage"] = json!(message);
     }
     shape
 }
@@ -446,12 +413,7 @@ pub async fn call(call: Call<'_>) -> Result<Value> {
                 .collect();
             paged(json!({ "Crawlers": shapes }), page.next)
         }
-        "ListCrawls" => {
-            // The lake keeps a crawler's latest crawl.
-            let input: CrawlerName = call.input()?;
-            let (_, last) = jobs.get_crawler(by, &input.crawler_name).await?;
-            output(json!({ "Crawls": last.iter().map(crawl_shape).collect::<Vec<_>>() }))
-        }
+        "ListCrawls" => super::glue_crawls::list_crawls(&call).await,
         "GetCrawlerMetrics" | "GetPartitions" | "CreateTable" | "UpdateTable" => Err(unsupported(
             call.operation,
             "the lake's crawlers make and change its tables",

@@ -1,8 +1,9 @@
-//! IAM over the query protocol: users, their inline and managed policies, and access keys, as
-//! `aws iam …` and lakectl's AWS backend call them. The README tells users to manage their keys
-//! with `aws iam`, so these answer in IAM's own XML shapes; every call goes through the IAM
-//! service as the signed principal, so the lake's checks (only an admin manages other users'
-//! keys) hold on the wire as on the CLI.
+//! IAM over the query protocol: users, their inline and managed policies, access keys, and
+//! SimulatePrincipalPolicy (weighed by the authorizer every call of the lake passes), as `aws
+//! iam …` and lakectl's AWS backend call them. The README tells users to manage their keys with
+//! `aws iam`, so these answer in IAM's own XML shapes; every call goes through the IAM service as
+//! the signed principal, so the lake's checks (only an admin manages other users' keys) hold on
+//! the wire as on the CLI.
 
 use std::collections::HashMap;
 
@@ -13,7 +14,7 @@ use super::dispatch::{ApiRequest, Router};
 use super::errors::{Protocol, bad_request, service_error, xml_escape};
 use super::paging::{Members, Paging};
 use super::query_protocol::xml_response;
-use crate::service::iam::{AccessKeyStatus, PrincipalInfo};
+use crate::service::iam::{AccessKeyStatus, EvaluationResult, PrincipalInfo, Simulation};
 use crate::service::policy::PolicyDocument;
 use crate::service::{Code, Result, ServiceError};
 
@@ -36,6 +37,39 @@ impl Form<'_> {
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
+    }
+
+    /// A list member (`ActionNames.member.1`, `.member.2`, ...), in order.
+    fn list(&self, name: &str) -> Vec<String> {
+        (1..)
+            .map_while(|n| self.0.get(&format!("{name}.member.{n}")).cloned())
+            .collect()
+    }
+
+    /// `ContextEntries.member.N`: each key with its values (`ContextKeyValues.member.M`).
+    fn context_entries(&self) -> Vec<(String, String)> {
+        let mut context = Vec::new();
+        for n in 1.. {
+            let entry = format!("ContextEntries.member.{n}");
+            let Some(key) = self.optional(&format!("{entry}.ContextKeyName")) else {
+                break;
+            };
+            for value in self.list(&format!("{entry}.ContextKeyValues")) {
+                context.push((key.to_string(), value));
+            }
+        }
+        context
+    }
+
+    /// `MaxItems`, when given.
+    fn max_items(&self) -> Result<Option<usize>> {
+        self.optional("MaxItems")
+            .map(|n| {
+                n.parse::<usize>().map_err(|_| {
+                    ServiceError::invalid(format!("MaxItems must be a whole number, not {n:?}"))
+                })
+            })
+            .transpose()
     }
 
     fn required(&self, name: &str) -> Result<&str> {
@@ -102,17 +136,11 @@ async fn answer(
             format!("<User>{}</User>", user_xml(&user))
         }
         "ListUsers" => {
-            let size = match form.optional("MaxItems") {
-                None => None,
-                Some(n) => Some(n.parse::<usize>().map_err(|_| {
-                    ServiceError::invalid(format!("MaxItems must be a whole number, not {n:?}"))
-                })?),
-            };
             let users = iam.list_principals(by).await?;
             let page = USERS.page(
                 users,
                 |u| u.user_name.as_str(),
-                size,
+                form.max_items()?,
                 form.optional("Marker"),
             )?;
             let users: String = page
@@ -120,13 +148,7 @@ async fn answer(
                 .iter()
                 .map(|u| format!("<member>{}</member>", user_xml(u)))
                 .collect();
-            match page.next {
-                Some(marker) => format!(
-                    "<Users>{users}</Users><IsTruncated>true</IsTruncated><Marker>{}</Marker>",
-                    xml_escape(&marker)
-                ),
-                None => format!("<Users>{users}</Users><IsTruncated>false</IsTruncated>"),
-            }
+            truncated(format!("<Users>{users}</Users>"), page.next)
         }
         "PutUserPolicy" => {
             let document = PolicyDocument::parse_identity(form.required("PolicyDocument")?)?;
@@ -247,17 +269,81 @@ async fn answer(
                 .await?;
             String::new()
         }
-        // The lake has no operation to remove a principal (its grants, keys and audit trail
-        // name it), and its policy simulation is `lakectl explain`, not IAM's shape.
-        "DeleteUser" | "SimulatePrincipalPolicy" => {
-            return Err(ServiceError::new(
-                Code::UnsupportedOperationException,
-                format!("the lake server does not support iam:{action}"),
-            ));
+        "DeleteUser" => {
+            iam.delete_user(by, form.required("UserName")?).await?;
+            String::new()
+        }
+        "SimulatePrincipalPolicy" => {
+            let simulation = Simulation {
+                action_names: form.list("ActionNames"),
+                resource_arns: form.list("ResourceArns"),
+                context: form.context_entries(),
+            };
+            let results = iam
+                .simulate_principal_policy(by, form.required("PolicySourceArn")?, &simulation)
+                .await?;
+            // A result is one action on one resource: that pair is its identity on a page.
+            let results: Vec<(String, EvaluationResult)> = results
+                .into_iter()
+                .map(|r| {
+                    (
+                        format!("{}\n{}", r.eval_action_name, r.eval_resource_name),
+                        r,
+                    )
+                })
+                .collect();
+            let page = USERS.page(
+                results,
+                |(id, _)| id.as_str(),
+                form.max_items()?,
+                form.optional("Marker"),
+            )?;
+            let members: String = page.items.iter().map(|(_, r)| evaluation_xml(r)).collect();
+            truncated(
+                format!("<EvaluationResults>{members}</EvaluationResults>"),
+                page.next,
+            )
         }
         _ => return Ok(None),
     };
     Ok(Some(result))
+}
+
+/// A page's members followed by `IsTruncated` and, when there is more, the `Marker`.
+fn truncated(members: String, next: Option<String>) -> String {
+    match next {
+        Some(marker) => format!(
+            "{members}<IsTruncated>true</IsTruncated><Marker>{}</Marker>",
+            xml_escape(&marker)
+        ),
+        None => format!("{members}<IsTruncated>false</IsTruncated>"),
+    }
+}
+
+/// One of SimulatePrincipalPolicy's `EvaluationResults`.
+fn evaluation_xml(r: &EvaluationResult) -> String {
+    let statements: String = r
+        .matched_statements
+        .iter()
+        .map(|m| {
+            format!(
+                "<member><SourcePolicyId>{}</SourcePolicyId><SourcePolicyType>{}</SourcePolicyType></member>",
+                xml_escape(&m.source_policy_id),
+                xml_escape(&m.source_policy_type)
+            )
+        })
+        .collect();
+    let missing: String = r
+        .missing_context_values
+        .iter()
+        .map(|k| format!("<member>{}</member>", xml_escape(k)))
+        .collect();
+    format!(
+        "<member><EvalActionName>{}</EvalActionName><EvalResourceName>{}</EvalResourceName><EvalDecision>{}</EvalDecision><MatchedStatements>{statements}</MatchedStatements><MissingContextValues>{missing}</MissingContextValues></member>",
+        xml_escape(&r.eval_action_name),
+        xml_escape(&r.eval_resource_name),
+        r.eval_decision.as_str()
+    )
 }
 
 /// IAM's `User` members.

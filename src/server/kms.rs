@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::json_protocol::{Call, empty, output, unsupported};
 use super::paging;
 use crate::service::Result;
-use crate::service::keys::CreateKey;
+use crate::service::keys::{CreateKey, KeyTag};
 use crate::service::policy::PolicyDocument;
 
 #[derive(Deserialize)]
@@ -62,6 +62,20 @@ struct PutKeyPolicyInput {
     policy: String,
     #[serde(default)]
     bypass_policy_lockout_safety_check: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TagResourceInput {
+    key_id: String,
+    tags: Vec<KeyTag>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UntagResourceInput {
+    key_id: String,
+    tag_keys: Vec<String>,
 }
 
 pub async fn call(call: Call<'_>) -> Result<Value> {
@@ -211,8 +225,22 @@ pub async fn call(call: Call<'_>) -> Result<Value> {
             .await?;
             empty()
         }
-        "TagResource" | "UntagResource" | "ListResourceTags" => {
-            Err(unsupported(call.operation, "the lake's keys carry no tags"))
+        "TagResource" => {
+            let input: TagResourceInput = call.input()?;
+            keys.tag_resource(by, &input.key_id, &input.tags).await?;
+            empty()
+        }
+        "UntagResource" => {
+            let input: UntagResourceInput = call.input()?;
+            keys.untag_resource(by, &input.key_id, &input.tag_keys)
+                .await?;
+            empty()
+        }
+        "ListResourceTags" => {
+            let input: KeyId = call.input()?;
+            let tags = keys.list_resource_tags(by, &input.key_id).await?;
+            let page = call.page(paging::KMS, tags, |t| t.tag_key.as_str())?;
+            marked(json!({ "Tags": page.items }), page.next)
         }
         "Encrypt" | "Decrypt" | "GenerateDataKey" | "GenerateDataKeyWithoutPlaintext" => {
             super::kms_crypto::call(&call).await

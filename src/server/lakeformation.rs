@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use super::dispatch::{ApiRequest, Router};
 use super::errors::{Protocol, service_error};
-use super::rest_json::{self, body, to_value};
+use super::paging::LAKE_FORMATION;
+use super::rest_json::{self, body, page, to_value, with_token};
 use crate::service::access::{
     AssignedTag, DataCellsFilter, DataLakePrincipal, Grant, LfTag, Permission, Resource,
 };
@@ -114,7 +115,15 @@ struct DeleteFilterRequest {
 async fn answer(router: &Router, request: &ApiRequest, operation: &str) -> Result<Option<Value>> {
     let access = &router.services.access;
     let by = &request.principal;
-    let names = Names(router.lake.user_arn_of(""));
+    let names = Names(
+        router
+            .lake
+            .user_arn_of("")
+            .split(':')
+            .nth(4)
+            .unwrap_or_default()
+            .to_string(),
+    );
     let value = match operation {
         "GrantPermissions" | "RevokePermissions" => {
             let r: GrantRequest = body(request, INVALID)?;
@@ -145,14 +154,23 @@ async fn answer(router: &Router, request: &ApiRequest, operation: &str) -> Resul
             if let Some(resource) = r.resource.as_ref().filter(|r| r.table_name().is_none()) {
                 grants.retain(|g| &g.resource == resource);
             }
+            // A grant is one principal's permissions on one resource: that pair is its identity.
             let grants = grants
                 .into_iter()
                 .map(|mut g| {
                     g.principal = names.arn_of(&g.principal);
-                    to_value(&g)
+                    let value = to_value(&g)?;
+                    let id = json!([value["Principal"], value["Resource"]]).to_string();
+                    Ok((id, value))
                 })
                 .collect::<Result<Vec<_>>>()?;
-            json!({ "PrincipalResourcePermissions": grants })
+            let listed = page(request, LAKE_FORMATION, grants, |(id, _)| id.as_str())?;
+            let grants: Vec<Value> = listed.items.into_iter().map(|(_, g)| g).collect();
+            with_token(
+                json!({ "PrincipalResourcePermissions": grants }),
+                LAKE_FORMATION,
+                listed.next,
+            )
         }
         "CreateLFTag" => {
             let r: CreateLfTagRequest = body(request, INVALID)?;
@@ -161,7 +179,12 @@ async fn answer(router: &Router, request: &ApiRequest, operation: &str) -> Resul
         }
         "ListLFTags" => {
             let tags = access.list_lf_tags(by).await?;
-            json!({ "LFTags": to_value(&tags)? })
+            let listed = page(request, LAKE_FORMATION, tags, |t| t.tag_key.as_str())?;
+            with_token(
+                json!({ "LFTags": to_value(&listed.items)? }),
+                LAKE_FORMATION,
+                listed.next,
+            )
         }
         "AddLFTagsToResource" => {
             let r: TagResourceRequest = body(request, INVALID)?;
@@ -218,9 +241,10 @@ async fn answer(router: &Router, request: &ApiRequest, operation: &str) -> Resul
             json!({})
         }
         "ListResources" => {
-            let resources: Vec<Value> = access
-                .list_resources(by)
-                .await?
+            let all = access.list_resources(by).await?;
+            let listed = page(request, LAKE_FORMATION, all, |r| r.resource_arn.as_str())?;
+            let resources: Vec<Value> = listed
+                .items
                 .iter()
                 .map(|r| {
                     json!({
@@ -231,7 +255,11 @@ async fn answer(router: &Router, request: &ApiRequest, operation: &str) -> Resul
                     })
                 })
                 .collect();
-            json!({ "ResourceInfoList": resources })
+            with_token(
+                json!({ "ResourceInfoList": resources }),
+                LAKE_FORMATION,
+                listed.next,
+            )
         }
         "CreateDataCellsFilter" => {
             let r: CreateFilterRequest = body(request, INVALID)?;
@@ -264,8 +292,22 @@ async fn answer(router: &Router, request: &ApiRequest, operation: &str) -> Resul
                 .table
                 .as_ref()
                 .map(|t| (t.database_name.as_str(), t.name.as_str()));
-            let filters = access.list_data_cells_filters(by, table).await?;
-            json!({ "DataCellsFilters": to_value(&filters)? })
+            let filters = access
+                .list_data_cells_filters(by, table)
+                .await?
+                .into_iter()
+                .map(|f| {
+                    let id = json!([f.database_name, f.table_name, f.name]).to_string();
+                    (id, f)
+                })
+                .collect();
+            let listed = page(request, LAKE_FORMATION, filters, |(id, _)| id.as_str())?;
+            let filters: Vec<DataCellsFilter> = listed.items.into_iter().map(|(_, f)| f).collect();
+            with_token(
+                json!({ "DataCellsFilters": to_value(&filters)? }),
+                LAKE_FORMATION,
+                listed.next,
+            )
         }
         "DeleteDataCellsFilter" => {
             let r: DeleteFilterRequest = body(request, INVALID)?;
@@ -280,28 +322,16 @@ async fn answer(router: &Router, request: &ApiRequest, operation: &str) -> Resul
 }
 
 /// Principals on the wire are IAM ARNs (`arn:aws:iam::ACCOUNT:user/NAME`); the lake names its
-/// principals. Identifiers that are not this account's users (`IAM_ALLOWED_PRINCIPALS`,
-/// another account's ARN) pass unchanged, for the service to accept or refuse.
+/// principals. The account is the lake's.
 struct Names(String);
 
 impl Names {
     fn name_of(&self, p: &DataLakePrincipal) -> DataLakePrincipal {
-        let id = &p.data_lake_principal_identifier;
-        DataLakePrincipal {
-            data_lake_principal_identifier: id.strip_prefix(&self.0).unwrap_or(id).to_string(),
-        }
+        p.as_name(&self.0)
     }
 
     fn arn_of(&self, p: &DataLakePrincipal) -> DataLakePrincipal {
-        let id = &p.data_lake_principal_identifier;
-        let is_name = !id.contains(':') && !id.chars().all(|c| c.is_ascii_uppercase() || c == '_');
-        DataLakePrincipal {
-            data_lake_principal_identifier: if is_name {
-                format!("{}{id}", self.0)
-            } else {
-                id.clone()
-            },
-        }
+        p.as_arn(&self.0)
     }
 }
 

@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 
 use super::dispatch::{ApiRequest, Router};
 use super::errors::{Protocol, service_error};
-use super::rest_json::{self, body, to_value};
+use super::paging::{MACIE, MACIE_SMALL};
+use super::rest_json::{self, body, page, to_value, with_token};
 use crate::service::classification::{
     AllowList, ClassificationJob, ClassificationJobSpec, CustomDataIdentifier, Finding,
 };
@@ -141,13 +142,14 @@ async fn answer(router: &Router, request: &ApiRequest, segments: &[&str]) -> Res
             json!({ "customDataIdentifierId": id })
         }
         ["custom-data-identifiers", "list"] if post => {
-            let items: Vec<Value> = macie
-                .list_custom_data_identifiers(by)
-                .await?
+            let all = macie.list_custom_data_identifiers(by).await?;
+            let listed = page(request, MACIE_SMALL, all, |c| c.name.as_str())?;
+            let items: Vec<Value> = listed
+                .items
                 .iter()
                 .map(|c| arn.identifier_summary(c))
                 .collect();
-            json!({ "items": items })
+            with_token(json!({ "items": items }), MACIE_SMALL, listed.next)
         }
         ["custom-data-identifiers", "get"] if post => {
             let r: IdsRequest = body(request, INVALID)?;
@@ -205,9 +207,10 @@ async fn answer(router: &Router, request: &ApiRequest, segments: &[&str]) -> Res
             json!({ "id": id, "arn": arn.of("allow-list", &id) })
         }
         ["allow-lists"] if get => {
-            let lists: Vec<Value> = macie
-                .list_allow_lists(by)
-                .await?
+            let all = macie.list_allow_lists(by).await?;
+            let listed = page(request, MACIE_SMALL, all, |l| l.name.as_str())?;
+            let lists: Vec<Value> = listed
+                .items
                 .iter()
                 .map(|l| {
                     json!({
@@ -219,7 +222,7 @@ async fn answer(router: &Router, request: &ApiRequest, segments: &[&str]) -> Res
                     })
                 })
                 .collect();
-            json!({ "allowLists": lists })
+            with_token(json!({ "allowLists": lists }), MACIE_SMALL, listed.next)
         }
         ["jobs"] if post => {
             let r: CreateJobRequest = body(request, INVALID)?;
@@ -238,20 +241,18 @@ async fn answer(router: &Router, request: &ApiRequest, segments: &[&str]) -> Res
             json!({ "jobId": id, "jobArn": arn.of("classification-job", &id) })
         }
         ["jobs", "list"] if post => {
-            let items: Vec<Value> = macie
-                .list_classification_jobs(by)
-                .await?
-                .iter()
-                .map(|j| arn.job(j, false))
-                .collect();
-            json!({ "items": items })
+            let all = macie.list_classification_jobs(by).await?;
+            let listed = page(request, MACIE, all, |j| j.job_id.as_str())?;
+            let items: Vec<Value> = listed.items.iter().map(|j| arn.job(j, false)).collect();
+            with_token(json!({ "items": items }), MACIE, listed.next)
         }
         ["jobs", id] if get => arn.job(&macie.describe_classification_job(by, id).await?, true),
         ["findings"] if post => {
             let r: ListFindingsRequest = body(request, INVALID)?;
             let job = r.finding_criteria.as_ref().and_then(job_criterion);
             let ids = macie.list_findings(by, job.as_deref()).await?;
-            json!({ "findingIds": ids })
+            let listed = page(request, MACIE, ids, String::as_str)?;
+            with_token(json!({ "findingIds": listed.items }), MACIE, listed.next)
         }
         ["findings", "describe"] if post => {
             let r: GetFindingsRequest = body(request, INVALID)?;

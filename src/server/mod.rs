@@ -14,6 +14,7 @@ mod cloudtrail;
 mod dispatch;
 mod errors;
 mod glue;
+mod glue_crawls;
 mod glue_workflows;
 mod iam;
 mod identity;

@@ -30,6 +30,8 @@ pub enum Members {
     Limit,
     /// `MaxItems` and `Marker` (IAM's query protocol, which reads its form itself).
     MaxItems,
+    /// `maxResults` and `nextToken` (Macie2, in the body or, for its GET lists, the query).
+    CamelMaxResults,
 }
 
 impl Members {
@@ -38,6 +40,7 @@ impl Members {
             Members::MaxResults => ("MaxResults", "NextToken"),
             Members::Limit => ("Limit", "Marker"),
             Members::MaxItems => ("MaxItems", "Marker"),
+            Members::CamelMaxResults => ("maxResults", "nextToken"),
         }
     }
 }
@@ -88,6 +91,31 @@ pub const SECRETS: Paging = Paging {
     default: 100,
     bad_token: "InvalidNextTokenException",
     members: Members::MaxResults,
+};
+
+/// Lake Formation's lists (ListPermissions, ListLFTags, ListDataCellsFilter, ListResources).
+pub const LAKE_FORMATION: Paging = Paging {
+    max: 1000,
+    default: 100,
+    bad_token: "InvalidInputException",
+    members: Members::MaxResults,
+};
+
+/// Macie2's lists (findings, classification jobs, custom data identifiers, allow lists);
+/// ListFindings and ListClassificationJobs take at most 1,000 a page, the others 25.
+pub const MACIE: Paging = Paging {
+    max: 1000,
+    default: 50,
+    bad_token: "ValidationException",
+    members: Members::CamelMaxResults,
+};
+
+/// Macie2's ListCustomDataIdentifiers and ListAllowLists.
+pub const MACIE_SMALL: Paging = Paging {
+    max: 25,
+    default: 25,
+    bad_token: "ValidationException",
+    members: Members::CamelMaxResults,
 };
 
 /// One page of a list and the token for the next, if there is more.

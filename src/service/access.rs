@@ -225,6 +225,38 @@ pub struct DataLakePrincipal {
     pub data_lake_principal_identifier: String,
 }
 
+impl DataLakePrincipal {
+    /// As Lake Formation and the AWS CLI print it: a name of the lake is this account's IAM
+    /// user ARN; an ARN, or a group such as `IAM_ALLOWED_PRINCIPALS`, stays as it is.
+    pub fn as_arn(&self, account: &str) -> DataLakePrincipal {
+        let id = &self.data_lake_principal_identifier;
+        let is_name = !id.contains(':') && !id.chars().all(|c| c.is_ascii_uppercase() || c == '_');
+        DataLakePrincipal {
+            data_lake_principal_identifier: if is_name {
+                format!("arn:aws:iam::{account}:user/{id}")
+            } else {
+                id.clone()
+            },
+        }
+    }
+
+    /// As the lake names it: this account's user ARN is the user's name; anything else (a
+    /// name, another account's ARN) stays, for the service to accept or refuse.
+    pub fn as_name(&self, account: &str) -> DataLakePrincipal {
+        let id = &self.data_lake_principal_identifier;
+        let prefix = format!("arn:aws:iam::{account}:user/");
+        DataLakePrincipal {
+            data_lake_principal_identifier: id.strip_prefix(&prefix).unwrap_or(id).to_string(),
+        }
+    }
+
+    pub fn named(id: &str) -> DataLakePrincipal {
+        DataLakePrincipal {
+            data_lake_principal_identifier: id.to_string(),
+        }
+    }
+}
+
 /// Lake Formation's `PrincipalResourcePermissions`: what one principal holds on one resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]

@@ -86,6 +86,8 @@ codes! {
     EntityAlreadyExists => "EntityAlreadyExists",
     /// IAM's "no such user, policy or attachment".
     NoSuchEntity => "NoSuchEntity",
+    /// IAM's "the user still has what must go first" (access keys, policies).
+    DeleteConflict => "DeleteConflict",
     /// IAM's "this policy document is not valid".
     MalformedPolicyDocument => "MalformedPolicyDocument",
     UnrecognizedClientException => "UnrecognizedClientException",

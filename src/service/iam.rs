@@ -120,6 +120,70 @@ pub struct CallerIdentity {
     pub arn: String,
 }
 
+/// IAM's `EvalDecision`: what the caller's identity policies decide for one action on one
+/// resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum EvalDecision {
+    #[serde(rename = "allowed")]
+    Allowed,
+    #[serde(rename = "explicitDeny")]
+    ExplicitDeny,
+    #[serde(rename = "implicitDeny")]
+    ImplicitDeny,
+}
+
+impl EvalDecision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvalDecision::Allowed => "allowed",
+            EvalDecision::ExplicitDeny => "explicitDeny",
+            EvalDecision::ImplicitDeny => "implicitDeny",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            EvalDecision::Allowed,
+            EvalDecision::ExplicitDeny,
+            EvalDecision::ImplicitDeny,
+        ]
+        .into_iter()
+        .find(|d| d.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+/// The statement that decided, as IAM's `MatchedStatements` names it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MatchedStatement {
+    /// The policy and statement (`inline policy lake-user, statement ReadRaw`).
+    pub source_policy_id: String,
+    /// IAM's `PolicySourceType`: `user` (inline), `aws-managed`, or `none` (a lake admin).
+    pub source_policy_type: String,
+}
+
+/// One action on one resource as `iam simulate-principal-policy` answers it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EvaluationResult {
+    pub eval_action_name: String,
+    pub eval_resource_name: String,
+    pub eval_decision: EvalDecision,
+    pub matched_statements: Vec<MatchedStatement>,
+    /// Condition keys the policies ask for that the simulation was not given (IAM's member; the
+    /// lake's conditions read a missing key as absent, so this stays empty).
+    pub missing_context_values: Vec<String>,
+}
+
+/// What `iam simulate-principal-policy` weighs: the user's identity policies, for each action
+/// on each resource (`*` when none is named), with these condition keys.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Simulation {
+    pub action_names: Vec<String>,
+    pub resource_arns: Vec<String>,
+    pub context: Vec<(String, String)>,
+}
+
 #[async_trait]
 pub trait Iam: Send + Sync {
     /// Who `by` is. Like STS, it needs no permission, but the principal must exist.
@@ -131,6 +195,18 @@ pub trait Iam: Send + Sync {
         admin: bool,
     ) -> Result<PrincipalInfo>;
     async fn list_principals(&self, by: &Principal) -> Result<Vec<PrincipalInfo>>;
+    /// Deletes a user (IAM's DeleteUser): refused with DeleteConflict while it has access
+    /// keys or policies, as IAM refuses; the lake also refuses while it holds Lake Formation
+    /// grants (a user made later with the name would inherit them) or is a lake admin.
+    async fn delete_user(&self, by: &Principal, user: &str) -> Result<()>;
+    /// Weighs `simulation` against the identity policies of `policy_source` (a user's ARN or
+    /// name), by the evaluation the lake enforces every call with.
+    async fn simulate_principal_policy(
+        &self,
+        by: &Principal,
+        policy_source: &str,
+        simulation: &Simulation,
+    ) -> Result<Vec<EvaluationResult>>;
 
     /// Adds or replaces the inline identity policy `policy_name` of `user`.
     async fn put_user_policy(

@@ -160,6 +160,79 @@ pub struct CrawlerRun {
     pub workflow_run_id: Option<String>,
 }
 
+/// A crawl's state in Glue's crawl history (`CrawlerHistoryState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CrawlState {
+    Running,
+    Completed,
+    Failed,
+    Stopped,
+}
+
+impl CrawlState {
+    pub fn of(state: RunState) -> CrawlState {
+        match state {
+            RunState::Starting | RunState::Running => CrawlState::Running,
+            RunState::Succeeded => CrawlState::Completed,
+            RunState::Stopped => CrawlState::Stopped,
+            RunState::Failed | RunState::Timeout => CrawlState::Failed,
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CrawlState> {
+        [
+            CrawlState::Running,
+            CrawlState::Completed,
+            CrawlState::Failed,
+            CrawlState::Stopped,
+        ]
+        .into_iter()
+        .find(|c| c.as_str().eq_ignore_ascii_case(s))
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CrawlState::Running => "RUNNING",
+            CrawlState::Completed => "COMPLETED",
+            CrawlState::Failed => "FAILED",
+            CrawlState::Stopped => "STOPPED",
+        }
+    }
+}
+
+/// One crawl of a crawler, as Glue's ListCrawls answers it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Crawl {
+    pub crawl_id: String,
+    pub state: CrawlState,
+    pub start_time: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<DateTime<Utc>>,
+    pub summary: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+}
+
+impl Crawl {
+    pub fn of(crawl_id: String, run: &CrawlerRun) -> Crawl {
+        Crawl {
+            crawl_id,
+            state: CrawlState::of(run.state),
+            start_time: run.started_on,
+            end_time: run.completed_on,
+            summary: format!(
+                "{} tables created, {} updated, {} partitions added",
+                run.tables_created.len(),
+                run.tables_updated.len(),
+                run.partitions_added
+            ),
+            error_message: run.error_message.clone(),
+        }
+    }
+}
+
 #[async_trait]
 pub trait Jobs: Send + Sync {
     async fn create_job(&self, by: &Principal, def: JobDefinition) -> Result<()>;
@@ -195,6 +268,8 @@ pub trait Jobs: Send + Sync {
         by: &Principal,
         name: &str,
     ) -> Result<(CrawlerDefinition, Option<CrawlerRun>)>;
+    /// Every crawl of crawler `name` the lake keeps, newest first (Glue's ListCrawls).
+    async fn list_crawls(&self, by: &Principal, name: &str) -> Result<Vec<Crawl>>;
     async fn get_crawlers(
         &self,
         by: &Principal,

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::policy::PolicyDocument;
 use super::{Principal, Result};
@@ -106,6 +106,21 @@ pub struct ClientCiphertext {
 /// A client's EncryptionContext: bound to the ciphertext, needed again to decrypt it.
 pub type EncryptionContext = std::collections::BTreeMap<String, String>;
 
+/// The tag on a key that holds its masking data key wrapped by the key itself (base64 of KMS's
+/// ciphertext, about 250 characters, under the 256 a tag value may hold). `hash` and
+/// `tokenize` derive their keys from it wherever it is set (aws/masking.rs makes it on AWS and
+/// on a lake server; the local lake uses it when present), so tokens made through either
+/// backend open with the other.
+pub const MASK_KEY_TAG: &str = "lakectl:mask-key";
+
+/// A KMS key's tag, as KMS names its members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyTag {
+    pub tag_key: String,
+    pub tag_value: String,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct CreateKey {
     pub alias: Option<String>,
@@ -155,6 +170,12 @@ pub trait Keys: Send + Sync {
             "ListKeyRotations is answered by the local lake only",
         ))
     }
+    /// KMS's TagResource: adds `tags`, replacing the value of a key already there.
+    async fn tag_resource(&self, by: &Principal, key: &str, tags: &[KeyTag]) -> Result<()>;
+    /// KMS's UntagResource: removes the tags with these keys (absent ones are no error).
+    async fn untag_resource(&self, by: &Principal, key: &str, tag_keys: &[String]) -> Result<()>;
+    /// KMS's ListResourceTags, by tag key.
+    async fn list_resource_tags(&self, by: &Principal, key: &str) -> Result<Vec<KeyTag>>;
     async fn get_key_policy(&self, by: &Principal, key: &str) -> Result<PolicyDocument>;
     /// Refuses a policy that would lock the caller out of the key unless `bypass_lockout_check`.
     async fn put_key_policy(

@@ -92,6 +92,7 @@ fn value_for(id: &str, path: &[String], scratch: &std::path::Path) -> String {
         "resource_arn" | "data_location" => "s3://secure-datalake/processed/".into(),
         "role_arn" | "role" => "glue-service-role".into(),
         "tokens" | "token" => "tok".into(),
+        "tags" => "TagKey=k,TagValue=v".into(),
         "finding_id" | "finding_ids" | "job_id" => "f0".into(),
         "admins" => "nobody".into(),
         "regex" => "x".into(),

@@ -313,7 +313,7 @@ impl Lake {
         Ok(ids
             .iter()
             .filter_map(|id| self.mask_keys_for(tx, caller, id, "kms:Decrypt").ok())
-            .filter_map(|k| k.token)
+            .flat_map(|k| k.token.into_iter().chain(k.older_token))
             .collect())
     }
 }

@@ -36,6 +36,26 @@ fn the_aws_cli_is_the_principal_its_key_names() {
         "{made}"
     );
     assert_eq!(made["Detail"]["SourceIPAddress"], "127.0.0.1", "{made}");
+
+    // Reads through the server are recorded too, as CloudTrail records management reads; a
+    // read on the lake directly (no key, no address) is not.
+    json_of(&server.aws(&admin, &["glue", "get-databases"]));
+    server.lakectl(&["glue", "get-databases"]);
+    let events = server.lakectl(&["audit", "list", "--principal", "admin"]);
+    let reads: Vec<&serde_json::Value> = events
+        .as_array()
+        .or_else(|| events["Events"].as_array())
+        .expect("a list of events")
+        .iter()
+        .filter(|e| e["EventName"] == "GetDatabases")
+        .collect();
+    assert_eq!(reads.len(), 1, "{events}");
+    assert_eq!(
+        reads[0]["Detail"]["UserIdentity"]["AccessKeyId"],
+        admin.id.as_str(),
+        "{events}"
+    );
+    assert_eq!(reads[0]["Detail"]["ReadOnly"], true, "{events}");
     assert_eq!(server.lakectl(&["audit", "verify"])["Valid"], true);
 }
 

@@ -242,3 +242,58 @@ print(len(acked), len(errors), errors[:5])
     let verified = server.lakectl(&["audit", "verify"]);
     assert_eq!(verified["Valid"], true, "{verified}");
 }
+
+/// Signed request heads (S3 SigV4, the payload's hash signed) for a PUT of `BODY_LEN` bytes to
+/// `lengths/short` and `lengths/long`, made by botocore's own signer: the body is then sent by hand.
+const SIGNED_HEADS: &str = r#"
+import botocore.auth, botocore.awsrequest, botocore.session, hashlib, json, os, urllib.parse
+endpoint = os.environ["ENDPOINT"]
+creds = botocore.session.get_session().get_credentials()
+body = b"x" * 1000
+heads = {}
+for key in ("short", "long"):
+    req = botocore.awsrequest.AWSRequest(method="PUT", url=f"{endpoint}/lengths/{key}", data=body,
+        headers={"x-amz-content-sha256": hashlib.sha256(body).hexdigest()})
+    botocore.auth.S3SigV4Auth(creds, "s3", "us-east-1").add_auth(req)
+    headers = {k: v for k, v in req.headers.items() if k.lower() not in ("content-length", "host")}
+    lines = [f"PUT /lengths/{key} HTTP/1.1", f"Host: {urllib.parse.urlparse(endpoint).netloc}",
+             f"Content-Length: {len(body)}"] + [f"{k}: {v}" for k, v in headers.items()]
+    heads[key] = "\r\n".join(lines) + "\r\n\r\n"
+print(json.dumps(heads))
+"#;
+
+#[test]
+fn a_signed_body_shorter_or_longer_than_its_content_length_stores_nothing_more() {
+    let server = Server::start();
+    let admin = server.keys_for("admin");
+    server.lakectl(&["s3", "mb", "s3://lengths"]);
+    let heads = json_of(&server.python(&admin, SIGNED_HEADS));
+    let body = vec![b'x'; 1000];
+
+    // Shorter: the client stops after 400 of its 1,000 bytes and goes away.
+    let mut short = heads["short"].as_str().unwrap().as_bytes().to_vec();
+    short.extend_from_slice(&body[..400]);
+    let said = raw(&server, &short);
+    assert!(!said.contains(" 200 "), "{said:?}");
+
+    // Longer: the request is the declared 1,000 bytes; what follows is a request of its own,
+    // and not HTTP, so it gets a clear 400.
+    let mut long = heads["long"].as_str().unwrap().as_bytes().to_vec();
+    long.extend_from_slice(&body);
+    long.extend_from_slice(b"GARBAGE THAT IS NOT HTTP\r\n\r\n");
+    let said = raw(&server, &long);
+    assert!(said.starts_with("HTTP/1.1 200"), "{said:?}");
+    assert!(said.contains("HTTP/1.1 400"), "{said:?}");
+
+    let listed = server.lakectl(&["s3api", "list-objects-v2", "--bucket", "lengths"]);
+    let keys: Vec<(&str, u64)> = listed["Contents"]
+        .as_array()
+        .map(|c| {
+            c.iter()
+                .map(|o| (o["Key"].as_str().unwrap(), o["Size"].as_u64().unwrap()))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(keys, [("long", 1000)], "{listed}");
+    assert_eq!(server.lakectl(&["audit", "verify"])["Valid"], true);
+}

@@ -1,6 +1,7 @@
 //! IAM's query protocol through the server: the AWS CLI manages users, policies and access keys
 //! as the README tells users to, and the lake's rules hold on the wire (a principal that is not
-//! an admin cannot make a key for another).
+//! an admin cannot make a key for another); users are deleted as IAM deletes them, and
+//! SimulatePrincipalPolicy answers what the lake then enforces.
 
 use super::{Keys, Server, error_of, json_of};
 
@@ -240,6 +241,13 @@ fn the_aws_cli_manages_users_policies_and_access_keys() {
     let direct = server.lakectl(&["iam", "list-access-keys", "--user-name", "analyst"]);
     assert_eq!(through, direct);
 
+    // A user with a key cannot be deleted (IAM's DeleteConflict): the key goes first.
+    let said = error_of(&server.aws(&admin, &["iam", "delete-user", "--user-name", "analyst"]));
+    assert!(
+        said.contains("DeleteConflict") && said.contains("access keys"),
+        "{said}"
+    );
+
     // Deleted, the key is gone from the list and signs nothing.
     json_of(&server.aws(
         &admin,
@@ -259,6 +267,128 @@ fn the_aws_cli_manages_users_policies_and_access_keys() {
     assert_eq!(listed["AccessKeyMetadata"], serde_json::json!([]));
     let said = error_of(&server.aws(&analyst, &["sts", "get-caller-identity"]));
     assert!(said.contains("InvalidClientTokenId"), "{said}");
+    // With nothing left, the user goes, and is gone.
+    json_of(&server.aws(&admin, &["iam", "delete-user", "--user-name", "analyst"]));
+    let users = json_of(&server.aws(&admin, &["iam", "list-users"]));
+    assert!(
+        !users.to_string().contains("\"analyst\""),
+        "a deleted user is listed: {users}"
+    );
+    let said = error_of(&server.aws(&admin, &["iam", "get-user", "--user-name", "analyst"]));
+    assert!(said.contains("NoSuchEntity"), "{said}");
     let said = error_of(&server.aws(&admin, &["iam", "delete-user", "--user-name", "analyst"]));
-    assert!(said.contains("UnsupportedOperation"), "{said}");
+    assert!(said.contains("NoSuchEntity"), "{said}");
+}
+
+/// The decisions of `simulate-principal-policy` for `analyst` on `resources`, by resource.
+fn simulated(out: &serde_json::Value) -> Vec<(String, String)> {
+    out["EvaluationResults"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no EvaluationResults: {out}"))
+        .iter()
+        .map(|r| {
+            (
+                r["EvalResourceName"].as_str().unwrap().to_string(),
+                r["EvalDecision"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn simulate_principal_policy_answers_what_the_lake_then_enforces() {
+    let server = Server::start();
+    let admin = server.keys_for("admin");
+    let analyst = server.keys_for("analyst");
+    let body = server.file("body.txt");
+    std::fs::write(&body, "x").unwrap();
+    server.lakectl(&["s3", "mb", "s3://raw"]);
+    for key in ["public/a.txt", "secret/a.txt", "other/a.txt"] {
+        server.lakectl(&[
+            "s3",
+            "cp",
+            body.to_str().unwrap(),
+            &format!("s3://raw/{key}"),
+        ]);
+    }
+    let document = r#"{"Version":"2012-10-17","Statement":[
+        {"Sid":"ReadRaw","Effect":"Allow","Action":"s3:GetObject","Resource":["arn:aws:s3:::raw/public/*","arn:aws:s3:::raw/secret/*"]},
+        {"Sid":"NoSecrets","Effect":"Deny","Action":"s3:GetObject","Resource":"arn:aws:s3:::raw/secret/*"}]}"#;
+    server.lakectl(&[
+        "iam",
+        "put-user-policy",
+        "--user-name",
+        "analyst",
+        "--policy-name",
+        "read-raw",
+        "--policy-document",
+        document,
+    ]);
+    let account = json_of(&server.aws(&admin, &["sts", "get-caller-identity"]))["Account"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let source = format!("arn:aws:iam::{account}:user/analyst");
+    let resources = [
+        "arn:aws:s3:::raw/public/a.txt",
+        "arn:aws:s3:::raw/secret/a.txt",
+        "arn:aws:s3:::raw/other/a.txt",
+    ];
+    let mut args = vec![
+        "iam",
+        "simulate-principal-policy",
+        "--policy-source-arn",
+        &source,
+        "--action-names",
+        "s3:GetObject",
+        "--resource-arns",
+    ];
+    args.extend(resources);
+    let wire = json_of(&server.aws(&admin, &args));
+    let expected: Vec<(String, String)> = resources
+        .iter()
+        .zip(["allowed", "explicitDeny", "implicitDeny"])
+        .map(|(r, d)| (r.to_string(), d.to_string()))
+        .collect();
+    assert_eq!(simulated(&wire), expected, "{wire}");
+    let denied_by = &wire["EvaluationResults"][1]["MatchedStatements"][0];
+    assert!(
+        denied_by["SourcePolicyId"]
+            .as_str()
+            .is_some_and(|s| s.contains("read-raw") && s.contains("NoSecrets")),
+        "{wire}"
+    );
+    assert_eq!(denied_by["SourcePolicyType"], "user", "{wire}");
+    // lakectl on the lake answers the same.
+    let local = server.lakectl(&args);
+    assert_eq!(simulated(&local), expected, "{local}");
+
+    // What the simulation said is what the lake does when the analyst asks.
+    let down = server.file("down.txt");
+    for (key, allowed) in [("public", true), ("secret", false), ("other", false)] {
+        let out = server.aws(
+            &analyst,
+            &[
+                "s3",
+                "cp",
+                &format!("s3://raw/{key}/a.txt"),
+                down.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(out.status.success(), allowed, "{key}: {out:?}");
+    }
+
+    // Simulating needs iam:SimulatePrincipalPolicy: the analyst may not ask about the admin.
+    let said = error_of(&server.aws(
+        &analyst,
+        &[
+            "iam",
+            "simulate-principal-policy",
+            "--policy-source-arn",
+            &format!("arn:aws:iam::{account}:user/admin"),
+            "--action-names",
+            "s3:GetObject",
+        ],
+    ));
+    assert!(said.contains("AccessDenied"), "{said}");
 }

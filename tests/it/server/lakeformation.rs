@@ -150,13 +150,32 @@ fn the_aws_cli_grants_lists_and_tags_through_the_server() {
     ));
     assert!(said.contains("InvalidInputException"), "{said}");
 
-    // lakectl's AWS backend through the server lists what lakectl on the lake lists (the server
-    // names principals by ARN, as Lake Formation does).
-    let through = json_of(&server.lakectl_client(&admin, &["lakeformation", "list-permissions"]));
+    // lakectl's AWS backend through the server prints what lakectl on the lake prints:
+    // principals as IAM ARNs, as Lake Formation and the AWS CLI print them.
+    for command in [
+        &["lakeformation", "list-permissions"][..],
+        &["lakeformation", "get-data-lake-settings"],
+    ] {
+        let through = json_of(&server.lakectl_client(&admin, command));
+        let direct = server.lakectl(command);
+        assert_eq!(through, direct, "{command:?}");
+    }
     let direct = server.lakectl(&["lakeformation", "list-permissions"]);
-    let prefix = arn("");
-    let through = through.to_string().replace(&prefix, "");
-    assert_eq!(serde_json::from_str::<Value>(&through).unwrap(), direct);
+    assert!(holders(&direct).contains(&arn("analyst")), "{direct}");
+    let admins = server.lakectl(&["lakeformation", "get-data-lake-settings"]);
+    assert_eq!(
+        admins["DataLakeSettings"]["DataLakeAdmins"][0]["DataLakePrincipalIdentifier"],
+        arn("admin"),
+        "{admins}"
+    );
+    // The ARN it prints is what the CLI takes back, on the lake too.
+    let by_arn = server.lakectl(&[
+        "lakeformation",
+        "list-permissions",
+        "--principal",
+        &arn("analyst"),
+    ]);
+    assert_eq!(holders(&by_arn), [arn("analyst")], "{by_arn}");
 
     // LF-tags: defined, put on a column, read back on the column.
     json_of(&server.aws(

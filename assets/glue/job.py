@@ -119,8 +119,18 @@ def value_text(value):
     if isinstance(value, decimal.Decimal):
         return format(value, "f")
     if isinstance(value, datetime.datetime):
-        text = value.replace(tzinfo=None).isoformat()
-        return text + ("Z" if value.tzinfo is not None else "")
+        # Arrow: seconds always, a fraction in groups of three digits only when there is one,
+        # and Z for a zoned value (Spark hands zoned values over in UTC).
+        zone = ""
+        if value.tzinfo is not None:
+            value, zone = value.astimezone(datetime.timezone.utc).replace(tzinfo=None), "Z"
+        text = "%04d-%02d-%02dT%02d:%02d:%02d" % (value.year, value.month, value.day,
+                                                  value.hour, value.minute, value.second)
+        if value.microsecond % 1000:
+            text += ".%06d" % value.microsecond
+        elif value.microsecond:
+            text += ".%03d" % (value.microsecond // 1000)
+        return text + zone
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, bytes):
@@ -157,7 +167,8 @@ def folder(url):
 
 
 def sniff(head, name):
-    """The format of an object from its first bytes, as lakectl's engine tells it."""
+    """The format of an object from its first bytes, as lakectl's engine tells it; for CSV,
+    with its header line, so objects are read with their own header."""
     if head.startswith(b"\x1f\x8b"):
         if not name.lower().endswith(".gz"):
             raise ValueError("%s is gzip but not named .gz: Spark decompresses by name" % name)
@@ -173,7 +184,7 @@ def sniff(head, name):
         return "json-array"
     if text.startswith(b"{"):
         return "json"
-    return "csv"
+    return "csv", head.split(b"\n", 1)[0].rstrip(b"\r")
 
 
 class S3Objects:
@@ -285,17 +296,16 @@ def column(name):
 
 
 def csv_frame(spark, paths):
-    """CSV with a header, RFC 4180 quotes (a doubled quote, newlines inside quotes), every cell
-    text; names trimmed as lakectl trims them. Objects are read by header, so columns meet by
-    name, not position. A row of the wrong length is corrupt."""
+    """CSV objects of one header: RFC 4180 quotes (a doubled quote, newlines inside quotes),
+    every cell text, names trimmed as lakectl trims them. A row of the wrong length is
+    corrupt."""
     reader = spark.read.options(header="true", multiLine="true", escape='"', mode="PERMISSIVE",
                                 columnNameOfCorruptRecord=CORRUPT, enforceSchema="false")
     names = reader.csv(paths).columns
     schema = T.StructType([T.StructField(n, T.StringType()) for n in names]
                           + [T.StructField(CORRUPT, T.StringType())])
     frame = reader.schema(schema).csv(paths)
-    frame = frame.select(*[column(n).alias(n.strip()) for n in names], column(CORRUPT))
-    return typed_csv(frame)
+    return frame.select(*[column(n).alias(n.strip()) for n in names], column(CORRUPT))
 
 
 def typed_csv(frame):
@@ -358,17 +368,25 @@ def read_dataset(spark, objects, paths):
     by_format = {}
     for p in paths:
         by_format.setdefault(sniff(objects.head(p, 4096), p), []).append(p)
-    frames = []
-    for fmt, group in sorted(by_format.items()):
-        if fmt == "csv":
-            frame = csv_frame(spark, group)
-        elif fmt == "parquet":
+    frames, texts = [], []
+    for fmt, group in sorted(by_format.items(), key=repr):
+        if isinstance(fmt, tuple):  # ("csv", its header line)
+            # Objects with different headers meet by column name; all are typed together.
+            texts.append(csv_frame(spark, group))
+            continue
+        if fmt == "parquet":
             frame = spark.read.parquet(*group).withColumn(CORRUPT, F.lit(None).cast("string"))
         else:
             frame = json_frame(spark, group, fmt == "json-array")
-        # Where a corrupt record came from, taken while the scan still knows.
-        frames.append(frame.withColumn(
-            OBJECT, F.when(column(CORRUPT).isNotNull(), F.input_file_name())))
+        frames.append(frame)
+    if texts:
+        text = texts[0]
+        for other in texts[1:]:
+            text = text.unionByName(other, allowMissingColumns=True)
+        frames.append(typed_csv(text))
+    # Where a corrupt record came from, taken while the scan still knows.
+    frames = [f.withColumn(OBJECT, F.when(column(CORRUPT).isNotNull(), F.input_file_name()))
+              for f in frames]
     fields = {}
     for frame in frames:
         for f in frame.schema.fields:

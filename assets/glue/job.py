@@ -391,7 +391,8 @@ def read_dataset(spark, objects, paths):
     for frame in frames:
         for f in frame.schema.fields:
             if f.name not in (CORRUPT, OBJECT):
-                fields[f.name] = widen(fields[f.name], f.dataType) if f.name in fields else f.dataType
+                known = fields.get(f.name)
+                fields[f.name] = f.dataType if known is None else widen(known, f.dataType)
     aligned = []
     for frame in frames:
         types = {f.name: f.dataType for f in frame.schema.fields}
@@ -439,7 +440,8 @@ def masking(frame, masks, keys):
                     columns.append(pa.nulls(batch.num_rows, values.type))
                 else:
                     columns.append(pa.array(
-                        [mask_value(operator, value_text(v), keys, cipher) for v in values.to_pylist()],
+                        [mask_value(operator, value_text(v), keys, cipher)
+                         for v in values.to_pylist()],
                         pa.string()))
             yield pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
 
@@ -461,7 +463,8 @@ def run_dataset(spark, dataset, keys, dedup, run_id):
     previous = [u for u in outputs.list(target) if not own(u)]
 
     frame = read_dataset(spark, objects, paths)
-    masking(frame.drop(CORRUPT, OBJECT), dataset["masks"], keys)  # a missing column fails before any read
+    # A mask whose column the data lacks fails the run before anything is written.
+    masking(frame.drop(CORRUPT, OBJECT), dataset["masks"], keys)
     # Held in memory only (no spill of plaintext to the workers' disks): read once, then
     # counted, quarantined and written from the cache.
     frame = frame.persist(StorageLevel.MEMORY_ONLY)

@@ -536,3 +536,59 @@ async fn the_glue_script_on_spark_gives_what_lakectl_gives() {
     let opened = s.keys.detokenize(&a, &alias, &[token]).await.unwrap();
     assert_eq!(opened, [Some("4000 0566 5566 5556".to_string())]);
 }
+
+/// The script's text of a double is Arrow's (what lakectl hashes), for doubles of every
+/// magnitude, not only the few the Spark test holds: the script's Spark-free part, run alone.
+#[test]
+fn the_scripts_text_of_a_double_is_arrows() {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut values = vec![0.0, -0.0, 1.0, 0.1, 1e-5, 1e-6, 1e15, 1e16, 1e17, 5e-324, f64::MAX];
+    while values.len() < 3000 {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let v = f64::from_bits(state);
+        if v.is_finite() {
+            values.push(v);
+            // Round numbers near the layout's edges, too.
+            values.push(((state >> 11) % 100_000) as f64 * 10f64.powi((state % 44) as i32 - 22));
+        }
+    }
+    // The template's part before Spark, with an empty plan.
+    let script = include_str!("../../../assets/glue/job.py")
+        .split("# Everything above runs without Spark")
+        .next()
+        .unwrap()
+        .replace("@@PLAN@@", &B64.encode("{}"));
+    let program = format!(
+        "{script}\nimport struct, sys\nfor h in sys.stdin.read().split():\n    print(value_text(struct.unpack('>d', bytes.fromhex(h))[0]))"
+    );
+    let mut child = Command::new(venv_bin("python"))
+        .args(["-c", &program])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input: Vec<String> = values
+        .iter()
+        .map(|v| format!("{:016x}", v.to_bits()))
+        .collect();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.join("\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let python: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let doubles: ArrayRef = Arc::new(Float64Array::from(values.clone()));
+    let arrow = arrow::compute::cast(&doubles, &DataType::Utf8).unwrap();
+    let arrow = arrow.as_any().downcast_ref::<StringArray>().unwrap();
+    assert_eq!(python.len(), values.len());
+    for (i, text) in python.iter().enumerate() {
+        assert_eq!(text, arrow.value(i), "{:e}", values[i]);
+    }
+}

@@ -1,9 +1,10 @@
 """Runs lakectl's generated Glue scripts on one local Spark (local[2]), one after another, as
-Glue runs a script: `sys.argv` holds Glue's arguments (--JOB_NAME, and the reserved --JOB_RUN_ID
-Glue adds). Reads a JSON list of {"script", "argv", "list"} on stdin; prints one line per run, RESULT
-and JSON: {"ok": true} or {"ok": false, "error": ...}, with "files": the files under each
-directory of "list" after the run (Hadoop's .crc files left out). One SparkSession serves every run (the script
-takes it with SparkContext.getOrCreate), so the JVM starts once."""
+Glue runs a script: `sys.argv` holds Glue's arguments (--JOB_NAME, and the reserved
+--JOB_RUN_ID Glue adds). Reads a JSON list of {"script", "argv", "list"} on stdin; prints one
+line per run, RESULT and JSON: {"ok": true} or {"ok": false, "error": ...}, with "files": the
+files under each directory of "list" after the run (Hadoop's .crc files left out). One
+SparkSession serves every run (the script takes it with SparkContext.getOrCreate), so the JVM
+starts once."""
 
 import json
 import os

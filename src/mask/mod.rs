@@ -216,7 +216,11 @@ mod tests {
                 .contains("partial:N")
         );
         assert_eq!(Operator::parse("partial:4").unwrap(), Operator::Partial(4));
-        for op in [Operator::Partial(4), Operator::GeneralizeDate, Operator::Hash] {
+        for op in [
+            Operator::Partial(4),
+            Operator::GeneralizeDate,
+            Operator::Hash,
+        ] {
             assert_eq!(Operator::parse(&op.name()), Ok(op));
         }
         assert_eq!(Operator::parse(" Hash ").unwrap().name(), "hash");

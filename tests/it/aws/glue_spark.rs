@@ -98,7 +98,11 @@ fn parquet_input() -> Vec<u8> {
         Field::new("amount", DataType::Float64, true),
         Field::new("zip", DataType::Utf8, true),
         Field::new("active", DataType::Boolean, true),
-        Field::new("seen", DataType::Timestamp(TimeUnit::Microsecond, None), true),
+        Field::new(
+            "seen",
+            DataType::Timestamp(TimeUnit::Microsecond, None),
+            true,
+        ),
     ]));
     let columns: Vec<ArrayRef> = vec![
         Arc::new(Int64Array::from(vec![30, 31, 32])),
@@ -168,7 +172,11 @@ fn definition(name: &str, bucket: &str, case: &str, config: &str, here: bool) ->
             .map(|(c, op)| MaskRule {
                 column: c.to_string(),
                 // Any spelling lakectl accepts reaches the script as the one it knows.
-                operator: if here { op.to_string() } else { format!(" {}", op.to_uppercase()) },
+                operator: if here {
+                    op.to_string()
+                } else {
+                    format!(" {}", op.to_uppercase())
+                },
             })
             .collect(),
         from_findings: None,
@@ -250,6 +258,8 @@ fn run_on_spark(runs: &Value) -> Vec<Value> {
     let mut child = Command::new(&python)
         .arg(here.join("run_scripts.py"))
         .env("PYTHONPATH", &here)
+        // No __pycache__ left in the source tree.
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("PYSPARK_PYTHON", &python)
         .env("PYSPARK_DRIVER_PYTHON", &python)
         .env("AWS_ENDPOINT_URL", &moto().url)
@@ -319,9 +329,16 @@ async fn the_glue_script_on_spark_gives_what_lakectl_gives() {
     // The same objects on moto (for lakectl's engine) and in local folders (for Spark).
     for (case, files) in cases() {
         for (file, bytes) in files {
-            put(&s, &a, &bucket, &format!("{case}/raw/{file}"), &bytes, kms(&alias))
-                .await
-                .unwrap();
+            put(
+                &s,
+                &a,
+                &bucket,
+                &format!("{case}/raw/{file}"),
+                &bytes,
+                kms(&alias),
+            )
+            .await
+            .unwrap();
             let path = root.join(case).join("raw").join(file);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, &bytes).unwrap();
@@ -351,7 +368,10 @@ async fn the_glue_script_on_spark_gives_what_lakectl_gives() {
         for key in keys.iter().filter(|k| !k.contains("/_lakectl/")) {
             let body = get(&s, &a, &bucket, key).await.unwrap();
             if key.contains("/_errors/") {
-                quarantined += body.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count();
+                quarantined += body
+                    .split(|b| *b == b'\n')
+                    .filter(|l| !l.is_empty())
+                    .count();
             } else {
                 parquet.push(body);
             }
@@ -453,7 +473,11 @@ async fn the_glue_script_on_spark_gives_what_lakectl_gives() {
     let (first, second) = (listed(&results[0]), listed(&results[1]));
     let (first, second) = (&first[..], &second[..]);
     let parts = |files: &[String]| -> Vec<String> {
-        files.iter().filter(|f| f.starts_with("part-")).cloned().collect()
+        files
+            .iter()
+            .filter(|f| f.starts_with("part-"))
+            .cloned()
+            .collect()
     };
     assert!(!parts(first).is_empty(), "{first:?}");
     assert!(!parts(second).is_empty(), "{second:?}");
@@ -542,9 +566,23 @@ async fn the_glue_script_on_spark_gives_what_lakectl_gives() {
 #[test]
 fn the_scripts_text_of_a_double_is_arrows() {
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut values = vec![0.0, -0.0, 1.0, 0.1, 1e-5, 1e-6, 1e15, 1e16, 1e17, 5e-324, f64::MAX];
+    let mut values = vec![
+        0.0,
+        -0.0,
+        1.0,
+        0.1,
+        1e-5,
+        1e-6,
+        1e15,
+        1e16,
+        1e17,
+        5e-324,
+        f64::MAX,
+    ];
     while values.len() < 3000 {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let v = f64::from_bits(state);
         if v.is_finite() {
             values.push(v);

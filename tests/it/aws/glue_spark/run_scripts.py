@@ -14,9 +14,14 @@ import traceback
 from pyspark import SparkConf
 from pyspark.context import SparkContext
 
+# Tuned for many tiny jobs on a busy machine (the script's results do not depend on it): no
+# UI, two shuffle partitions, the JVM's quick compiler only, no code generation or adaptive
+# planning (compiling each tiny query costs more than running it).
 conf = (SparkConf().setMaster("local[2]").setAppName("lakectl-glue-tests")
         .set("spark.ui.enabled", "false").set("spark.sql.shuffle.partitions", "2")
-        .set("spark.driver.memory", "1g").set("spark.sql.session.timeZone", "UTC"))
+        .set("spark.driver.memory", "1g").set("spark.sql.session.timeZone", "UTC")
+        .set("spark.driver.extraJavaOptions", "-XX:+UseSerialGC -XX:TieredStopAtLevel=1")
+        .set("spark.sql.codegen.wholeStage", "false").set("spark.sql.adaptive.enabled", "false"))
 sc = SparkContext.getOrCreate(conf)
 sc.setLogLevel("ERROR")
 

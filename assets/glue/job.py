@@ -362,28 +362,50 @@ def widen(a, b):
     return T.StringType()
 
 
+def first_keys(head):
+    """The keys of the first JSON object in an object's first bytes, in their order (Spark
+    sorts a JSON schema's columns; lakectl keeps them as they come); none if it is cut off."""
+    text = zlib.decompressobj(31).decompress(head) if head.startswith(b"\x1f\x8b") else head
+    start = text.find(b"{")
+    try:
+        keys = json.JSONDecoder(object_pairs_hook=lambda pairs: [k for k, _ in pairs])
+        return keys.raw_decode(text[start:].decode("utf-8", "ignore"))[0] if start >= 0 else []
+    except ValueError:
+        return []
+
+
 def read_dataset(spark, objects, paths):
     """Every object of a source in one frame of the merged schema, the corrupt records
-    marked in CORRUPT (null for rows)."""
-    by_format = {}
+    marked in CORRUPT (null for rows); columns in the order lakectl's engine gives them."""
+    by_format, order = {}, {}
     for p in paths:
-        by_format.setdefault(sniff(objects.head(p, 4096), p), []).append(p)
+        head = objects.head(p, 4096)
+        fmt = sniff(head, p)
+        by_format.setdefault(fmt, []).append(p)
+        if fmt in ("json", "json-array") and fmt not in order:
+            order[fmt] = first_keys(head)
     frames, texts = [], []
-    for fmt, group in sorted(by_format.items(), key=repr):
+    for fmt, group in by_format.items():  # in the order of the objects
         if isinstance(fmt, tuple):  # ("csv", its header line)
-            # Objects with different headers meet by column name; all are typed together.
+            # Objects with different headers meet by column name; all are typed together,
+            # in the place of the first.
+            if not texts:
+                frames.append(None)
             texts.append(csv_frame(spark, group))
             continue
         if fmt == "parquet":
             frame = spark.read.parquet(*group).withColumn(CORRUPT, F.lit(None).cast("string"))
         else:
             frame = json_frame(spark, group, fmt == "json-array")
+            known = [k for k in order[fmt] if k in frame.columns]
+            frame = frame.select(*[column(n) for n in known],
+                                 *[column(n) for n in frame.columns if n not in known])
         frames.append(frame)
     if texts:
         text = texts[0]
         for other in texts[1:]:
             text = text.unionByName(other, allowMissingColumns=True)
-        frames.append(typed_csv(text))
+        frames[frames.index(None)] = typed_csv(text)
     # Where a corrupt record came from, taken while the scan still knows.
     frames = [f.withColumn(OBJECT, F.when(column(CORRUPT).isNotNull(), F.input_file_name()))
               for f in frames]

@@ -5,6 +5,13 @@
 //!
 //! `--from-findings` is resolved when the job is created: the Macie findings of that job name the
 //! columns, and the plan fixes them (the local lake reads the findings at each run instead).
+//!
+//! The job runs on Glue 5.0 (Spark 3.5, Python 3.11), the line `tests/it/aws/glue_spark.rs` runs
+//! the script on. Tokens need `cryptography`, which Glue does not preinstall: a job that
+//! tokenizes asks for it, pinned, in `--additional-python-modules` (Glue installs it from PyPI;
+//! a job without internet access gets the wheel from S3 instead: upload
+//! `cryptography-VERSION-cp39-abi3-manylinux_2_34_x86_64.whl` and put its `s3://` URL in that
+//! argument with `glue update-job`).
 
 use std::collections::BTreeMap;
 
@@ -29,6 +36,11 @@ use crate::service::{Code, Principal, Progress, Result, ServiceError};
 
 /// The template every Glue job's script is made from.
 const SCRIPT_TEMPLATE: &str = include_str!("../../assets/glue/job.py");
+/// The Glue version the script is written for and tested on (Spark 3.5, Python 3.11).
+const GLUE_VERSION: &str = "5.0";
+/// What a job that tokenizes installs on Glue for AES-GCM-SIV: the version the tests run.
+const TOKEN_MODULE: &str = "cryptography==50.0.2";
+
 /// What the generated script does, made concrete: it reads this and nothing else.
 #[derive(Debug, Serialize)]
 pub(super) struct Plan {
@@ -39,6 +51,9 @@ pub(super) struct Plan {
     pub kms_key_arn: Option<String>,
     /// Set when an operator needs the masking keys (see masking.rs).
     pub wrapped_mask_key: Option<String>,
+    /// The region of the key and the buckets: the script's clients use it, not the
+    /// environment's.
+    pub region: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -46,6 +61,15 @@ pub(super) struct PlanDataset {
     pub source: String,
     pub target: String,
     pub masks: Vec<(String, String)>,
+}
+
+/// The masks of a plan, each operator in its one spelling (`Hash ` is `hash`), so the script
+/// never meets a name lakectl accepted and it would not.
+fn canonical_masks(rules: &[(String, String)]) -> Result<Vec<(String, String)>> {
+    Ok(parse_masks(rules)?
+        .into_iter()
+        .map(|(c, op)| (c, op.name()))
+        .collect())
 }
 
 pub(super) fn parse_masks(rules: &[(String, String)]) -> Result<Vec<(String, Operator)>> {
@@ -108,7 +132,7 @@ impl Aws {
                         )
                     })
                     .collect::<Vec<_>>();
-                parse_masks(&masked)?;
+                let masked = canonical_masks(&masked)?;
                 let tokenized = columns
                     .keys()
                     .map(|c| (c.clone(), "tokenize".to_string()))
@@ -133,7 +157,7 @@ impl Aws {
                 .iter()
                 .map(|m| (m.column.clone(), m.operator.clone()))
                 .collect();
-            parse_masks(&masks)?;
+            let masks = canonical_masks(&masks)?;
             datasets.push(PlanDataset {
                 source: def.source.clone(),
                 target: def.target.clone(),
@@ -159,6 +183,7 @@ impl Aws {
             metrics: format!("s3://{target_bucket}/{target_prefix}_lakectl/metrics/"),
             kms_key_arn,
             wrapped_mask_key,
+            region: self.region.clone(),
         })
     }
 
@@ -276,7 +301,13 @@ impl Jobs for Aws {
         )
         .await?;
         let definition = serde_json::to_string(&def).expect("a job definition always serializes");
-        self.glue
+        let tokenizes = plan
+            .datasets
+            .iter()
+            .flat_map(|d| &d.masks)
+            .any(|(_, op)| op == "tokenize");
+        let mut create = self
+            .glue
             .create_job()
             .name(&def.name)
             .description(format!(
@@ -295,13 +326,17 @@ impl Jobs for Aws {
                     .script_location(format!("s3://{bucket}/{script_key}"))
                     .build(),
             )
-            .glue_version("4.0")
+            .glue_version(GLUE_VERSION)
             .worker_type(WorkerType::G1X)
             .number_of_workers(2)
             .set_security_configuration(def.security_configuration.clone())
             .set_timeout(def.timeout_minutes.map(|t| t as i32))
             .default_arguments("--job-language", "python")
-            .default_arguments(DEFINITION_ARGUMENT, definition)
+            .default_arguments(DEFINITION_ARGUMENT, definition);
+        if tokenizes {
+            create = create.default_arguments("--additional-python-modules", TOKEN_MODULE);
+        }
+        create
             .send()
             .await
             .map_err(|e| aws_error("glue:CreateJob", e))?;

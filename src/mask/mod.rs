@@ -115,6 +115,18 @@ impl Operator {
         })
     }
 
+    /// The operator's one spelling, which `parse` gives back: what plans for other engines carry.
+    pub fn name(self) -> String {
+        match self {
+            Operator::Redact => "redact".into(),
+            Operator::Partial(n) => format!("partial:{n}"),
+            Operator::Null => "null".into(),
+            Operator::Hash => "hash".into(),
+            Operator::Tokenize => "tokenize".into(),
+            Operator::GeneralizeDate => "generalize-date".into(),
+        }
+    }
+
     pub fn needs_keys(self) -> bool {
         matches!(self, Operator::Hash | Operator::Tokenize)
     }
@@ -252,6 +264,14 @@ mod tests {
                 .contains("partial:N")
         );
         assert_eq!(Operator::parse("partial:4").unwrap(), Operator::Partial(4));
+        for op in [
+            Operator::Partial(4),
+            Operator::GeneralizeDate,
+            Operator::Hash,
+        ] {
+            assert_eq!(Operator::parse(&op.name()), Ok(op));
+        }
+        assert_eq!(Operator::parse(" Hash ").unwrap().name(), "hash");
     }
 
     #[test]

@@ -292,6 +292,7 @@ async fn a_job_is_a_generated_script_kept_encrypted_beside_it() {
         .expect("counts go beside the output");
     let dict = script
         .lines()
+        .map(str::trim_start)
         .find(|l| l.starts_with("metrics = {"))
         .expect("the script keeps its counts in one dict");
     let counts = run_python(

@@ -8,6 +8,7 @@
 mod catalog;
 mod console;
 mod edges;
+mod glue_spark;
 mod iam;
 mod in_lakectl;
 mod mocked;
@@ -32,13 +33,18 @@ use lakectl::service::storage::CreateBucket;
 
 /// What the venv holds, pinned to versions that resolve together: moto the tests were written
 /// against, and the clients the server tests drive. awscli v1 and boto3 each pin a botocore
-/// range; these two share botocore 1.44.8, which moto accepts.
+/// range; these two share botocore 1.44.8, which moto accepts. pyspark is Glue 5.0's Spark
+/// (3.5.4; Python 3.11 and Java 17, as on these machines), for running the generated Glue
+/// script (glue_spark.rs); cryptography is the version a tokenizing Glue job installs.
 const PACKAGES: &[&str] = &[
     "moto[server]==5.2.5",
     "awscli==1.46.3",
     "boto3==1.44.8",
     "botocore==1.44.8",
     "pyarrow==26.0.1",
+    "cryptography==50.0.2",
+    "pyspark==3.5.4",
+    "pandas==2.2.3",
 ];
 pub const REGION: &str = "eu-west-1";
 pub const ACCOUNT: &str = "123456789012";

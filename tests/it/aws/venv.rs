@@ -1,5 +1,6 @@
 //! The test venv's real clients: the server tests drive the AWS CLI v1, boto3 and pyarrow from
-//! it, so a venv that lacks one (an old marker, a failed install) fails here, plainly, first.
+//! it, the Glue script's tests pyspark and cryptography, so a venv that lacks one (an old
+//! marker, a failed install) fails here, plainly, first.
 
 use std::process::Command;
 
@@ -33,14 +34,20 @@ fn the_venv_has_the_aws_cli_boto3_and_pyarrow() {
     let out = Command::new(venv_bin("python"))
         .args([
             "-c",
-            "import boto3, pyarrow; print(boto3.__version__, pyarrow.__version__)",
+            "import boto3, cryptography, pyarrow, pyspark; print(boto3.__version__, pyarrow.__version__, pyspark.__version__, cryptography.__version__)",
         ])
         .output()
         .expect("the venv has python");
     assert!(out.status.success(), "{out:?}");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
-        format!("{} {}", pinned("boto3"), pinned("pyarrow"))
+        format!(
+            "{} {} {} {}",
+            pinned("boto3"),
+            pinned("pyarrow"),
+            pinned("pyspark"),
+            pinned("cryptography")
+        )
     );
 }
 

@@ -140,6 +140,26 @@ impl Lake {
         Ok(())
     }
 
+    /// The primary key a DMS task recorded for the table folder `prefix` of `bucket` (where
+    /// its full load and change files are), if a task writes there.
+    pub(in crate::local) fn dms_table_key(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Option<Vec<String>>> {
+        let text: Option<String> = self.meta.read(|tx| {
+            Ok(tx
+                .query_row(
+                    "SELECT columns FROM dms_table_keys WHERE bucket = ?1 AND prefix = ?2",
+                    params![bucket, prefix],
+                    |r| r.get(0),
+                )
+                .optional()?)
+        })?;
+        text.map(|t| serde_json::from_str(&t).map_err(|e| ServiceError::internal(e.to_string())))
+            .transpose()
+    }
+
     fn task_call(&self, operation: &'static str, id: &str) -> Call {
         let ident = id.rsplit(':').next().unwrap_or(id);
         Call::new("dms", operation, id).on(self.dms_arn("task", ident))

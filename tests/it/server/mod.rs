@@ -5,6 +5,7 @@
 mod auth;
 mod backend;
 mod client;
+mod dms;
 mod console;
 mod faults;
 mod iam;

@@ -12,8 +12,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
+use arrow::array::{Array, ArrayRef, StringArray};
 use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
 
 use super::budget::{Exceeded, Limit};
@@ -25,15 +26,15 @@ pub const OP: &str = "Op";
 
 /// Whether `key`'s file name is a full-load file (`LOAD00000001.csv`, `.parquet`, ...).
 pub fn is_full_load(key: &str) -> bool {
-    key.rsplit('/').next().is_some_and(|f| f.starts_with("LOAD"))
+    key.rsplit('/')
+        .next()
+        .is_some_and(|f| f.starts_with("LOAD"))
 }
 
 /// DMS's files in the order they apply: full-load files first, then change files, each in
 /// name order (DMS names change files by time, then a sequence number).
 pub fn apply_order(keys: &mut [String]) {
-    keys.sort_by(|a, b| {
-        (!is_full_load(a), a.as_str()).cmp(&(!is_full_load(b), b.as_str()))
-    });
+    keys.sort_by(|a, b| (!is_full_load(a), a.as_str()).cmp(&(!is_full_load(b), b.as_str())));
 }
 
 /// The schema read (the table's columns and `Op`) and the schema written (without `Op`).
@@ -138,7 +139,11 @@ impl State {
         let mut kept = false;
         for row in 0..batch.num_rows() {
             let key = rows.row(row).as_ref().to_vec();
-            let op = if ops.is_null(row) { "I" } else { ops.value(row) };
+            let op = if ops.is_null(row) {
+                "I"
+            } else {
+                ops.value(row)
+            };
             match op {
                 "I" | "U" => {
                     kept = true;
@@ -227,8 +232,8 @@ impl State {
                 b.num_rows(),
             )];
             columns.extend(b.columns().iter().cloned());
-            let batch = RecordBatch::try_new(read_schema, columns)
-                .map_err(|e| failed(e.to_string()))?;
+            let batch =
+                RecordBatch::try_new(read_schema, columns).map_err(|e| failed(e.to_string()))?;
             let keys: Vec<ArrayRef> = self
                 .key_columns
                 .iter()
@@ -292,7 +297,9 @@ mod tests {
                 Arc::new(StringArray::from(
                     rows.iter().map(|r| r.0).collect::<Vec<_>>(),
                 )),
-                Arc::new(Int64Array::from(rows.iter().map(|r| r.1).collect::<Vec<_>>())),
+                Arc::new(Int64Array::from(
+                    rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+                )),
                 Arc::new(StringArray::from(
                     rows.iter().map(|r| r.2).collect::<Vec<_>>(),
                 )),
@@ -319,8 +326,12 @@ mod tests {
     fn changes(limit: u64) -> State {
         let key = vec!["id".to_string()];
         let mut s = State::new(&read_schema(), &key, limit, "s3://b/t/").unwrap();
-        s.apply(batch(&[(None, 3, Some("c")), (None, 1, Some("a")), (None, 2, Some("b"))]))
-            .unwrap();
+        s.apply(batch(&[
+            (None, 3, Some("c")),
+            (None, 1, Some("a")),
+            (None, 2, Some("b")),
+        ]))
+        .unwrap();
         s.apply(batch(&[
             (Some("U"), 1, Some("a2")),
             (Some("D"), 2, None),
@@ -351,12 +362,20 @@ mod tests {
     fn a_compacted_state_holds_the_same_rows_and_one_that_cannot_fit_is_refused() {
         let key = vec!["id".to_string()];
         let mut s = State::new(&read_schema(), &key, 1 << 30, "s3://b/t/").unwrap();
-        s.apply(batch(&[(None, 3, Some("c")), (None, 1, Some("a")), (None, 2, Some("b"))]))
-            .unwrap();
+        s.apply(batch(&[
+            (None, 3, Some("c")),
+            (None, 1, Some("a")),
+            (None, 2, Some("b")),
+        ]))
+        .unwrap();
         s.apply(batch(&[(Some("U"), 1, Some("a2")), (Some("D"), 2, None)]))
             .unwrap();
         s.compact().unwrap();
-        assert_eq!(s.batches.len(), 1, "compaction keeps one batch of live rows");
+        assert_eq!(
+            s.batches.len(),
+            1,
+            "compaction keeps one batch of live rows"
+        );
         s.apply(batch(&[(Some("I"), 2, Some("b2")), (Some("D"), 3, None)]))
             .unwrap();
         let (out, _) = rows(s);

@@ -308,8 +308,17 @@ impl Lake {
             ));
         }
         self.mask_datasets(
-            job, &findings, role, put, mask_keys, run_id, progress, stop, on_metrics,
-            &dst_bucket, &dst_prefix,
+            job,
+            &findings,
+            role,
+            put,
+            mask_keys,
+            run_id,
+            progress,
+            stop,
+            on_metrics,
+            &dst_bucket,
+            &dst_prefix,
         )
     }
 
@@ -341,7 +350,10 @@ impl Lake {
                 continue;
             };
             while let Some((_, record)) = records.next_record().map_err(|e| {
-                ServiceError::new(Code::ValidationException, format!("s3://{bucket}/{key}: {e}"))
+                ServiceError::new(
+                    Code::ValidationException,
+                    format!("s3://{bucket}/{key}: {e}"),
+                )
             })? {
                 let Ok(event) = serde_json::from_slice::<serde_json::Value>(record) else {
                     continue;

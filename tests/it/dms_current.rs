@@ -6,9 +6,9 @@
 use std::time::Duration;
 
 use arrow::array::Array;
+use lakectl::service::Progress;
 use lakectl::service::classification::ClassificationJobSpec;
 use lakectl::service::jobs::{JobDefinition, MaskRule, RunState};
-use lakectl::service::Progress;
 
 use crate::common::*;
 use crate::dms::{StopOnDrop, assert_no_plaintext, endpoints, lake_for, ok, stat, stats};
@@ -33,7 +33,11 @@ async fn lake_rows(t: &TestLake, prefix: &str, columns: &[&str]) -> Vec<String> 
         .await
         .unwrap();
     let mut rows = Vec::new();
-    for o in listing.objects.iter().filter(|o| o.key.ends_with(".parquet")) {
+    for o in listing
+        .objects
+        .iter()
+        .filter(|o| o.key.ends_with(".parquet"))
+    {
         let body = bytes::Bytes::from(get(&t.services, &a, "data", &o.key).await.unwrap());
         let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(body)
             .unwrap()
@@ -250,10 +254,7 @@ async fn jobs_over_a_dms_folder_write_the_source_table_as_it_is_now() {
     run(&t, "mask-pii").await;
     run(&t, "process").await;
     let now = source_rows(&db);
-    assert_eq!(
-        lake_rows(&t, "processed/customers/", &columns).await,
-        now
-    );
+    assert_eq!(lake_rows(&t, "processed/customers/", &columns).await, now);
     for prefix in ["masked/customers/", "encrypted/customers/"] {
         let rows = lake_rows(&t, prefix, &columns).await;
         assert_eq!(ids(&rows), ids(&now), "{prefix} after the delete");

@@ -14,6 +14,10 @@ use crate::local::{Lake, now, runner_gone, ts};
 use crate::service::dms::{Engine, ReplicationTask, StartType, is_active};
 use crate::service::{Principal, Result};
 
+/// A task's row as the tick reads it: arn, runner pid, the task, who started it, and the
+/// start handed to a server.
+type TaskRow = (String, u32, String, Option<String>, Option<String>);
+
 fn start_word(start: StartType) -> &'static str {
     match start {
         StartType::StartReplication => "start-replication",
@@ -79,7 +83,7 @@ impl Lake {
     ) -> Result<()> {
         tx.execute(
             "UPDATE dms_tasks SET pid = ?2, stop_requested = 0, starter = ?3, handed_start = ?4 WHERE arn = ?1",
-            params![arn, server, by.name, start_word(start)],
+            params![arn, server, by.name(), start_word(start)],
         )?;
         Ok(())
     }
@@ -89,7 +93,7 @@ impl Lake {
     pub fn run_served_replication_tasks(&self) -> Result<Vec<String>> {
         let me = std::process::id();
         let claimed: Vec<(ReplicationTask, Principal, StartType)> = self.meta.write(|tx| {
-            let rows: Vec<(String, u32, String, Option<String>, Option<String>)> = tx
+            let rows: Vec<TaskRow> = tx
                 .prepare("SELECT arn, pid, task, starter, handed_start FROM dms_tasks")?
                 .query_map([], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))

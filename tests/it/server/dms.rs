@@ -16,7 +16,10 @@ fn wait_until<T>(what: &str, within: Duration, mut probe: impl FnMut() -> Option
         if let Some(v) = probe() {
             return v;
         }
-        assert!(Instant::now() < deadline, "{what} did not happen in {within:?}");
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not happen in {within:?}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -107,9 +110,11 @@ fn a_cdc_task_runs_in_the_server_and_a_restart_resumes_it_exactly() {
     ] {
         server.lakectl(args);
     }
-    wait_until("the task to run in the server", Duration::from_secs(30), || {
-        (task(&server)["Status"] == "running").then_some(())
-    });
+    wait_until(
+        "the task to run in the server",
+        Duration::from_secs(30),
+        || (task(&server)["Status"] == "running").then_some(()),
+    );
     db.sql("INSERT INTO trades VALUES (0, 'FIRST', 1)");
     wait_until("the first change", Duration::from_secs(30), || {
         (inserts(&server) == 1).then_some(())
@@ -141,9 +146,11 @@ fn a_cdc_task_runs_in_the_server_and_a_restart_resumes_it_exactly() {
         at_restart < (TXNS * ROWS + 1) as u64,
         "the writer finished before the kill"
     );
-    wait_until("every change after the restart", Duration::from_secs(60), || {
-        (inserts(&server) >= (TXNS * ROWS + 1) as u64).then_some(())
-    });
+    wait_until(
+        "every change after the restart",
+        Duration::from_secs(60),
+        || (inserts(&server) >= (TXNS * ROWS + 1) as u64).then_some(()),
+    );
     // Give a doubled batch the time to show, then count exactly.
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(inserts(&server), (TXNS * ROWS + 1) as u64);

@@ -5,8 +5,8 @@
 mod auth;
 mod backend;
 mod client;
-mod dms;
 mod console;
+mod dms;
 mod faults;
 mod iam;
 mod json;

@@ -15,6 +15,7 @@ mod macie;
 mod paging;
 mod runs;
 mod s3;
+mod scenario;
 mod secrets;
 mod tls;
 

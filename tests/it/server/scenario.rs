@@ -192,6 +192,9 @@ fn a_row_inserted_in_the_source_reaches_the_personas_masked_and_tokenized_by_its
         (analyst == 0 && scientist == 0).then_some(())
     });
 
+    // Nothing moves under the lake once the server has stopped.
+    let mut server = server;
+    server.stop_and_log();
     for needle in [MAIL, NAME] {
         for f in crate::common::files_under(&server.lake()) {
             let bytes = std::fs::read(&f).unwrap();

@@ -144,6 +144,8 @@ fn run_datasets(
             put: put.clone(),
             run_id: run_id.to_string(),
             budget: etl::budget::Budget::default(),
+            // DMS folders are applied on the local lake only, where the task records the key.
+            apply: None,
         };
         let done = total.clone();
         let outcome = etl::run(store, by, &spec, progress, stop, &|m| {

@@ -203,12 +203,14 @@ impl Workflows for Aws {
         name: &str,
         description: Option<String>,
         default_run_properties: BTreeMap<String, String>,
+        max_concurrent_runs: Option<u32>,
     ) -> Result<()> {
         self.acting(by)?;
         self.glue
             .create_workflow()
             .name(name)
             .set_description(description)
+            .set_max_concurrent_runs(max_concurrent_runs.map(|n| n as i32))
             .set_default_run_properties(Some(hash_map(default_run_properties)))
             .send()
             .await
@@ -238,6 +240,7 @@ impl Workflows for Aws {
             name: w.name().unwrap_or(name).into(),
             description: w.description().map(str::to_string),
             default_run_properties: properties(w.default_run_properties()),
+            max_concurrent_runs: w.max_concurrent_runs().map(|n| n.max(0) as u32),
             created_on: time(w.created_on()),
             last_modified_on: time(w.last_modified_on()),
             last_run: w.last_run().map(run_of).transpose()?,

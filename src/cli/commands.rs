@@ -211,7 +211,9 @@ pub enum GlueCommand {
         masks: Vec<String>,
         /// Mask what a classification job (id, or name: its latest run) found: writes masked/TABLE
         /// (redacted, or --mask TYPE=OPERATOR per detection type) and encrypted/TABLE (tokenized)
-        /// under --target for every dataset folder with findings
+        /// under --target for every dataset folder with findings. Or s3://BUCKET/PREFIX/: the
+        /// findings a rule delivered there (a Firehose stream's objects of Macie Finding events;
+        /// a lakectl extension, on the local lake)
         #[arg(long)]
         from_findings: Option<String>,
         /// The principal the job runs as [default: the caller]

@@ -25,6 +25,10 @@ pub enum WorkflowCommand {
         /// KEY=VALUE,KEY=VALUE or a JSON object: properties every run starts with
         #[arg(long)]
         default_run_properties: Option<String>,
+        /// At most this many runs at once: starting another fails with
+        /// ConcurrentRunsExceededException (a rule's delivery retries it)
+        #[arg(long)]
+        max_concurrent_runs: Option<u32>,
     },
     GetWorkflow {
         #[arg(long)]
@@ -325,12 +329,14 @@ impl Context<'_> {
                 name,
                 description,
                 default_run_properties,
+                max_concurrent_runs,
             } => {
                 let props = match default_run_properties {
                     Some(p) => parse_properties("default-run-properties", &p)?,
                     None => BTreeMap::new(),
                 };
-                w.create_workflow(by, &name, description, props).await?;
+                w.create_workflow(by, &name, description, props, max_concurrent_runs)
+                    .await?;
                 json!({"Name": name})
             }
             WorkflowCommand::GetWorkflow {

@@ -10,7 +10,11 @@
 //! first) and, with `--dedup`, the set of 128-bit hashes of the distinct rows (16 bytes each,
 //! about 24 with the set's overhead; no record is kept), which may take `dedup_bytes`: past it
 //! the run fails with LimitExceededException.
+//!
+//! A DMS folder (full load and change files) is applied by its primary key instead
+//! (`Spec::apply`, apply.rs): the output is the table's current state.
 
+pub mod apply;
 pub mod budget;
 pub mod data_error;
 mod dedup;
@@ -59,6 +63,9 @@ pub struct Spec {
     pub run_id: String,
     /// The limits every source is decoded within.
     pub budget: Budget,
+    /// The primary key, when the sources are a DMS table folder (`source_keys` in the order
+    /// `apply::apply_order` gives): the output is the table's current state, changes applied.
+    pub apply: Option<Vec<String>>,
 }
 
 pub struct Outcome {
@@ -156,6 +163,8 @@ enum Decoded {
     Quarantined(Vec<Quarantined>),
     /// Records seen in the sources (rows and quarantined alike).
     Records(u64),
+    /// Records read that the current state no longer holds (applying changes).
+    Superseded(u64),
 }
 
 /// Decodes every source, in order, into batches of the job's schema.
@@ -294,6 +303,50 @@ fn decode_all<S: JobStore>(
     Ok(())
 }
 
+/// Decodes every source of a DMS table folder, in order, into the table's current state, and
+/// sends its rows; records no longer in the state count as superseded.
+fn apply_all<S: JobStore>(
+    store: &S,
+    spec: &Spec,
+    by: &Principal,
+    read_schema: &SchemaRef,
+    key: &[String],
+    progress: &Progress,
+    send: &dyn Fn(Decoded) -> bool,
+) -> Result<()> {
+    let folder = format!("s3://{}/", spec.source_bucket);
+    let state = std::cell::RefCell::new(apply::State::new(
+        read_schema,
+        key,
+        spec.budget.dedup_bytes(),
+        &folder,
+    )?);
+    let failure = std::cell::RefCell::new(None);
+    decode_all(store, spec, by, read_schema, progress, &|d| match d {
+        Decoded::Batch(b) => match state.borrow_mut().apply(b) {
+            Ok(()) => true,
+            Err(e) => {
+                *failure.borrow_mut() = Some(e);
+                false
+            }
+        },
+        other => send(other),
+    })?;
+    if let Some(e) = failure.into_inner() {
+        return Err(e);
+    }
+    let (batches, superseded) = state.into_inner().finish(BATCH_ROWS)?;
+    if !send(Decoded::Superseded(superseded)) {
+        return Ok(());
+    }
+    for b in batches {
+        if !send(Decoded::Batch(b)) {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
 /// A batch in the job's schema: columns by name, cast where types differ, null where absent.
 fn cast_to(
     batch: &RecordBatch,
@@ -397,7 +450,7 @@ pub fn run<S: JobStore>(
     on_metrics: &dyn Fn(&RunMetrics),
 ) -> Result<Outcome> {
     let mut log = Vec::new();
-    let (schema, format) = match &spec.schema {
+    let (sampled, format) = match &spec.schema {
         Some(schema) => (
             schema.clone(),
             sample_schema(
@@ -409,6 +462,22 @@ pub fn run<S: JobStore>(
             )?
             .1,
         ),
+        // The full load's types are the table's: a change file of deletes alone has empty
+        // cells, which would read as text.
+        None if spec.apply.is_some() => {
+            let loads: Vec<String> = spec
+                .source_keys
+                .iter()
+                .filter(|k| apply::is_full_load(k))
+                .cloned()
+                .collect();
+            let sampled = if loads.is_empty() {
+                &spec.source_keys
+            } else {
+                &loads
+            };
+            sample_schema(store, by, &spec.source_bucket, sampled, &spec.budget)?
+        }
         None => sample_schema(
             store,
             by,
@@ -416,6 +485,11 @@ pub fn run<S: JobStore>(
             &spec.source_keys,
             &spec.budget,
         )?,
+    };
+    // Applying changes reads `Op` beside the table's columns and writes the columns alone.
+    let (read_schema, schema) = match spec.apply {
+        Some(_) => apply::schemas(&sampled),
+        None => (sampled.clone(), sampled),
     };
     log.push(format!(
         "schema from {}, format {:?}: {}",
@@ -433,6 +507,13 @@ pub fn run<S: JobStore>(
             .join(", ")
     ));
 
+    if let Some(key) = &spec.apply {
+        log.push(format!(
+            "applying {} DMS file(s) by the primary key ({})",
+            spec.source_keys.len(),
+            key.join(", ")
+        ));
+    }
     let short = spec
         .run_id
         .split_once('_')
@@ -449,7 +530,7 @@ pub fn run<S: JobStore>(
     let mut writer: Option<ArrowWriter<_>> = None;
     // About 100 bytes a record is typical of JSON and CSV; the set grows if there are more.
     let expected_rows = (progress.total() / 100).min(spec.budget.dedup_bytes() / 34) as usize;
-    let mut dedup = if spec.dedup {
+    let mut dedup = if spec.dedup && spec.apply.is_none() {
         Some(Dedup::new(&schema, expected_rows)?)
     } else {
         None
@@ -459,10 +540,16 @@ pub fn run<S: JobStore>(
 
     let (tx, rx) = sync_channel::<Decoded>(4);
     let decoded: Result<()> = std::thread::scope(|scope| {
-        let schema = &schema;
+        let read_schema = &read_schema;
         // The producer owns the sender: when it ends, the channel closes and the loop below ends.
-        let producer = scope
-            .spawn(move || decode_all(store, spec, by, schema, progress, &|d| tx.send(d).is_ok()));
+        let producer = scope.spawn(move || match &spec.apply {
+            None => decode_all(store, spec, by, read_schema, progress, &|d| {
+                tx.send(d).is_ok()
+            }),
+            Some(key) => apply_all(store, spec, by, read_schema, key, progress, &|d| {
+                tx.send(d).is_ok()
+            }),
+        });
         let consumed = (|| -> Result<()> {
             for d in rx.iter() {
                 if let Some(e) = stop() {
@@ -470,6 +557,7 @@ pub fn run<S: JobStore>(
                 }
                 match d {
                     Decoded::Records(n) => metrics.records_read += n,
+                    Decoded::Superseded(n) => metrics.duplicates += n,
                     Decoded::Quarantined(q) => quarantined.extend(q),
                     Decoded::Batch(batch) => {
                         let batch = match dedup.as_mut() {

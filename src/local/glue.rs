@@ -119,8 +119,14 @@ impl Jobs for Lake {
             for m in &def.masks {
                 crate::mask::Operator::parse(&m.operator).map_err(|e| ServiceError::new(Code::InvalidArgument, e))?;
             }
-            if let Some(classification) = &def.from_findings {
-                self.resolve_classification_job(tx, classification)?;
+            match &def.from_findings {
+                Some(delivered) if delivered.starts_with("s3://") => {
+                    self.bucket_row_exists(tx, &s3_location(delivered)?.0)?;
+                }
+                Some(classification) => {
+                    self.resolve_classification_job(tx, classification)?;
+                }
+                None => {}
             }
             let needs_keys = def.from_findings.is_some()
                 || def.masks.iter().any(|m| crate::mask::Operator::parse(&m.operator).is_ok_and(|o| o.needs_keys()));

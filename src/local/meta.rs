@@ -21,7 +21,7 @@ impl From<rusqlite::Error> for ServiceError {
 }
 
 /// The schema, as the migrations that build it: a lake at version N runs migrations N.. in order.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V14];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14];
 
 const V1: &str = r#"
 CREATE TABLE principals(
@@ -447,6 +447,26 @@ CREATE TABLE delivery_streams(
 ALTER TABLE job_runs ADD COLUMN event_id TEXT;
 ALTER TABLE crawlers ADD COLUMN event_id TEXT;
 ALTER TABLE classification_jobs ADD COLUMN event_id TEXT;
+"#;
+
+/// DMS in the lake server: the primary key of each table folder a task writes (DMS writes
+/// none into its files; a job applying the folder's changes needs it), who started a task and
+/// the start a task handed to the lake server waits for (so the server runs it, and resumes it
+/// after a restart, as that principal), and the lake servers running (so a CLI process hands a
+/// task to one instead of running it itself).
+const V13: &str = r#"
+CREATE TABLE dms_table_keys(
+    bucket TEXT NOT NULL,
+    prefix TEXT NOT NULL,
+    columns TEXT NOT NULL,
+    PRIMARY KEY(bucket, prefix)
+);
+ALTER TABLE dms_tasks ADD COLUMN starter TEXT;
+ALTER TABLE dms_tasks ADD COLUMN handed_start TEXT;
+CREATE TABLE lake_servers(
+    pid INTEGER PRIMARY KEY,
+    started TEXT NOT NULL
+);
 "#;
 
 /// KMS key tags (TagResource), and every crawl a crawler made (ListCrawls): the crawler's row

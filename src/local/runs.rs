@@ -201,6 +201,12 @@ impl Lake {
                         .any(|seg| seg.starts_with('_') || seg.starts_with('.'))
                 })
                 .collect();
+            // A DMS table folder is applied by its key: its own files, in DMS's order.
+            let apply = self.dms_table_key(&src_bucket, &src_prefix)?;
+            let objects: Vec<(String, u64)> = objects
+                .into_iter()
+                .filter(|(k, _)| apply.is_none() || !k[src_prefix.len()..].contains('/'))
+                .collect();
             progress.set_total(objects.iter().map(|(_, size)| size).sum());
             if objects.is_empty() {
                 return Err(ServiceError::new(
@@ -208,7 +214,10 @@ impl Lake {
                     format!("no objects under {}", job.source),
                 ));
             }
-            let keys: Vec<String> = objects.into_iter().map(|(k, _)| k).collect();
+            let mut keys: Vec<String> = objects.into_iter().map(|(k, _)| k).collect();
+            if apply.is_some() {
+                etl::apply::apply_order(&mut keys);
+            }
             let masks = job
                 .masks
                 .iter()
@@ -227,6 +236,7 @@ impl Lake {
                 put,
                 run_id: run.id.clone(),
                 budget: etl::budget::Budget::default(),
+                apply,
             };
             etl::run(self, &role, &spec, &progress, &stop, &on_metrics)
         })()
@@ -320,7 +330,35 @@ impl Lake {
         on_metrics: &dyn Fn(&RunMetrics),
     ) -> Result<etl::Outcome> {
         let (dst_bucket, dst_prefix) = s3_location(&job.target)?;
-        let findings: Vec<Finding> = self.meta.read(|tx| {
+        let findings: Vec<Finding> = if classification.starts_with("s3://") {
+            self.delivered_findings(role, classification)?
+        } else {
+            self.classification_findings(classification)?
+        };
+        if findings.is_empty() {
+            return Err(ServiceError::new(
+                Code::ValidationException,
+                format!("{classification} holds no findings to mask from"),
+            ));
+        }
+        self.mask_datasets(
+            job,
+            &findings,
+            role,
+            put,
+            mask_keys,
+            run_id,
+            progress,
+            stop,
+            on_metrics,
+            &dst_bucket,
+            &dst_prefix,
+        )
+    }
+
+    /// The findings a classification job recorded.
+    fn classification_findings(&self, classification: &str) -> Result<Vec<Finding>> {
+        self.meta.read(|tx| {
             let classification = self.resolve_classification_job(tx, classification)?;
             let rows: Vec<String> = tx
                 .prepare("SELECT finding FROM findings WHERE job_id = ?1 ORDER BY id")?
@@ -329,14 +367,58 @@ impl Lake {
             rows.iter()
                 .map(|t| serde_json::from_str(t).map_err(|e| ServiceError::internal(e.to_string())))
                 .collect()
-        })?;
-        if findings.is_empty() {
-            return Err(ServiceError::new(
-                Code::ValidationException,
-                format!("classification job {classification} found nothing to mask"),
-            ));
+        })
+    }
+
+    /// The findings delivered under `location` (`s3://BUCKET/PREFIX/`): Firehose's objects of
+    /// EventBridge events, one a line, each `Macie Finding` event's detail a finding. Read as
+    /// `role`, within the run's budget; lines that are not findings are skipped.
+    fn delivered_findings(&self, role: &Principal, location: &str) -> Result<Vec<Finding>> {
+        let (bucket, prefix) = s3_location(location)?;
+        let budget = etl::budget::Budget::default();
+        let mut findings = Vec::new();
+        for (key, _) in self.list_keys(role, &bucket, &prefix)? {
+            let (_, opened) =
+                etl::open_source(self, role, &bucket, &key, &Progress::default(), &budget)?;
+            let etl::Opened::Json(mut records) = opened else {
+                continue;
+            };
+            while let Some((_, record)) = records.next_record().map_err(|e| {
+                ServiceError::new(
+                    Code::ValidationException,
+                    format!("s3://{bucket}/{key}: {e}"),
+                )
+            })? {
+                let Ok(event) = serde_json::from_slice::<serde_json::Value>(record) else {
+                    continue;
+                };
+                if event["detail-type"] != "Macie Finding" {
+                    continue;
+                }
+                if let Ok(f) = serde_json::from_value::<Finding>(event["detail"].clone()) {
+                    findings.push(f);
+                }
+            }
         }
-        let datasets = columns_by_dataset(&findings);
+        Ok(findings)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn mask_datasets(
+        &self,
+        job: &JobDefinition,
+        findings: &[Finding],
+        role: &Principal,
+        put: &PutOptions,
+        mask_keys: &MaskKeysFor,
+        run_id: &str,
+        progress: &Progress,
+        stop: etl::StopCheck,
+        on_metrics: &dyn Fn(&RunMetrics),
+        dst_bucket: &str,
+        dst_prefix: &str,
+    ) -> Result<etl::Outcome> {
+        let datasets = columns_by_dataset(findings);
         let by_type: BTreeMap<String, Operator> = job
             .masks
             .iter()
@@ -350,7 +432,7 @@ impl Lake {
         };
         for ((bucket, folder), columns) in datasets {
             let table = dataset_table(&bucket, &folder);
-            let keys: Vec<String> = self
+            let mut keys: Vec<String> = self
                 .list_keys(role, &bucket, &folder)?
                 .into_iter()
                 .map(|(k, _)| k)
@@ -358,6 +440,11 @@ impl Lake {
                     !k[folder.len()..].contains('/') && !k[folder.len()..].starts_with(['_', '.'])
                 })
                 .collect();
+            // A DMS table folder: masked/ and encrypted/ are the table's current state.
+            let apply = self.dms_table_key(&bucket, &folder)?;
+            if apply.is_some() {
+                etl::apply::apply_order(&mut keys);
+            }
             let masked: Vec<(String, Operator)> = columns
                 .iter()
                 .map(|(c, kind)| {
@@ -379,7 +466,7 @@ impl Lake {
                 let spec = etl::Spec {
                     source_bucket: bucket.clone(),
                     source_keys: keys.clone(),
-                    target_bucket: dst_bucket.clone(),
+                    target_bucket: dst_bucket.to_string(),
                     target_prefix: format!("{dst_prefix}{kind}/{table}/"),
                     schema: None,
                     dedup: job.dedup,
@@ -388,6 +475,7 @@ impl Lake {
                     put: put.clone(),
                     run_id: run_id.to_string(),
                     budget: etl::budget::Budget::default(),
+                    apply: apply.clone(),
                 };
                 let o = etl::run(self, role, &spec, progress, stop, on_metrics)?;
                 let m = &mut total.metrics;

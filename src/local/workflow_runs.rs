@@ -133,6 +133,25 @@ impl Lake {
         let call = Call::new("glue", "StartWorkflowRun", name).on(self.workflow_arn(name));
         self.audited(by, call, |tx, _| {
             let wf = self.workflow_def(tx, name)?;
+            if let Some(max) = wf.max_concurrent_runs {
+                let ids: Vec<String> = tx
+                    .prepare("SELECT id FROM workflow_runs WHERE workflow = ?1")?
+                    .query_map(params![name], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                let mut running = 0u32;
+                for id in &ids {
+                    let run = self.workflow_run_row(tx, id)?;
+                    if matches!(run.status, WorkflowRunStatus::Running | WorkflowRunStatus::Stopping) {
+                        running += 1;
+                    }
+                }
+                if running >= max {
+                    return Err(ServiceError::new(
+                        Code::ConcurrentRunsExceededException,
+                        format!("Workflow {name} already has {running} run(s) under way (MaxConcurrentRuns {max})."),
+                    ));
+                }
+            }
             let triggers = self.workflow_triggers(tx, name)?;
             let first = match starting {
                 Some(s) => triggers.iter().find(|t| t.name == s),

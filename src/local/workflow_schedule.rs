@@ -79,14 +79,17 @@ impl Lake {
         Ok(fired)
     }
 
-    /// What the lake server does every second: fire due schedules, and finish workflow runs
-    /// whose process died.
+    /// What the lake server does every second: fire due schedules, finish workflow runs whose
+    /// process died, and run the replication tasks handed to it or left by a dead runner.
     pub fn scheduler_tick(&self, now: DateTime<Utc>) {
         if let Err(e) = self.fire_due_schedules(now) {
             tracing::warn!("the scheduler could not read the triggers: {e}");
         }
         if let Err(e) = self.resume_orphaned_workflow_runs() {
             tracing::warn!("the scheduler could not read the workflow runs: {e}");
+        }
+        if let Err(e) = self.run_served_replication_tasks() {
+            tracing::warn!("the scheduler could not start the replication tasks: {e}");
         }
     }
 }

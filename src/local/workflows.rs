@@ -331,6 +331,7 @@ impl Workflows for Lake {
         name: &str,
         description: Option<String>,
         default_run_properties: BTreeMap<String, String>,
+        max_concurrent_runs: Option<u32>,
     ) -> Result<()> {
         let call = Call::new("glue", "CreateWorkflow", name).on(self.workflow_arn(name));
         self.audited(by, call, |tx, _| {
@@ -341,6 +342,7 @@ impl Workflows for Lake {
                 name: name.into(),
                 description,
                 default_run_properties,
+                max_concurrent_runs,
                 created_on: t,
                 last_modified_on: t,
                 last_run: None,

@@ -19,6 +19,8 @@ struct CreateWorkflowInput {
     description: Option<String>,
     #[serde(default)]
     default_run_properties: BTreeMap<String, String>,
+    #[serde(default)]
+    max_concurrent_runs: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -81,8 +83,14 @@ pub async fn call(call: &Call<'_>) -> Option<Result<Value>> {
         match call.operation {
             "CreateWorkflow" => {
                 let i: CreateWorkflowInput = call.input()?;
-                w.create_workflow(by, &i.name, i.description, i.default_run_properties)
-                    .await?;
+                w.create_workflow(
+                    by,
+                    &i.name,
+                    i.description,
+                    i.default_run_properties,
+                    i.max_concurrent_runs,
+                )
+                .await?;
                 output(json!({"Name": i.name}))
             }
             "GetWorkflow" => {

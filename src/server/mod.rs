@@ -108,7 +108,10 @@ pub async fn serve(
     );
     tracing::info!(%local, scheme, "lake server listening");
 
-    // Schedules fire here, and workflow runs whose process died are finished here.
+    // Processes that start replication tasks hand them to this server while it runs.
+    lake.register_server()?;
+    // Schedules fire here, workflow runs whose process died are finished here, and replication
+    // tasks run here (handed over, or resumed after their runner died).
     let scheduler = tokio::spawn(schedule(lake.clone()));
     // Events recorded by this server, or by any process on the lake, are delivered here
     // (local/events/dispatch.rs); the task ends with the server.
@@ -137,6 +140,7 @@ pub async fn serve(
     }
     drop(listener);
     scheduler.abort();
+    router.lake.unregister_server();
     let _ = stop_tx.send(true);
     let drained = tokio::time::timeout(DRAIN, async {
         while connections.join_next().await.is_some() {}

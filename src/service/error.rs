@@ -80,6 +80,8 @@ codes! {
     AccessDeniedFault => "AccessDeniedFault",
     KMSKeyNotAccessibleFault => "KMSKeyNotAccessibleFault",
     CrawlerNotRunningException => "CrawlerNotRunningException",
+    /// Glue: a workflow already runs as many runs as its MaxConcurrentRuns allows.
+    ConcurrentRunsExceededException => "ConcurrentRunsExceededException",
     /// Glue: a workflow run is not in a state that allows the call (stopping one that ended).
     IllegalWorkflowStateException => "IllegalWorkflowStateException",
     /// IAM's "that name is taken" (user names compare case-insensitively).

@@ -285,6 +285,9 @@ pub struct Workflow {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub default_run_properties: BTreeMap<String, String>,
+    /// Glue's MaxConcurrentRuns: starting a run past it fails (an event delivery retries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrent_runs: Option<u32>,
     pub created_on: DateTime<Utc>,
     pub last_modified_on: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -301,6 +304,7 @@ pub trait Workflows: Send + Sync {
         name: &str,
         description: Option<String>,
         default_run_properties: BTreeMap<String, String>,
+        max_concurrent_runs: Option<u32>,
     ) -> Result<()>;
     async fn get_workflow(
         &self,

@@ -663,6 +663,7 @@ async fn a_runs_memory_budget_bounds_the_set_of_distinct_rows() {
             memory_bytes,
             ..Default::default()
         },
+        apply: None,
     };
     let lake = t.lake.clone();
     let run = move |memory_bytes: u64| {

@@ -22,13 +22,13 @@ use crate::postgres::{Database, database};
 /// A value found only in the source rows: finding it under the lake means a row leaked.
 const MARKER: &str = "Zyxwvutsrq-Plaintext-Marker";
 
-async fn cli(t: &TestLake, who: &Principal, words: &[&str]) -> Result<Value> {
+pub(crate) async fn cli(t: &TestLake, who: &Principal, words: &[&str]) -> Result<Value> {
     let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
     let cmd = lakectl::cli::commands::Command::from_words(&words)?;
     Context::new(&t.services, who).execute(cmd).await
 }
 
-async fn ok(t: &TestLake, words: &[&str]) -> Value {
+pub(crate) async fn ok(t: &TestLake, words: &[&str]) -> Value {
     cli(t, &admin(), words)
         .await
         .unwrap_or_else(|e| panic!("{words:?}: {e}"))
@@ -55,7 +55,7 @@ fn seed_source(db: &Database) {
 }
 
 /// A lake with a key, a bucket, a database and a work group, and the source's secret.
-async fn lake_for(db: &Database) -> TestLake {
+pub(crate) async fn lake_for(db: &Database) -> TestLake {
     let t = new_lake();
     seed(&t).await;
     let a = admin();
@@ -103,7 +103,7 @@ async fn lake_for(db: &Database) -> TestLake {
     t
 }
 
-async fn endpoints(t: &TestLake, db: &Database, format: &str) {
+pub(crate) async fn endpoints(t: &TestLake, db: &Database, format: &str) {
     ok(
         t,
         &[
@@ -172,7 +172,7 @@ async fn task(t: &TestLake, id: &str, migration: &str) {
 
 /// Stops a task when the test ends, passed or not: a CDC task runs until stopped, and the
 /// test's runtime waits for it.
-struct StopOnDrop(std::sync::Arc<lakectl::local::Lake>, &'static str);
+pub(crate) struct StopOnDrop(pub std::sync::Arc<lakectl::local::Lake>, pub &'static str);
 
 impl Drop for StopOnDrop {
     fn drop(&mut self) {
@@ -193,7 +193,7 @@ impl Drop for StopOnDrop {
     }
 }
 
-async fn stats(t: &TestLake, task: &str) -> Vec<Value> {
+pub(crate) async fn stats(t: &TestLake, task: &str) -> Vec<Value> {
     ok(
         t,
         &[
@@ -209,7 +209,7 @@ async fn stats(t: &TestLake, task: &str) -> Vec<Value> {
         .clone()
 }
 
-fn stat<'a>(stats: &'a [Value], table: &str) -> &'a Value {
+pub(crate) fn stat<'a>(stats: &'a [Value], table: &str) -> &'a Value {
     stats
         .iter()
         .find(|s| s["TableName"] == table)
@@ -238,7 +238,7 @@ async fn query(t: &TestLake, sql: &str) -> lakectl::service::query::ResultPage {
 }
 
 /// No file under the lake holds `needle` in the clear.
-fn assert_no_plaintext(lake: &Path, needle: &str) {
+pub(crate) fn assert_no_plaintext(lake: &Path, needle: &str) {
     for f in files_under(lake) {
         let bytes = std::fs::read(&f).unwrap();
         assert!(

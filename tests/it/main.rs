@@ -10,6 +10,7 @@ mod common;
 mod console;
 mod contract;
 mod dms;
+mod dms_current;
 mod edges;
 mod events;
 mod glue;

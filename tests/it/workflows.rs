@@ -597,3 +597,40 @@ async fn a_run_whose_process_died_is_finished_by_a_server() {
     // Taken over once: a second tick finds nothing to take.
     t.lake.scheduler_tick(Utc::now());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workflow_at_its_max_concurrent_runs_refuses_another_until_one_ends() {
+    let t = workflow_lake().await;
+    job(&t, "to-processed", "s3://data/raw/", "s3://data/processed/").await;
+    ok(
+        &t,
+        "glue create-workflow --name single --max-concurrent-runs 1",
+    )
+    .await;
+    ok(&t, "glue create-trigger --name go --workflow-name single --type ON_DEMAND --actions JobName=to-processed").await;
+    let id = ok(&t, "glue start-workflow-run --name single").await["RunId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let refused = cli(&t, "glue start-workflow-run --name single")
+        .await
+        .expect_err("a second run while the first is under way");
+    assert_eq!(
+        refused.code,
+        lakectl::service::Code::ConcurrentRunsExceededException,
+        "{refused}"
+    );
+    let wf = ok(&t, "glue get-workflow --name single").await;
+    assert_eq!(wf["Workflow"]["MaxConcurrentRuns"], 1, "{wf}");
+    eventually("the first run to end", || async {
+        let run = ok(
+            &t,
+            &format!("glue get-workflow-run --name single --run-id {id}"),
+        )
+        .await["Run"]
+            .clone();
+        (run["Status"] != "RUNNING").then_some(())
+    })
+    .await;
+    ok(&t, "glue start-workflow-run --name single --wait").await;
+}

@@ -6,6 +6,7 @@
 
 mod pgoutput;
 mod run;
+mod served;
 mod source;
 mod values;
 
@@ -138,6 +139,26 @@ impl Lake {
             params![arn, s.schema_name, s.table_name, serde_json::to_string(s).expect("stats serialize")],
         )?;
         Ok(())
+    }
+
+    /// The primary key a DMS task recorded for the table folder `prefix` of `bucket` (where
+    /// its full load and change files are), if a task writes there.
+    pub(in crate::local) fn dms_table_key(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Option<Vec<String>>> {
+        let text: Option<String> = self.meta.read(|tx| {
+            Ok(tx
+                .query_row(
+                    "SELECT columns FROM dms_table_keys WHERE bucket = ?1 AND prefix = ?2",
+                    params![bucket, prefix],
+                    |r| r.get(0),
+                )
+                .optional()?)
+        })?;
+        text.map(|t| serde_json::from_str(&t).map_err(|e| ServiceError::internal(e.to_string())))
+            .transpose()
     }
 
     fn task_call(&self, operation: &'static str, id: &str) -> Call {
@@ -347,13 +368,28 @@ impl Dms for Lake {
             task.replication_task_start_date = Some(now());
             task.replication_task_stats.start_date = Some(now());
             task.replication_task_stats.stop_date = None;
-            tx.execute(
-                "UPDATE dms_tasks SET pid = ?2, stop_requested = 0 WHERE arn = ?1",
-                params![task.replication_task_arn, std::process::id()],
-            )?;
+            // A lake server runs the task when one is running (this process, if it is one).
+            let server = self.live_server(tx)?;
+            let runner = server.unwrap_or(std::process::id());
+            self.hand_task(tx, &task.replication_task_arn, runner, by, start)?;
+            if server.is_none() {
+                tx.execute(
+                    "UPDATE dms_tasks SET handed_start = NULL WHERE arn = ?1",
+                    params![task.replication_task_arn],
+                )?;
+            }
             self.save_task(tx, &task)?;
-            Ok((task, json!({"StartReplicationTaskType": format!("{start:?}")})))
+            let handed = server.is_some();
+            Ok((
+                (task, handed),
+                json!({"StartReplicationTaskType": format!("{start:?}"), "Runner": runner}),
+            ))
         })?;
+        let (task, handed) = task;
+        if handed {
+            // The server's tick starts it within a second.
+            return Ok(task);
+        }
         let lake = self.arc();
         let by = by.clone();
         let started = task.clone();
@@ -416,6 +452,21 @@ impl Dms for Lake {
     }
 
     async fn delete_replication_task(&self, by: &Principal, id: &str) -> Result<ReplicationTask> {
+        // Authorized and checked first, so the slot is dropped only for a task being deleted.
+        let task = self.reading(by, self.task_call("DeleteReplicationTask", id), |tx, _| {
+            let task = self.task(tx, id)?;
+            if is_active(&task.status) {
+                return Err(ServiceError::new(
+                    Code::InvalidResourceStateFault,
+                    format!(
+                        "the replication task {} is {}; stop it first",
+                        task.replication_task_identifier, task.status
+                    ),
+                ));
+            }
+            Ok(task)
+        })?;
+        self.drop_slot(by, &task).await?;
         self.audited(by, self.task_call("DeleteReplicationTask", id), |tx, _| {
             let mut task = self.task(tx, id)?;
             if is_active(&task.status) {

@@ -44,6 +44,23 @@ pub(super) fn sqlite_source(endpoint: &Endpoint) -> Result<SqliteSource> {
     Ok(SqliteSource { path: path.into() })
 }
 
+/// The task's replication slot (and publication): the endpoint's `SlotName`, else one named
+/// after the task.
+pub(super) fn slot_name(task: &ReplicationTask, source: &Endpoint) -> String {
+    source
+        .postgre_sql_settings
+        .as_ref()
+        .and_then(|p| p.slot_name.clone())
+        .unwrap_or_else(|| {
+            format!(
+                "lakectl_{}",
+                task.replication_task_identifier
+                    .replace('-', "_")
+                    .to_lowercase()
+            )
+        })
+}
+
 /// Where a task writes.
 struct Target {
     bucket: String,
@@ -450,6 +467,7 @@ impl Lake {
             vec![sealed],
             Some((target.bucket.as_str(), prefix.as_str())),
             |tx| {
+                self.record_table_key(tx, target, table)?;
                 self.change_stats(tx, arn, table, |s| {
                     s.full_load_rows = n;
                     s.inserts = 0;
@@ -461,6 +479,40 @@ impl Lake {
                 Ok((Vec::new(), ()))
             },
         )
+    }
+
+    /// Records the primary key of `table`'s folder (its columns' target names), in the
+    /// transaction of the files written there: a job applying the folder's changes reads it.
+    fn record_table_key(
+        &self,
+        tx: &rusqlite::Transaction,
+        target: &Target,
+        table: &TableDef,
+    ) -> Result<()> {
+        let key: Vec<&str> = table
+            .columns
+            .iter()
+            .filter(|c| c.key)
+            .map(|c| c.target.as_str())
+            .collect();
+        let prefix = target.table_prefix(table);
+        if key.is_empty() {
+            tx.execute(
+                "DELETE FROM dms_table_keys WHERE bucket = ?1 AND prefix = ?2",
+                params![target.bucket, prefix],
+            )?;
+        } else {
+            tx.execute(
+                "INSERT INTO dms_table_keys(bucket, prefix, columns) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(bucket, prefix) DO UPDATE SET columns = excluded.columns",
+                params![
+                    target.bucket,
+                    prefix,
+                    serde_json::to_string(&key).expect("names serialize")
+                ],
+            )?;
+        }
+        Ok(())
     }
 
     fn dms_body(
@@ -488,18 +540,7 @@ impl Lake {
         tables: &[TableDef],
         fresh: bool,
     ) -> Result<String> {
-        let slot = source
-            .postgre_sql_settings
-            .as_ref()
-            .and_then(|p| p.slot_name.clone())
-            .unwrap_or_else(|| {
-                format!(
-                    "lakectl_{}",
-                    task.replication_task_identifier
-                        .replace('-', "_")
-                        .to_lowercase()
-                )
-            });
+        let slot = slot_name(task, source);
         let exists = client
             .query_opt(
                 "SELECT 1 FROM pg_replication_slots WHERE slot_name = $1",
@@ -740,6 +781,7 @@ impl Lake {
                 params![arn, reached as i64, files],
             )?;
             for (ti, c) in &counted {
+                self.record_table_key(tx, target, &tables[*ti])?;
                 self.change_stats(tx, arn, &tables[*ti], |s| {
                     s.inserts += c.inserts;
                     s.updates += c.updates;

@@ -7,6 +7,7 @@ mod backend;
 mod client;
 mod console;
 mod crawls;
+mod dms;
 mod faults;
 mod iam;
 mod json;
@@ -16,6 +17,7 @@ mod masking;
 mod paging;
 mod runs;
 mod s3;
+mod scenario;
 mod secrets;
 mod tls;
 

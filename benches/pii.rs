@@ -1,7 +1,8 @@
 //! lakectl's detectors and Microsoft Presidio doing the same work: one pass over the same
 //! labelled cells (the quality test's data set, `tests/it/pii_quality/dataset.rs`), judged by the
-//! same column-level rule, once under neutral column names (content alone) and once under the
-//! headers real exports use (each side gets the header: lakectl as its column name, Presidio as
+//! same column-level rule against what each column truly holds, once under neutral column names
+//! (content alone: a name or a date of birth is then found by content or missed) and once under
+//! the headers real exports use (each side gets the header: lakectl as its column name, Presidio as
 //! context words through `analyze_dict`). This binary scores lakectl and writes the cells and
 //! labels for `benches/presidio.py`; `benches/presidio.sh` runs both and prints them side by side.
 //!
@@ -21,7 +22,7 @@ use dataset::{Column, Score, dataset, expected};
 use lakectl::pii::{AllowList, Scanner};
 
 /// Scans every cell of `columns` once under `names`, scoring against the labels.
-fn judge(columns: &[Column], names: &[String], with_headers: bool) -> (Score, f64) {
+fn judge(columns: &[Column], names: &[String]) -> (Score, f64) {
     let scanner = Scanner::new(vec![], AllowList::default());
     let start = Instant::now();
     let hits: Vec<BTreeMap<String, usize>> = columns
@@ -50,7 +51,7 @@ fn judge(columns: &[Column], names: &[String], with_headers: bool) -> (Score, f6
             &format!("{name} ({})", column.name),
             column.cells.len(),
             hits,
-            &expected(column, with_headers),
+            &expected(column, true),
         );
     }
     (score, secs)
@@ -84,13 +85,7 @@ fn main() {
         write_csv(&dir.join("named.csv"), &headers, &columns);
         let labels: Vec<serde_json::Value> = columns
             .iter()
-            .map(|c| {
-                serde_json::json!({
-                    "name": c.name,
-                    "content": expected(c, false),
-                    "named": expected(c, true),
-                })
-            })
+            .map(|c| serde_json::json!({ "name": c.name, "labels": expected(c, true) }))
             .collect();
         std::fs::write(
             dir.join("labels.json"),
@@ -99,9 +94,8 @@ fn main() {
         .unwrap();
     }
 
-    for (setting, names, with_headers) in [("neutral", &neutral, false), ("named", &headers, true)]
-    {
-        let (score, secs) = judge(&columns, names, with_headers);
+    for (setting, names) in [("neutral", &neutral), ("named", &headers)] {
+        let (score, secs) = judge(&columns, names);
         println!(
             "{}",
             serde_json::json!({

@@ -1,5 +1,6 @@
 """Microsoft Presidio doing what benches/pii.rs has lakectl do: one pass over the same labelled
-cells (written by `cargo bench --bench pii -- ROWS DIR`), each column through the batch
+cells (written by `cargo bench --bench pii -- ROWS DIR`), judged against what each column truly
+holds, each column through the batch
 analyzer's analyze_dict, which gives the column's header as context words as lakectl gets it as
 the column name; judged by the same column-level rule (a column holds a type when a quarter of its
 cells do). Presidio's entity types are mapped to Macie's names where one means the other; a type
@@ -41,7 +42,7 @@ batch = BatchAnalyzerEngine(analyzer_engine=AnalyzerEngine(nlp_engine=nlp, suppo
 logging.getLogger("tldextract").setLevel(logging.CRITICAL)
 batch.analyzer_engine.analyze("warm up: mail ada@example.com, see www.example.com", language="en")
 
-for setting, expected_key in (("neutral", "content"), ("named", "named")):
+for setting in ("neutral", "named"):
     with open(f"{directory}/{setting}.csv", newline="") as f:
         reader = csv.reader(f)
         headers = next(reader)
@@ -58,7 +59,7 @@ for setting, expected_key in (("neutral", "content"), ("named", "named")):
             for t in {AS_MACIE.get(x.entity_type, x.entity_type) for x in cell}:
                 hits[t] += 1
         predicted = {t for t, n in hits.items() if n * 4 >= len(rows)}
-        expected = set(label[expected_key])
+        expected = set(label["labels"])
         tp += len(predicted & expected)
         for t in sorted(predicted - expected):
             fp += 1

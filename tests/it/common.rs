@@ -260,3 +260,11 @@ pub async fn assert_left_nothing(t: &TestLake, bucket: &str, prefix: &str) {
         "a body was left in tmp/"
     );
 }
+
+/// The console's `settle` with a deadline: a task that never ends fails its test, saying so,
+/// instead of hanging the run.
+pub async fn settle(app: &mut lakectl::tui::App) {
+    tokio::time::timeout(std::time::Duration::from_secs(120), app.settle())
+        .await
+        .expect("the console's tasks to end within 120 s");
+}

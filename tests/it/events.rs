@@ -801,9 +801,9 @@ async fn the_runs_pane_shows_a_rule_s_failures_and_replays_them_when_confirmed()
     // The crawler does not exist yet: the delivery fails and is kept.
     s.events.deliver_emitted().await;
     let mut app = App::new(s.clone(), a.clone(), Options { readonly: false });
-    app.settle().await;
+    settle(&mut app).await;
     press(&mut app, KeyCode::Char('4'));
-    app.settle().await;
+    settle(&mut app).await;
     let runs = screen(&mut app);
     assert!(
         runs.contains("Jobs, crawlers and rules")
@@ -835,7 +835,7 @@ async fn the_runs_pane_shows_a_rule_s_failures_and_replays_them_when_confirmed()
         "{confirm}"
     );
     press(&mut app, KeyCode::Char('y'));
-    app.settle().await;
+    settle(&mut app).await;
     let delivered = eventually("the replayed delivery", || async {
         let d = s
             .events

@@ -6,6 +6,7 @@ use lakectl::tui::{App, Options};
 
 use super::{ACCOUNT, REGION, aws, unique};
 use crate::common::admin;
+use crate::common::settle;
 use crate::console::{press, screen, type_text};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -17,7 +18,7 @@ async fn the_console_says_who_it_is_and_switches_region() {
         .await
         .unwrap();
     let mut app = App::new(s, admin(), Options { readonly: false });
-    app.settle().await;
+    settle(&mut app).await;
     let text = screen(&mut app);
     let status = status_line(&text);
     assert!(status.contains(" aws "), "{status}");
@@ -31,7 +32,7 @@ async fn the_console_says_who_it_is_and_switches_region() {
     press(&mut app, KeyCode::Char(':'));
     type_text(&mut app, "region us-east-1");
     press(&mut app, KeyCode::Enter);
-    app.settle().await;
+    settle(&mut app).await;
     let status = status_line(&screen(&mut app));
     assert!(status.contains("us-east-1"), "{status}");
     assert!(!status.contains(REGION), "{status}");
@@ -42,7 +43,7 @@ async fn the_console_says_who_it_is_and_switches_region() {
     // the screen.)
     type_text(&mut app, "profile nosuch-7f3a");
     press(&mut app, KeyCode::Enter);
-    app.settle().await;
+    settle(&mut app).await;
     let text = screen(&mut app);
     assert!(!text.contains("connected:"), "{text}");
     // The refusal names the profile asked for: a switch that ignored it could not.

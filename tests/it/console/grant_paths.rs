@@ -111,7 +111,7 @@ async fn the_grant_editor_grants_all_but_some_a_filter_and_a_tag_expression() {
         .unwrap();
 
     let mut app = App::new(t.services.clone(), a.clone(), Options { readonly: false });
-    app.settle().await;
+    settle(&mut app).await;
     press(&mut app, KeyCode::Char('5'));
 
     // Every column but trader, and the clerk may pass it on.
@@ -141,7 +141,7 @@ async fn the_grant_editor_grants_all_but_some_a_filter_and_a_tag_expression() {
             "--excluded-columns trader",
         ],
     );
-    app.settle().await;
+    settle(&mut app).await;
     let clerk = query(&t, "clerk", &format!("SELECT * FROM \"{DB}\".processed"))
         .await
         .unwrap();
@@ -171,7 +171,7 @@ async fn the_grant_editor_grants_all_but_some_a_filter_and_a_tag_expression() {
     assert!(screen(&mut app).contains("jpm-only"));
     press(&mut app, KeyCode::Enter);
     confirm_with(&mut app, &["--data-cells-filter jpm-only"]);
-    app.settle().await;
+    settle(&mut app).await;
     let desk = query(&t, "desk", &format!("SELECT * FROM \"{DB}\".processed"))
         .await
         .unwrap();
@@ -192,7 +192,7 @@ async fn the_grant_editor_grants_all_but_some_a_filter_and_a_tag_expression() {
         &mut app,
         &["tagged gains", "--lf-tag-expression 'tier=public'"],
     );
-    app.settle().await;
+    settle(&mut app).await;
     let tagged = query(&t, "tagged", &format!("SELECT * FROM \"{DB}\".processed"))
         .await
         .unwrap();
@@ -200,7 +200,7 @@ async fn the_grant_editor_grants_all_but_some_a_filter_and_a_tag_expression() {
 
     // `/` keeps the grants whose text holds what is typed; esc shows them all again.
     app.refresh();
-    app.settle().await;
+    settle(&mut app).await;
     let everyone = app.grants.list.visible().len();
     press(&mut app, KeyCode::Char('/'));
     type_text(&mut app, "desk");

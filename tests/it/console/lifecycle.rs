@@ -37,7 +37,7 @@ async fn a_key_is_made_shared_rotated_scheduled_for_deletion_and_saved_from_the_
         .await
         .unwrap();
     app.refresh();
-    app.settle().await;
+    settle(&mut app).await;
     press(&mut app, KeyCode::Char('2'));
 
     // n: the alias field starts at `alias/`.
@@ -50,7 +50,7 @@ async fn a_key_is_made_shared_rotated_scheduled_for_deletion_and_saved_from_the_
         &mut app,
         "kms create-key --alias alias/made --description 'from the console'",
     );
-    app.settle().await;
+    settle(&mut app).await;
     let made = t
         .services
         .keys
@@ -85,7 +85,7 @@ async fn a_key_is_made_shared_rotated_scheduled_for_deletion_and_saved_from_the_
     }
     press(&mut app, KeyCode::Enter);
     confirm(&mut app, "analyst");
-    app.settle().await;
+    settle(&mut app).await;
     // The policy now names the analyst, with the usage operations ticked.
     let policy = t
         .services
@@ -103,10 +103,10 @@ async fn a_key_is_made_shared_rotated_scheduled_for_deletion_and_saved_from_the_
     // o: automatic rotation on; R: a new version now.
     press(&mut app, KeyCode::Char('o'));
     confirm(&mut app, "kms enable-key-rotation");
-    app.settle().await;
+    settle(&mut app).await;
     press(&mut app, KeyCode::Char('R'));
     confirm(&mut app, "kms rotate-key-on-demand");
-    app.settle().await;
+    settle(&mut app).await;
     let rotation = t
         .services
         .keys
@@ -122,7 +122,7 @@ async fn a_key_is_made_shared_rotated_scheduled_for_deletion_and_saved_from_the_
     type_text(&mut app, "7");
     press(&mut app, KeyCode::Enter);
     confirm(&mut app, "--pending-window-in-days 7");
-    app.settle().await;
+    settle(&mut app).await;
     let pending = t
         .services
         .keys
@@ -144,7 +144,7 @@ async fn a_key_is_made_shared_rotated_scheduled_for_deletion_and_saved_from_the_
     // c: cancelled, the key comes back disabled; e: enabled again, and it works.
     press(&mut app, KeyCode::Char('c'));
     confirm(&mut app, "kms cancel-key-deletion");
-    app.settle().await;
+    settle(&mut app).await;
     assert_eq!(
         t.services
             .keys
@@ -156,7 +156,7 @@ async fn a_key_is_made_shared_rotated_scheduled_for_deletion_and_saved_from_the_
     );
     press(&mut app, KeyCode::Char('e'));
     confirm(&mut app, "kms enable-key");
-    app.settle().await;
+    settle(&mut app).await;
     put(&t.services, &a, "data", "k", b"sealed", kms("alias/made"))
         .await
         .unwrap();
@@ -177,7 +177,7 @@ async fn a_bucket_is_made_with_its_encryption_refused_while_full_then_deleted() 
         &mut app,
         "s3 mb s3://made-bucket --sse-kms-key-id alias/test --require-sse-kms",
     );
-    app.settle().await;
+    settle(&mut app).await;
     let encryption = t
         .services
         .storage
@@ -231,7 +231,7 @@ async fn a_bucket_is_made_with_its_encryption_refused_while_full_then_deleted() 
     // D on a bucket that holds an object: refused, and the object is still there.
     press(&mut app, KeyCode::Char('D'));
     confirm(&mut app, "s3 rb s3://made-bucket");
-    app.settle().await;
+    settle(&mut app).await;
     let s = screen(&mut app);
     assert!(s.contains("BucketNotEmpty"), "{s}");
     press(&mut app, KeyCode::Esc);
@@ -246,11 +246,11 @@ async fn a_bucket_is_made_with_its_encryption_refused_while_full_then_deleted() 
         .await
         .unwrap();
     app.refresh();
-    app.settle().await;
+    settle(&mut app).await;
     select_row(&mut app, row);
     press(&mut app, KeyCode::Char('D'));
     confirm(&mut app, "s3 rb s3://made-bucket");
-    app.settle().await;
+    settle(&mut app).await;
     let names: Vec<String> = t
         .services
         .storage

@@ -98,7 +98,7 @@ pub(super) async fn demo_like() -> (TestLake, App) {
     .await
     .unwrap();
     let mut app = App::new(t.services.clone(), a, Options { readonly: false });
-    app.settle().await;
+    settle(&mut app).await;
     (t, app)
 }
 
@@ -117,7 +117,7 @@ async fn buckets_and_keys_panes() {
     press(&mut app, KeyCode::Esc);
     assert!(screen(&mut app).contains("SSE-KMS alias/test"));
     press(&mut app, KeyCode::Enter);
-    app.settle().await;
+    settle(&mut app).await;
     snapshot!("objects", screen(&mut app));
     press(&mut app, KeyCode::Char('2'));
     snapshot!("keys", screen(&mut app));
@@ -134,7 +134,7 @@ async fn upload_a_file_then_disable_its_key_from_the_keyboard() {
     std::fs::write(&file, "name,card\nAda,4111111111111111\n").unwrap();
     // Buckets: `data` is the first bucket; open it and upload.
     press(&mut app, KeyCode::Enter);
-    app.settle().await;
+    settle(&mut app).await;
     press(&mut app, KeyCode::Char('u'));
     type_text(&mut app, file.to_str().unwrap());
     press(&mut app, KeyCode::Tab);
@@ -144,12 +144,12 @@ async fn upload_a_file_then_disable_its_key_from_the_keyboard() {
     assert!(confirm.contains("lakectl s3 cp"), "{confirm}");
     assert!(confirm.contains("--sse-kms-key-id alias/test"), "{confirm}");
     press(&mut app, KeyCode::Char('y'));
-    app.settle().await;
+    settle(&mut app).await;
     // The bucket shows folders: raw/ holds the new object.
     let top = screen(&mut app);
     assert!(top.contains("▸ raw/") && top.contains("1 folders"), "{top}");
     press(&mut app, KeyCode::Enter);
-    app.settle().await;
+    settle(&mut app).await;
     let raw = screen(&mut app);
     assert!(
         raw.contains("s3://data/raw/") && raw.contains("upload.csv"),
@@ -157,14 +157,14 @@ async fn upload_a_file_then_disable_its_key_from_the_keyboard() {
     );
     // f: every key at once, without folders; esc from the top leaves the bucket.
     press(&mut app, KeyCode::Char('f'));
-    app.settle().await;
+    settle(&mut app).await;
     let flat = screen(&mut app);
     assert!(
         flat.contains("raw/upload.csv") && flat.contains("(all keys)"),
         "{flat}"
     );
     press(&mut app, KeyCode::Char('f'));
-    app.settle().await;
+    settle(&mut app).await;
     assert_eq!(
         get(&t.services, &admin(), "data", "raw/upload.csv")
             .await
@@ -178,7 +178,7 @@ async fn upload_a_file_then_disable_its_key_from_the_keyboard() {
     press(&mut app, KeyCode::Char('e'));
     assert!(screen(&mut app).contains("kms disable-key"));
     press(&mut app, KeyCode::Char('y'));
-    app.settle().await;
+    settle(&mut app).await;
     let key = t
         .services
         .keys
@@ -191,10 +191,10 @@ async fn upload_a_file_then_disable_its_key_from_the_keyboard() {
     // Back to the bucket: the object no longer opens, and the console says why.
     press(&mut app, KeyCode::Char('1'));
     press(&mut app, KeyCode::Enter);
-    app.settle().await;
+    settle(&mut app).await;
     press(&mut app, KeyCode::Char('d'));
     press(&mut app, KeyCode::Enter);
-    app.settle().await;
+    settle(&mut app).await;
     let s = screen(&mut app);
     assert!(s.contains("DisabledException"), "{s}");
 }
@@ -204,7 +204,7 @@ async fn readonly_leaves_out_every_change() {
     let t = new_lake();
     seed(&t).await;
     let mut app = App::new(t.services.clone(), admin(), Options { readonly: true });
-    app.settle().await;
+    settle(&mut app).await;
     let s = screen(&mut app);
     assert!(s.contains("READ-ONLY"));
     assert!(!s.contains("new bucket") && !s.contains("upload"), "{s}");
@@ -213,7 +213,7 @@ async fn readonly_leaves_out_every_change() {
     press(&mut app, KeyCode::Char(':'));
     type_text(&mut app, "s3 mb s3://sneaky");
     press(&mut app, KeyCode::Enter);
-    app.settle().await;
+    settle(&mut app).await;
     assert!(screen(&mut app).contains("read-only"));
     assert_eq!(
         t.services
@@ -244,11 +244,11 @@ async fn help_is_built_from_the_key_map_and_the_principal_can_be_switched() {
     }
     press(&mut app, KeyCode::Esc);
     app.refresh();
-    app.settle().await;
+    settle(&mut app).await;
     press(&mut app, KeyCode::Char('p'));
     press(&mut app, KeyCode::Char('j'));
     press(&mut app, KeyCode::Enter);
-    app.settle().await;
+    settle(&mut app).await;
     assert_eq!(app.principal.name(), "analyst");
     // The analyst is outside every key policy: the Keys pane says so, key by key.
     press(&mut app, KeyCode::Char('2'));
@@ -292,7 +292,7 @@ async fn the_runs_pane_lists_starts_and_explains_runs() {
     };
     s.jobs.create_crawler(&a, crawler).await.unwrap();
     let mut app = App::new(s.clone(), a, Options { readonly: false });
-    app.settle().await;
+    settle(&mut app).await;
     press(&mut app, KeyCode::Char('4'));
     // Start the job from the keyboard; the task lasts as long as the run.
     press(&mut app, KeyCode::Char('s'));
@@ -302,15 +302,15 @@ async fn the_runs_pane_lists_starts_and_explains_runs() {
         "{confirm}"
     );
     press(&mut app, KeyCode::Char('y'));
-    app.settle().await;
+    settle(&mut app).await;
     app.refresh();
-    app.settle().await;
+    settle(&mut app).await;
     snapshot!("runs", screen(&mut app));
     // Then the crawler (the row below), and the catalog it filled.
     press(&mut app, KeyCode::Char('j'));
     press(&mut app, KeyCode::Char('s'));
     press(&mut app, KeyCode::Char('y'));
-    app.settle().await;
+    settle(&mut app).await;
     assert!(
         s.catalog
             .get_table(&admin(), "db", "processed")
@@ -318,7 +318,7 @@ async fn the_runs_pane_lists_starts_and_explains_runs() {
             .is_ok()
     );
     press(&mut app, KeyCode::Char('c'));
-    app.settle().await;
+    settle(&mut app).await;
     let catalog = screen(&mut app);
     assert!(
         catalog.contains("processed") && catalog.contains("card"),
@@ -328,7 +328,7 @@ async fn the_runs_pane_lists_starts_and_explains_runs() {
     // The log of the job's run, decrypted.
     press(&mut app, KeyCode::Char('k'));
     press(&mut app, KeyCode::Char('l'));
-    app.settle().await;
+    settle(&mut app).await;
     assert!(screen(&mut app).contains("1 duplicate(s)"));
 }
 
@@ -348,7 +348,7 @@ async fn the_findings_pane_shows_severities_and_reveals_on_request() {
     .await
     .unwrap();
     let mut app = App::new(s.clone(), a, Options { readonly: false });
-    app.settle().await;
+    settle(&mut app).await;
     press(&mut app, KeyCode::Char('3'));
     assert!(screen(&mut app).contains("No findings"));
     // A classification job from the pane.
@@ -358,9 +358,9 @@ async fn the_findings_pane_shows_severities_and_reveals_on_request() {
     press(&mut app, KeyCode::Enter);
     assert!(screen(&mut app).contains("create-classification-job"));
     press(&mut app, KeyCode::Char('y'));
-    app.settle().await;
+    settle(&mut app).await;
     app.refresh();
-    app.settle().await;
+    settle(&mut app).await;
     let pane = screen(&mut app);
     assert!(
         pane.contains("High")
@@ -376,7 +376,7 @@ async fn the_findings_pane_shows_severities_and_reveals_on_request() {
     press(&mut app, KeyCode::Char('v'));
     assert!(screen(&mut app).contains("audit log"));
     press(&mut app, KeyCode::Char('y'));
-    app.settle().await;
+    settle(&mut app).await;
     assert!(screen(&mut app).contains("ada@example.com"));
 }
 
@@ -423,7 +423,7 @@ async fn one_key_on_a_finding_creates_and_runs_the_masking_job() {
     })
     .await;
     let mut app = App::new(s.clone(), a, Options { readonly: false });
-    app.settle().await;
+    settle(&mut app).await;
     press(&mut app, KeyCode::Char('3'));
     press(&mut app, KeyCode::Char('m'));
     press(&mut app, KeyCode::Tab);
@@ -431,7 +431,7 @@ async fn one_key_on_a_finding_creates_and_runs_the_masking_job() {
     press(&mut app, KeyCode::Enter);
     assert!(screen(&mut app).contains("--from-findings"));
     press(&mut app, KeyCode::Char('y'));
-    app.settle().await;
+    settle(&mut app).await;
     assert!(
         screen(&mut app).contains("SUCCEEDED"),
         "{}",
@@ -464,7 +464,7 @@ pub(super) fn press_n(app: &mut App, code: KeyCode, n: usize) {
 async fn grant_a_column_from_the_keyboard_then_preview_and_explain_it() {
     let t = crate::query::demo_lake().await;
     let mut app = App::new(t.services.clone(), admin(), Options { readonly: false });
-    app.settle().await;
+    settle(&mut app).await;
     press(&mut app, KeyCode::Char('5'));
     snapshot!("grants", screen(&mut app));
 
@@ -508,7 +508,7 @@ async fn grant_a_column_from_the_keyboard_then_preview_and_explain_it() {
         "{confirm}"
     );
     press(&mut app, KeyCode::Char('y'));
-    app.settle().await;
+    settle(&mut app).await;
 
     // Query, previewed as the analyst: symbol and now price.
     press(&mut app, KeyCode::Char('6'));
@@ -529,14 +529,14 @@ async fn grant_a_column_from_the_keyboard_then_preview_and_explain_it() {
         press_n(&mut app, KeyCode::Up, admin_at - at);
     }
     press(&mut app, KeyCode::Enter);
-    app.settle().await;
+    settle(&mut app).await;
     press(&mut app, KeyCode::Char('e'));
     type_text(
         &mut app,
         "SELECT * FROM \"lakeformation-glue-catalog-db\".processed ORDER BY price DESC LIMIT 5",
     );
     ctrl(&mut app, 'r');
-    app.settle().await;
+    settle(&mut app).await;
     let results = screen(&mut app);
     assert!(results.contains("SUCCEEDED"), "{results}");
     assert!(
@@ -556,7 +556,7 @@ async fn grant_a_column_from_the_keyboard_then_preview_and_explain_it() {
         "SELECT trader FROM \"lakeformation-glue-catalog-db\".processed",
     );
     ctrl(&mut app, 'r');
-    app.settle().await;
+    settle(&mut app).await;
     let failed = screen(&mut app);
     assert!(
         failed.contains("FAILED") && failed.contains("No field named trader"),
@@ -571,7 +571,7 @@ async fn grant_a_column_from_the_keyboard_then_preview_and_explain_it() {
         press_n(&mut app, KeyCode::Down, admin_at - at);
     }
     press(&mut app, KeyCode::Enter);
-    app.settle().await;
+    settle(&mut app).await;
     press(&mut app, KeyCode::Char('5'));
     let row = app
         .grants
@@ -582,7 +582,7 @@ async fn grant_a_column_from_the_keyboard_then_preview_and_explain_it() {
         .unwrap_or_else(|| panic!("{}", screen(&mut app)));
     press_n(&mut app, KeyCode::Down, row);
     press(&mut app, KeyCode::Char('e'));
-    app.settle().await;
+    settle(&mut app).await;
     let why = screen(&mut app);
     assert!(why.contains("✔ price") && why.contains("✘ side"), "{why}");
     press(&mut app, KeyCode::Esc);
@@ -595,7 +595,7 @@ async fn grant_a_column_from_the_keyboard_then_preview_and_explain_it() {
         "{revoke}"
     );
     press(&mut app, KeyCode::Char('y'));
-    app.settle().await;
+    settle(&mut app).await;
     // Refused as a column that never existed is: the revoke took it away.
     let select = |column: &'static str| {
         let t = &t;
@@ -619,7 +619,7 @@ async fn columns_fit_their_content_so_long_aliases_show_whole() {
     let t = new_lake();
     seed(&t).await;
     let mut app = App::new(t.services.clone(), admin(), Options { readonly: false });
-    app.settle().await;
+    settle(&mut app).await;
     press(&mut app, KeyCode::Char(':'));
     type_text(
         &mut app,
@@ -627,7 +627,7 @@ async fn columns_fit_their_content_so_long_aliases_show_whole() {
     );
     press(&mut app, KeyCode::Enter);
     press(&mut app, KeyCode::Char('y'));
-    app.settle().await;
+    settle(&mut app).await;
     // The command's answer is shown in a popup; close it.
     press(&mut app, KeyCode::Esc);
     press(&mut app, KeyCode::Char('2'));
@@ -655,7 +655,7 @@ async fn secrets_sit_beside_the_keys_and_their_value_shows_only_when_confirmed()
         .await
         .unwrap();
     let mut app = App::new(t.services.clone(), a, Options { readonly: true });
-    app.settle().await;
+    settle(&mut app).await;
     press(&mut app, KeyCode::Char('2'));
     assert!(!screen(&mut app).contains("prod/warehouse"));
     press(&mut app, KeyCode::Char('s'));
@@ -677,7 +677,7 @@ async fn secrets_sit_beside_the_keys_and_their_value_shows_only_when_confirmed()
     );
     // Declined: nothing is read, nothing recorded.
     press(&mut app, KeyCode::Char('n'));
-    app.settle().await;
+    settle(&mut app).await;
     assert!(!screen(&mut app).contains(value));
     let reads = |t: &TestLake| {
         let t = t.services.clone();
@@ -694,7 +694,7 @@ async fn secrets_sit_beside_the_keys_and_their_value_shows_only_when_confirmed()
     assert_eq!(reads(&t).await, 0);
     press(&mut app, KeyCode::Char('v'));
     press(&mut app, KeyCode::Char('y'));
-    app.settle().await;
+    settle(&mut app).await;
     assert!(screen(&mut app).contains(value));
     assert_eq!(reads(&t).await, 1);
     // `s` goes back to the keys.

@@ -16,7 +16,7 @@ async fn run_sql(app: &mut App, sql: &str) {
     app.query.set_sql("");
     type_text(app, sql);
     ctrl(app, 'r');
-    app.settle().await;
+    settle(app).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -24,7 +24,7 @@ async fn history_steps_through_earlier_queries_and_x_stops_a_running_one() {
     let t = demo_lake().await;
     let a = admin();
     let mut app = App::new(t.services.clone(), a.clone(), Options { readonly: false });
-    app.settle().await;
+    settle(&mut app).await;
     press(&mut app, KeyCode::Char('6'));
     let first = format!("SELECT count(*) FROM {T}");
     let second = format!("SELECT max(price) FROM {T}");

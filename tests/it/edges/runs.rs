@@ -10,6 +10,7 @@ use lakectl::service::jobs::{CrawlerDefinition, RunState};
 use serde_json::Value;
 
 use super::{dir_file, lakectl, ok, run, seeded};
+use crate::common::settle;
 use crate::common::{PASSPHRASE, admin};
 
 /// A crawler over `n` folders, one small CSV each: a crawl that takes a while.
@@ -270,13 +271,13 @@ async fn the_runs_pane_s_stop_key_stops_a_crawl() {
         .await
         .unwrap();
     let mut app = App::new(s.clone(), a.clone(), Options { readonly: false });
-    app.settle().await;
+    settle(&mut app).await;
     press(&mut app, KeyCode::Char('4'));
     press(&mut app, KeyCode::Char('S'));
     let confirm = screen(&mut app);
     assert!(confirm.contains("glue stop-crawler --name c"), "{confirm}");
     press(&mut app, KeyCode::Char('y'));
-    app.settle().await;
+    settle(&mut app).await;
     let state = loop {
         let (_, last) = s.jobs.get_crawler(&a, "c").await.unwrap();
         let last = last.unwrap();

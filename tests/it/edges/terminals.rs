@@ -118,9 +118,9 @@ async fn the_console_draws_no_raw_escape() {
     .await
     .unwrap();
     let mut app = App::new(t.services.clone(), admin(), Options { readonly: false });
-    app.settle().await;
+    settle(&mut app).await;
     press(&mut app, KeyCode::Enter);
-    app.settle().await;
+    settle(&mut app).await;
     let drawn = screen(&mut app);
     assert!(drawn.contains("red"), "the key is listed: {drawn}");
     assert_eq!(raw_controls(&drawn), Vec::<char>::new(), "{drawn:?}");

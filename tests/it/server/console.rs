@@ -7,6 +7,7 @@ use lakectl::service::Principal;
 use lakectl::tui::{App, Options};
 
 use super::Server;
+use crate::common::settle;
 use crate::console::{press, screen, type_text};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -19,7 +20,7 @@ async fn the_analysts_console_through_the_server_shows_only_what_it_was_granted(
         Principal::new("analyst"),
         Options { readonly: false },
     );
-    app.settle().await;
+    settle(&mut app).await;
 
     let first = screen(&mut app);
     let status = first
@@ -35,7 +36,7 @@ async fn the_analysts_console_through_the_server_shows_only_what_it_was_granted(
         "SELECT * FROM \"lakeformation-glue-catalog-db\".processed ORDER BY symbol LIMIT 5",
     );
     app.handle_key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL));
-    app.settle().await;
+    settle(&mut app).await;
     let results = screen(&mut app);
     assert!(results.contains("SUCCEEDED"), "{results}");
     assert!(results.contains("symbol"), "{results}");

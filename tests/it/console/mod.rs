@@ -13,6 +13,7 @@ use crate::common::*;
 mod grant_paths;
 mod lifecycle;
 mod query_keys;
+mod runs_keys;
 
 pub(crate) fn screen(app: &mut App) -> String {
     let mut terminal = Terminal::new(TestBackend::new(120, 24)).unwrap();

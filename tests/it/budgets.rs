@@ -91,14 +91,11 @@ async fn crawl(s: &Services, name: &str, target: &str) -> CrawlerRun {
         .start_crawler(&admin(), name, Progress::default())
         .await
         .unwrap();
-    loop {
+    eventually(&format!("the crawl of {name} to end"), || async {
         let (_, last) = s.jobs.get_crawler(&admin(), name).await.unwrap();
-        let last = last.unwrap();
-        if last.state.is_finished() {
-            return last;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+        last.filter(|l| l.state.is_finished())
+    })
+    .await
 }
 
 /// Runs `sql` as `who` in `group`; the failure's reason as an error.
@@ -109,13 +106,11 @@ async fn query(t: &TestLake, who: &str, sql: &str) -> Result<Vec<Vec<Option<Stri
         .start_query_execution(&by, sql, None, None)
         .await
         .map_err(|e| format!("{}: {}", e.code, e.message))?;
-    let execution = loop {
+    let execution = eventually(&format!("query {id} to end"), || async {
         let e = q.get_query_execution(&by, &id).await.unwrap();
-        if e.status.state.is_finished() {
-            break e;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+        e.status.state.is_finished().then_some(e)
+    })
+    .await;
     if execution.status.state != QueryState::Succeeded {
         return Err(execution.status.state_change_reason.unwrap_or_default());
     }
@@ -222,17 +217,15 @@ async fn the_classifier_and_the_crawler_hold_to_the_budget_too() {
         .create_classification_job(&a, spec, Progress::default())
         .await
         .unwrap();
-    let job = loop {
+    let job = eventually(&format!("classification job {id} to end"), || async {
         let job = s
             .classification
             .describe_classification_job(&a, &id)
             .await
             .unwrap();
-        if job.job_status != "RUNNING" {
-            break job;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+        (job.job_status != "RUNNING").then_some(job)
+    })
+    .await;
     let skipped = &job.statistics.objects_skipped;
     assert_eq!(skipped.len(), 1, "{skipped:?}");
     assert!(

@@ -10,8 +10,7 @@ use lakectl::service::jobs::{CrawlerDefinition, RunState};
 use serde_json::Value;
 
 use super::{dir_file, lakectl, ok, run, seeded};
-use crate::common::settle;
-use crate::common::{PASSPHRASE, admin};
+use crate::common::{PASSPHRASE, admin, eventually, settle};
 
 /// A crawler over `n` folders, one small CSV each: a crawl that takes a while.
 fn crawlable(lake: &std::path::Path, n: usize) {
@@ -114,14 +113,11 @@ async fn stop_crawler_stops_a_crawl_and_refuses_one_that_is_not_running() {
         .await
         .unwrap();
     s.jobs.stop_crawler(&a, "c").await.unwrap();
-    let run = loop {
+    let run = eventually("the stopped crawl to end", || async {
         let (_, last) = s.jobs.get_crawler(&a, "c").await.unwrap();
-        let last = last.unwrap();
-        if last.state.is_finished() {
-            break last;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
+        last.filter(|l| l.state.is_finished())
+    })
+    .await;
     assert_eq!(run.state, RunState::Stopped, "{run:?}");
     assert!(run.tables_created.len() < 60, "it stopped before the end");
     // Glue's word for a stopped crawl, and a stopped crawler starts again.
@@ -278,13 +274,10 @@ async fn the_runs_pane_s_stop_key_stops_a_crawl() {
     assert!(confirm.contains("glue stop-crawler --name c"), "{confirm}");
     press(&mut app, KeyCode::Char('y'));
     settle(&mut app).await;
-    let state = loop {
+    let state = eventually("the crawl stopped from the console to end", || async {
         let (_, last) = s.jobs.get_crawler(&a, "c").await.unwrap();
-        let last = last.unwrap();
-        if last.state.is_finished() {
-            break last.state;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
+        last.filter(|l| l.state.is_finished()).map(|l| l.state)
+    })
+    .await;
     assert_eq!(state, RunState::Stopped);
 }

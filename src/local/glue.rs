@@ -157,6 +157,13 @@ impl Jobs for Lake {
         })
     }
 
+    /// Glue's GetJob, authorized as that action on the job, as IAM decides it on AWS (not as
+    /// GetJobs on every job).
+    async fn get_job(&self, by: &Principal, name: &str) -> Result<JobDefinition> {
+        let call = Call::new("glue", "GetJob", name).on(self.glue_arn(&format!("job/{name}")));
+        self.reading(by, call, |tx, _| self.job(tx, name))
+    }
+
     async fn start_job_run(&self, by: &Principal, job: &str, progress: Progress) -> Result<String> {
         self.begin_job_run(by, job, progress, None)
     }

@@ -529,3 +529,61 @@ async fn explain_withholds_hidden_columns_and_is_no_existence_oracle() {
     );
     assert_eq!(answers[0].0, Code::EntityNotFoundException);
 }
+
+/// `glue get-job` and `athena get-work-group` are decided as GetJob and GetWorkGroup on the one
+/// resource, as IAM decides them: a policy naming one job's ARN reads that job and no other, and
+/// a refusal reads the same whether the job exists or not.
+#[tokio::test]
+async fn get_job_and_get_work_group_are_authorized_on_the_one_resource() {
+    let t = demo_lake().await;
+    let (s, a) = (&t.services, admin());
+    s.iam.create_principal(&a, "reader", false).await.unwrap();
+    let account = s.iam.list_principals(&a).await.unwrap()[0]
+        .arn
+        .split(':')
+        .nth(4)
+        .unwrap()
+        .to_string();
+    let job_arn = |name: &str| format!("arn:aws:glue:local:{account}:job/{name}");
+    s.iam
+        .put_user_policy(
+            &a,
+            "reader",
+            "one-job",
+            &identity(&format!(
+                r#"{{"Statement":[{{"Effect":"Allow","Action":["glue:GetJob","athena:GetWorkGroup"],"Resource":["{}","arn:aws:athena:local:{account}:workgroup/primary"]}}]}}"#,
+                job_arn("mask-pii")
+            )),
+        )
+        .await
+        .unwrap();
+    let reader = Principal::new("reader");
+    assert_eq!(
+        s.jobs.get_job(&reader, "mask-pii").await.unwrap().name,
+        "mask-pii"
+    );
+    assert_eq!(
+        s.query
+            .get_work_group(&reader, "primary")
+            .await
+            .unwrap()
+            .name,
+        "primary"
+    );
+    let other = s
+        .jobs
+        .get_job(&reader, "raw-to-processed")
+        .await
+        .unwrap_err();
+    let missing = s.jobs.get_job(&reader, "no-such-job").await.unwrap_err();
+    assert_eq!(other.code, Code::AccessDenied);
+    assert_eq!(
+        other.message.replace("raw-to-processed", "X"),
+        missing.message.replace("no-such-job", "X")
+    );
+    assert_eq!(
+        s.jobs.get_jobs(&reader).await.unwrap_err().code,
+        Code::AccessDenied,
+        "GetJob on one job is not GetJobs"
+    );
+}

@@ -369,6 +369,12 @@ impl Query for Lake {
         })
     }
 
+    /// Athena's GetWorkGroup, authorized as that action on the work group (not as ListWorkGroups).
+    async fn get_work_group(&self, by: &Principal, name: &str) -> Result<WorkGroup> {
+        let call = Call::new("athena", "GetWorkGroup", name).on(self.athena_work_group_arn(name));
+        self.reading(by, call, |tx, _| self.work_group(tx, name))
+    }
+
     async fn update_work_group(
         &self,
         by: &Principal,

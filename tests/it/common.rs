@@ -268,3 +268,21 @@ pub async fn settle(app: &mut lakectl::tui::App) {
         .await
         .expect("the console's tasks to end within 120 s");
 }
+
+/// Waits until run `id` of `job` is under way: RUNNING, and `progress` shows some input read.
+/// A run that ends first fails the test, since whatever was to meet it mid-work would not.
+pub async fn until_reading(s: &Services, job: &str, id: &str, progress: &Progress) {
+    eventually(
+        &format!("run {id} of {job} to read some of its input"),
+        || async {
+            let run = s.jobs.get_job_run(&admin(), job, id).await.unwrap();
+            assert!(
+                !run.job_run_state.is_finished(),
+                "the run ended before it was met mid-work: {run:?}"
+            );
+            (run.job_run_state == lakectl::service::jobs::RunState::Running && progress.done() > 0)
+                .then_some(())
+        },
+    )
+    .await;
+}

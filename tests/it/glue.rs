@@ -483,15 +483,7 @@ async fn a_run_can_be_stopped_and_a_role_needs_rights() {
         .await
         .unwrap();
     // Stopped while under way: RUNNING, and some of the input read.
-    eventually("the run to read some of its input", || async {
-        let run = t.services.jobs.get_job_run(&a, "big", &id).await.unwrap();
-        assert!(
-            !run.job_run_state.is_finished(),
-            "the run ended before it could be stopped: {run:?}"
-        );
-        (run.job_run_state == RunState::Running && progress.done() > 0).then_some(())
-    })
-    .await;
+    until_reading(&t.services, "big", &id, &progress).await;
     t.services.jobs.stop_job_run(&a, "big", &id).await.unwrap();
     let run = wait_for_run(&t.services, "big", &id).await;
     assert_eq!(
@@ -652,12 +644,7 @@ async fn a_timeout_and_a_key_disabled_midway_end_runs_cleanly() {
         .start_job_run(&a, "timed", progress.clone())
         .await
         .unwrap();
-    eventually("the timed run to read some of its input", || async {
-        let run = t.services.jobs.get_job_run(&a, "timed", &id).await.unwrap();
-        assert!(!run.job_run_state.is_finished(), "ended too soon: {run:?}");
-        (run.job_run_state == RunState::Running && progress.done() > 0).then_some(())
-    })
-    .await;
+    until_reading(&t.services, "timed", &id, &progress).await;
     let long_ago = (chrono::Utc::now() - chrono::Duration::minutes(2))
         .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let moved = rusqlite::Connection::open(t.path().join("meta.db"))
@@ -694,20 +681,7 @@ async fn a_timeout_and_a_key_disabled_midway_end_runs_cleanly() {
         .await
         .unwrap();
     // Midway: the run is RUNNING and has read some of its input.
-    eventually("the run to read some of its input", || async {
-        let run = t
-            .services
-            .jobs
-            .get_job_run(&a, "midway", &id)
-            .await
-            .unwrap();
-        assert!(
-            !run.job_run_state.is_finished(),
-            "the run ended before the key was disabled: {run:?}"
-        );
-        (run.job_run_state == RunState::Running && progress.done() > 0).then_some(())
-    })
-    .await;
+    until_reading(&t.services, "midway", &id, &progress).await;
     t.services
         .keys
         .set_key_enabled(&a, "alias/test", false)

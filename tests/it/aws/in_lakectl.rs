@@ -9,7 +9,7 @@ use lakectl::service::{Progress, Services};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::{aws, key_and_bucket, unique};
-use crate::common::{admin, eventually, get, kms, put};
+use crate::common::{admin, get, kms, put, until_reading};
 
 const TRADES: &[u8] = b"{\"symbol\":\"JPM\",\"trader\":\"trader-009\",\"price\":473.63}
 {\"symbol\":\"NFLX\",\"trader\":\"trader-023\",\"price\":560.6}
@@ -181,15 +181,7 @@ async fn a_stopped_run_leaves_nothing() {
         .await
         .unwrap();
     // The run is under way: RUNNING, and it has read some of its input.
-    eventually("the run to read some of its input", || async {
-        let run = s.jobs.get_job_run(&a, &name, &id).await.unwrap();
-        assert!(
-            !run.job_run_state.is_finished(),
-            "the run ended before it could be stopped: {run:?}"
-        );
-        (run.job_run_state == RunState::Running && progress.done() > 0).then_some(())
-    })
-    .await;
+    until_reading(&s, &name, &id, &progress).await;
     s.jobs.stop_job_run(&a, &name, &id).await.unwrap();
     let run = wait(&s, &name, &id).await;
     assert_eq!(

@@ -43,12 +43,7 @@ async fn s_stops_a_job_run_under_way() {
         .start_job_run(&a, "big", progress.clone())
         .await
         .unwrap();
-    eventually("the run to read some of its input", || async {
-        let run = t.services.jobs.get_job_run(&a, "big", &id).await.unwrap();
-        assert!(!run.job_run_state.is_finished(), "ended too soon: {run:?}");
-        (run.job_run_state == RunState::Running && progress.done() > 0).then_some(())
-    })
-    .await;
+    until_reading(&t.services, "big", &id, &progress).await;
 
     press(&mut app, KeyCode::Char('4'));
     app.refresh();

@@ -42,6 +42,9 @@ export AWS_ENDPOINT_URL=$(python3 -c 'import json,sys; print(json.load(open(sys.
 mkdir -p "$work/www" "$work/nginx-tmp"
 cat > "$work/nginx.conf" <<CONF
 daemon on;
+# Workers run as whoever runs the bench (as root, nginx would switch them to nobody, who may not
+# write the bench's directory).
+user $(id -un);
 pid $work/nginx.pid;
 error_log $work/nginx.err;
 worker_processes 1;

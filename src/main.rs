@@ -82,6 +82,16 @@ struct Cli {
     /// Console: open the demo lake, creating it on first use
     #[arg(long)]
     demo: bool,
+    /// Demo: the masking scenario's source database, postgres://USER:PASSWORD@HOST:PORT/DATABASE
+    /// (the demo makes its tables there; its credentials go into Secrets Manager for DMS).
+    /// Without it, the demo makes an SQLite file
+    #[arg(
+        long,
+        env = "LAKECTL_SOURCE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    source_url: Option<String>,
     /// Run commands one a line from --script FILE or stdin; print one JSON object a line
     #[arg(long)]
     headless: bool,
@@ -249,6 +259,13 @@ fn output_format(cli: &Cli, config: &Config) -> Format {
 async fn run(mut cli: Cli, command: Option<Command>, config: Config) -> Result<u8, ServiceError> {
     let format = output_format(&cli, &config);
     let demo = cli.demo || matches!(command, Some(Command::Demo));
+    if cli.source_url.is_some() && !demo {
+        return Err(ServiceError::new(
+            Code::ParamValidation,
+            "--source-url is the demo's source database: give it with `lakectl demo` or `--demo`",
+        ));
+    }
+    let demo_source = lakectl::demo::SourceDatabase::from_url(cli.source_url.take());
     let dir = LakeDir::new(match (cli.lake.clone().or(config.lake.clone()), demo) {
         (Some(dir), _) => dir,
         (None, true) => config::demo_lake(),
@@ -319,12 +336,12 @@ async fn run(mut cli: Cli, command: Option<Command>, config: Config) -> Result<u
                 return Ok(0);
             }
             Some(Command::Demo) => {
-                let (_, scenarios) = create_demo(&dir, &source).await?;
+                let (_, scenarios) = create_demo(&dir, &source, &demo_source).await?;
                 print(&serde_json::json!({"Lake": dir.root(), "Scenarios": scenarios}));
                 return Ok(0);
             }
             None if cli.demo && !cli.headless && !dir.exists() => {
-                create_demo(&dir, &source).await?.0.services()
+                create_demo(&dir, &source, &demo_source).await?.0.services()
             }
             _ => open()?.services(),
         },
@@ -406,9 +423,11 @@ async fn run_with(
 async fn create_demo(
     dir: &LakeDir,
     source: &PassphraseSource<'_>,
+    database: &lakectl::demo::SourceDatabase,
 ) -> Result<(Arc<Lake>, Vec<String>), ServiceError> {
     let lake = Lake::init(dir.clone(), &config::passphrase(source, dir.root(), true)?)?;
     let services = lake.services();
-    let scenarios = lakectl::demo::load(&Context::new(&services, &Principal::new("admin"))).await?;
+    let scenarios =
+        lakectl::demo::load(&Context::new(&services, &Principal::new("admin")), database).await?;
     Ok((lake, scenarios))
 }

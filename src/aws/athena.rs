@@ -100,36 +100,14 @@ impl Query for Aws {
         }
         let mut out = Vec::with_capacity(names.len());
         for name in names {
-            let got = self
-                .athena
-                .get_work_group()
-                .work_group(&name)
-                .send()
-                .await
-                .map_err(|e| aws_error("athena:GetWorkGroup", e))?;
-            let results = got
-                .work_group()
-                .and_then(|w| w.configuration())
-                .and_then(|c| c.result_configuration());
-            let mut group = WorkGroup::new(
-                name,
-                results
-                    .and_then(|r| r.output_location())
-                    .unwrap_or_default()
-                    .to_string(),
-                results
-                    .and_then(|r| r.encryption_configuration())
-                    .and_then(|e| e.kms_key())
-                    .map(str::to_string),
-            );
-            group.bytes_scanned_cutoff_per_query = got
-                .work_group()
-                .and_then(|w| w.configuration())
-                .and_then(|c| c.bytes_scanned_cutoff_per_query())
-                .map(|b| b as u64);
-            out.push(group);
+            out.push(self.work_group(name).await?);
         }
         Ok(out)
+    }
+
+    async fn get_work_group(&self, by: &Principal, name: &str) -> Result<WorkGroup> {
+        self.acting(by)?;
+        self.work_group(name.to_string()).await
     }
 
     /// Athena's BytesScannedCutoffPerQuery; the memory limit and timeout are lakectl's own, and
@@ -350,5 +328,39 @@ impl Query for Aws {
             .await
             .map_err(|e| aws_error("athena:StopQueryExecution", e))?;
         Ok(())
+    }
+}
+
+impl Aws {
+    /// One work group, read with GetWorkGroup.
+    async fn work_group(&self, name: String) -> Result<WorkGroup> {
+        let got = self
+            .athena
+            .get_work_group()
+            .work_group(&name)
+            .send()
+            .await
+            .map_err(|e| aws_error("athena:GetWorkGroup", e))?;
+        let results = got
+            .work_group()
+            .and_then(|w| w.configuration())
+            .and_then(|c| c.result_configuration());
+        let mut group = WorkGroup::new(
+            name,
+            results
+                .and_then(|r| r.output_location())
+                .unwrap_or_default()
+                .to_string(),
+            results
+                .and_then(|r| r.encryption_configuration())
+                .and_then(|e| e.kms_key())
+                .map(str::to_string),
+        );
+        group.bytes_scanned_cutoff_per_query = got
+            .work_group()
+            .and_then(|w| w.configuration())
+            .and_then(|c| c.bytes_scanned_cutoff_per_query())
+            .map(|b| b as u64);
+        Ok(group)
     }
 }

@@ -354,6 +354,11 @@ impl Jobs for Aws {
         Ok(out)
     }
 
+    async fn get_job(&self, by: &Principal, name: &str) -> Result<JobDefinition> {
+        self.acting(by)?;
+        self.job_definition(name).await
+    }
+
     /// Glue runs the job, and `progress` has nothing to report until it ends; a job created
     /// `--in-lakectl` runs here instead (in_lakectl.rs) and reports as it goes.
     async fn start_job_run(&self, by: &Principal, job: &str, progress: Progress) -> Result<String> {

@@ -193,11 +193,23 @@ impl Context<'_> {
                 policy_source_arn,
                 action_names,
                 resource_arns,
+                context_entries,
             } => {
+                let context = context_entries
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|entry| {
+                        let key = entry.context_key_name;
+                        entry
+                            .context_key_values
+                            .into_iter()
+                            .map(move |value| (key.clone(), value))
+                    })
+                    .collect();
                 let simulation = Simulation {
                     action_names,
                     resource_arns,
-                    context: Vec::new(),
+                    context,
                 };
                 json!({
                     "EvaluationResults": iam

@@ -584,8 +584,44 @@ fn the_demo_loads_both_seed_scenarios() {
         "raw/data.json",
     ]);
     assert_eq!(raw["ServerSideEncryption"], "aws:kms");
+    // Seed 2's tables came from the demo's source database, through a DMS task.
     let pii = demo(&["s3", "ls", "s3://pii-datalake/raw/", "--recursive"]);
-    assert_eq!(pii["Contents"].as_array().unwrap().len(), 3);
+    let keys: Vec<&str> = pii["Contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["Key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "raw/shop/bank/LOAD00000001.csv",
+            "raw/shop/credit_cards/LOAD00000001.csv",
+            "raw/shop/customers/LOAD00000001.csv"
+        ]
+    );
+    let loaded = demo(&[
+        "dms",
+        "describe-table-statistics",
+        "--replication-task-arn",
+        "pii-load",
+    ]);
+    let rows: Vec<(&str, u64)> = loaded["TableStatistics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["TableName"].as_str().unwrap(),
+                t["FullLoadRows"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [("bank", 200), ("credit_cards", 200), ("customers", 200)],
+        "{loaded}"
+    );
     // Seed 1's pipeline ran: the crawler made `processed` from the job's Parquet.
     let table = demo(&[
         "glue",
@@ -633,6 +669,71 @@ fn the_demo_loads_both_seed_scenarios() {
         3,
         "one per raw table"
     );
+}
+
+#[test]
+fn the_demo_replicates_the_masking_scenario_from_postgresql_when_given_one() {
+    let db = crate::postgres::database("demo");
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("demo");
+    let url = format!(
+        "postgres://{}:{}@127.0.0.1:{}/{}",
+        db.user, db.password, db.port, db.name
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_lakectl"))
+        .args(["--lake", lake.to_str().unwrap(), "demo"])
+        .env("LAKECTL_SOURCE_URL", &url)
+        .env_remove("LAKECTL_PASSPHRASE")
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{said}");
+    assert!(!said.contains(&db.password), "{said}");
+    // The tables were made in the source, and the task read them from there.
+    assert_eq!(db.sql("SELECT count(*) FROM bank").trim(), "200");
+    let lakectl = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_lakectl"))
+            .args(["--lake", lake.to_str().unwrap()])
+            .args(args)
+            .env("LAKECTL_PASSPHRASE", "demo")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let endpoints = lakectl(&["dms", "describe-endpoints"]);
+    let source = endpoints["Endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["EndpointIdentifier"] == "pii-source")
+        .unwrap_or_else(|| panic!("{endpoints}"));
+    assert_eq!(source["EngineName"], "postgres", "{endpoints}");
+    assert!(!endpoints.to_string().contains(&db.password));
+    let tables = lakectl(&["glue", "get-tables", "--database", "pii_db"]);
+    assert_eq!(tables["TableList"].as_array().unwrap().len(), 9, "{tables}");
+    // The analyst reads masked account numbers of GB accounts only.
+    let seen = lakectl(&[
+        "--as",
+        "business-analyst",
+        "athena",
+        "query",
+        "SELECT iban, bank_country FROM pii_db.masked_bank",
+    ]);
+    let rows = seen["Rows"].as_array().unwrap();
+    assert!(!rows.is_empty(), "{seen}");
+    assert!(rows.iter().all(|r| r[1] == "GB"), "{seen}");
+    // Nothing of the source, and not its password, is in the clear under the lake.
+    let iban = db.sql("SELECT iban FROM bank WHERE customer_id = 1");
+    crate::common::assert_nowhere_under(&lake, &[iban.trim(), &db.password]);
 }
 
 #[test]

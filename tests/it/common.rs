@@ -167,6 +167,21 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Fails if any file under `dir` holds any of `needles` (plaintext that must only ever be
+/// stored sealed).
+pub fn assert_nowhere_under(dir: &Path, needles: &[&str]) {
+    for file in files_under(dir) {
+        let bytes = std::fs::read(&file).unwrap();
+        for needle in needles {
+            assert!(
+                !needle.is_empty() && !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{needle:?} is in the clear in {}",
+                file.display()
+            );
+        }
+    }
+}
+
 /// The sealed bodies in the lake's object store.
 pub fn blobs(lake: &Path) -> Vec<PathBuf> {
     files_under(&lake.join("objects"))

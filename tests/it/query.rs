@@ -15,9 +15,12 @@ pub const T: &str = "\"lakeformation-glue-catalog-db\".processed";
 pub async fn demo_lake() -> TestLake {
     let t = new_lake();
     let a = admin();
-    lakectl::demo::load(&Context::new(&t.services, &a))
-        .await
-        .unwrap();
+    lakectl::demo::load(
+        &Context::new(&t.services, &a),
+        &lakectl::demo::SourceDatabase::Sqlite,
+    )
+    .await
+    .unwrap();
     t
 }
 

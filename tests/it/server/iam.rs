@@ -391,4 +391,67 @@ fn simulate_principal_policy_answers_what_the_lake_then_enforces() {
         ],
     ));
     assert!(said.contains("AccessDenied"), "{said}");
+
+    // Condition keys: a put is allowed only with SSE-KMS, and the simulation weighs the context
+    // it is given, from the AWS CLI and from lakectl alike.
+    let document = r#"{"Version":"2012-10-17","Statement":[
+        {"Sid":"PutPublic","Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::raw/public/*"},
+        {"Sid":"OnlyKms","Effect":"Deny","Action":"s3:PutObject","Resource":"*",
+         "Condition":{"StringNotEquals":{"s3:x-amz-server-side-encryption":"aws:kms"}}}]}"#;
+    server.lakectl(&[
+        "iam",
+        "put-user-policy",
+        "--user-name",
+        "analyst",
+        "--policy-name",
+        "put-public",
+        "--policy-document",
+        document,
+    ]);
+    let put = [
+        "iam",
+        "simulate-principal-policy",
+        "--policy-source-arn",
+        &source,
+        "--action-names",
+        "s3:PutObject",
+        "--resource-arns",
+        "arn:aws:s3:::raw/public/b.txt",
+    ];
+    let decision = |out: &serde_json::Value| simulated(out)[0].1.clone();
+    for (context, expected) in [
+        (None, "explicitDeny"),
+        (
+            Some(
+                "ContextKeyName=s3:x-amz-server-side-encryption,ContextKeyValues=aws:kms,ContextKeyType=string",
+            ),
+            "allowed",
+        ),
+        (
+            Some(
+                r#"[{"ContextKeyName":"s3:x-amz-server-side-encryption","ContextKeyValues":["AES256"],"ContextKeyType":"string"}]"#,
+            ),
+            "explicitDeny",
+        ),
+    ] {
+        let mut args = put.to_vec();
+        args.extend(
+            context
+                .map(|c| ["--context-entries", c])
+                .into_iter()
+                .flatten(),
+        );
+        let wire = json_of(&server.aws(&admin, &args));
+        assert_eq!(
+            decision(&wire),
+            expected,
+            "{context:?} over the wire: {wire}"
+        );
+        let local = server.lakectl(&args);
+        assert_eq!(
+            decision(&local),
+            expected,
+            "{context:?} from lakectl: {local}"
+        );
+    }
 }

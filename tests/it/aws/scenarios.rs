@@ -36,7 +36,7 @@ pub fn run_script(path: &str) -> BTreeMap<u64, String> {
             "SOURCE_ENDPOINT",
             format!("--engine-name postgres --postgre-sql-settings SecretsManagerSecretId=pii/source-db,DatabaseName=shop,SecretsManagerAccessRoleArn=arn:aws:iam::{ACCOUNT}:role/dms-secrets"),
         )
-        .env("REPLICATION_INSTANCE_OPTION", "--replication-instance-arn arn:aws:dms:us-east-1:123456789012:rep:lakectl-scenario")
+        .env("REPLICATION_INSTANCE_OPTION", format!("--replication-instance-arn arn:aws:dms:{REGION}:{ACCOUNT}:rep:lakectl-scenario"))
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_EC2_METADATA_DISABLED", "true")

@@ -80,12 +80,15 @@ struct Run {
 /// Writes `entries` (sorted here) as a run.
 fn write_run(dir: &ScratchDir, entries: &mut [(u128, u64)]) -> Result<Run> {
     entries.sort_unstable();
-    let mut starts = Box::new([0u64; PARTITIONS + 1]);
+    let mut counts = [0u64; PARTITIONS];
     for (hash, _) in entries.iter() {
-        starts[partition(*hash) + 1] += 1;
+        counts[partition(*hash)] += 1;
     }
-    for p in 0..PARTITIONS {
-        starts[p + 1] += starts[p];
+    let mut starts = Box::new([0u64; PARTITIONS + 1]);
+    let mut at = 0;
+    for (start, count) in starts[1..].iter_mut().zip(counts) {
+        at += count;
+        *start = at;
     }
     let mut w = std::io::BufWriter::with_capacity(1 << 16, dir.create_file()?);
     let write_error =
@@ -497,7 +500,7 @@ mod tests {
         let roomy = tempfile::tempdir().unwrap();
         let (expected, dropped, files, _) = run(&batches, 1 << 30, roomy.path());
         assert!(files.is_empty(), "no spill within the budget");
-        assert_eq!(expected, (0..7_000).map(Some).collect::<Vec<_>>());
+        assert_eq!(expected, (0..7_000i64).map(Some).collect::<Vec<_>>());
         assert_eq!(dropped, 33_000);
 
         // 32 KiB: the set holds a few hundred hashes, so it spills many runs.

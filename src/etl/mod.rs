@@ -34,21 +34,17 @@ pub use schema::sample_schema;
 use store::Chunks;
 pub use store::{JobStore, SourceObject};
 
-use std::collections::HashSet;
 use std::io::Read;
 use std::sync::Arc;
 use std::sync::mpsc::sync_channel;
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
 
 use crate::service::jobs::RunMetrics;
 use crate::service::storage::PutOptions;
 use crate::service::{Code, Principal, Progress, Result, ServiceError};
-use budget::{Budget, Exceeded, Limit, exceeded_csv, exceeded_io};
+use budget::{Budget, exceeded_csv, exceeded_io};
 use data_error::{DataError, Problem};
 use source::{BATCH_ROWS, Format, Quarantined};
 
@@ -544,8 +540,8 @@ pub fn run<S: JobStore>(
     if let Some(d) = dedup.take() {
         if d.has_spilled() {
             log.push(format!(
-                "the set of distinct rows outgrew its {} MiB and spilled to sealed scratch files",
-                spec.budget.dedup_bytes() >> 20
+                "the set of distinct rows outgrew its budget of {} bytes and spilled to sealed scratch files",
+                spec.budget.dedup_bytes()
             ));
         }
         d.finish(&mut |kept, dropped| {

@@ -461,13 +461,8 @@ mod tests {
             rows += b.unwrap().num_rows();
         }
         assert_eq!(rows, 300_000);
-        let column = first
-            .column(0)
-            .as_any()
-            .downcast_ref::<datafusion::arrow::array::StringArray>()
-            .unwrap()
-            .value(0)
-            .to_string();
+        let column =
+            datafusion::arrow::util::display::array_value_to_string(first.column(0), 0).unwrap();
         assert_eq!(column, "SECRETMARK-99999");
         drop(stream);
         drop(ctx);

@@ -112,7 +112,7 @@ impl Votes {
             self.boolean += 1;
         } else if cell.parse::<i64>().is_ok() && !leading_zero {
             self.integer += 1;
-        } else if cell.parse::<f64>().is_ok() && !(leading_zero && !cell.starts_with("0.")) {
+        } else if (!leading_zero || cell.starts_with("0.")) && cell.parse::<f64>().is_ok() {
             self.fraction += 1;
         } else {
             self.text += 1;

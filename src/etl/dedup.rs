@@ -458,13 +458,12 @@ mod tests {
             .collect()
     }
 
+    /// Ids kept, duplicates, the scratch files' bytes, and the rows' hashes.
+    type Observed = (Vec<Option<i64>>, u64, Vec<Vec<u8>>, Vec<u128>);
+
     /// Every row kept, in order, and the duplicates counted, with `budget`; also whatever the
     /// scratch area held at its fullest (the files while they existed).
-    fn run(
-        batches: &[RecordBatch],
-        budget: u64,
-        area: &std::path::Path,
-    ) -> (Vec<Option<i64>>, u64, Vec<Vec<u8>>, Vec<u128>) {
+    fn run(batches: &[RecordBatch], budget: u64, area: &std::path::Path) -> Observed {
         let mut dedup = dedup(&batches[0].schema(), budget, area);
         let (mut out, mut dropped, mut hashes) = (Vec::new(), 0, Vec::new());
         for b in batches {

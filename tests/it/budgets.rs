@@ -730,12 +730,13 @@ async fn past_its_budget_the_dedup_set_spills_sealed_and_stays_exact() {
         }
     };
     let lake = t.lake.clone();
+    let looking = scratch.clone();
     // Runs the job, keeping the last look at the scratch area while it was in use; `fail` stops
     // the run as soon as it has spilled.
     let run = move |memory_bytes: u64, out: &str, fail: bool| {
         let lake = lake.clone();
         let spec = spec(memory_bytes, out);
-        let scratch = scratch.clone();
+        let scratch = looking.clone();
         std::thread::spawn(move || {
             let seen = std::sync::Mutex::new(Vec::new());
             let stop = || {

@@ -428,10 +428,10 @@ mod tests {
             .with_disk_manager_builder(
                 DiskManagerBuilder::default().with_temp_file_factory(spills.clone()),
             )
-            .with_memory_limit(4 << 20, 1.0)
+            .with_memory_limit(8 << 20, 1.0)
             .build_arc()
             .unwrap();
-        let config = SessionConfig::new().with_target_partitions(2).set_usize(
+        let config = SessionConfig::new().with_target_partitions(1).set_usize(
             "datafusion.execution.sort_spill_reservation_bytes",
             512 << 10,
         );
@@ -439,7 +439,7 @@ mod tests {
         let frame = ctx
             .sql(
                 "SELECT concat('SECRETMARK-', CAST(value AS VARCHAR)) AS s \
-                 FROM generate_series(1, 300000) ORDER BY s DESC",
+                 FROM generate_series(1, 600000) ORDER BY s DESC",
             )
             .await
             .unwrap();
@@ -460,7 +460,7 @@ mod tests {
         while let Some(b) = stream.next().await {
             rows += b.unwrap().num_rows();
         }
-        assert_eq!(rows, 300_000);
+        assert_eq!(rows, 600_000);
         let column =
             datafusion::arrow::util::display::array_value_to_string(first.column(0), 0).unwrap();
         assert_eq!(column, "SECRETMARK-99999");

@@ -84,6 +84,7 @@ fn run_datasets(
     by: &Principal,
     datasets: &[PlanDataset],
     dedup: bool,
+    type_consensus: etl::consensus::Consensus,
     data_key: Option<&[u8]>,
     put: &PutOptions,
     run_id: &str,
@@ -139,6 +140,7 @@ fn run_datasets(
             target_prefix,
             schema: None,
             dedup,
+            type_consensus,
             masks,
             mask_keys,
             put: put.clone(),
@@ -183,6 +185,7 @@ impl Aws {
             None => None,
         };
         let plan = self.plan(by, &def, kms_key_arn.clone()).await?;
+        let type_consensus = etl::consensus::of_job(def.type_consensus)?;
         // The masking key is opened now, as the caller: a caller KMS refuses fails here.
         let data_key = match (&plan.wrapped_mask_key, &kms_key_arn) {
             (Some(_), Some(arn)) => Some(self.open_mask_data_key(arn).await?),
@@ -252,6 +255,7 @@ impl Aws {
                 &by,
                 &plan.datasets,
                 plan.dedup,
+                type_consensus,
                 data_key.as_deref(),
                 &put,
                 &run_id,

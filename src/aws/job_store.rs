@@ -216,6 +216,12 @@ impl JobStore for S3Store {
     type Body = Body;
     type Written = Upload;
 
+    /// The machine's temporary directory: there is no lake directory here, and what is written
+    /// there is sealed under keys that exist only in this process.
+    fn scratch_area(&self) -> std::path::PathBuf {
+        std::env::temp_dir().join("lakectl")
+    }
+
     fn open(&self, _by: &Principal, bucket: &str, key: &str) -> Result<Box<dyn SourceObject>> {
         let head = self
             .handle

@@ -45,6 +45,8 @@ const TOKEN_MODULE: &str = "cryptography==50.0.2";
 #[derive(Debug, Serialize)]
 pub(super) struct Plan {
     pub dedup: bool,
+    /// The share of a column's sampled values that must agree on its type (consensus.rs).
+    pub type_consensus: f64,
     pub datasets: Vec<PlanDataset>,
     /// `s3://…/_lakectl/metrics/`: the script writes each run's counts there.
     pub metrics: String,
@@ -179,6 +181,7 @@ impl Aws {
         };
         Ok(Plan {
             dedup: def.dedup,
+            type_consensus: crate::etl::consensus::of_job(def.type_consensus)?.share(),
             datasets,
             metrics: format!("s3://{target_bucket}/{target_prefix}_lakectl/metrics/"),
             kms_key_arn,
@@ -216,6 +219,7 @@ impl Aws {
             role: job.role().unwrap_or_default().to_string(),
             timeout_minutes: job.timeout().map(|t| t as u32),
             in_lakectl: false,
+            type_consensus: None,
         })
     }
 

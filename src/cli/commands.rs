@@ -226,6 +226,11 @@ pub enum GlueCommand {
         /// for data that must not pass through another service. The local lake always does
         #[arg(long)]
         in_lakectl: bool,
+        /// The share of a column's sampled values that must agree on its type; records whose
+        /// value does not fit it are quarantined. At most 1 (every value agrees, else the column
+        /// is text), above 0.5 [default: 0.999]
+        #[arg(long, value_name = "SHARE", value_parser = parse_consensus)]
+        type_consensus: Option<f64>,
     },
     GetJobs,
     /// One job's definition
@@ -704,4 +709,13 @@ impl Command {
             Command::Audit(_) => false,
         }
     }
+}
+
+/// `--type-consensus`: a share the engine accepts, refused here as a usage error.
+fn parse_consensus(text: &str) -> std::result::Result<f64, String> {
+    let share: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number (e.g. 0.999)"))?;
+    crate::etl::consensus::Consensus::new(share)?;
+    Ok(share)
 }

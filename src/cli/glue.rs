@@ -128,6 +128,7 @@ impl Context<'_> {
                 role,
                 timeout,
                 in_lakectl,
+                type_consensus,
             } => {
                 let masks = masks
                     .iter()
@@ -153,6 +154,7 @@ impl Context<'_> {
                     role: role.unwrap_or_else(|| by.name().to_string()),
                     timeout_minutes: timeout,
                     in_lakectl,
+                    type_consensus,
                 };
                 jobs.create_job(by, def).await?;
                 json!({"Name": name})
@@ -276,6 +278,9 @@ fn job_json(def: &crate::service::jobs::JobDefinition) -> Value {
         "Masks": def.masks,
         "FromFindings": def.from_findings,
         "InLakectl": def.in_lakectl,
+        "TypeConsensus": crate::etl::consensus::of_job(def.type_consensus)
+            .map(|c| c.share())
+            .ok(),
     });
     job
 }

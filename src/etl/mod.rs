@@ -9,40 +9,42 @@
 //! `batch_bytes` each, one Parquet row group (128 Ki rows or `row_group_bytes`, whichever comes
 //! first) and, with `--dedup`, the set of 128-bit hashes of the distinct rows (16 bytes each,
 //! about 24 with the set's overhead; no record is kept), which may take `dedup_bytes`: past it
-//! the run fails with LimitExceededException.
+//! the set spills to sealed, hash-partitioned scratch files and dedup stays exact (dedup.rs).
+//!
+//! A column's type is what the sampled values agree on (`Spec::type_consensus`, consensus.rs):
+//! records that do not fit it are quarantined, and read = written + duplicates + quarantined.
 //!
 //! A DMS folder (full load and change files) is applied by its primary key instead
 //! (`Spec::apply`, apply.rs): the output is the table's current state.
 
 pub mod apply;
 pub mod budget;
+pub mod consensus;
 pub mod data_error;
 mod dedup;
 mod json_array;
+mod output;
 mod schema;
 pub mod source;
 mod store;
 
 use dedup::Dedup;
+use output::Output;
 pub use schema::sample_schema;
 use store::Chunks;
 pub use store::{JobStore, SourceObject};
 
-use std::collections::HashSet;
 use std::io::Read;
 use std::sync::Arc;
 use std::sync::mpsc::sync_channel;
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
 
 use crate::service::jobs::RunMetrics;
 use crate::service::storage::PutOptions;
 use crate::service::{Code, Principal, Progress, Result, ServiceError};
-use budget::{Budget, Exceeded, Limit, exceeded_csv, exceeded_io};
+use budget::{Budget, exceeded_csv, exceeded_io};
 use data_error::{DataError, Problem};
 use source::{BATCH_ROWS, Format, Quarantined};
 
@@ -55,6 +57,8 @@ pub struct Spec {
     /// The schema, when the source is a catalog table: records that do not fit are quarantined.
     pub schema: Option<SchemaRef>,
     pub dedup: bool,
+    /// The share of a column's sampled values that must agree on its type (consensus.rs).
+    pub type_consensus: consensus::Consensus,
     /// Columns to mask, and how; applied after dedup, so duplicates are judged on real values.
     pub masks: Vec<(String, crate::mask::Operator)>,
     /// The keys `hash` and `tokenize` use.
@@ -370,75 +374,6 @@ fn cast_to(
     RecordBatch::try_new(schema.clone(), columns)
 }
 
-/// zstd at level 1, row groups of 128 Ki rows, and a dictionary only for string columns with
-/// few distinct values in `first` (under a tenth of its rows): on ids, timestamps and other
-/// unique values a dictionary costs time and, falling back, makes the file larger.
-fn writer_properties(first: &RecordBatch) -> WriterProperties {
-    writer_properties_for(&first.schema(), Some(first))
-}
-
-fn writer_properties_for(schema: &SchemaRef, first: Option<&RecordBatch>) -> WriterProperties {
-    let mut builder = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(
-            ZstdLevel::try_new(1).expect("zstd level 1"),
-        ))
-        .set_max_row_group_row_count(Some(128 * 1024))
-        .set_dictionary_enabled(false);
-    if let Some(batch) = first {
-        for (field, column) in schema.fields().iter().zip(batch.columns()) {
-            let Some(strings) = column.as_any().downcast_ref::<arrow::array::StringArray>() else {
-                continue;
-            };
-            let distinct: HashSet<&str> = strings.iter().flatten().collect();
-            if distinct.len() * 10 < batch.num_rows().max(1) {
-                builder = builder.set_column_dictionary_enabled(field.name().as_str().into(), true);
-            }
-        }
-    }
-    builder.build()
-}
-
-/// The schema written, and for each masked column its index and operator.
-fn masked_schema(
-    schema: &SchemaRef,
-    masks: &[(String, crate::mask::Operator)],
-) -> Result<(SchemaRef, Vec<(usize, crate::mask::Operator)>)> {
-    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
-    let mut plan = Vec::new();
-    for (column, op) in masks {
-        let i = schema.index_of(column).map_err(|_| {
-            failed(format!(
-                "--mask names column {column:?}, which the data does not have (columns: {})",
-                schema
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        })?;
-        fields[i] = Field::new(column, op.output_type(fields[i].data_type()), true);
-        plan.push((i, *op));
-    }
-    Ok((Arc::new(Schema::new(fields)), plan))
-}
-
-fn apply_masks(
-    batch: RecordBatch,
-    schema: &SchemaRef,
-    plan: &[(usize, crate::mask::Operator)],
-    keys: &crate::mask::MaskKeys,
-) -> Result<RecordBatch> {
-    if plan.is_empty() {
-        return Ok(batch);
-    }
-    let mut columns = batch.columns().to_vec();
-    for (i, op) in plan {
-        columns[*i] = op.apply(&columns[*i], keys).map_err(failed)?;
-    }
-    RecordBatch::try_new(schema.clone(), columns).map_err(|e| failed(e.to_string()))
-}
-
 /// Runs the job: reads, dedups, masks, writes; commits the output and the quarantine together,
 /// in place of the previous run's output.
 pub fn run<S: JobStore>(
@@ -459,6 +394,7 @@ pub fn run<S: JobStore>(
                 &spec.source_bucket,
                 &spec.source_keys[..1],
                 &spec.budget,
+                spec.type_consensus,
             )?
             .1,
         ),
@@ -476,7 +412,14 @@ pub fn run<S: JobStore>(
             } else {
                 &loads
             };
-            sample_schema(store, by, &spec.source_bucket, sampled, &spec.budget)?
+            sample_schema(
+                store,
+                by,
+                &spec.source_bucket,
+                sampled,
+                &spec.budget,
+                spec.type_consensus,
+            )?
         }
         None => sample_schema(
             store,
@@ -484,6 +427,7 @@ pub fn run<S: JobStore>(
             &spec.source_bucket,
             &spec.source_keys,
             &spec.budget,
+            spec.type_consensus,
         )?,
     };
     // Applying changes reads `Op` beside the table's columns and writes the columns alone.
@@ -524,14 +468,23 @@ pub fn run<S: JobStore>(
         &short[..8.min(short.len())]
     );
     let body = store.create(by, &spec.target_bucket, &out_key, &spec.put)?;
-    let (out_schema, mask_plan) = masked_schema(&schema, &spec.masks)?;
-    // The writer is made when the first batch shows which columns deserve a dictionary.
-    let mut body = Some(body);
-    let mut writer: Option<ArrowWriter<_>> = None;
+    let mut output = Output::new(
+        body,
+        &schema,
+        &spec.masks,
+        &spec.mask_keys,
+        spec.budget.row_group_bytes(),
+    )?;
     // About 100 bytes a record is typical of JSON and CSV; the set grows if there are more.
-    let expected_rows = (progress.total() / 100).min(spec.budget.dedup_bytes() / 34) as usize;
+    let expected_rows = (progress.total() / 100) as usize;
     let mut dedup = if spec.dedup && spec.apply.is_none() {
-        Some(Dedup::new(&schema, expected_rows)?)
+        Some(Dedup::new(
+            &schema,
+            expected_rows,
+            spec.budget.dedup_bytes(),
+            store.scratch_area(),
+            &format!("s3://{}/", spec.source_bucket),
+        )?)
     } else {
         None
     };
@@ -563,43 +516,13 @@ pub fn run<S: JobStore>(
                         let batch = match dedup.as_mut() {
                             Some(d) => {
                                 let (kept, dropped) = d.apply(&batch)?;
-                                if d.memory() > spec.budget.dedup_bytes() {
-                                    let limit = Limit::Memory {
-                                        what: "the set of distinct rows (--dedup)",
-                                        limit: spec.budget.dedup_bytes(),
-                                    };
-                                    let object = format!("s3://{}/", spec.source_bucket);
-                                    return Err(Exceeded::new(&object, limit).into());
-                                }
                                 metrics.duplicates += dropped;
                                 kept
                             }
                             None => batch,
                         };
-                        let batch = apply_masks(batch, &out_schema, &mask_plan, &spec.mask_keys)?;
-                        metrics.records_written += batch.num_rows() as u64;
+                        metrics.records_written += output.write(batch)?;
                         on_metrics(&metrics);
-                        if writer.is_none() {
-                            let props = writer_properties(&batch);
-                            let w = ArrowWriter::try_new(
-                                body.take().expect("one writer"),
-                                out_schema.clone(),
-                                Some(props),
-                            );
-                            writer = Some(w.map_err(|e| failed(e.to_string()))?);
-                        }
-                        let w = writer.as_mut().expect("made above");
-                        let write_error = |e| {
-                            ServiceError::local_io(
-                                "cannot write Parquet",
-                                &std::io::Error::other(e),
-                            )
-                        };
-                        w.write(&batch).map_err(write_error)?;
-                        // A row group is buffered whole: wide rows end it before 128 Ki rows.
-                        if w.in_progress_size() > spec.budget.row_group_bytes() {
-                            w.flush().map_err(write_error)?;
-                        }
                     }
                 }
             }
@@ -613,6 +536,24 @@ pub fn run<S: JobStore>(
         consumed.and(produced)
     });
     decoded?;
+    // Rows a spilled dedup held back are decided now, and written in the order they came.
+    if let Some(d) = dedup.take() {
+        if d.has_spilled() {
+            log.push(format!(
+                "the set of distinct rows outgrew its budget of {} bytes and spilled to sealed scratch files",
+                spec.budget.dedup_bytes()
+            ));
+        }
+        d.finish(&mut |kept, dropped| {
+            if let Some(e) = stop() {
+                return Err(e);
+            }
+            metrics.duplicates += dropped;
+            metrics.records_written += output.write(kept)?;
+            on_metrics(&metrics);
+            Ok(())
+        })?;
+    }
     metrics.quarantined = quarantined.len() as u64;
     metrics.bytes_read = progress.done();
     debug_assert_eq!(
@@ -620,19 +561,7 @@ pub fn run<S: JobStore>(
         metrics.records_written + metrics.duplicates + metrics.quarantined
     );
 
-    // No rows at all still make a Parquet file: the schema, for whoever reads the output.
-    let writer = match writer {
-        Some(w) => w,
-        None => ArrowWriter::try_new(
-            body.take().expect("one writer"),
-            out_schema.clone(),
-            Some(writer_properties_for(&out_schema, None)),
-        )
-        .map_err(|e| failed(e.to_string()))?,
-    };
-    let body = writer
-        .into_inner()
-        .map_err(|e| failed(format!("cannot finish the Parquet file: {e}")))?;
+    let body = output.finish()?;
     let (sealed, written) = store.finish(body)?;
     metrics.bytes_written = written;
     let mut outputs = vec![format!("s3://{}/{out_key}", spec.target_bucket)];

@@ -1,12 +1,15 @@
 //! A source's schema, inferred from samples of every object (within the budget: at most
-//! `SAMPLE_RECORDS` records and `Budget::sample_bytes` of them per object) and merged, widening
-//! a column whose objects disagree.
+//! `SAMPLE_RECORDS` records and `Budget::sample_bytes` of them per object). Each column's type is
+//! what its sampled values agree on across all objects (consensus.rs); a column without such
+//! agreement widens as the objects' own inferred types do (int and double to double, else
+//! string). Parquet objects declare their types, which widen with the rest.
 
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
 use super::budget::{Budget, exceeded_csv, exceeded_io};
+use super::consensus::{Consensus, Votes};
 use super::source::{self, Format, SAMPLE_RECORDS};
 use super::{JobStore, Opened, failed, open_source};
 use crate::service::{Principal, Progress, Result};
@@ -24,33 +27,93 @@ fn widen(a: &DataType, b: &DataType) -> DataType {
     }
 }
 
-fn merge(into: &mut Vec<Field>, schema: &Schema) {
-    for f in schema.fields() {
-        match into.iter_mut().find(|g| g.name() == f.name()) {
-            Some(g) => *g = Field::new(g.name(), widen(g.data_type(), f.data_type()), true),
-            None => into.push(Field::new(f.name(), f.data_type().clone(), true)),
+/// What the samples say of one column, across objects.
+struct Column {
+    name: String,
+    /// The type the text objects' samples give it when they must all agree (widened).
+    inferred: Option<DataType>,
+    /// How its sampled values voted (JSON and CSV objects).
+    votes: Votes,
+    /// The type Parquet objects declare for it (widened).
+    declared: Option<DataType>,
+}
+
+impl Column {
+    fn decide(&self, consensus: Consensus) -> DataType {
+        let voted = self
+            .inferred
+            .as_ref()
+            .map(|inferred| self.votes.agreed(consensus).unwrap_or(inferred.clone()));
+        match (voted, &self.declared) {
+            (Some(v), Some(d)) => widen(&v, d),
+            (Some(v), None) => v,
+            (None, Some(d)) => d.clone(),
+            (None, None) => DataType::Utf8,
         }
     }
 }
 
-/// The schema of some objects: every object's sample, merged; and the first object's format.
+#[derive(Default)]
+struct Columns(Vec<Column>);
+
+impl Columns {
+    fn get(&mut self, name: &str) -> &mut Column {
+        let i = match self.0.iter().position(|c| c.name == name) {
+            Some(i) => i,
+            None => {
+                self.0.push(Column {
+                    name: name.to_string(),
+                    inferred: None,
+                    votes: Votes::default(),
+                    declared: None,
+                });
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[i]
+    }
+
+    fn infer(&mut self, schema: &Schema) {
+        for f in schema.fields() {
+            let c = self.get(f.name());
+            c.inferred = Some(match &c.inferred {
+                Some(t) => widen(t, f.data_type()),
+                None => f.data_type().clone(),
+            });
+        }
+    }
+
+    fn declare(&mut self, schema: &Schema) {
+        for f in schema.fields() {
+            let c = self.get(f.name());
+            c.declared = Some(match &c.declared {
+                Some(t) => widen(t, f.data_type()),
+                None => f.data_type().clone(),
+            });
+        }
+    }
+}
+
+/// The schema of some objects: every object's sample, columns typed by `consensus`; and the
+/// first object's format.
 pub fn sample_schema<S: JobStore + ?Sized>(
     store: &S,
     by: &Principal,
     bucket: &str,
     keys: &[String],
     budget: &Budget,
+    consensus: Consensus,
 ) -> Result<(SchemaRef, Format)> {
-    let mut fields: Vec<Field> = Vec::new();
+    let mut columns = Columns::default();
     let mut first_format = None;
     for key in keys {
         let object = format!("s3://{bucket}/{key}");
         let (format, opened) = open_source(store, by, bucket, key, &Progress::default(), budget)?;
         first_format.get_or_insert(format);
-        let schema = match opened {
-            Opened::Parquet(r) => arrow::record_batch::RecordBatchReader::schema(&r)
-                .as_ref()
-                .clone(),
+        match opened {
+            Opened::Parquet(r) => {
+                columns.declare(&arrow::record_batch::RecordBatchReader::schema(&r));
+            }
             Opened::Json(mut records) => {
                 let mut sample = Vec::new();
                 let mut sampled_bytes = 0usize;
@@ -72,8 +135,14 @@ pub fn sample_schema<S: JobStore + ?Sized>(
                         }
                     }
                 }
-                source::infer_json(&sample)
-                    .map_err(|e| failed(format!("s3://{bucket}/{key}: {e}")))?
+                let schema = source::infer_json_voting(
+                    &sample,
+                    &mut |name: &str, value: &serde_json::Value| {
+                        columns.get(name).votes.json(value)
+                    },
+                )
+                .map_err(|e| failed(format!("s3://{bucket}/{key}: {e}")))?;
+                columns.infer(&schema);
             }
             Opened::Csv(mut reader) => {
                 let header = reader
@@ -102,17 +171,30 @@ pub fn sample_schema<S: JobStore + ?Sized>(
                         break;
                     }
                 }
-                source::infer_csv(&header, &sample)
+                // Without agreement a CSV column is text.
+                for (i, name) in header.iter().enumerate() {
+                    let votes = source::csv_votes(sample.iter().map(|r| r.get(i).unwrap_or("")));
+                    let c = columns.get(name.trim());
+                    c.votes.add(&votes);
+                    c.inferred = Some(match &c.inferred {
+                        Some(t) => widen(t, &DataType::Utf8),
+                        None => DataType::Utf8,
+                    });
+                }
             }
-        };
-        merge(&mut fields, &schema);
+        }
     }
-    if fields.is_empty() {
+    if columns.0.is_empty() {
         return Err(failed(format!(
             "no columns found in s3://{bucket}/{}: the objects hold no records",
             keys.first().map(String::as_str).unwrap_or("")
         )));
     }
+    let fields: Vec<Field> = columns
+        .0
+        .iter()
+        .map(|c| Field::new(&c.name, c.decide(consensus), true))
+        .collect();
     Ok((
         Arc::new(Schema::new(fields)),
         first_format.unwrap_or(Format::JsonLines),

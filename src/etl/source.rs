@@ -7,8 +7,10 @@
 //! Coercion rules (JSON, from arrow-json's inference over the sample): integers are bigint,
 //! numbers with a fraction double (an integer column that also holds fractions is double), true
 //! and false boolean, everything else string; numbers and booleans are accepted into a string
-//! column as their text; nested objects and arrays keep their structure. CSV cells: a column is
-//! boolean, bigint or double when every sampled cell parses as one, else string; empty is null.
+//! column as their text; nested objects and arrays keep their structure. CSV cells: boolean,
+//! bigint or double, else string; empty is null. Which of these a column takes is what its
+//! sampled values agree on (consensus.rs); a value that does not fit its column's type
+//! quarantines its record, with the column and the type named.
 //! A field not in the sampled schema quarantines its record (it would otherwise be lost).
 
 use std::io::{BufRead, BufReader, Read};
@@ -20,6 +22,7 @@ use arrow::record_batch::RecordBatch;
 use std::sync::atomic::AtomicU64;
 
 use super::budget::{Bounded, Budget, Counted, LineBounded};
+use super::consensus::{Consensus, Votes};
 use super::data_error::{DataError, Problem};
 use super::json_array::{ArrayElements, Element};
 
@@ -215,13 +218,66 @@ pub fn json_record_problem(object: &str, line: u64, record: &[u8]) -> Option<Dat
     }
 }
 
-/// The schema of a sample of JSON records (arrow-json's inference).
+/// The schema of a sample of JSON records (arrow-json's inference, every value agreeing).
 pub fn infer_json(sample: &[Vec<u8>]) -> Result<Schema, String> {
+    infer_json_voting(sample, &mut |_: &str, _: &serde_json::Value| {})
+}
+
+/// `infer_json`, also showing `vote` each top-level field's value (consensus.rs).
+pub fn infer_json_voting(
+    sample: &[Vec<u8>],
+    vote: &mut dyn FnMut(&str, &serde_json::Value),
+) -> Result<Schema, String> {
     let values = sample.iter().map(|r| {
-        serde_json::from_slice::<serde_json::Value>(r)
-            .map_err(|e| arrow::error::ArrowError::JsonError(e.to_string()))
+        let value = serde_json::from_slice::<serde_json::Value>(r)
+            .map_err(|e| arrow::error::ArrowError::JsonError(e.to_string()))?;
+        if let serde_json::Value::Object(fields) = &value {
+            for (name, v) in fields {
+                vote(name, v);
+            }
+        }
+        Ok(value)
     });
     arrow::json::reader::infer_json_schema_from_iterator(values).map_err(|e| e.to_string())
+}
+
+/// Whether a JSON value fits a column of type `t` as the decoder reads it: numbers (and their
+/// text) into numbers, anything scalar into text, arrays into lists, objects into structs.
+fn json_fits(value: &serde_json::Value, t: &DataType) -> bool {
+    use serde_json::Value;
+    match (value, t) {
+        (Value::Null, _) => true,
+        (Value::Bool(_), DataType::Boolean) => true,
+        (Value::Number(n), DataType::Int64) => n.is_i64(),
+        (Value::String(s), DataType::Int64) => s.parse::<i64>().is_ok(),
+        (Value::Number(_), DataType::Float64) => true,
+        (Value::String(s), DataType::Float64) => s.parse::<f64>().is_ok(),
+        (Value::Bool(_) | Value::Number(_) | Value::String(_), DataType::Utf8) => true,
+        (Value::Array(_), DataType::List(_) | DataType::LargeList(_)) => true,
+        (Value::Object(_), DataType::Struct(_)) => true,
+        _ => false,
+    }
+}
+
+/// Why a JSON object the decoder refused does not fit `schema`: the first field whose value is
+/// not of its column's type, named with that type (never the value).
+fn json_misfit(object: &str, line: u64, record: &[u8], schema: &Schema) -> DataError {
+    let fields = match serde_json::from_slice::<serde_json::Value>(record) {
+        Ok(serde_json::Value::Object(fields)) => fields,
+        _ => return DataError::new(object, line, Problem::DoesNotFit),
+    };
+    for (name, value) in &fields {
+        if let Ok(i) = schema.index_of(name) {
+            let t = schema.field(i).data_type();
+            if !json_fits(value, t) {
+                let problem = Problem::NotA {
+                    type_name: hive_type(t),
+                };
+                return DataError::new(object, line, problem).at_column(i + 1, name);
+            }
+        }
+    }
+    DataError::new(object, line, Problem::DoesNotFit)
 }
 
 /// JSON records gathered for one batch: their bytes one after another, each record's line and
@@ -292,7 +348,7 @@ pub fn decode_json(
             Ok(None) => {}
             // arrow's message quotes the value: only the kind of problem is kept.
             Err(_) => quarantine.push(Quarantined {
-                error: DataError::new(object, line, Problem::DoesNotFit),
+                error: json_misfit(object, line, r, schema),
                 record: String::from_utf8_lossy(r).into_owned(),
             }),
         }
@@ -305,26 +361,21 @@ pub fn decode_json(
         .map_err(|e| e.to_string())
 }
 
-/// The type a CSV column takes, from its sampled cells.
-fn csv_type(cells: impl Iterator<Item = String>) -> DataType {
-    let (mut bool_ok, mut int_ok, mut float_ok, mut any) = (true, true, true, false);
+/// How a CSV column's sampled cells vote for its type (consensus.rs).
+pub fn csv_votes<'a>(cells: impl Iterator<Item = &'a str>) -> Votes {
+    let mut votes = Votes::default();
     for c in cells {
-        if c.is_empty() {
-            continue;
-        }
-        any = true;
-        bool_ok &= c.eq_ignore_ascii_case("true") || c.eq_ignore_ascii_case("false");
-        int_ok &= c.parse::<i64>().is_ok() && !(c.len() > 1 && c.starts_with('0'));
-        float_ok &= c.parse::<f64>().is_ok()
-            && !(c.len() > 1 && c.starts_with('0') && !c.starts_with("0."));
+        votes.csv(c);
     }
-    match (any, bool_ok, int_ok, float_ok) {
-        (false, ..) => DataType::Utf8,
-        (_, true, ..) => DataType::Boolean,
-        (_, _, true, _) => DataType::Int64,
-        (_, _, _, true) => DataType::Float64,
-        _ => DataType::Utf8,
-    }
+    votes
+}
+
+/// The type a CSV column takes when every sampled cell must agree: boolean, bigint or double,
+/// else string.
+fn csv_type<'a>(cells: impl Iterator<Item = &'a str>) -> DataType {
+    csv_votes(cells)
+        .agreed(Consensus::UNANIMOUS)
+        .unwrap_or(DataType::Utf8)
 }
 
 /// The schema of a CSV header and its sampled rows.
@@ -334,7 +385,7 @@ pub fn infer_csv(header: &csv::StringRecord, sample: &[csv::StringRecord]) -> Sc
             .iter()
             .enumerate()
             .map(|(i, name)| {
-                let t = csv_type(sample.iter().map(|r| r.get(i).unwrap_or("").to_string()));
+                let t = csv_type(sample.iter().map(|r| r.get(i).unwrap_or("")));
                 Field::new(name.trim(), t, true)
             })
             .collect::<Vec<_>>(),
@@ -511,7 +562,7 @@ mod tests {
 
     #[test]
     fn csv_types_follow_the_rules() {
-        let t = |cells: &[&str]| csv_type(cells.iter().map(|s| s.to_string()));
+        let t = |cells: &[&str]| csv_type(cells.iter().copied());
         assert_eq!(t(&["1", "2", ""]), DataType::Int64);
         assert_eq!(t(&["1", "2.5"]), DataType::Float64);
         assert_eq!(t(&["true", "False"]), DataType::Boolean);

@@ -28,6 +28,9 @@ pub trait JobStore: Sync {
     ) -> Result<Self::Body>;
     /// Ends a body; gives it back with the plaintext bytes written.
     fn finish(&self, body: Self::Body) -> Result<(Self::Written, u64)>;
+    /// Where a run may keep its sealed scratch files (`local::scratch`: the dedup set's spill),
+    /// each run in a directory of its own, removed when the run ends.
+    fn scratch_area(&self) -> std::path::PathBuf;
     /// Makes the written objects visible together, removing every other object under
     /// `replace` (bucket, prefix): readers see the previous output or this one.
     fn commit(

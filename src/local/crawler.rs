@@ -118,6 +118,9 @@ impl Lake {
                         &bucket,
                         &ds.keys,
                         &etl::budget::Budget::default(),
+                        // A table's types are what queries read every record as: a record a
+                        // query could not read must not be cataloged away.
+                        etl::consensus::Consensus::UNANIMOUS,
                     )?;
                     let columns: Vec<Column> = schema
                         .fields()

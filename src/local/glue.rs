@@ -116,6 +116,7 @@ impl Jobs for Lake {
             if let Some(sc) = &def.security_configuration {
                 self.security_configuration(tx, sc)?;
             }
+            crate::etl::consensus::of_job(def.type_consensus)?;
             for m in &def.masks {
                 crate::mask::Operator::parse(&m.operator).map_err(|e| ServiceError::new(Code::InvalidArgument, e))?;
             }

@@ -29,6 +29,11 @@ impl JobStore for Lake {
     type Body = BodyWriter;
     type Written = SealedBody;
 
+    /// Inside the lake, beside the bodies being written: swept on open if a run was killed.
+    fn scratch_area(&self) -> std::path::PathBuf {
+        self.dir.tmp()
+    }
+
     fn open(&self, by: &Principal, bucket: &str, key: &str) -> Result<Box<dyn SourceObject>> {
         let (_, object) = self.open_object(by, bucket, key)?;
         Ok(Box::new(object))

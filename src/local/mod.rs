@@ -34,6 +34,7 @@ mod parts;
 mod pipe;
 mod runs;
 mod s3;
+pub mod scratch;
 mod sealed_text;
 mod secrets;
 mod user_policies;

@@ -22,7 +22,8 @@ use super::{Caller, Lake, blocking, now, ts};
 use crate::service::storage::{Body, ObjectInfo, PutOptions, Sse};
 use crate::service::{Code, Principal, Progress, Result, ServiceError};
 
-/// Removes bodies of uploads whose process is gone (their lock is released).
+/// Removes bodies of uploads, and scratch directories (scratch.rs) of runs, whose process is
+/// gone (their lock is released).
 pub(super) fn sweep_abandoned_uploads(lake: &Lake) {
     let Ok(entries) = fs::read_dir(lake.dir.tmp()) else {
         return;
@@ -31,7 +32,11 @@ pub(super) fn sweep_abandoned_uploads(lake: &Lake) {
         if let Ok(file) = File::open(entry.path())
             && file.try_lock().is_ok()
         {
-            let _ = fs::remove_file(entry.path());
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                let _ = fs::remove_dir_all(entry.path());
+            } else {
+                let _ = fs::remove_file(entry.path());
+            }
         }
     }
 }

@@ -35,6 +35,10 @@ pub struct JobDefinition {
     /// local lake runs every job itself.
     #[serde(default)]
     pub in_lakectl: bool,
+    /// The share of a column's sampled values that must agree on its type (0.5 < share <= 1;
+    /// absent: 0.999). Records whose value does not fit the agreed type are quarantined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_consensus: Option<f64>,
 }
 
 /// The Glue job argument that carries a lakectl job's definition (JSON), on AWS and through the

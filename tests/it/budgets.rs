@@ -469,6 +469,56 @@ async fn a_query_that_would_make_gigabytes_fails_with_exceeded_memory_limit() {
     );
 }
 
+/// A sort or an aggregation larger than the work group's memory limit spills to sealed files
+/// (local/athena/spill.rs) and answers, where it used to fail; nothing is left in tmp/ after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sort_and_an_aggregation_past_the_memory_limit_spill_and_answer() {
+    let t = lake().await;
+    principal(&t, "analyst").await;
+    t.services
+        .query
+        .update_work_group(
+            &admin(),
+            "primary",
+            WorkGroupUpdate {
+                query_memory_limit_bytes: Some(4 << 20),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let sorted = query(
+        &t,
+        "analyst",
+        "SELECT v FROM (SELECT (value * 7919) % 1000003 AS v FROM generate_series(1, 600000)) ORDER BY v DESC OFFSET 599998",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        sorted,
+        vec![vec![Some("5".to_string())], vec![Some("2".to_string())]]
+    );
+    let grouped = query(
+        &t,
+        "analyst",
+        "SELECT count(*), sum(c) FROM (SELECT value % 200000 AS k, count(*) AS c FROM generate_series(1, 400000) GROUP BY 1)",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        grouped,
+        vec![vec![Some("200000".to_string()), Some("400000".to_string())]]
+    );
+    let tmp = t.path().join("tmp");
+    assert!(
+        !std::fs::read_dir(&tmp)
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("scratch-")),
+        "no scratch directory is left"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_query_that_never_ends_is_stopped_at_the_work_groups_timeout() {
     let t = lake().await;
@@ -622,14 +672,19 @@ async fn a_work_groups_bytes_scanned_cutoff_cancels_a_larger_scan() {
     assert_eq!(unknown.code, Code::InvalidArgument);
 }
 
-/// The run's memory budget bounds what it holds: with --dedup, the set of distinct rows.
+/// The run's memory budget bounds what it holds: with --dedup, the set of distinct rows, which
+/// past the budget spills to sealed scratch files in the lake's tmp/ and stays exact: a tiny
+/// budget writes the same rows in the same order as a large one. The spill is never plaintext
+/// (records or their hashes) and is gone after the run, whether it succeeded or failed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_runs_memory_budget_bounds_the_set_of_distinct_rows() {
+async fn past_its_budget_the_dedup_set_spills_sealed_and_stays_exact() {
     let t = lake().await;
     let a = admin();
+    // 20,000 distinct rows, then each again in reverse order: every duplicate is far from its
+    // first occurrence.
     let mut json = String::new();
-    for i in 0..20_000 {
-        json.push_str(&format!("{{\"id\":{i}}}\n"));
+    for i in (0..20_000).chain((0..20_000).rev()) {
+        json.push_str(&format!("{{\"id\":{i},\"note\":\"SPILLMARK-{i:05}\"}}\n"));
     }
     put(
         &t.services,
@@ -641,44 +696,142 @@ async fn a_runs_memory_budget_bounds_the_set_of_distinct_rows() {
     )
     .await
     .unwrap();
-    let spec = |memory_bytes: u64| lakectl::etl::Spec {
+    let spec = |memory_bytes: u64, out: &str| lakectl::etl::Spec {
         source_bucket: "data".into(),
         source_keys: vec!["raw/ids.json".into()],
         target_bucket: "data".into(),
-        target_prefix: "out/".into(),
+        target_prefix: format!("{out}/"),
         schema: None,
         dedup: true,
+        type_consensus: Default::default(),
         masks: vec![],
         mask_keys: Default::default(),
         put: kms("alias/test"),
-        run_id: "jr_budget".into(),
+        run_id: format!("jr_{out}"),
         budget: lakectl::etl::budget::Budget {
             memory_bytes,
             ..Default::default()
         },
         apply: None,
     };
+    let tmp = t.path().join("tmp");
+    // What the scratch area holds: its files' bytes.
+    let scratch = {
+        let tmp = tmp.clone();
+        move || -> Vec<Vec<u8>> {
+            files_under(&tmp)
+                .iter()
+                .filter(|f| f.to_string_lossy().contains("scratch-"))
+                .filter_map(|f| std::fs::read(f).ok())
+                .collect()
+        }
+    };
     let lake = t.lake.clone();
-    let run = move |memory_bytes: u64| {
+    let looking = scratch.clone();
+    // Runs the job, keeping the last look at the scratch area while it was in use; `fail` stops
+    // the run as soon as it has spilled.
+    let run = move |memory_bytes: u64, out: &str, fail: bool| {
         let lake = lake.clone();
-        let spec = spec(memory_bytes);
+        let spec = spec(memory_bytes, out);
+        let scratch = looking.clone();
         std::thread::spawn(move || {
-            lakectl::etl::run(
+            let seen = std::sync::Mutex::new(Vec::new());
+            let stop = || {
+                let files = scratch();
+                if files.is_empty() {
+                    return None;
+                }
+                *seen.lock().unwrap() = files;
+                fail.then(|| ServiceError::new(Code::Cancelled, "stopped by the test"))
+            };
+            let outcome = lakectl::etl::run(
                 &*lake,
                 &admin(),
                 &spec,
                 &Progress::default(),
-                &|| None,
+                &stop,
                 &|_| {},
-            )
-            .map(|o| o.metrics.records_written)
+            );
+            (outcome, seen.into_inner().unwrap())
         })
         .join()
         .unwrap()
     };
-    // 20,000 distinct rows take ~340 KB of hashes: past a 256 KiB budget's half, within 1 GiB.
-    let e = run.clone()(256 << 10).map(|_| ()).unwrap_err();
-    assert_eq!(e.code, Code::LimitExceeded);
-    assert!(e.message.contains("memory budget per run"), "{}", e.message);
-    assert_eq!(run(1 << 30).unwrap(), 20_000);
+    let (roomy, files) = run.clone()(1 << 30, "roomy", false);
+    let roomy = roomy.unwrap();
+    assert!(files.is_empty(), "within the budget nothing spills");
+    // 256 KiB: the set may hold ~5,000 hashes; 20,000 spill.
+    let (tight, files) = run.clone()(256 << 10, "tight", false);
+    let tight = tight.unwrap();
+    assert_eq!(
+        (tight.metrics.records_written, tight.metrics.duplicates),
+        (20_000, 20_000)
+    );
+    assert_eq!(
+        (roomy.metrics.records_written, roomy.metrics.duplicates),
+        (20_000, 20_000)
+    );
+    assert!(
+        tight
+            .log
+            .iter()
+            .any(|l| l.contains("spilled to sealed scratch files")),
+        "{:?}",
+        tight.log
+    );
+    assert!(!files.is_empty(), "the tight run spilled");
+    for f in &files {
+        assert!(
+            !f.windows(9).any(|w| w == b"SPILLMARK"),
+            "a spill file holds a record in the clear"
+        );
+    }
+    // The same rows, in the same order.
+    let rows = |prefix: &'static str| {
+        let t = &t;
+        async move {
+            let listing = t
+                .services
+                .storage
+                .list_objects(&admin(), "data", prefix, None)
+                .await
+                .unwrap();
+            let key = &listing.objects[0].key;
+            let bytes = bytes::Bytes::from(get(&t.services, &admin(), "data", key).await.unwrap());
+            let reader =
+                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
+                    .unwrap()
+                    .build()
+                    .unwrap();
+            let mut ids = Vec::new();
+            for b in reader {
+                let b = b.unwrap();
+                let c = b
+                    .column_by_name("id")
+                    .unwrap()
+                    .as_any()
+                    .downcast_ref::<arrow::array::Int64Array>()
+                    .unwrap()
+                    .clone();
+                ids.extend(c.values().iter().copied());
+            }
+            ids
+        }
+    };
+    let expected: Vec<i64> = (0..20_000).collect();
+    assert_eq!(rows("roomy/").await, expected);
+    assert_eq!(rows("tight/").await, expected);
+    assert!(scratch().is_empty(), "the spill is gone after the run");
+    // A run that fails after spilling leaves no scratch file either.
+    let (failed, files) = run(256 << 10, "failed", true);
+    assert_eq!(failed.map(|_| ()).unwrap_err().code, Code::Cancelled);
+    assert!(!files.is_empty(), "the failed run had spilled");
+    assert!(scratch().is_empty(), "the spill is gone after a failed run");
+    assert!(
+        !std::fs::read_dir(&tmp)
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("scratch-")),
+        "no scratch directory is left"
+    );
 }

@@ -200,6 +200,7 @@ pub fn job_definition(name: &str, source: &str, target: &str) -> JobDefinition {
         role: "admin".into(),
         timeout_minutes: None,
         in_lakectl: false,
+        type_consensus: None,
     }
 }
 

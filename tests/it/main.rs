@@ -7,6 +7,7 @@ mod aws;
 mod budgets;
 mod cli;
 mod common;
+mod consensus;
 mod console;
 mod contract;
 mod dms;

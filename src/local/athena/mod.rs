@@ -7,6 +7,7 @@ mod limits;
 mod raw;
 mod results;
 mod session;
+mod spill;
 mod table;
 
 use std::time::Instant;

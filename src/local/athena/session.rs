@@ -16,7 +16,7 @@ use datafusion::catalog::{
 use datafusion::common::{DataFusionError, ScalarValue};
 use datafusion::execution::FunctionRegistry;
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
-use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::disk_manager::DiskManagerBuilder;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
@@ -27,6 +27,7 @@ use datafusion::sql::sqlparser::dialect::GenericDialect;
 use rusqlite::params;
 
 use super::limits::{self, GROWING_FUNCTIONS, Reserving};
+use super::spill::{SPILL_LIMIT_FACTOR, SealedSpills};
 use super::table::{GrantedTable, TableFile};
 use crate::local::Lake;
 use crate::local::access::bucket_and_prefix;
@@ -202,13 +203,25 @@ impl Lake {
             .set_usize(
                 "datafusion.sql_parser.recursion_limit",
                 PARSER_RECURSION_LIMIT,
+            )
+            // What a sort keeps back for merging its spilled runs: DataFusion's 10 MiB would
+            // take all of a small limit before anything spilled.
+            .set_usize(
+                "datafusion.execution.sort_spill_reservation_bytes",
+                usize::try_from(memory_limit / 8)
+                    .unwrap_or(usize::MAX)
+                    .min(10 << 20),
             );
-        // Nothing spills to disk: a spill file would be table data in the clear. So the memory
-        // pool's limit ends the query (EXCEEDED_MEMORY_LIMIT) where it would have spilled.
+        // Sorts, aggregates and joins that outgrow the memory limit spill to sealed files
+        // (spill.rs), never plaintext; what cannot spill ends the query (EXCEEDED_MEMORY_LIMIT).
         let memory = usize::try_from(memory_limit).unwrap_or(usize::MAX);
+        let spills = SealedSpills::new(
+            self.dir.tmp(),
+            memory_limit.saturating_mul(SPILL_LIMIT_FACTOR),
+        );
         let runtime = RuntimeEnvBuilder::new()
             .with_disk_manager_builder(
-                DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
+                DiskManagerBuilder::default().with_temp_file_factory(Arc::new(spills)),
             )
             .with_memory_limit(memory, 1.0)
             .build_arc()

@@ -187,6 +187,7 @@ async fn a_job_is_a_generated_script_kept_encrypted_beside_it() {
         role: "glue-service-role".into(),
         timeout_minutes: Some(30),
         in_lakectl: false,
+        type_consensus: None,
     };
     s.jobs.create_job(&a, def.clone()).await.unwrap();
 
@@ -370,6 +371,7 @@ async fn hashing_without_a_security_configuration_is_refused() {
         role: "r".into(),
         timeout_minutes: None,
         in_lakectl: false,
+        type_consensus: None,
     };
     let err = s.jobs.create_job(&admin(), def).await.unwrap_err();
     assert_eq!(err.code, Code::ValidationException);

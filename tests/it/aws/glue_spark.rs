@@ -183,6 +183,7 @@ fn definition(name: &str, bucket: &str, case: &str, config: &str, here: bool) ->
         role: "glue-service-role".into(),
         timeout_minutes: Some(10),
         in_lakectl: here,
+        type_consensus: None,
     }
 }
 

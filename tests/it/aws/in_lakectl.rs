@@ -50,6 +50,7 @@ async fn setup(s: &Services) -> (String, String, String) {
                 role: "glue-service-role".into(),
                 timeout_minutes: Some(10),
                 in_lakectl: true,
+                type_consensus: None,
             },
         )
         .await

@@ -575,6 +575,7 @@ async fn classification_runs_on_macie_and_its_findings_drive_the_masking_job() {
                 role: "glue-service-role".into(),
                 timeout_minutes: None,
                 in_lakectl: false,
+                type_consensus: None,
             },
         )
         .await

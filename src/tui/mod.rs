@@ -3,6 +3,7 @@
 //! terminal is restored on exit and on panic (ratatui's init installs the hook).
 
 mod actions;
+mod bar_label;
 pub mod app;
 mod connection;
 mod grant_editor;

@@ -411,10 +411,22 @@ mod tests {
     fn national_numbers_need_their_keyword_and_their_check() {
         for (text, column, id) in [
             ("AB 12 34 56 C", "NI number", "UK_NATIONAL_INSURANCE_NUMBER"),
-            ("my national insurance number is JG103759A", "", "UK_NATIONAL_INSURANCE_NUMBER"),
+            (
+                "my national insurance number is JG103759A",
+                "",
+                "UK_NATIONAL_INSURANCE_NUMBER",
+            ),
             ("130 692 544", "SIN", "CANADA_SOCIAL_INSURANCE_NUMBER"),
-            ("T220001293", "Ausweisnummer", "GERMANY_NATIONAL_IDENTIFICATION_NUMBER"),
-            ("185057800608491", "Numéro de sécurité sociale", "FRANCE_NATIONAL_IDENTIFICATION_NUMBER"),
+            (
+                "T220001293",
+                "Ausweisnummer",
+                "GERMANY_NATIONAL_IDENTIFICATION_NUMBER",
+            ),
+            (
+                "185057800608491",
+                "Numéro de sécurité sociale",
+                "FRANCE_NATIONAL_IDENTIFICATION_NUMBER",
+            ),
             ("12345678Z", "DNI", "SPAIN_DNI_NUMBER"),
             ("NIE: X1234567L", "", "SPAIN_NIE_NUMBER"),
         ] {
@@ -424,12 +436,12 @@ mod tests {
             assert!(ids(bare, "c07").is_empty(), "{bare:?} without a keyword");
         }
         for (text, column) in [
-            ("ZZ 12 34 56 T", "NI number"),     // never allocated (Faker's placeholder)
-            ("130 692 545", "SIN"),             // Luhn fails
-            ("T220001294", "Ausweisnummer"),    // wrong check digit
-            ("185057800608492", "NIR"),         // wrong key
-            ("12345678A", "DNI"),               // wrong letter
-            ("X1234567A", "NIE"),               // wrong letter
+            ("ZZ 12 34 56 T", "NI number"), // never allocated (Faker's placeholder)
+            ("130 692 545", "SIN"),         // Luhn fails
+            ("T220001294", "Ausweisnummer"), // wrong check digit
+            ("185057800608492", "NIR"),     // wrong key
+            ("12345678A", "DNI"),           // wrong letter
+            ("X1234567A", "NIE"),           // wrong letter
         ] {
             assert!(ids(text, column).is_empty(), "{text:?} in {column:?}");
         }

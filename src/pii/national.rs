@@ -49,7 +49,8 @@ pub fn uk_national_insurance(candidate: &str) -> bool {
         return false;
     };
     const NEVER: &[u8] = b"DFIQUV";
-    const PREFIXES_NEVER_ALLOCATED: &[&[u8; 2]] = &[b"BG", b"GB", b"KN", b"NK", b"NT", b"TN", b"ZZ"];
+    const PREFIXES_NEVER_ALLOCATED: &[&[u8; 2]] =
+        &[b"BG", b"GB", b"KN", b"NK", b"NT", b"TN", b"ZZ"];
     first.is_ascii_uppercase()
         && second.is_ascii_uppercase()
         && !NEVER.contains(first)
@@ -220,7 +221,10 @@ mod tests {
         assert!(germany_national_id("L01X00T471"));
         assert!(!germany_national_id("L01X00T472"), "wrong check digit");
         assert!(!germany_national_id("101X00T471"), "the first is a letter");
-        assert!(!germany_national_id("LA1X00T471"), "A is not in the alphabet");
+        assert!(
+            !germany_national_id("LA1X00T471"),
+            "A is not in the alphabet"
+        );
     }
 
     #[test]

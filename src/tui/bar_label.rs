@@ -6,7 +6,10 @@
 /// `kind` (a managed identifier's type or a custom identifier's name) in at most `width` cells.
 pub fn bar_label(kind: &str, width: usize) -> String {
     let lower = kind.to_lowercase();
-    let mut words: Vec<&str> = lower.split(['_', ' ', '-']).filter(|w| !w.is_empty()).collect();
+    let mut words: Vec<&str> = lower
+        .split(['_', ' ', '-'])
+        .filter(|w| !w.is_empty())
+        .collect();
     // "number" ends most of Macie's names and tells none apart.
     if words.len() > 1 && words.last() == Some(&"number") {
         words.pop();
@@ -17,7 +20,10 @@ pub fn bar_label(kind: &str, width: usize) -> String {
     }
     let longest = words.iter().map(|w| w.chars().count()).max().unwrap_or(0);
     for keep in (1..longest).rev() {
-        let short: Vec<String> = words.iter().map(|w| w.chars().take(keep).collect()).collect();
+        let short: Vec<String> = words
+            .iter()
+            .map(|w| w.chars().take(keep).collect())
+            .collect();
         let label = short.join(".");
         if label.chars().count() <= width {
             return label;

@@ -3,8 +3,8 @@
 //! terminal is restored on exit and on panic (ratatui's init installs the hook).
 
 mod actions;
-mod bar_label;
 pub mod app;
+mod bar_label;
 mod connection;
 mod grant_editor;
 mod grants;

@@ -78,7 +78,11 @@ fn each_countrys_values_are_found_and_its_look_alikes_are_not() {
             for label in column.labels {
                 let recall = share(&|f| f.contains(*label));
                 if recall < 0.7 {
-                    let example = column.cells.iter().zip(&found).find(|(_, f)| !f.contains(*label));
+                    let example = column
+                        .cells
+                        .iter()
+                        .zip(&found)
+                        .find(|(_, f)| !f.contains(*label));
                     failures.push(format!(
                         "{locale} {}: {label} found in {:.0}% of cells, missed e.g. {example:?}",
                         column.name,

@@ -12,8 +12,8 @@ use fake::Fake;
 use fake::faker::address::de_de::CityName as GermanCity;
 use fake::faker::name::de_de::Name as GermanName;
 use fake::faker::name::en::{FirstName, LastName, Name};
-use fake::faker::name::fr_fr::{FirstName as FrenchFirstName, LastName as FrenchLastName};
 use fake::faker::name::fr_fr::Name as FrenchName;
+use fake::faker::name::fr_fr::{FirstName as FrenchFirstName, LastName as FrenchLastName};
 use fake::rand::rngs::StdRng;
 use fake::rand::{Rng, SeedableRng};
 
@@ -95,7 +95,11 @@ fn english_city(r: &mut StdRng) -> String {
     let first: String = FirstName().fake_with_rng(r);
     let last: String = LastName().fake_with_rng(r);
     match r.random_range(0..4) {
-        0 => format!("{} {first}{}", pick(r, CITY_PREFIXES), pick(r, CITY_SUFFIXES)),
+        0 => format!(
+            "{} {first}{}",
+            pick(r, CITY_PREFIXES),
+            pick(r, CITY_SUFFIXES)
+        ),
         1 => format!("{} {first}", pick(r, CITY_PREFIXES)),
         2 => format!("{first}{}", pick(r, CITY_SUFFIXES)),
         _ => format!("{last}{}", pick(r, CITY_SUFFIXES)),
@@ -125,7 +129,11 @@ fn uk_postcode(r: &mut StdRng) -> String {
     let district = match r.random_range(0..3) {
         0 => r.random_range(1..10).to_string(),
         1 => r.random_range(10..100).to_string(),
-        _ => format!("{}{}", r.random_range(1..10), char::from(pick(r, b"ABEHMNPRVWXY"))),
+        _ => format!(
+            "{}{}",
+            r.random_range(1..10),
+            char::from(pick(r, b"ABEHMNPRVWXY"))
+        ),
     };
     let inward: String = (0..2).map(|_| char::from(pick(r, INWARD))).collect();
     format!("{zone}{district} {}{inward}", r.random_range(0..10))
@@ -134,10 +142,25 @@ fn uk_postcode(r: &mut StdRng) -> String {
 /// The national forms of Faker's en_GB phone numbers (Ofcom's drama numbers); each is written
 /// in the twelve ways Faker writes them (with or without spaces, brackets, +44 or +44(0)).
 const UK_NUMBERS: &[&str] = &[
-    "0113 496 0###", "0114 496 0###", "0115 496 0###", "0116 496 0###", "0117 496 0###",
-    "0118 496 0###", "0121 496 0###", "0131 496 0###", "0141 496 0###", "0151 496 0###",
-    "0161 496 0###", "0191 498 0###", "020 7946 0###", "028 9018 0###", "029 2018 0###",
-    "01632 960 ###", "0306 999 0###", "0808 157 0###", "0909 879 0###",
+    "0113 496 0###",
+    "0114 496 0###",
+    "0115 496 0###",
+    "0116 496 0###",
+    "0117 496 0###",
+    "0118 496 0###",
+    "0121 496 0###",
+    "0131 496 0###",
+    "0141 496 0###",
+    "0151 496 0###",
+    "0161 496 0###",
+    "0191 498 0###",
+    "020 7946 0###",
+    "028 9018 0###",
+    "029 2018 0###",
+    "01632 960 ###",
+    "0306 999 0###",
+    "0808 157 0###",
+    "0909 879 0###",
 ];
 
 fn uk_phone(r: &mut StdRng) -> String {
@@ -176,7 +199,10 @@ fn allocated_nino_prefix(r: &mut StdRng) -> String {
     const FIRST: &[u8] = b"ABCEGHJKLMNOPRSTWXYZ";
     const SECOND: &[u8] = b"ABCEGHJKLMNPRSTWXYZ";
     loop {
-        let p: String = [pick(r, FIRST), pick(r, SECOND)].iter().map(|&b| char::from(b)).collect();
+        let p: String = [pick(r, FIRST), pick(r, SECOND)]
+            .iter()
+            .map(|&b| char::from(b))
+            .collect();
         if !["BG", "GB", "KN", "NK", "NT", "TN", "ZZ"].contains(&p.as_str()) {
             return p;
         }
@@ -185,13 +211,38 @@ fn allocated_nino_prefix(r: &mut StdRng) -> String {
 
 fn en_gb(rows: usize, r: &mut StdRng) -> Vec<Column> {
     vec![
-        col(rows, r, ("full_name", "Full name"), &["NAME"], &mut |r| Name().fake_with_rng(r)),
-        col(rows, r, ("telephone", "Telephone"), &["PHONE_NUMBER"], &mut uk_phone),
+        col(rows, r, ("full_name", "Full name"), &["NAME"], &mut |r| {
+            Name().fake_with_rng(r)
+        }),
+        col(
+            rows,
+            r,
+            ("telephone", "Telephone"),
+            &["PHONE_NUMBER"],
+            &mut uk_phone,
+        ),
         col(rows, r, ("address", "Address"), &["ADDRESS"], &mut |r| {
             let street = if r.random_bool(0.5) {
-                format!("{} {}", numerify(pick(r, &["#", "##", "###"]), r), english_street(r))
+                format!(
+                    "{} {}",
+                    numerify(pick(r, &["#", "##", "###"]), r),
+                    english_street(r)
+                )
             } else {
-                let flat = numerify(pick(r, &["Flat #", "Flat ##", "Flat ##?", "Studio #", "Studio ##", "Studio ##?"]), r);
+                let flat = numerify(
+                    pick(
+                        r,
+                        &[
+                            "Flat #",
+                            "Flat ##",
+                            "Flat ##?",
+                            "Studio #",
+                            "Studio ##",
+                            "Studio ##?",
+                        ],
+                    ),
+                    r,
+                );
                 format!("{flat}\n{}", english_street(r))
             };
             format!("{street}\n{}\n{}", english_city(r), uk_postcode(r))
@@ -203,37 +254,73 @@ fn en_gb(rows: usize, r: &mut StdRng) -> Vec<Column> {
             &["UK_NATIONAL_INSURANCE_NUMBER"],
             &mut |r| {
                 let prefix = allocated_nino_prefix(r);
-                nino(r, &prefix, pick(r, &['A', 'B', 'C', 'D']))
+                let suffix = pick(r, &['A', 'B', 'C', 'D']);
+                nino(r, &prefix, suffix)
             },
         ),
         // Faker's en_GB ssn(): ZZ and T, which HMRC never allocates, so no person has them.
-        col(rows, r, ("nino_placeholder", "NI number"), &[], &mut |r| nino(r, "ZZ", 'T')),
-        col(rows, r, ("iban", "IBAN"), &["INTERNATIONAL_BANK_ACCOUNT_NUMBER"], &mut |r| {
-            iban("GB", &numerify("????##############", r))
+        col(rows, r, ("nino_placeholder", "NI number"), &[], &mut |r| {
+            nino(r, "ZZ", 'T')
         }),
+        col(
+            rows,
+            r,
+            ("iban", "IBAN"),
+            &["INTERNATIONAL_BANK_ACCOUNT_NUMBER"],
+            &mut |r| iban("GB", &numerify("????##############", r)),
+        ),
         col(rows, r, ("postcode", "Postcode"), &[], &mut uk_postcode),
-        col(rows, r, ("order_ref", "Order ref"), &[], &mut |r| numerify("%#######", r)),
+        col(rows, r, ("order_ref", "Order ref"), &[], &mut |r| {
+            numerify("%#######", r)
+        }),
         col(rows, r, ("amount", "Amount"), &[], &mut |r| {
-            format!("£{},{:03}.{:02}", r.random_range(1..99), r.random_range(0..1000), r.random_range(0..100))
+            format!(
+                "£{},{:03}.{:02}",
+                r.random_range(1..99),
+                r.random_range(0..1000),
+                r.random_range(0..100)
+            )
         }),
         col(rows, r, ("order_date", "Order date"), &[], &mut |r| {
-            format!("{:02}/{:02}/2026", r.random_range(1..29), r.random_range(1..13))
+            format!(
+                "{:02}/{:02}/2026",
+                r.random_range(1..29),
+                r.random_range(1..13)
+            )
         }),
-        col(rows, r, ("message", "Message"), &["PHONE_NUMBER"], &mut |r| {
-            if r.random_bool(0.6) {
-                format!("Please ring me on {} about my order.", uk_phone(r))
-            } else {
-                format!("Order {} was dispatched on {:02}/11/2026.", numerify("%#####", r), r.random_range(1..29))
-            }
-        }),
+        col(
+            rows,
+            r,
+            ("message", "Message"),
+            &["PHONE_NUMBER"],
+            &mut |r| {
+                if r.random_bool(0.6) {
+                    format!("Please ring me on {} about my order.", uk_phone(r))
+                } else {
+                    format!(
+                        "Order {} was dispatched on {:02}/11/2026.",
+                        numerify("%#####", r),
+                        r.random_range(1..29)
+                    )
+                }
+            },
+        ),
     ]
 }
 
 /// Faker's de_DE phone formats.
 const GERMAN_PHONES: &[&str] = &[
-    "+49(0)##########", "+49(0)#### ######", "+49 (0) #### ######", "+49(0) #########",
-    "+49(0)#### #####", "0##########", "0#########", "0#### ######", "0#### #####",
-    "(0####) ######", "(0####) #####",
+    "+49(0)##########",
+    "+49(0)#### ######",
+    "+49 (0) #### ######",
+    "+49(0) #########",
+    "+49(0)#### #####",
+    "0##########",
+    "0#########",
+    "0#### ######",
+    "0#### #####",
+    "(0####) ######",
+    "(0####) #####",
 ];
 
 /// A German identity card number: a letter, eight characters of the card's alphabet, and the
@@ -249,21 +336,50 @@ fn german_id(r: &mut StdRng) -> String {
 
 fn de_de(rows: usize, r: &mut StdRng) -> Vec<Column> {
     vec![
-        col(rows, r, ("name", "Name"), &["NAME"], &mut |r| GermanName().fake_with_rng(r)),
-        col(rows, r, ("telefon", "Telefon"), &["PHONE_NUMBER"], &mut |r| numerify(pick(r, GERMAN_PHONES), r)),
-        // Faker's de_DE address: "{street} {number}\n{postcode} {city}".
-        col(rows, r, ("anschrift", "Anschrift"), &["ADDRESS"], &mut |r| {
-            let last: String = fake::faker::name::de_de::LastName().fake_with_rng(r);
-            let street = if r.random_bool(0.5) {
-                let first: String = fake::faker::name::de_de::FirstName().fake_with_rng(r);
-                format!("{first}-{last}-{}", pick(r, &["Gasse", "Platz", "Ring", "Straße", "Weg", "Allee"]))
-            } else {
-                format!("{last}{}", pick(r, &["gasse", "platz", "ring", "straße", "str.", "weg", "allee"]))
-            };
-            let number = numerify(pick(r, &["#", "%#", "%##", "%###", "%/%", "%#/%#", "%-%", "%#-%#"]), r);
-            let city: String = GermanCity().fake_with_rng(r);
-            format!("{street} {number}\n{} {city}", numerify("#####", r))
+        col(rows, r, ("name", "Name"), &["NAME"], &mut |r| {
+            GermanName().fake_with_rng(r)
         }),
+        col(
+            rows,
+            r,
+            ("telefon", "Telefon"),
+            &["PHONE_NUMBER"],
+            &mut |r| numerify(pick(r, GERMAN_PHONES), r),
+        ),
+        // Faker's de_DE address: "{street} {number}\n{postcode} {city}".
+        col(
+            rows,
+            r,
+            ("anschrift", "Anschrift"),
+            &["ADDRESS"],
+            &mut |r| {
+                let last: String = fake::faker::name::de_de::LastName().fake_with_rng(r);
+                let street = if r.random_bool(0.5) {
+                    let first: String = fake::faker::name::de_de::FirstName().fake_with_rng(r);
+                    format!(
+                        "{first}-{last}-{}",
+                        pick(r, &["Gasse", "Platz", "Ring", "Straße", "Weg", "Allee"])
+                    )
+                } else {
+                    format!(
+                        "{last}{}",
+                        pick(
+                            r,
+                            &["gasse", "platz", "ring", "straße", "str.", "weg", "allee"]
+                        )
+                    )
+                };
+                let number = numerify(
+                    pick(
+                        r,
+                        &["#", "%#", "%##", "%###", "%/%", "%#/%#", "%-%", "%#-%#"],
+                    ),
+                    r,
+                );
+                let city: String = GermanCity().fake_with_rng(r);
+                format!("{street} {number}\n{} {city}", numerify("#####", r))
+            },
+        ),
         col(
             rows,
             r,
@@ -271,26 +387,56 @@ fn de_de(rows: usize, r: &mut StdRng) -> Vec<Column> {
             &["GERMANY_NATIONAL_IDENTIFICATION_NUMBER"],
             &mut german_id,
         ),
-        col(rows, r, ("iban", "IBAN"), &["INTERNATIONAL_BANK_ACCOUNT_NUMBER"], &mut |r| {
-            iban("DE", &numerify("##################", r))
-        }),
+        col(
+            rows,
+            r,
+            ("iban", "IBAN"),
+            &["INTERNATIONAL_BANK_ACCOUNT_NUMBER"],
+            &mut |r| iban("DE", &numerify("##################", r)),
+        ),
         col(rows, r, ("plz", "PLZ"), &[], &mut |r| numerify("#####", r)),
         col(rows, r, ("betrag", "Betrag"), &[], &mut |r| {
-            format!("{}.{:03},{:02} €", r.random_range(1..99), r.random_range(0..1000), r.random_range(0..100))
+            format!(
+                "{}.{:03},{:02} €",
+                r.random_range(1..99),
+                r.random_range(0..1000),
+                r.random_range(0..100)
+            )
         }),
         col(rows, r, ("bestelldatum", "Bestelldatum"), &[], &mut |r| {
-            format!("{:02}.{:02}.2026", r.random_range(1..29), r.random_range(1..13))
+            format!(
+                "{:02}.{:02}.2026",
+                r.random_range(1..29),
+                r.random_range(1..13)
+            )
         }),
-        col(rows, r, ("bestellnummer", "Bestellnummer"), &[], &mut |r| numerify("%#########", r)),
+        col(rows, r, ("bestellnummer", "Bestellnummer"), &[], &mut |r| {
+            numerify("%#########", r)
+        }),
         // Faker's de_DE vat_id(): DE and nine digits.
-        col(rows, r, ("ust_id", "USt-IdNr"), &[], &mut |r| numerify("DE%########", r)),
-        col(rows, r, ("nachricht", "Nachricht"), &["PHONE_NUMBER"], &mut |r| {
-            if r.random_bool(0.6) {
-                format!("Bitte rufen Sie mich unter {} an.", numerify(pick(r, GERMAN_PHONES), r))
-            } else {
-                format!("Bestellung {} wurde am {:02}.11.2026 versandt.", numerify("%#####", r), r.random_range(1..29))
-            }
+        col(rows, r, ("ust_id", "USt-IdNr"), &[], &mut |r| {
+            numerify("DE%########", r)
         }),
+        col(
+            rows,
+            r,
+            ("nachricht", "Nachricht"),
+            &["PHONE_NUMBER"],
+            &mut |r| {
+                if r.random_bool(0.6) {
+                    format!(
+                        "Bitte rufen Sie mich unter {} an.",
+                        numerify(pick(r, GERMAN_PHONES), r)
+                    )
+                } else {
+                    format!(
+                        "Bestellung {} wurde am {:02}.11.2026 versandt.",
+                        numerify("%#####", r),
+                        r.random_range(1..29)
+                    )
+                }
+            },
+        ),
     ]
 }
 
@@ -317,8 +463,18 @@ fn french_phone(r: &mut StdRng) -> String {
 /// Faker's fr_FR ssn(): sex, year, month, département and commune, order number, and the key.
 fn nir(r: &mut StdRng) -> String {
     const PLACES: &[(&str, &str)] = &[
-        ("01", "053"), ("13", "055"), ("2A", "004"), ("2B", "033"), ("33", "063"), ("59", "350"),
-        ("69", "123"), ("75", "056"), ("971", "05"), ("974", "11"), ("31", "555"), ("44", "109"),
+        ("01", "053"),
+        ("13", "055"),
+        ("2A", "004"),
+        ("2B", "033"),
+        ("33", "063"),
+        ("59", "350"),
+        ("69", "123"),
+        ("75", "056"),
+        ("971", "05"),
+        ("974", "11"),
+        ("31", "555"),
+        ("44", "109"),
     ];
     let (department, commune) = pick(r, PLACES);
     let body = format!(
@@ -328,7 +484,11 @@ fn nir(r: &mut StdRng) -> String {
         r.random_range(1..13),
         r.random_range(1..1000)
     );
-    let n: u64 = body.replace("2A", "19").replace("2B", "18").parse().expect("digits");
+    let n: u64 = body
+        .replace("2A", "19")
+        .replace("2B", "18")
+        .parse()
+        .expect("digits");
     format!("{body}{:02}", 97 - n % 97)
 }
 
@@ -339,7 +499,13 @@ fn siret(r: &mut StdRng) -> String {
         .iter()
         .rev()
         .enumerate()
-        .map(|(i, &d)| if i % 2 == 0 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d })
+        .map(|(i, &d)| {
+            if i.is_multiple_of(2) {
+                if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
+            } else {
+                d
+            }
+        })
         .sum();
     digits.push((10 - sum % 10) % 10);
     digits.iter().map(|d| d.to_string()).collect()
@@ -347,8 +513,16 @@ fn siret(r: &mut StdRng) -> String {
 
 fn fr_fr(rows: usize, r: &mut StdRng) -> Vec<Column> {
     vec![
-        col(rows, r, ("nom", "Nom complet"), &["NAME"], &mut |r| FrenchName().fake_with_rng(r)),
-        col(rows, r, ("telephone", "Téléphone"), &["PHONE_NUMBER"], &mut french_phone),
+        col(rows, r, ("nom", "Nom complet"), &["NAME"], &mut |r| {
+            FrenchName().fake_with_rng(r)
+        }),
+        col(
+            rows,
+            r,
+            ("telephone", "Téléphone"),
+            &["PHONE_NUMBER"],
+            &mut french_phone,
+        ),
         // Faker's fr_FR address: "[number, ]{rue|chemin|avenue|boulevard} ...\n{postcode} {city}".
         col(rows, r, ("adresse", "Adresse"), &["ADDRESS"], &mut |r| {
             let last: String = FrenchLastName().fake_with_rng(r);
@@ -370,8 +544,14 @@ fn fr_fr(rows: usize, r: &mut StdRng) -> Vec<Column> {
                 2 => format!("{last}-les-Bains"),
                 _ => FrenchLastName().fake_with_rng(r),
             };
-            let department = pick(r, &["01", "13", "20", "31", "33", "44", "59", "69", "75", "971"]);
-            let postcode = format!("{department}{}", numerify(&"#".repeat(5 - department.len()), r));
+            let department = pick(
+                r,
+                &["01", "13", "20", "31", "33", "44", "59", "69", "75", "971"],
+            );
+            let postcode = format!(
+                "{department}{}",
+                numerify(&"#".repeat(5 - department.len()), r)
+            );
             format!("{street}\n{postcode} {city}")
         }),
         col(
@@ -381,55 +561,196 @@ fn fr_fr(rows: usize, r: &mut StdRng) -> Vec<Column> {
             &["FRANCE_NATIONAL_IDENTIFICATION_NUMBER"],
             &mut nir,
         ),
-        col(rows, r, ("iban", "IBAN"), &["INTERNATIONAL_BANK_ACCOUNT_NUMBER"], &mut |r| {
-            iban("FR", &numerify("#######################", r))
+        col(
+            rows,
+            r,
+            ("iban", "IBAN"),
+            &["INTERNATIONAL_BANK_ACCOUNT_NUMBER"],
+            &mut |r| iban("FR", &numerify("#######################", r)),
+        ),
+        col(rows, r, ("code_postal", "Code postal"), &[], &mut |r| {
+            numerify("%####", r)
         }),
-        col(rows, r, ("code_postal", "Code postal"), &[], &mut |r| numerify("%####", r)),
         col(rows, r, ("montant", "Montant"), &[], &mut |r| {
-            format!("{} {:03},{:02} €", r.random_range(1..99), r.random_range(0..1000), r.random_range(0..100))
+            format!(
+                "{} {:03},{:02} €",
+                r.random_range(1..99),
+                r.random_range(0..1000),
+                r.random_range(0..100)
+            )
         }),
-        col(rows, r, ("date_commande", "Date de commande"), &[], &mut |r| {
-            format!("{:02}/{:02}/2026", r.random_range(1..29), r.random_range(1..13))
-        }),
+        col(
+            rows,
+            r,
+            ("date_commande", "Date de commande"),
+            &[],
+            &mut |r| {
+                format!(
+                    "{:02}/{:02}/2026",
+                    r.random_range(1..29),
+                    r.random_range(1..13)
+                )
+            },
+        ),
         col(rows, r, ("siret", "SIRET"), &[], &mut siret),
-        col(rows, r, ("message", "Message"), &["PHONE_NUMBER"], &mut |r| {
-            if r.random_bool(0.6) {
-                format!("Merci de me rappeler au {}.", french_phone(r))
-            } else {
-                format!("Commande {} expédiée le {:02}/11/2026.", numerify("%#####", r), r.random_range(1..29))
-            }
-        }),
+        col(
+            rows,
+            r,
+            ("message", "Message"),
+            &["PHONE_NUMBER"],
+            &mut |r| {
+                if r.random_bool(0.6) {
+                    format!("Merci de me rappeler au {}.", french_phone(r))
+                } else {
+                    format!(
+                        "Commande {} expédiée le {:02}/11/2026.",
+                        numerify("%#####", r),
+                        r.random_range(1..29)
+                    )
+                }
+            },
+        ),
     ]
 }
 
 const SPANISH_FIRST: &[&str] = &[
-    "José", "María", "Álvaro", "Lucía", "Javier", "Carmen", "Sofía", "Iñigo", "Pilar", "Andrés",
-    "Inés", "Raúl", "Begoña", "Jesús", "Ángela", "Martín", "Elena", "Adrián", "Rocío", "Pablo",
-    "Nuria", "Óscar", "Marta", "Hugo", "Concepción",
+    "José",
+    "María",
+    "Álvaro",
+    "Lucía",
+    "Javier",
+    "Carmen",
+    "Sofía",
+    "Iñigo",
+    "Pilar",
+    "Andrés",
+    "Inés",
+    "Raúl",
+    "Begoña",
+    "Jesús",
+    "Ángela",
+    "Martín",
+    "Elena",
+    "Adrián",
+    "Rocío",
+    "Pablo",
+    "Nuria",
+    "Óscar",
+    "Marta",
+    "Hugo",
+    "Concepción",
 ];
 const SPANISH_LAST: &[&str] = &[
-    "García", "Fernández", "González", "Rodríguez", "López", "Martínez", "Sánchez", "Pérez",
-    "Gómez", "Martín", "Jiménez", "Ruiz", "Hernández", "Díaz", "Moreno", "Muñoz", "Álvarez",
-    "Romero", "Alonso", "Gutiérrez", "Navarro", "Torres", "Domínguez", "Vázquez", "Ramos",
-    "Gil", "Ramírez", "Serrano", "Blanco", "Molina", "Castillo", "Ortega", "Rubio", "Núñez",
+    "García",
+    "Fernández",
+    "González",
+    "Rodríguez",
+    "López",
+    "Martínez",
+    "Sánchez",
+    "Pérez",
+    "Gómez",
+    "Martín",
+    "Jiménez",
+    "Ruiz",
+    "Hernández",
+    "Díaz",
+    "Moreno",
+    "Muñoz",
+    "Álvarez",
+    "Romero",
+    "Alonso",
+    "Gutiérrez",
+    "Navarro",
+    "Torres",
+    "Domínguez",
+    "Vázquez",
+    "Ramos",
+    "Gil",
+    "Ramírez",
+    "Serrano",
+    "Blanco",
+    "Molina",
+    "Castillo",
+    "Ortega",
+    "Rubio",
+    "Núñez",
 ];
 /// Faker's es_ES street prefixes.
 const SPANISH_WAYS: &[&str] = &[
-    "Plaza", "Calle", "Avenida", "Via", "Vial", "Rambla", "Glorieta", "Urbanización", "Callejón",
-    "Cañada", "Alameda", "Acceso", "C.", "Ronda", "Pasaje", "Cuesta", "Pasadizo", "Paseo",
+    "Plaza",
+    "Calle",
+    "Avenida",
+    "Via",
+    "Vial",
+    "Rambla",
+    "Glorieta",
+    "Urbanización",
+    "Callejón",
+    "Cañada",
+    "Alameda",
+    "Acceso",
+    "C.",
+    "Ronda",
+    "Pasaje",
+    "Cuesta",
+    "Pasadizo",
+    "Paseo",
     "Camino",
 ];
 const SPANISH_PROVINCES: &[&str] = &[
-    "Álava", "Albacete", "Alicante", "Almería", "Asturias", "Ávila", "Badajoz", "Barcelona",
-    "Burgos", "Cáceres", "Cádiz", "Cantabria", "Castellón", "Ciudad", "Córdoba", "Cuenca",
-    "Girona", "Granada", "Guadalajara", "Huelva", "Huesca", "Jaén", "León", "Lleida", "Lugo",
-    "Madrid", "Málaga", "Murcia", "Navarra", "Ourense", "Palencia", "Pontevedra", "Salamanca",
-    "Segovia", "Sevilla", "Soria", "Tarragona", "Teruel", "Toledo", "Valencia", "Valladolid",
-    "Zamora", "Zaragoza",
+    "Álava",
+    "Albacete",
+    "Alicante",
+    "Almería",
+    "Asturias",
+    "Ávila",
+    "Badajoz",
+    "Barcelona",
+    "Burgos",
+    "Cáceres",
+    "Cádiz",
+    "Cantabria",
+    "Castellón",
+    "Ciudad",
+    "Córdoba",
+    "Cuenca",
+    "Girona",
+    "Granada",
+    "Guadalajara",
+    "Huelva",
+    "Huesca",
+    "Jaén",
+    "León",
+    "Lleida",
+    "Lugo",
+    "Madrid",
+    "Málaga",
+    "Murcia",
+    "Navarra",
+    "Ourense",
+    "Palencia",
+    "Pontevedra",
+    "Salamanca",
+    "Segovia",
+    "Sevilla",
+    "Soria",
+    "Tarragona",
+    "Teruel",
+    "Toledo",
+    "Valencia",
+    "Valladolid",
+    "Zamora",
+    "Zaragoza",
 ];
 
 fn spanish_name(r: &mut StdRng) -> String {
-    format!("{} {} {}", pick(r, SPANISH_FIRST), pick(r, SPANISH_LAST), pick(r, SPANISH_LAST))
+    format!(
+        "{} {} {}",
+        pick(r, SPANISH_FIRST),
+        pick(r, SPANISH_LAST),
+        pick(r, SPANISH_LAST)
+    )
 }
 
 fn spanish_control(n: u64) -> char {
@@ -438,12 +759,19 @@ fn spanish_control(n: u64) -> char {
 
 /// Faker's es_ES phone formats: +34, a prefix, and the number grouped three ways.
 fn spanish_phone(r: &mut StdRng) -> String {
-    let prefix = numerify(pick(r, &["6##", "7##", "81#", "91#", "93#", "95#", "96#", "98#"]), r);
+    let prefix = numerify(
+        pick(r, &["6##", "7##", "81#", "91#", "93#", "95#", "96#", "98#"]),
+        r,
+    );
     let format = pick(
         r,
         &[
-            "+34 xxx ### ###", "+34 xxx######", "+34 xxx ## ## ##", "+34xxx ### ###",
-            "+34xxx######", "+34xxx ## ## ##",
+            "+34 xxx ### ###",
+            "+34 xxx######",
+            "+34 xxx ## ## ##",
+            "+34xxx ### ###",
+            "+34xxx######",
+            "+34xxx ## ## ##",
         ],
     );
     numerify(&format.replace("xxx", &prefix), r)
@@ -452,25 +780,40 @@ fn spanish_phone(r: &mut StdRng) -> String {
 fn es_es(rows: usize, r: &mut StdRng) -> Vec<Column> {
     vec![
         col(rows, r, ("nombre", "Nombre"), &["NAME"], &mut spanish_name),
-        col(rows, r, ("telefono", "Teléfono"), &["PHONE_NUMBER"], &mut spanish_phone),
+        col(
+            rows,
+            r,
+            ("telefono", "Teléfono"),
+            &["PHONE_NUMBER"],
+            &mut spanish_phone,
+        ),
         // Faker's es_ES address: "{way} [de ]{first} {last} {number}[ {flat} ]\n{province}, {postcode}".
-        col(rows, r, ("direccion", "Dirección"), &["ADDRESS"], &mut |r| {
-            let de = if r.random_bool(0.5) { "de " } else { "" };
-            let number = numerify(pick(r, &["%", "%#", "%##"]), r);
-            let flat = if r.random_bool(0.5) {
-                format!(" {} ", numerify(pick(r, &["Apt. ##", "Piso #", "Puerta #"]), r))
-            } else {
-                String::new()
-            };
-            format!(
-                "{} {de}{} {} {number}{flat}\n{}, {:05}",
-                pick(r, SPANISH_WAYS),
-                pick(r, SPANISH_FIRST),
-                pick(r, SPANISH_LAST),
-                pick(r, SPANISH_PROVINCES),
-                r.random_range(1000..52100)
-            )
-        }),
+        col(
+            rows,
+            r,
+            ("direccion", "Dirección"),
+            &["ADDRESS"],
+            &mut |r| {
+                let de = if r.random_bool(0.5) { "de " } else { "" };
+                let number = numerify(pick(r, &["%", "%#", "%##"]), r);
+                let flat = if r.random_bool(0.5) {
+                    format!(
+                        " {} ",
+                        numerify(pick(r, &["Apt. ##", "Piso #", "Puerta #"]), r)
+                    )
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{} {de}{} {} {number}{flat}\n{}, {:05}",
+                    pick(r, SPANISH_WAYS),
+                    pick(r, SPANISH_FIRST),
+                    pick(r, SPANISH_LAST),
+                    pick(r, SPANISH_PROVINCES),
+                    r.random_range(1000..52100)
+                )
+            },
+        ),
         // Faker's es_ES nif(): the DNI's eight digits and control letter.
         col(rows, r, ("dni", "DNI"), &["SPAIN_DNI_NUMBER"], &mut |r| {
             let n: u64 = r.random_range(0..100_000_000);
@@ -480,45 +823,104 @@ fn es_es(rows: usize, r: &mut StdRng) -> Vec<Column> {
         col(rows, r, ("nie", "NIE"), &["SPAIN_NIE_NUMBER"], &mut |r| {
             let first = r.random_range(0..3u64);
             let body: u64 = r.random_range(0..10_000_000);
-            format!("{}{body:07}{}", ["X", "Y", "Z"][first as usize], spanish_control(first * 10_000_000 + body))
+            format!(
+                "{}{body:07}{}",
+                ["X", "Y", "Z"][first as usize],
+                spanish_control(first * 10_000_000 + body)
+            )
         }),
-        col(rows, r, ("iban", "IBAN"), &["INTERNATIONAL_BANK_ACCOUNT_NUMBER"], &mut |r| {
-            iban("ES", &numerify("####################", r))
-        }),
-        col(rows, r, ("codigo_postal", "Código postal"), &[], &mut |r| {
-            format!("{:05}", r.random_range(1000..52100))
-        }),
+        col(
+            rows,
+            r,
+            ("iban", "IBAN"),
+            &["INTERNATIONAL_BANK_ACCOUNT_NUMBER"],
+            &mut |r| iban("ES", &numerify("####################", r)),
+        ),
+        col(
+            rows,
+            r,
+            ("codigo_postal", "Código postal"),
+            &[],
+            &mut |r| format!("{:05}", r.random_range(1000..52100)),
+        ),
         col(rows, r, ("importe", "Importe"), &[], &mut |r| {
-            format!("{}.{:03},{:02} €", r.random_range(1..99), r.random_range(0..1000), r.random_range(0..100))
+            format!(
+                "{}.{:03},{:02} €",
+                r.random_range(1..99),
+                r.random_range(0..1000),
+                r.random_range(0..100)
+            )
         }),
         col(rows, r, ("fecha", "Fecha del pedido"), &[], &mut |r| {
-            format!("{:02}/{:02}/2026", r.random_range(1..29), r.random_range(1..13))
+            format!(
+                "{:02}/{:02}/2026",
+                r.random_range(1..29),
+                r.random_range(1..13)
+            )
         }),
         // A company's tax id (Faker's cif()): a letter, seven digits and a control character.
-        col(rows, r, ("cif", "CIF"), &[], &mut |r| numerify(&format!("{}#######{}", char::from(pick(r, b"ABCDEFGHJNPQRSUVW")), pick(r, &["#", "?"])), r)),
-        col(rows, r, ("mensaje", "Mensaje"), &["PHONE_NUMBER"], &mut |r| {
-            if r.random_bool(0.6) {
-                format!("Llámame al {}, por favor.", spanish_phone(r))
-            } else {
-                format!("Pedido {} enviado el {:02}/11/2026.", numerify("%#####", r), r.random_range(1..29))
-            }
+        col(rows, r, ("cif", "CIF"), &[], &mut |r| {
+            numerify(
+                &format!(
+                    "{}#######{}",
+                    char::from(pick(r, b"ABCDEFGHJNPQRSUVW")),
+                    pick(r, &["#", "?"])
+                ),
+                r,
+            )
         }),
+        col(
+            rows,
+            r,
+            ("mensaje", "Mensaje"),
+            &["PHONE_NUMBER"],
+            &mut |r| {
+                if r.random_bool(0.6) {
+                    format!("Llámame al {}, por favor.", spanish_phone(r))
+                } else {
+                    format!(
+                        "Pedido {} enviado el {:02}/11/2026.",
+                        numerify("%#####", r),
+                        r.random_range(1..29)
+                    )
+                }
+            },
+        ),
     ]
 }
 
 /// Faker's en_CA phone formats (`%` a digit from 1 to 9).
 const CANADIAN_PHONES: &[&str] = &[
-    "%##-###-####", "%##.###.####", "%## ### ####", "(%##) ###-####", "1-%##-###-####",
-    "1 (%##) ###-####", "+1 (%##) ###-####", "%##-###-#### x###", "(%##) ###-#### x###",
+    "%##-###-####",
+    "%##.###.####",
+    "%## ### ####",
+    "(%##) ###-####",
+    "1-%##-###-####",
+    "1 (%##) ###-####",
+    "+1 (%##) ###-####",
+    "%##-###-#### x###",
+    "(%##) ###-#### x###",
 ];
-const PROVINCES: &[&str] = &["AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT"];
+const PROVINCES: &[&str] = &[
+    "AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT",
+];
 
 fn canadian_postcode(r: &mut StdRng) -> String {
     const LETTERS: &[u8] = b"ABCEGHJKLMNPRSTVXY";
     let mut l = || char::from(pick(r, LETTERS));
     let (a, b, c) = (l(), l(), l());
-    let format = if r.random_bool(0.5) { "{a}%{b} %{c}%" } else { "{a}%{b}%{c}%" };
-    numerify(&format.replace("{a}", &a.to_string()).replace("{b}", &b.to_string()).replace("{c}", &c.to_string()), r)
+    let format = if r.random_bool(0.5) {
+        "{a}%{b} %{c}%"
+    } else {
+        "{a}%{b}%{c}%"
+    };
+    numerify(
+        &format
+            .replace("{a}", &a.to_string())
+            .replace("{b}", &b.to_string())
+            .replace("{c}", &c.to_string()),
+        r,
+    )
 }
 
 /// Faker's en_CA ssn(): eight distinct digital roots from 0 to 8, the ninth making their sum a
@@ -533,7 +935,11 @@ fn canadian_sin(r: &mut StdRng) -> String {
     let check = (10 - roots.iter().sum::<u32>() % 10) % 10;
     roots.push(check);
     for d in roots.iter_mut().skip(1).step_by(2) {
-        *d = if *d % 2 == 0 { *d / 2 } else { (*d + 9) / 2 };
+        *d = if d.is_multiple_of(2) {
+            *d / 2
+        } else {
+            (*d + 9) / 2
+        };
     }
     let s: String = roots.iter().map(|d| d.to_string()).collect();
     format!("{} {} {}", &s[..3], &s[3..6], &s[6..])
@@ -541,8 +947,12 @@ fn canadian_sin(r: &mut StdRng) -> String {
 
 fn en_ca(rows: usize, r: &mut StdRng) -> Vec<Column> {
     vec![
-        col(rows, r, ("full_name", "Full name"), &["NAME"], &mut |r| Name().fake_with_rng(r)),
-        col(rows, r, ("phone", "Phone"), &["PHONE_NUMBER"], &mut |r| numerify(pick(r, CANADIAN_PHONES), r)),
+        col(rows, r, ("full_name", "Full name"), &["NAME"], &mut |r| {
+            Name().fake_with_rng(r)
+        }),
+        col(rows, r, ("phone", "Phone"), &["PHONE_NUMBER"], &mut |r| {
+            numerify(pick(r, CANADIAN_PHONES), r)
+        }),
         // Faker's en_CA address: "{number} {street}[ Apt. ###| Suite ###]\n{city}, {province} {postal code}".
         col(rows, r, ("address", "Address"), &["ADDRESS"], &mut |r| {
             let number = numerify(pick(r, &["#####", "####", "###"]), r);
@@ -559,21 +969,58 @@ fn en_ca(rows: usize, r: &mut StdRng) -> Vec<Column> {
                 canadian_postcode(r)
             )
         }),
-        col(rows, r, ("sin", "SIN"), &["CANADA_SOCIAL_INSURANCE_NUMBER"], &mut canadian_sin),
-        col(rows, r, ("postal_code", "Postal code"), &[], &mut canadian_postcode),
+        col(
+            rows,
+            r,
+            ("sin", "SIN"),
+            &["CANADA_SOCIAL_INSURANCE_NUMBER"],
+            &mut canadian_sin,
+        ),
+        col(
+            rows,
+            r,
+            ("postal_code", "Postal code"),
+            &[],
+            &mut canadian_postcode,
+        ),
         col(rows, r, ("amount", "Amount"), &[], &mut |r| {
-            format!("${},{:03}.{:02}", r.random_range(1..99), r.random_range(0..1000), r.random_range(0..100))
+            format!(
+                "${},{:03}.{:02}",
+                r.random_range(1..99),
+                r.random_range(0..1000),
+                r.random_range(0..100)
+            )
         }),
         col(rows, r, ("order_date", "Order date"), &[], &mut |r| {
-            format!("2026-{:02}-{:02}", r.random_range(1..13), r.random_range(1..29))
+            format!(
+                "2026-{:02}-{:02}",
+                r.random_range(1..13),
+                r.random_range(1..29)
+            )
         }),
-        col(rows, r, ("order_id", "Order #"), &[], &mut |r| numerify("%########", r)),
-        col(rows, r, ("message", "Message"), &["PHONE_NUMBER"], &mut |r| {
-            if r.random_bool(0.6) {
-                format!("Call me at {} about order {}.", numerify(pick(r, CANADIAN_PHONES), r), numerify("%#####", r))
-            } else {
-                format!("Order {} shipped on 2026-11-{:02}.", numerify("%#####", r), r.random_range(1..29))
-            }
+        col(rows, r, ("order_id", "Order #"), &[], &mut |r| {
+            numerify("%########", r)
         }),
+        col(
+            rows,
+            r,
+            ("message", "Message"),
+            &["PHONE_NUMBER"],
+            &mut |r| {
+                if r.random_bool(0.6) {
+                    format!(
+                        "Call me at {} about order {}.",
+                        numerify(pick(r, CANADIAN_PHONES), r),
+                        numerify("%#####", r)
+                    )
+                } else {
+                    format!(
+                        "Order {} shipped on 2026-11-{:02}.",
+                        numerify("%#####", r),
+                        r.random_range(1..29)
+                    )
+                }
+            },
+        ),
     ]
 }

@@ -75,7 +75,10 @@ fn each_countrys_values_are_found_and_its_look_alikes_are_not() {
                     ));
                 }
             }
-            for label in column.labels {
+            // A free-text column holds a phone number in some messages only (60%): it is judged
+            // at column level above, not cell by cell.
+            let free_text = ["message", "nachricht", "mensaje"].contains(&column.name);
+            for label in column.labels.iter().filter(|_| !free_text) {
                 let recall = share(&|f| f.contains(*label));
                 if recall < 0.7 {
                     let example = column

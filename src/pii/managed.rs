@@ -1,5 +1,6 @@
 //! Macie's managed data identifiers: each with its pattern, the validator a candidate must pass,
-//! the keywords that raise or enable it, and its category.
+//! the keywords that raise or enable it, and its category. The ones for particular countries
+//! beyond the US are in `managed_countries.rs`.
 
 use std::sync::{Arc, LazyLock};
 
@@ -17,7 +18,7 @@ pub(super) struct Managed {
     pub keyword_required: bool,
 }
 
-fn any(_: &str) -> bool {
+pub(super) fn any(_: &str) -> bool {
     true
 }
 
@@ -25,22 +26,30 @@ fn has_digit(s: &str) -> bool {
     s.chars().any(|c| c.is_ascii_digit())
 }
 
+/// One managed identifier. ASCII classes and word boundaries: what these identifiers look for is
+/// mostly ASCII, and the Unicode forms cost several times as much per value; a pattern that needs
+/// letters beyond ASCII (names, streets) asks for them in a `(?u:...)` group of its own.
+pub(super) fn managed_entry(
+    id: &'static str,
+    category: Category,
+    pattern: &str,
+    validator: fn(&str) -> bool,
+    keywords: &'static [&'static str],
+    keyword_required: bool,
+) -> Managed {
+    Managed {
+        id: Arc::from(id),
+        category,
+        pattern: Regex::new(&format!("(?-u){pattern}")).expect("managed patterns compile"),
+        validator,
+        keywords,
+        keyword_required,
+    }
+}
+
 pub(super) fn managed() -> &'static [Managed] {
     static ALL: LazyLock<Vec<Managed>> = LazyLock::new(|| {
-        // ASCII classes and word boundaries: what these identifiers look for is ASCII, and the
-        // Unicode forms cost several times as much per value.
-        let m =
-            |id: &'static str, category, pattern: &str, validator, keywords, keyword_required| {
-                Managed {
-                    id: Arc::from(id),
-                    category,
-                    pattern: Regex::new(&format!("(?-u){pattern}"))
-                        .expect("managed patterns compile"),
-                    validator,
-                    keywords,
-                    keyword_required,
-                }
-            };
+        let m = managed_entry;
         use Category::*;
         vec![
             m(
@@ -83,7 +92,7 @@ pub(super) fn managed() -> &'static [Managed] {
                 true,
             ),
             m(
-                "BANK_ACCOUNT_NUMBER",
+                "INTERNATIONAL_BANK_ACCOUNT_NUMBER",
                 Financial,
                 r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b",
                 validate::iban,
@@ -181,7 +190,8 @@ pub(super) fn managed() -> &'static [Managed] {
             m(
                 "NAME",
                 Personal,
-                r"\b[A-Z][a-z]+(?:[ '-][A-Z][a-z]+){1,3}\b",
+                // Letters beyond ASCII (Jürgen Müller, José García), so no word boundary after.
+                r"\b(?u:\p{Lu}\p{Ll}+)(?:[ '-](?u:\p{Lu}\p{Ll}+)){1,3}",
                 any,
                 &[
                     "name",
@@ -190,6 +200,14 @@ pub(super) fn managed() -> &'static [Managed] {
                     "last name",
                     "holder",
                     "customer",
+                    "nom",
+                    "prénom",
+                    "prenom",
+                    "nombre",
+                    "apellido",
+                    "apellidos",
+                    "vorname",
+                    "nachname",
                 ],
                 true,
             ),
@@ -231,6 +249,9 @@ pub(super) fn managed() -> &'static [Managed] {
                 false,
             ),
         ]
+        .into_iter()
+        .chain(super::managed_countries::countries())
+        .collect()
     });
     &ALL
 }

@@ -7,11 +7,14 @@
 //! allow lists suppress matches.
 
 mod managed;
+mod managed_countries;
+pub mod national;
 pub mod validate;
 
 use managed::managed;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use regex::Regex;
 
@@ -151,6 +154,15 @@ pub struct Scanner {
     set: regex::RegexSet,
     custom: Vec<CustomIdentifier>,
     allow: AllowList,
+    /// Smaller sets for values without letters, by which patterns can fire in them (see
+    /// `ColumnScanner::letterless`), compiled once per distinct choice.
+    letterless: Mutex<HashMap<Vec<bool>, Arc<PatternSubset>>>,
+}
+
+/// A `RegexSet` over some of a scanner's patterns: `position[i]` is pattern `i`'s place in it.
+struct PatternSubset {
+    set: regex::RegexSet,
+    position: Vec<Option<usize>>,
 }
 
 /// A scanner for the values of one column (or JSON path): the name is normalised once, and the
@@ -159,16 +171,50 @@ pub struct ColumnScanner<'a> {
     scanner: &'a Scanner,
     managed_keyed: Vec<bool>,
     custom_keyed: Vec<bool>,
+    /// The patterns that can fire in a value without letters (most cells of most tables: ids,
+    /// amounts, dates): there is no keyword in such a value, so an identifier that needs one fires
+    /// only if this column's name supplies it, and the others need not be scanned for at all.
+    letterless: OnceLock<Arc<PatternSubset>>,
 }
 
 impl Scanner {
     pub fn new(custom: Vec<CustomIdentifier>, allow: AllowList) -> Self {
-        let patterns = managed()
+        let set = regex::RegexSet::new(Self::patterns(&custom))
+            .expect("every pattern compiled on its own");
+        Scanner {
+            set,
+            custom,
+            allow,
+            letterless: Mutex::default(),
+        }
+    }
+
+    /// Every pattern: the managed identifiers', then the custom ones'.
+    fn patterns(custom: &[CustomIdentifier]) -> impl Iterator<Item = String> + '_ {
+        managed()
             .iter()
             .map(|m| m.pattern.as_str().to_string())
-            .chain(custom.iter().map(|c| c.regex.as_str().to_string()));
-        let set = regex::RegexSet::new(patterns).expect("every pattern compiled on its own");
-        Scanner { set, custom, allow }
+            .chain(custom.iter().map(|c| c.regex.as_str().to_string()))
+    }
+
+    /// The set of the patterns `wanted` names, compiled on first use.
+    fn subset(&self, wanted: Vec<bool>) -> Arc<PatternSubset> {
+        let mut cache = self.letterless.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(subset) = cache.get(&wanted) {
+            return subset.clone();
+        }
+        let mut position = Vec::with_capacity(wanted.len());
+        let mut chosen = Vec::new();
+        for (pattern, &want) in Self::patterns(&self.custom).zip(&wanted) {
+            position.push(want.then_some(chosen.len()));
+            if want {
+                chosen.push(pattern);
+            }
+        }
+        let set = regex::RegexSet::new(chosen).expect("every pattern compiled on its own");
+        let subset = Arc::new(PatternSubset { set, position });
+        cache.insert(wanted, subset.clone());
+        subset
     }
 
     pub fn column(&self, name: &str) -> ColumnScanner<'_> {
@@ -186,32 +232,58 @@ impl Scanner {
             scanner: self,
             managed_keyed,
             custom_keyed,
+            letterless: OnceLock::new(),
         }
+    }
+}
+
+impl ColumnScanner<'_> {
+    /// The patterns that can fire in a value without letters, compiled on first need.
+    fn letterless(&self) -> &PatternSubset {
+        self.letterless.get_or_init(|| {
+            let managed_can = managed()
+                .iter()
+                .zip(&self.managed_keyed)
+                .map(|(m, &keyed)| !m.keyword_required || keyed);
+            let custom_can = self
+                .scanner
+                .custom
+                .iter()
+                .zip(&self.custom_keyed)
+                .map(|(c, &keyed)| c.keywords.is_empty() || keyed);
+            self.scanner.subset(managed_can.chain(custom_can).collect())
+        })
     }
 }
 
 impl ColumnScanner<'_> {
     /// Every sensitive match in `text`.
     pub fn scan(&self, text: &str) -> Vec<Match> {
-        let possible = self.scanner.set.matches(text);
         let mut out: Vec<Match> = Vec::new();
-        if !possible.matched_any() {
+        // A value without letters holds no keyword: identifiers that need one and do not get it
+        // from the column cannot match, so their patterns are not scanned for.
+        let has_letters = text.bytes().any(|b| b.is_ascii_alphabetic());
+        let (matches, position) = if has_letters {
+            (self.scanner.set.matches(text), None)
+        } else {
+            let subset = self.letterless();
+            (subset.set.matches(text), Some(&subset.position))
+        };
+        if !matches.matched_any() {
             return out;
         }
+        let possible = |i: usize| match position {
+            None => matches.matched(i),
+            Some(position) => position[i].is_some_and(|k| matches.matched(k)),
+        };
         let all = managed();
         // Identifiers whose keyword is present speak first: in a column named `bban`, a run of
         // digits that could also pass for a card number is the bank account it is said to be.
         let order = (0..all.len())
             .filter(|&i| all[i].keyword_required)
             .chain((0..all.len()).filter(|&i| !all[i].keyword_required));
-        // A value without letters holds no keyword: identifiers that need one and do not get it
-        // from the column cannot match, so their patterns need not run.
-        let has_letters = text.bytes().any(|b| b.is_ascii_alphabetic());
-        for i in order.filter(|&i| possible.matched(i)) {
+        for i in order.filter(|&i| possible(i)) {
             let m = &all[i];
-            if m.keyword_required && !self.managed_keyed[i] && !has_letters {
-                continue;
-            }
             for found in m.pattern.find_iter(text) {
                 let s = found.as_str();
                 if !(m.validator)(s) || self.scanner.allow.allows(s) {
@@ -239,7 +311,7 @@ impl ColumnScanner<'_> {
             }
         }
         for (j, c) in self.scanner.custom.iter().enumerate() {
-            if !possible.matched(all.len() + j) {
+            if !possible(all.len() + j) {
                 continue;
             }
             for found in c.regex.find_iter(text) {
@@ -314,7 +386,7 @@ mod tests {
         );
         assert_eq!(
             ids("GB22NWBK04680428772419", "iban"),
-            ["BANK_ACCOUNT_NUMBER"]
+            ["INTERNATIONAL_BANK_ACCOUNT_NUMBER"]
         );
         assert_eq!(ids("NWBK04680428772419", "bban"), ["BANK_ACCOUNT_NUMBER"]);
         assert_eq!(
@@ -336,6 +408,76 @@ mod tests {
     }
 
     #[test]
+    fn national_numbers_need_their_keyword_and_their_check() {
+        for (text, column, id) in [
+            ("AB 12 34 56 C", "NI number", "UK_NATIONAL_INSURANCE_NUMBER"),
+            (
+                "my national insurance number is JG103759A",
+                "",
+                "UK_NATIONAL_INSURANCE_NUMBER",
+            ),
+            ("130 692 544", "SIN", "CANADA_SOCIAL_INSURANCE_NUMBER"),
+            (
+                "T220001293",
+                "Ausweisnummer",
+                "GERMANY_NATIONAL_IDENTIFICATION_NUMBER",
+            ),
+            (
+                "185057800608491",
+                "Numéro de sécurité sociale",
+                "FRANCE_NATIONAL_IDENTIFICATION_NUMBER",
+            ),
+            ("12345678Z", "DNI", "SPAIN_DNI_NUMBER"),
+            ("NIE: X1234567L", "", "SPAIN_NIE_NUMBER"),
+        ] {
+            assert_eq!(ids(text, column), [id], "{text:?} in {column:?}");
+            // The same value without a keyword is any number.
+            let bare = text.rsplit(' ').next().unwrap();
+            assert!(ids(bare, "c07").is_empty(), "{bare:?} without a keyword");
+        }
+        for (text, column) in [
+            ("ZZ 12 34 56 T", "NI number"), // never allocated (Faker's placeholder)
+            ("130 692 545", "SIN"),         // Luhn fails
+            ("T220001294", "Ausweisnummer"), // wrong check digit
+            ("185057800608492", "NIR"),     // wrong key
+            ("12345678A", "DNI"),           // wrong letter
+            ("X1234567A", "NIE"),           // wrong letter
+        ] {
+            assert!(ids(text, column).is_empty(), "{text:?} in {column:?}");
+        }
+    }
+
+    #[test]
+    fn phones_and_addresses_of_other_countries() {
+        for phone in [
+            "+44 (0)113 496 0123",
+            "(0113) 496 0123",
+            "+49 (0) 1234 567890",
+            "01234 567890",
+            "+33 1 30 12 34 56",
+            "01 30 12 34 56",
+            "+34 912 345 678",
+            "1 (416) 555-0123",
+        ] {
+            assert_eq!(ids(phone, ""), ["PHONE_NUMBER"], "{phone:?}");
+        }
+        for address in [
+            "Flat 12A\nJames Alley\nNorth Jamesmouth\nSW1A 2AB",
+            "7 Smith Lane, Lake Sarah, LS1 4AP",
+            "Hans-Müller-Straße 12/3\n01067 Dresden",
+            "Müllerstr. 5\n10115 Berlin",
+            "12, rue de la Paix\n75002 Paris",
+            "Calle de Alcalá 42\nMadrid, 28014",
+            "Urbanización María López 7 Piso 3 \nCádiz, 11001",
+            "123 Main Street Suite 4\nToronto, ON M5V 2T6",
+        ] {
+            assert_eq!(ids(address, ""), ["ADDRESS"], "{address:?}");
+        }
+        assert_eq!(ids("José García Pérez", "nombre"), ["NAME"]);
+        assert_eq!(ids("Jürgen Müller", "Name"), ["NAME"]);
+    }
+
+    #[test]
     fn look_alikes_do_not_match() {
         for (text, column) in [
             ("order 1234567812345670 shipped", ""), // an order id that passes Luhn
@@ -349,6 +491,19 @@ mod tests {
             ("386", "quantity"),
             ("Pharmacist", "job"),
             ("thomasgar54", "username"),
+            ("SW1A 2AB", "postcode"),
+            ("01067", "plz"),
+            ("01067 Dresden", "ort"),
+            ("75002 Paris", "ville"),
+            ("12.345,67 €", "betrag"),
+            ("1 234,56 €", "montant"),
+            ("03.12.2026", "datum"),
+            ("03/12/2026", "fecha"),
+            ("0130123456", "ref"), // a bare run of digits, even with a trunk 0
+            ("00 12 34 56 78", ""),
+            ("B1234567X", "cif"),
+            ("DE123456789", "ust id"),
+            ("130 692 544", "order_id"),
         ] {
             assert!(
                 ids(text, column).is_empty(),

@@ -195,11 +195,22 @@ pub fn ipv4(candidate: &str) -> bool {
         })
 }
 
-/// A phone number has separators or a country code; bare runs of digits are ids.
+/// A phone number has separators or a country code; bare runs of digits are ids. One written
+/// with a national trunk 0 (0113 496 0123, 01 30 12 34 56) has 10 to 12 digits and a real area
+/// code after the 0.
 pub fn phone(candidate: &str) -> bool {
-    let n = digits(candidate).len();
-    (10..=15).contains(&n)
-        && (candidate.starts_with('+') || candidate.chars().any(|c| " -.()".contains(c)))
+    let d = digits(candidate);
+    let n = d.len();
+    if candidate.starts_with('+') {
+        return (10..=15).contains(&n);
+    }
+    if !candidate.chars().any(|c| " -.()".contains(c)) {
+        return false;
+    }
+    match d.as_bytes() {
+        [b'0', area, ..] => (10..=12).contains(&n) && *area != b'0',
+        _ => (10..=15).contains(&n),
+    }
 }
 
 /// A secret access key is base64-like with mixed case; an all-hex string of the same length is a hash.
@@ -273,6 +284,9 @@ mod tests {
         assert!(ipv4("192.168.10.4"));
         assert!(!phone("5551234567"), "a bare id");
         assert!(phone("+1-555-123-4567") && phone("(555) 123-4567"));
+        assert!(phone("+44(0)113 496 0123") && phone("0113 496 0123") && phone("01 30 12 34 56"));
+        assert!(!phone("01067 1234"), "a postcode and a number");
+        assert!(!phone("00 12 34 56 78"), "no area code is 0");
         assert!(
             !aws_secret("da39a3ee5e6b4b0d3255bfef95601890afd80709"),
             "a SHA-1"

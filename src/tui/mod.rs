@@ -4,6 +4,7 @@
 
 mod actions;
 pub mod app;
+mod bar_label;
 mod connection;
 mod grant_editor;
 mod grants;

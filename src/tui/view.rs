@@ -522,18 +522,18 @@ fn render_findings(app: &mut App, f: &mut Frame, area: Rect) {
     }
     let [chart_area, table_area] =
         Layout::vertical([Constraint::Length(9), Constraint::Fill(1)]).areas(area);
+    let width = (chart_area.width.saturating_sub(2) / counts.len().max(1) as u16)
+        .clamp(3, 14)
+        .saturating_sub(1);
     let bars: Vec<ratatui::widgets::Bar> = counts
         .iter()
         .map(|(k, v)| {
             ratatui::widgets::Bar::default()
                 .value(*v)
-                .label(Line::from(k.replace("CREDIT_CARD_", "CC_").to_lowercase()))
+                .label(Line::from(super::bar_label::bar_label(k, width.into())))
                 .style(Style::new().fg(theme::accent()))
         })
         .collect();
-    let width = (chart_area.width.saturating_sub(2) / counts.len().max(1) as u16)
-        .clamp(3, 14)
-        .saturating_sub(1);
     let chart = ratatui::widgets::BarChart::default()
         .block(
             Block::bordered()

@@ -137,7 +137,8 @@ async fn the_seed_tables_are_classified_column_by_column() {
     expect(
         "raw/bank.csv",
         &[
-            ("BANK_ACCOUNT_NUMBER", &["bban", "iban"]),
+            ("BANK_ACCOUNT_NUMBER", &["bban"]),
+            ("INTERNATIONAL_BANK_ACCOUNT_NUMBER", &["iban"]),
             ("account_number", &["account_number"]),
         ],
     );

@@ -200,13 +200,26 @@ pub const KEYWORD_ONLY: &[&str] = &[
     "CREDIT_CARD_SECURITY_CODE",
 ];
 
+/// National numbers, which Macie reports only with a keyword near them (`NI number`, `SIN`,
+/// `DNI`, ...): content alone does not tell a SIN from any nine digits that pass Luhn.
+pub const NATIONAL_KEYWORD_ONLY: &[&str] = &[
+    "UK_NATIONAL_INSURANCE_NUMBER",
+    "CANADA_SOCIAL_INSURANCE_NUMBER",
+    "GERMANY_NATIONAL_IDENTIFICATION_NUMBER",
+    "FRANCE_NATIONAL_IDENTIFICATION_NUMBER",
+    "SPAIN_DNI_NUMBER",
+    "SPAIN_NIE_NUMBER",
+];
+
 /// What a column holds by its labels: every label when the judge sees real headers, only the
 /// content-detectable ones when it sees neutral names.
 pub fn expected(column: &Column, with_headers: bool) -> BTreeSet<String> {
     column
         .labels
         .iter()
-        .filter(|l| with_headers || !KEYWORD_ONLY.contains(l))
+        .filter(|l| {
+            with_headers || !(KEYWORD_ONLY.contains(l) || NATIONAL_KEYWORD_ONLY.contains(l))
+        })
         .map(|s| s.to_string())
         .collect()
 }

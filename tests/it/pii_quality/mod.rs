@@ -2,8 +2,11 @@
 //! holds a type when a quarter of its cells match): precision and recall of 0.98 or better are
 //! required. The columns are named so that no name is a detector's keyword: the content
 //! detectors see `c00`, `c01`, ...; the keyword-only ones see the headers real exports use.
+//! `countries.rs` does the same for the UK, German, French, Spanish and Canadian data sets.
 
+mod countries;
 pub mod dataset;
+pub mod locales;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,10 +14,10 @@ use lakectl::pii::{self, AllowList};
 
 use dataset::{Column, KEYWORD_ONLY, Score, dataset, expected};
 
-const ROWS: usize = 300;
+pub(super) const ROWS: usize = 300;
 
 /// lakectl's score over `columns`, each named by `name` and expected to hold `expected_of`.
-fn score(
+pub(super) fn score(
     columns: &[Column],
     name: impl Fn(usize, &Column) -> String,
     expected_of: impl Fn(&Column) -> BTreeSet<String>,

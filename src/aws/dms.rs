@@ -30,8 +30,8 @@ fn text(s: Option<&str>) -> String {
     s.unwrap_or_default().to_string()
 }
 
-fn count(n: Option<i64>) -> u64 {
-    n.unwrap_or(0).max(0) as u64
+fn count(n: i64) -> u64 {
+    n.max(0) as u64
 }
 
 /// What the local lake may do that DMS on AWS cannot, refused before any call.
@@ -234,7 +234,10 @@ impl Aws {
             .iter()
             .find_map(|e| e.endpoint_arn().map(str::to_string))
             .ok_or_else(|| {
-                ServiceError::new(Code::ResourceNotFoundFault, format!("endpoint {id} not found"))
+                ServiceError::new(
+                    Code::ResourceNotFoundFault,
+                    format!("endpoint {id} not found"),
+                )
             })
     }
 
@@ -561,7 +564,11 @@ mod tests {
         let e = check_for_aws(&endpoint(Engine::Sqlite, EndpointType::Source)).unwrap_err();
         assert!(e.message.contains("lakectl extension"), "{}", e.message);
         let e = check_for_aws(&endpoint(Engine::Postgres, EndpointType::Source)).unwrap_err();
-        assert!(e.message.contains("SecretsManagerAccessRoleArn"), "{}", e.message);
+        assert!(
+            e.message.contains("SecretsManagerAccessRoleArn"),
+            "{}",
+            e.message
+        );
         let e = check_for_aws(&endpoint(Engine::S3, EndpointType::Target)).unwrap_err();
         assert!(e.message.contains("ServiceAccessRoleArn"), "{}", e.message);
         let mut ok = endpoint(Engine::S3, EndpointType::Target);

@@ -12,8 +12,8 @@ use aws_sdk_eventbridge::types as eb;
 
 use super::{Aws, aws_error, build_error, unsupported};
 use crate::service::events::{
-    DEFAULT_BUS, DeadLetterConfig, Delivery, DeliveryStream, Events, FailedDelivery,
-    FailedEntry, RetryPolicy, Rule, RuleState, S3Destination, Target, TargetKind,
+    DEFAULT_BUS, DeadLetterConfig, Delivery, DeliveryStream, Events, FailedDelivery, FailedEntry,
+    RetryPolicy, Rule, RuleState, S3Destination, Target, TargetKind,
 };
 use crate::service::{Code, Principal, Result, ServiceError};
 
@@ -205,10 +205,7 @@ impl Events for Aws {
                     event_bus_name: r.event_bus_name().unwrap_or(DEFAULT_BUS).to_string(),
                     // ListRules does not say who created a rule: a service that manages it,
                     // else the account that owns the bus.
-                    created_by: r
-                        .managed_by()
-                        .unwrap_or(&self.identity.account)
-                        .to_string(),
+                    created_by: r.managed_by().unwrap_or(&self.identity.account).to_string(),
                 });
             }
             match out.next_token() {
@@ -318,11 +315,9 @@ impl Events for Aws {
             .send()
             .await
             .map_err(|e| aws_error("RemoveTargets", e))?;
-        Ok(failed_from_sdk(
-            out.failed_entries()
-                .iter()
-                .map(|f| (f.target_id(), f.error_code(), f.error_message())),
-        ))
+        Ok(failed_from_sdk(out.failed_entries().iter().map(|f| {
+            (f.target_id(), f.error_code(), f.error_message())
+        })))
     }
 
     /// On AWS the failed deliveries are messages in each target's SQS dead-letter queue, which
@@ -391,7 +386,10 @@ impl Events for Aws {
         _: S3Destination,
     ) -> Result<String> {
         self.acting(by)?;
-        Err(unsupported("creating a Firehose delivery stream", MAKE_A_STREAM))
+        Err(unsupported(
+            "creating a Firehose delivery stream",
+            MAKE_A_STREAM,
+        ))
     }
 
     async fn describe_delivery_stream(&self, by: &Principal, _: &str) -> Result<DeliveryStream> {

@@ -119,8 +119,14 @@ async fn rules_and_targets_round_trip_through_eventbridge() {
     assert_eq!(ids, ["wf"]);
     let t = &on_aws.targets()[0];
     assert_eq!(t.role_arn(), Some(EVENTS_ROLE));
-    assert_eq!(t.dead_letter_config().and_then(|d| d.arn()), Some(dlq.as_str()));
-    assert_eq!(t.retry_policy().and_then(|r| r.maximum_retry_attempts()), Some(3));
+    assert_eq!(
+        t.dead_letter_config().and_then(|d| d.arn()),
+        Some(dlq.as_str())
+    );
+    assert_eq!(
+        t.retry_policy().and_then(|r| r.maximum_retry_attempts()),
+        Some(3)
+    );
 
     let listed = run(&s, &format!("events list-targets-by-rule --rule {rule}"))
         .await

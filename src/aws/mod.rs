@@ -11,6 +11,7 @@
 mod athena;
 mod audit;
 mod crawls;
+mod dms;
 mod events;
 mod explain;
 mod glue;
@@ -69,6 +70,8 @@ pub struct Clients {
     pub macie: aws_sdk_macie2::Client,
     pub iam: aws_sdk_iam::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    pub dms: aws_sdk_databasemigration::Client,
+    pub eventbridge: aws_sdk_eventbridge::Client,
 }
 
 impl Clients {
@@ -88,6 +91,8 @@ impl Clients {
             macie: aws_sdk_macie2::Client::new(sdk),
             iam: aws_sdk_iam::Client::new(sdk),
             secrets: aws_sdk_secretsmanager::Client::new(sdk),
+            dms: aws_sdk_databasemigration::Client::new(sdk),
+            eventbridge: aws_sdk_eventbridge::Client::new(sdk),
         }
     }
 }
@@ -107,6 +112,8 @@ pub struct Aws {
     macie: aws_sdk_macie2::Client,
     iam: aws_sdk_iam::Client,
     secrets: aws_sdk_secretsmanager::Client,
+    dms: aws_sdk_databasemigration::Client,
+    eventbridge: aws_sdk_eventbridge::Client,
     /// Jobs this process is running itself (`--in-lakectl`).
     running: in_lakectl::Running,
 }
@@ -221,6 +228,8 @@ impl Aws {
             macie: clients.macie,
             iam: clients.iam,
             secrets: clients.secrets,
+            dms: clients.dms,
+            eventbridge: clients.eventbridge,
             running: Default::default(),
         }
     }
@@ -251,7 +260,7 @@ impl Aws {
             access: self.clone(),
             query: self.clone(),
             secrets: self.clone(),
-            dms: None,
+            dms: Some(self.clone()),
             events: self.clone(),
             connect: Some(self.clone()),
         }

@@ -34,14 +34,16 @@ pub enum DmsCommand {
         #[arg(long)]
         database_name: Option<String>,
         /// SecretsManagerSecretId=NAME (a secret holding {"username","password","host","port"}),
-        /// DatabaseName=..., SlotName=...
+        /// DatabaseName=..., SlotName=...; on AWS also SecretsManagerAccessRoleArn=ROLE (the
+        /// role DMS reads the secret as; the local lake reads it as you)
         #[arg(long, value_name = "SHORTHAND|JSON")]
         postgre_sql_settings: Option<String>,
         /// BucketName=...,BucketFolder=...,DataFormat=csv|parquet,EncryptionMode=SSE_KMS,
-        /// ServerSideEncryptionKmsKeyId=...
+        /// ServerSideEncryptionKmsKeyId=...; on AWS also ServiceAccessRoleArn=ROLE (the role DMS
+        /// writes the bucket as; the local lake writes as the principal who starts the task)
         #[arg(long, value_name = "SHORTHAND|JSON")]
         s3_settings: Option<String>,
-        /// DatabasePath=FILE: a lakectl extension, not in AWS DMS
+        /// DatabasePath=FILE: a lakectl extension, not in AWS DMS (refused on --backend aws)
         #[arg(long, value_name = "SHORTHAND|JSON")]
         sqlite_settings: Option<String>,
     },
@@ -51,11 +53,13 @@ pub enum DmsCommand {
         endpoint_arn: String,
     },
     /// Connects to the endpoint as a task would (reading its secret as you) and says whether it
-    /// works; a failure says why without the secret
+    /// works; a failure says why without the secret. On AWS the test runs from the replication
+    /// instance and lakectl waits for its result
     TestConnection {
         #[arg(long)]
         endpoint_arn: String,
-        /// Accepted for the AWS CLI's shape; the local lake runs tasks itself
+        /// The replication instance to test from: required on AWS; the local lake connects from
+        /// this process and ignores it
         #[arg(long)]
         replication_instance_arn: Option<String>,
     },
@@ -73,7 +77,9 @@ pub enum DmsCommand {
         /// DMS's rules JSON, or file://PATH
         #[arg(long, value_name = "JSON|file://PATH")]
         table_mappings: String,
-        /// Accepted for the AWS CLI's shape; the local lake runs tasks itself
+        /// The replication instance the task runs on: required on AWS (make one with `aws dms
+        /// create-replication-instance`); the local lake runs tasks in the process that starts
+        /// them and ignores it
         #[arg(long)]
         replication_instance_arn: Option<String>,
     },
@@ -171,10 +177,8 @@ fn postgres_settings(arg: &str) -> Result<PostgreSqlSettings> {
         server_name: take(&mut m, "ServerName"),
         port,
         slot_name: take(&mut m, "SlotName"),
+        secrets_manager_access_role_arn: take(&mut m, "SecretsManagerAccessRoleArn"),
     };
-    // Accepted and meaningless here: the role DMS assumes to read the secret (lakectl reads it
-    // as the caller).
-    m.remove("SecretsManagerAccessRoleArn");
     no_more(m, flag)?;
     Ok(s)
 }
@@ -197,8 +201,9 @@ fn s3_settings(arg: &str) -> Result<S3Settings> {
         data_format: format,
         encryption_mode: take(&mut m, "EncryptionMode").unwrap_or("SSE_KMS".into()),
         server_side_encryption_kms_key_id: take(&mut m, "ServerSideEncryptionKmsKeyId"),
+        service_access_role_arn: take(&mut m, "ServiceAccessRoleArn"),
     };
-    for accepted in ["ServiceAccessRoleArn", "AddColumnName", "CompressionType"] {
+    for accepted in ["AddColumnName", "CompressionType"] {
         m.remove(accepted);
     }
     no_more(m, flag)?;
@@ -228,7 +233,7 @@ impl Context<'_> {
         self.services.dms.as_deref().ok_or_else(|| {
             ServiceError::new(
                 Code::UnsupportedOperationException,
-                "DMS runs on the local lake; the AWS backend has no DMS commands yet",
+                "this backend has no DMS",
             )
         })
     }
@@ -296,21 +301,25 @@ impl Context<'_> {
             DmsCommand::DeleteEndpoint { endpoint_arn } => {
                 Ok(json!({"Endpoint": dms.delete_endpoint(by, &endpoint_arn).await?}))
             }
-            DmsCommand::TestConnection { endpoint_arn, .. } => {
-                Ok(json!({"Connection": dms.test_connection(by, &endpoint_arn).await?}))
-            }
+            DmsCommand::TestConnection {
+                endpoint_arn,
+                replication_instance_arn,
+            } => Ok(json!({"Connection": dms
+                .test_connection(by, &endpoint_arn, replication_instance_arn.as_deref())
+                .await?})),
             DmsCommand::CreateReplicationTask {
                 replication_task_identifier,
                 source_endpoint_arn,
                 target_endpoint_arn,
                 migration_type,
                 table_mappings,
-                ..
+                replication_instance_arn,
             } => {
                 let req = CreateReplicationTask {
                     replication_task_identifier,
                     source_endpoint_arn,
                     target_endpoint_arn,
+                    replication_instance_arn,
                     migration_type: MigrationType::parse(&migration_type)?,
                     table_mappings: read_document(&table_mappings)?,
                 };

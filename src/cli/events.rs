@@ -47,18 +47,29 @@ pub enum EventsCommand {
         #[arg(long)]
         name: String,
     },
-    /// Add or replace targets: `Id=ID,Arn=ARN[,Input=JSON]` (Input last) or the JSON list, or
-    /// file://PATH. Targets: a Glue job (arn:aws:glue:REGION:ACCOUNT:job/NAME) starts a run, a
-    /// crawler (…:crawler/NAME) crawls, a Firehose delivery stream (arn:aws:firehose:…:
-    /// deliverystream/NAME) batches events into encrypted objects, and — a lakectl extension,
-    /// Macie jobs are not EventBridge targets on AWS — a classification job (arn:aws:macie2:…:
-    /// classification-job/ID) runs again as a new one-time job. Each target acts as the
-    /// principal who put it. JSON targets may carry RetryPolicy.MaximumRetryAttempts (default 4)
+    /// Add or replace targets: `Id=ID,Arn=ARN[,RoleArn=ROLE][,Input=JSON]` (Input last) or the
+    /// JSON list, or file://PATH. Targets: a Glue workflow (arn:aws:glue:REGION:ACCOUNT:
+    /// workflow/NAME) starts a run; a Firehose delivery stream (arn:aws:firehose:…:
+    /// deliverystream/NAME) batches events into encrypted objects. On the local lake also a Glue
+    /// job (…:job/NAME) starts a run, a crawler (…:crawler/NAME) crawls and a classification job
+    /// (arn:aws:macie2:…:classification-job/ID) runs again as a new one-time job (lakectl
+    /// extensions: EventBridge on AWS starts Glue workflows only, so put the job or crawler in a
+    /// workflow with an EVENT trigger; Macie jobs are not EventBridge targets). On the local lake
+    /// each target acts as the principal who put it and RoleArn is not used; on AWS EventBridge
+    /// acts as the target's RoleArn (or --role-arn), which a workflow or stream target needs.
+    /// JSON targets may carry RetryPolicy.MaximumRetryAttempts (default 4), and on AWS
+    /// DeadLetterConfig.Arn (an SQS queue that keeps what could not be delivered). On AWS lakectl
+    /// does not create delivery streams or Lambda functions: make them with `aws firehose
+    /// create-delivery-stream` / `aws lambda create-function` and target their ARNs here
     PutTargets {
         #[arg(long)]
         rule: String,
         #[arg(long, num_args = 1.., required = true)]
         targets: Vec<String>,
+        /// The role EventBridge assumes for targets that name none (on AWS; the local lake's
+        /// targets act as the principal who put them)
+        #[arg(long)]
+        role_arn: Option<String>,
     },
     ListTargetsByRule {
         #[arg(long)]
@@ -77,8 +88,9 @@ pub enum EventsCommand {
         #[arg(long)]
         event: String,
     },
-    /// Deliveries that failed after their retries, with why (a lakectl extension: EventBridge
-    /// keeps these in a dead-letter queue)
+    /// Deliveries that failed after their retries, with why (a lakectl extension: on AWS,
+    /// EventBridge keeps these in the SQS queue of each target's DeadLetterConfig, which this
+    /// names; read it with `aws sqs receive-message`)
     ListFailedDeliveries {
         #[arg(long)]
         rule: Option<String>,
@@ -103,7 +115,11 @@ pub enum EventsCommand {
 pub enum FirehoseCommand {
     /// A delivery stream to S3: `BucketARN=arn:aws:s3:::BUCKET[,Prefix=PREFIX]` or Firehose's
     /// JSON (EncryptionConfiguration.KMSEncryptionConfig.AWSKMSKeyARN names the key; RoleARN is
-    /// accepted and unused: the stream writes as the principal who made it a rule's target)
+    /// accepted and unused: the stream writes as the principal who made it a rule's target).
+    /// The local lake's: on --backend aws lakectl does not manage Firehose; create the stream
+    /// with `aws firehose create-delivery-stream --delivery-stream-name N
+    /// --extended-s3-destination-configuration RoleARN=ROLE,BucketARN=arn:aws:s3:::BUCKET,...`
+    /// and name its ARN in `events put-targets` with a RoleArn EventBridge may put records as
     CreateDeliveryStream {
         #[arg(long)]
         delivery_stream_name: String,
@@ -184,12 +200,13 @@ fn parse_targets(items: &[String]) -> Result<Vec<Target>> {
     items
         .iter()
         .map(|item| {
-            let (mut id, mut arn, mut input, mut retry) = (None, None, None, None);
+            let (mut id, mut arn, mut input, mut retry, mut role) = (None, None, None, None, None);
             for (k, v) in shorthand(item, &["Input"])? {
                 match k.as_str() {
                     "Id" => id = Some(v),
                     "Arn" => arn = Some(v),
                     "Input" => input = Some(v),
+                    "RoleArn" => role = Some(v),
                     "MaximumRetryAttempts" => {
                         retry = Some(RetryPolicy {
                             maximum_retry_attempts: v.parse().map_err(|_| {
@@ -199,7 +216,7 @@ fn parse_targets(items: &[String]) -> Result<Vec<Target>> {
                     }
                     other => {
                         return Err(param(format!(
-                            "unknown target key {other:?}: Id, Arn, MaximumRetryAttempts, Input"
+                            "unknown target key {other:?}: Id, Arn, RoleArn, MaximumRetryAttempts, Input (DeadLetterConfig in the JSON form)"
                         )));
                     }
                 }
@@ -209,6 +226,8 @@ fn parse_targets(items: &[String]) -> Result<Vec<Target>> {
                 arn: arn.ok_or_else(|| param(format!("target {item:?} has no Arn")))?,
                 input,
                 retry_policy: retry,
+                role_arn: role,
+                dead_letter_config: None,
             })
         })
         .collect()
@@ -295,11 +314,19 @@ impl Context<'_> {
                 events.delete_rule(by, &name).await?;
                 json!({})
             }
-            EventsCommand::PutTargets { rule, targets } => failed(
-                events
-                    .put_targets(by, &rule, parse_targets(&targets)?)
-                    .await?,
-            )?,
+            EventsCommand::PutTargets {
+                rule,
+                targets,
+                role_arn,
+            } => {
+                let mut targets = parse_targets(&targets)?;
+                for t in &mut targets {
+                    if t.role_arn.is_none() {
+                        t.role_arn = role_arn.clone();
+                    }
+                }
+                failed(events.put_targets(by, &rule, targets).await?)?
+            }
             EventsCommand::ListTargetsByRule { rule } => {
                 json!({"Targets": to_json(&events.list_targets_by_rule(by, &rule).await?)?})
             }
@@ -401,6 +428,17 @@ mod tests {
         let t = parse_targets(&[r#"[{"Id":"a","Arn":"arn:aws:glue:local:1:job/j","RetryPolicy":{"MaximumRetryAttempts":1}}]"#.into()]).unwrap();
         assert_eq!(t[0].retry_policy.unwrap().maximum_retry_attempts, 1);
         assert!(parse_targets(&["Arn=x".into()]).is_err());
+        let t = parse_targets(&[
+            "Id=w,Arn=arn:aws:glue:eu-west-1:1:workflow/w,RoleArn=arn:aws:iam::1:role/events"
+                .into(),
+        ])
+        .unwrap();
+        assert_eq!(t[0].role_arn.as_deref(), Some("arn:aws:iam::1:role/events"));
+        let t = parse_targets(&[r#"[{"Id":"w","Arn":"arn:aws:glue:eu-west-1:1:workflow/w","DeadLetterConfig":{"Arn":"arn:aws:sqs:eu-west-1:1:dlq"}}]"#.into()]).unwrap();
+        assert_eq!(
+            t[0].dead_letter_config.as_ref().map(|d| d.arn.as_str()),
+            Some("arn:aws:sqs:eu-west-1:1:dlq")
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use crate::service::classification::Finding;
 use crate::service::events::{Rule, RuleState};
 use crate::service::jobs::RunState;
-use crate::service::{Principal, Result, Services};
+use crate::service::{Code, Principal, Result, Services};
 
 /// What a Runs row is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,11 +104,13 @@ pub(super) async fn load_runs(s: &Services, by: &Principal) -> Result<Vec<RunRow
 }
 
 async fn rule_row(s: &Services, by: &Principal, rule: Rule) -> RunRow {
-    let recent = s
-        .events
-        .list_deliveries(by, Some(&rule.name), 50)
-        .await
-        .unwrap_or_default();
+    // On AWS EventBridge keeps no delivery list (CloudWatch counts them, a target's SQS queue
+    // keeps its failures): the row says so instead of showing counts of nothing.
+    let recent = match s.events.list_deliveries(by, Some(&rule.name), 50).await {
+        Ok(recent) => Some(recent),
+        Err(e) if e.code == Code::UnsupportedOperationException => None,
+        Err(_) => Some(Vec::new()),
+    };
     let failed = s
         .events
         .list_failed_deliveries(by, Some(&rule.name))
@@ -120,6 +122,26 @@ async fn rule_row(s: &Services, by: &Principal, rule: Rule) -> RunRow {
         .await
         .map(|ts| ts.into_iter().map(|t| t.arn).collect::<Vec<_>>().join(", "))
         .unwrap_or_default();
+    let disabled = if rule.state == RuleState::Disabled {
+        " · disabled"
+    } else {
+        ""
+    };
+    let Some(recent) = recent else {
+        return RunRow {
+            kind: RunKind::Rule,
+            route: format!("{} → {targets}", rule.event_pattern),
+            state: None,
+            started: None,
+            seconds: None,
+            run_id: None,
+            counts: format!(
+                "deliveries in CloudWatch, failures in the targets' dead-letter queues{disabled}"
+            ),
+            error: None,
+            name: rule.name,
+        };
+    };
     let count = |state: &str| recent.iter().filter(|d| d.state == state).count();
     let latest = recent.first();
     RunRow {
@@ -134,15 +156,10 @@ async fn rule_row(s: &Services, by: &Principal, rule: Rule) -> RunRow {
         seconds: None,
         run_id: latest.and_then(|d| d.result.clone()),
         counts: format!(
-            "{} delivered · {} pending · {} failed{}",
+            "{} delivered · {} pending · {} failed{disabled}",
             count("DELIVERED"),
             count("PENDING"),
             failed.len(),
-            if rule.state == RuleState::Disabled {
-                " · disabled"
-            } else {
-                ""
-            }
         ),
         error: failed.last().map(|f| f.last_error.clone()),
         name: rule.name,

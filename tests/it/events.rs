@@ -159,11 +159,33 @@ fn rules_and_targets_follow_the_aws_cli() {
     );
     assert_eq!(put["FailedEntryCount"], 1);
     assert_eq!(put["FailedEntries"][0]["TargetId"], "bad");
+    // A dead-letter queue is EventBridge's on AWS: here failures stay in the failed list, and
+    // the target saying otherwise is refused rather than silently kept without one.
+    let put = ok(
+        &lake,
+        &[
+            "events",
+            "put-targets",
+            "--rule",
+            "raw-uploads",
+            "--targets",
+            r#"[{"Id":"dlq","Arn":"arn:aws:glue:local:1:crawler/raw","DeadLetterConfig":{"Arn":"arn:aws:sqs:local:1:q"}}]"#,
+        ],
+    );
+    assert_eq!(put["FailedEntryCount"], 1, "{put}");
+    assert!(
+        put["FailedEntries"][0]["ErrorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("list-failed-deliveries"),
+        "{put}"
+    );
     let targets = ok(
         &lake,
         &["events", "list-targets-by-rule", "--rule", "raw-uploads"],
     );
     assert_eq!(targets["Targets"][0]["Id"], "crawl");
+    assert_eq!(targets["Targets"].as_array().unwrap().len(), 1, "{targets}");
     let out = run(&lake, &["events", "delete-rule", "--name", "raw-uploads"]);
     assert_eq!(out.status.code(), Some(254), "a rule with targets stays");
     ok(
@@ -424,6 +446,8 @@ async fn macie_findings_reach_a_delivery_stream_as_encrypted_objects() {
                 arn: stream_arn,
                 input: None,
                 retry_policy: None,
+                role_arn: None,
+                dead_letter_config: None,
             }],
         )
         .await
@@ -791,6 +815,8 @@ async fn the_runs_pane_shows_a_rule_s_failures_and_replays_them_when_confirmed()
                 retry_policy: Some(lakectl::service::events::RetryPolicy {
                     maximum_retry_attempts: 0,
                 }),
+                role_arn: None,
+                dead_letter_config: None,
             }],
         )
         .await

@@ -307,7 +307,7 @@ impl Lake {
         })?;
         let mappings = TableMappings::parse(&task.table_mappings)?;
         let target = Target::of(&target)?;
-        let mut conn = match source.engine_name {
+        let mut conn = match &source.engine_name {
             Engine::Postgres => {
                 let params = self.pg_params(by, &source).await?;
                 let client = params.connect().await?;
@@ -320,6 +320,7 @@ impl Lake {
                     "an s3 endpoint is a target, not a source",
                 ));
             }
+            Engine::Other(name) => return Err(super::other_engine(name)),
         };
         let tables = match &conn {
             SourceConn::Postgres { params, client } => pg_tables(params, client, &mappings).await?,

@@ -90,6 +90,8 @@ impl Lake {
                     retry_policy: Some(crate::service::events::RetryPolicy {
                         maximum_retry_attempts: r.get(3)?,
                     }),
+                    role_arn: None,
+                    dead_letter_config: None,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?)
@@ -216,7 +218,14 @@ impl Events for Lake {
             for t in &targets {
                 let checked = check_name("target id", &t.id)
                     .and_then(|()| TargetKind::parse(&t.arn))
-                    .and_then(|_| match &t.input {
+                    .and_then(|_| match &t.dead_letter_config {
+                        Some(_) => Err(ServiceError::new(
+                            Code::ValidationException,
+                            "DeadLetterConfig is EventBridge's on AWS; the local lake keeps deliveries that failed in its failed list (events list-failed-deliveries, replay-failed-deliveries)",
+                        )),
+                        None => Ok(()),
+                    })
+                    .and_then(|()| match &t.input {
                         Some(input) => serde_json::from_str::<serde_json::Value>(input)
                             .map(|_| ())
                             .map_err(|e| {

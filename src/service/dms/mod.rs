@@ -32,25 +32,55 @@ impl EndpointType {
 }
 
 /// The engines lakectl speaks: PostgreSQL and SQLite (a lakectl extension: a database file on
-/// the machine running the task) as sources, S3 (the lake) as the target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// the machine running the task) as sources, S3 (the lake) as the target. `Other` is an
+/// endpoint of another engine that an AWS account already holds (MySQL, Oracle, ...): listed as
+/// AWS names it, never created by lakectl.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Engine {
     Postgres,
     Sqlite,
     S3,
+    Other(String),
 }
 
 impl Engine {
     pub fn parse(s: &str) -> Result<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "postgres" | "aurora-postgresql" => Ok(Engine::Postgres),
-            "sqlite" => Ok(Engine::Sqlite),
-            "s3" => Ok(Engine::S3),
-            _ => Err(invalid(format!(
+        match Engine::from_name(s) {
+            Engine::Other(_) => Err(invalid(format!(
                 "--engine-name {s:?} is not supported: postgres and sqlite (sources), s3 (target)"
             ))),
+            known => Ok(known),
         }
+    }
+    /// The engine a name (DMS's `EngineName`) stands for, whatever it is.
+    pub fn from_name(s: &str) -> Self {
+        match s.to_ascii_lowercase().as_str() {
+            "postgres" | "aurora-postgresql" => Engine::Postgres,
+            "sqlite" => Engine::Sqlite,
+            "s3" => Engine::S3,
+            _ => Engine::Other(s.to_string()),
+        }
+    }
+    /// DMS's `EngineName`.
+    pub fn name(&self) -> &str {
+        match self {
+            Engine::Postgres => "postgres",
+            Engine::Sqlite => "sqlite",
+            Engine::S3 => "s3",
+            Engine::Other(name) => name,
+        }
+    }
+}
+
+impl Serialize for Engine {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Engine {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Ok(Engine::from_name(&String::deserialize(d)?))
     }
 }
 
@@ -71,6 +101,10 @@ pub struct PostgreSqlSettings {
     /// The logical replication slot a CDC task uses (made by the task when absent).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slot_name: Option<String>,
+    /// The role AWS DMS assumes to read the secret (needed on AWS; the local lake reads the
+    /// secret as the caller and does not use it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secrets_manager_access_role_arn: Option<String>,
 }
 
 /// The files a target writes: DMS's `DataFormat`.
@@ -103,6 +137,10 @@ pub struct S3Settings {
     pub encryption_mode: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_side_encryption_kms_key_id: Option<String>,
+    /// The role AWS DMS assumes to write the bucket (needed on AWS; the local lake writes as
+    /// the principal who started the task and does not use it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_access_role_arn: Option<String>,
 }
 
 /// lakectl's SQLite source: the database file (`--sqlite-settings DatabasePath=...`).
@@ -152,7 +190,7 @@ impl CreateEndpoint {
     /// The endpoint it describes, or why it cannot be one.
     pub fn into_endpoint(self, arn: String) -> Result<Endpoint> {
         check_identifier(&self.endpoint_identifier)?;
-        match (self.engine_name, self.endpoint_type) {
+        match (&self.engine_name, self.endpoint_type) {
             (Engine::S3, EndpointType::Target) => {
                 let s3 = self.s3_settings.as_ref().ok_or_else(|| {
                     invalid("an s3 target needs --s3-settings BucketName=...".to_string())
@@ -322,6 +360,9 @@ pub struct ReplicationTask {
     pub replication_task_arn: String,
     pub source_endpoint_arn: String,
     pub target_endpoint_arn: String,
+    /// The replication instance the task runs on (AWS); the local lake runs tasks itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_instance_arn: Option<String>,
     pub migration_type: MigrationType,
     /// The rules as given (JSON text, as DMS keeps them).
     pub table_mappings: String,
@@ -345,6 +386,9 @@ pub struct CreateReplicationTask {
     pub replication_task_identifier: String,
     pub source_endpoint_arn: String,
     pub target_endpoint_arn: String,
+    /// Where the task runs: required on AWS, unused by the local lake (which runs tasks in
+    /// the process that starts them).
+    pub replication_instance_arn: Option<String>,
     pub migration_type: MigrationType,
     pub table_mappings: String,
 }
@@ -377,8 +421,14 @@ pub trait Dms: Send + Sync {
     async fn describe_endpoints(&self, by: &Principal) -> Result<Vec<Endpoint>>;
     async fn delete_endpoint(&self, by: &Principal, endpoint: &str) -> Result<Endpoint>;
     /// Connects to the endpoint as the task would (reading its secret as `by`) and answers
-    /// `successful`, or the reason it cannot, never with the secret's value in it.
-    async fn test_connection(&self, by: &Principal, endpoint: &str) -> Result<Connection>;
+    /// `successful`, or the reason it cannot, never with the secret's value in it. On AWS the
+    /// test runs from `replication_instance` (required there); the local lake connects itself.
+    async fn test_connection(
+        &self,
+        by: &Principal,
+        endpoint: &str,
+        replication_instance: Option<&str>,
+    ) -> Result<Connection>;
     async fn create_replication_task(
         &self,
         by: &Principal,

@@ -87,6 +87,21 @@ pub struct Target {
     pub input: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_policy: Option<RetryPolicy>,
+    /// The role EventBridge assumes to act on the target (on AWS: Glue workflows, Firehose).
+    /// The local lake does not use it: there a target acts as the principal who put it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// Where EventBridge on AWS keeps events it could not deliver (an SQS queue). The local lake
+    /// keeps them in its failed list instead and refuses this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter_config: Option<DeadLetterConfig>,
+}
+
+/// EventBridge's `DeadLetterConfig`: an SQS queue's ARN.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeadLetterConfig {
+    pub arn: String,
 }
 
 /// What a target's ARN names. A new kind (a Glue workflow) is one arm here and one in the

@@ -7,7 +7,9 @@
 
 mod catalog;
 mod console;
+mod dms;
 mod edges;
+mod events;
 mod glue_spark;
 mod iam;
 mod in_lakectl;

@@ -5,6 +5,7 @@
 mod actions;
 pub mod app;
 mod connection;
+mod form;
 mod grant_editor;
 mod grants;
 mod jobs;
@@ -14,6 +15,8 @@ mod loads;
 mod objects;
 mod popup;
 mod query;
+mod runs;
+mod secrets;
 pub mod theme;
 pub mod view;
 

@@ -272,9 +272,7 @@ impl Node {
                 .and_then(|t| serde_json::from_value::<DateTime<Utc>>(t.clone()).ok())
         };
         let text = |v: &serde_json::Value, field: &str| {
-            v.get(field)
-                .and_then(|t| t.as_str())
-                .map(str::to_string)
+            v.get(field).and_then(|t| t.as_str()).map(str::to_string)
         };
         let state = |v: &serde_json::Value, field: &str| {
             v.get(field).and_then(|s| match s.as_str()? {
@@ -480,19 +478,27 @@ mod tests {
         );
         let a = job.activity().unwrap();
         assert_eq!(a.state, Some(NodeState::Running));
-        assert_eq!(a.started_on.unwrap().to_rfc3339(), "2026-01-01T11:00:00+00:00");
+        assert_eq!(
+            a.started_on.unwrap().to_rfc3339(),
+            "2026-01-01T11:00:00+00:00"
+        );
         assert_eq!((a.completed_on, a.error_message), (None, None));
         let crawl = node(
             None,
-            Some(serde_json::json!({"Crawls": [{"State": "CANCELLED", "StartedOn": "2026-01-01T10:00:00Z",
-                "CompletedOn": "2026-01-01T10:00:05Z", "ErrorMessage": "stopped"}]})),
+            Some(
+                serde_json::json!({"Crawls": [{"State": "CANCELLED", "StartedOn": "2026-01-01T10:00:00Z",
+                "CompletedOn": "2026-01-01T10:00:05Z", "ErrorMessage": "stopped"}]}),
+            ),
         );
         let c = crawl.activity().unwrap();
         assert_eq!(c.state, Some(NodeState::Cancelled));
         assert_eq!(c.error_message.as_deref(), Some("stopped"));
         assert!(c.completed_on.is_some());
         // A state lakectl does not know is no state, not a guess; no details, no activity.
-        let odd = node(Some(serde_json::json!({"JobRuns": [{"JobRunState": "HIBERNATING"}]})), None);
+        let odd = node(
+            Some(serde_json::json!({"JobRuns": [{"JobRunState": "HIBERNATING"}]})),
+            None,
+        );
         assert_eq!(odd.activity().unwrap().state, None);
         assert_eq!(node(None, None).activity(), None);
         assert_eq!(node(None, None).trigger(), None);

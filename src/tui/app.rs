@@ -12,17 +12,17 @@ use super::keymap::{self, Intent, Scope};
 pub use super::list_view::{ListView, PaneList};
 pub use super::loads::finding_label;
 use super::loads::load_findings;
+use super::popup::{Outcome, Popup, single_line};
+use super::query::{QueryPane, QueryResult};
 use super::runs::load_runs;
 use super::runs::rules::{DeliveriesView, DeliveryRow};
 use super::runs::workflows::GraphLoad;
 pub use super::runs::{RunKind, RunRow};
-use super::popup::{Outcome, Popup, single_line};
-use super::query::{QueryPane, QueryResult};
 use crate::service::classification::Finding;
 use crate::service::iam::PrincipalInfo;
 use crate::service::keys::KeyOverview;
 use crate::service::secrets::SecretDescription;
-use crate::service::storage::{BucketOverview, Listing, ObjectInfo};
+use crate::service::storage::{BucketOverview, Listing};
 use crate::service::{Code, Principal, Progress, Result, ServiceError, Services};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -406,7 +406,8 @@ impl App {
                 match result {
                     Ok(JobOutcome::Message(m)) => self.message = Some(m),
                     Ok(JobOutcome::Secret(view)) => {
-                        self.message = Some(format!("{label}: shown, and recorded in the audit log"));
+                        self.message =
+                            Some(format!("{label}: shown, and recorded in the audit log"));
                         self.popup = Some(Popup::Secret(view));
                     }
                     Ok(JobOutcome::Text { title, body }) => {

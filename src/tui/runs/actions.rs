@@ -19,14 +19,9 @@ impl App {
         let (name, id) = (r.name.clone(), r.run_id.clone());
         let w = match (r.kind, id) {
             (RunKind::Crawler, _) => words(&["glue", "get-crawler", "--name", &name]),
-            (RunKind::Job, Some(id)) => words(&[
-                "glue",
-                "get-job-run",
-                "--job-name",
-                &name,
-                "--run-id",
-                &id,
-            ]),
+            (RunKind::Job, Some(id)) => {
+                words(&["glue", "get-job-run", "--job-name", &name, "--run-id", &id])
+            }
             (RunKind::Job, None) => words(&["glue", "get-jobs"]),
             (RunKind::ReplicationTask, Some(arn)) => {
                 return self.run_job(replication::table_statistics(arn, name));

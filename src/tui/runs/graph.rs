@@ -45,7 +45,11 @@ pub fn order(g: &Graph) -> Vec<&Node> {
             }
         }
     }
-    out.extend((0..g.nodes.len()).filter(|&i| !placed[i]).map(|i| &g.nodes[i]));
+    out.extend(
+        (0..g.nodes.len())
+            .filter(|&i| !placed[i])
+            .map(|i| &g.nodes[i]),
+    );
     out
 }
 
@@ -110,9 +114,10 @@ fn node_line(n: &Node, in_run: bool) -> Vec<Line<'static>> {
         }
         if in_run {
             spans.push(match (t.fired, t.fired_on) {
-                (true, Some(at)) => {
-                    Span::styled(format!("  fired {}", clock(at)), Style::new().fg(theme::ok()))
-                }
+                (true, Some(at)) => Span::styled(
+                    format!("  fired {}", clock(at)),
+                    Style::new().fg(theme::ok()),
+                ),
                 (true, None) => Span::styled("  fired", Style::new().fg(theme::ok())),
                 (false, _) => Span::styled("  not fired", theme::dim()),
             });
@@ -173,7 +178,12 @@ fn edge_line(from: &Node, to: &Node) -> Line<'static> {
     let Some(t) = to.trigger() else {
         return Line::raw(format!("    → {}", to.name));
     };
-    let conditions = t.trigger.predicate.as_ref().map(|p| &p.conditions[..]).unwrap_or(&[]);
+    let conditions = t
+        .trigger
+        .predicate
+        .as_ref()
+        .map(|p| &p.conditions[..])
+        .unwrap_or(&[]);
     let condition = conditions
         .iter()
         .find(|c| c.node.kind() == from.kind && c.node.name() == from.name);

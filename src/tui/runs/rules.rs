@@ -123,7 +123,10 @@ impl DeliveriesView {
 
     /// Some delivery is still being tried: the view is read again.
     pub fn live(&self) -> bool {
-        self.list.items.iter().any(|d| d.delivery.state == "PENDING")
+        self.list
+            .items
+            .iter()
+            .any(|d| d.delivery.state == "PENDING")
     }
 }
 

@@ -194,9 +194,9 @@ impl RunGraph {
             lines.push(Line::raw(e.clone()));
         }
         match &self.loaded {
-            Some(GraphLoad { run: Some(run), .. }) => {
-                lines.extend(graph::lines(run.graph.as_ref().unwrap_or(&Graph::default())))
-            }
+            Some(GraphLoad { run: Some(run), .. }) => lines.extend(graph::lines(
+                run.graph.as_ref().unwrap_or(&Graph::default()),
+            )),
             Some(GraphLoad {
                 definition: Some(g),
                 ..

@@ -62,7 +62,9 @@ async fn a_secret_is_revealed_as_its_reader_and_forgotten_when_the_popup_closes(
     let asked = app.confirmation().unwrap_or_default().to_string();
     assert!(
         asked.contains("as admin")
-            && asked.contains("lakectl secretsmanager get-secret-value --secret-id arn:aws:secretsmanager:"),
+            && asked.contains(
+                "lakectl secretsmanager get-secret-value --secret-id arn:aws:secretsmanager:"
+            ),
         "{asked}"
     );
     assert!(reads(&t).await.is_empty(), "nothing is read before yes");
@@ -74,7 +76,10 @@ async fn a_secret_is_revealed_as_its_reader_and_forgotten_when_the_popup_closes(
     assert!(shown.contains("AWSCURRENT"), "{shown}");
     let audited = reads(&t).await;
     assert_eq!(audited.len(), 1, "{audited:?}");
-    assert_eq!((audited[0].0.as_str(), audited[0].1.as_deref()), ("admin", None));
+    assert_eq!(
+        (audited[0].0.as_str(), audited[0].1.as_deref()),
+        ("admin", None)
+    );
     assert!(!audited[0].2.contains("pw-7f3a"), "{audited:?}");
     // Closed, it is gone: not on the screen, not in the popup, not in the status line.
     press(&mut app, KeyCode::Esc);
@@ -111,5 +116,8 @@ async fn a_secret_is_revealed_as_its_reader_and_forgotten_when_the_popup_closes(
     let audited = reads(&t).await;
     assert_eq!(audited.len(), 2, "{audited:?}");
     assert_eq!(audited[1].0, "analyst");
-    assert!(audited[1].1.is_some(), "the refusal is recorded: {audited:?}");
+    assert!(
+        audited[1].1.is_some(),
+        "the refusal is recorded: {audited:?}"
+    );
 }

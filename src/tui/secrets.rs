@@ -81,7 +81,7 @@ impl App {
         let (arn, name) = (s.arn.clone(), s.name.clone());
         let w = words(&["secretsmanager", "get-secret-value", "--secret-id", &arn]);
         let message = format!(
-            "Show the value of the secret {name}? It is read with your rights as {} (the secret's policy and kms:Decrypt on its key) and recorded in the audit log.\n\n{}",
+            "Show the value of the secret {name}?\nThe read is recorded in the audit log.\nIt is made with your rights as {} (the secret's policy, kms:Decrypt on its key).\n\n{}",
             self.principal,
             command_text(&w)
         );

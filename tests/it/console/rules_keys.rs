@@ -80,6 +80,14 @@ async fn one_failed_delivery_is_replayed_when_confirmed_and_the_others_stay_fail
     let mut app = App::new(s.clone(), a.clone(), Options { readonly: false });
     settle(&mut app).await;
     press(&mut app, KeyCode::Char('4'));
+    // The crawler is listed now too: go to the rule's row.
+    let rule = app
+        .runs
+        .visible()
+        .iter()
+        .position(|r| r.name == "uploads")
+        .unwrap();
+    press_n(&mut app, KeyCode::Down, rule);
     press(&mut app, KeyCode::Enter);
     settle(&mut app).await;
     let view = super::screen_of(&mut app, 220, 24);

@@ -244,6 +244,94 @@ pub struct Node {
     pub not_started_reason: Option<String>,
 }
 
+/// What a node of a run's graph did in that run, read from the details Glue gives per kind
+/// (`JobDetails.JobRuns`, `CrawlerDetails.Crawls`, lakectl's `ClassificationJobDetails.Jobs`):
+/// its latest run's state and times.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NodeActivity {
+    /// None when the node has not run in this run (or its state is one lakectl does not know).
+    pub state: Option<NodeState>,
+    pub started_on: Option<DateTime<Utc>>,
+    pub completed_on: Option<DateTime<Utc>>,
+    pub error_message: Option<String>,
+}
+
+/// A trigger node's details: the trigger, and in a run's graph whether (and when) it fired.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TriggerActivity {
+    pub trigger: Trigger,
+    pub fired: bool,
+    pub fired_on: Option<DateTime<Utc>>,
+}
+
+impl Node {
+    /// The node's latest run in this run's graph; None for triggers and nodes without details.
+    pub fn activity(&self) -> Option<NodeActivity> {
+        let time = |v: &serde_json::Value, field: &str| {
+            v.get(field)
+                .and_then(|t| serde_json::from_value::<DateTime<Utc>>(t.clone()).ok())
+        };
+        let text = |v: &serde_json::Value, field: &str| {
+            v.get(field).and_then(|t| t.as_str()).map(str::to_string)
+        };
+        let state = |v: &serde_json::Value, field: &str| {
+            v.get(field).and_then(|s| match s.as_str()? {
+                // Macie's job states, as a workflow's conditions read them.
+                "COMPLETE" => Some(NodeState::Succeeded),
+                "IDLE" | "PAUSED" | "USER_PAUSED" => Some(NodeState::Running),
+                "WAITING" => Some(NodeState::Starting),
+                "EXPIRED" => Some(NodeState::Timeout),
+                _ => serde_json::from_value::<NodeState>(s.clone()).ok(),
+            })
+        };
+        let latest = |details: &Option<serde_json::Value>, list: &str| {
+            details
+                .as_ref()?
+                .get(list)?
+                .as_array()?
+                .iter()
+                .max_by_key(|r| time(r, "StartedOn").or_else(|| time(r, "createdAt")))
+                .cloned()
+        };
+        if let Some(r) = latest(&self.job_details, "JobRuns") {
+            return Some(NodeActivity {
+                state: state(&r, "JobRunState"),
+                started_on: time(&r, "StartedOn"),
+                completed_on: time(&r, "CompletedOn"),
+                error_message: text(&r, "ErrorMessage"),
+            });
+        }
+        if let Some(c) = latest(&self.crawler_details, "Crawls") {
+            return Some(NodeActivity {
+                state: state(&c, "State"),
+                started_on: time(&c, "StartedOn"),
+                completed_on: time(&c, "CompletedOn"),
+                error_message: text(&c, "ErrorMessage"),
+            });
+        }
+        let j = latest(&self.classification_job_details, "Jobs")?;
+        Some(NodeActivity {
+            state: state(&j, "jobStatus"),
+            started_on: time(&j, "createdAt"),
+            completed_on: time(&j, "completedAt"),
+            error_message: None,
+        })
+    }
+
+    /// A trigger node's trigger, and whether it fired in this run's graph.
+    pub fn trigger(&self) -> Option<TriggerActivity> {
+        let d = self.trigger_details.as_ref()?;
+        let trigger = serde_json::from_value(d.get("Trigger")?.clone()).ok()?;
+        Some(TriggerActivity {
+            trigger,
+            fired: d.get("Fired").and_then(|f| f.as_bool()).unwrap_or(false),
+            fired_on: d
+                .get("FiredOn")
+                .and_then(|t| serde_json::from_value(t.clone()).ok()),
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Edge {
@@ -368,6 +456,53 @@ pub trait Workflows: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_node_s_activity_is_read_from_each_kind_s_details() {
+        let node = |job: Option<serde_json::Value>, crawler: Option<serde_json::Value>| Node {
+            kind: "JOB".into(),
+            name: "n".into(),
+            unique_id: "JOB:n".into(),
+            trigger_details: None,
+            job_details: job,
+            crawler_details: crawler,
+            classification_job_details: None,
+            not_started_reason: None,
+        };
+        // The latest of several runs counts; Glue's times are RFC 3339.
+        let job = node(
+            Some(serde_json::json!({"JobRuns": [
+                {"JobRunState": "FAILED", "StartedOn": "2026-01-01T10:00:00Z", "ErrorMessage": "old"},
+                {"JobRunState": "RUNNING", "StartedOn": "2026-01-01T11:00:00Z"}]})),
+            None,
+        );
+        let a = job.activity().unwrap();
+        assert_eq!(a.state, Some(NodeState::Running));
+        assert_eq!(
+            a.started_on.unwrap().to_rfc3339(),
+            "2026-01-01T11:00:00+00:00"
+        );
+        assert_eq!((a.completed_on, a.error_message), (None, None));
+        let crawl = node(
+            None,
+            Some(
+                serde_json::json!({"Crawls": [{"State": "CANCELLED", "StartedOn": "2026-01-01T10:00:00Z",
+                "CompletedOn": "2026-01-01T10:00:05Z", "ErrorMessage": "stopped"}]}),
+            ),
+        );
+        let c = crawl.activity().unwrap();
+        assert_eq!(c.state, Some(NodeState::Cancelled));
+        assert_eq!(c.error_message.as_deref(), Some("stopped"));
+        assert!(c.completed_on.is_some());
+        // A state lakectl does not know is no state, not a guess; no details, no activity.
+        let odd = node(
+            Some(serde_json::json!({"JobRuns": [{"JobRunState": "HIBERNATING"}]})),
+            None,
+        );
+        assert_eq!(odd.activity().unwrap().state, None);
+        assert_eq!(node(None, None).activity(), None);
+        assert_eq!(node(None, None).trigger(), None);
+    }
 
     #[test]
     fn predicates_read_and_write_glue_json() {

@@ -2,7 +2,7 @@
 //! command it finally runs. Every change is a `lakectl` command line, shown in the confirmation
 //! exactly as it will run, so the console also teaches the CLI.
 
-use super::app::{App, Objects, RunKind, key_label};
+use super::app::{App, Objects, key_label};
 use super::jobs::{Job, JobOutcome, command_text};
 use super::keymap::Intent;
 use super::popup::{Field, Form, FormKind, Picker, PickerKind, Popup, Submit};
@@ -14,12 +14,12 @@ use crate::service::{Code, Principal, ServiceError};
 const SSE_S3: &str = "SSE-S3 (the lake-managed key)";
 const BUCKET_DEFAULT: &str = " (bucket default)";
 
-fn words(parts: &[&str]) -> Vec<String> {
+pub(super) fn words(parts: &[&str]) -> Vec<String> {
     parts.iter().map(|s| s.to_string()).collect()
 }
 
 impl App {
-    fn confirm(&mut self, label: &str, words: Vec<String>) {
+    pub(super) fn confirm(&mut self, label: &str, words: Vec<String>) {
         let message = format!("{label}?\n\n{}", command_text(&words));
         self.popup = Some(Popup::Confirm {
             message,
@@ -94,77 +94,15 @@ impl App {
                         self.run_job(Job::command(format!("finding {}", f.resources_affected.s3_object.key), w, true));
                     }
                 }
-                super::app::Pane::Runs => {
-                    if let Some(r) = self.selected_run() {
-                        let w = match (r.kind, &r.run_id) {
-                            (RunKind::Crawler, _) => words(&["glue", "get-crawler", "--name", &r.name]),
-                            (RunKind::Rule, _) => words(&["events", "list-deliveries", "--rule", &r.name]),
-                            (RunKind::Job, Some(id)) => words(&["glue", "get-job-run", "--job-name", &r.name, "--run-id", id]),
-                            (RunKind::Job, None) => words(&["glue", "get-jobs"]),
-                        };
-                        self.run_job(Job::command(format!("details of {}", r.name), w, true));
-                    }
-                }
+                super::app::Pane::Runs => self.open_run(),
                 _ => {}
             },
-            Intent::StartRun => {
-                if let Some(r) = self.selected_run() {
-                    // With --wait the task lasts as long as the run: its gauge is in the status
-                    // bar, and `x` stops it.
-                    match r.kind {
-                        // A rule's `s` delivers its failed deliveries again.
-                        RunKind::Rule => {
-                            let w = words(&["events", "replay-failed-deliveries", "--rule", &r.name]);
-                            self.confirm(&format!("Deliver the failed deliveries of the rule {} again", r.name), w);
-                        }
-                        RunKind::Crawler => {
-                            let w = words(&["glue", "start-crawler", "--name", &r.name, "--wait"]);
-                            self.confirm(&format!("Start the crawler {}", r.name), w);
-                        }
-                        RunKind::Job => {
-                            let w = words(&["glue", "start-job-run", "--job-name", &r.name, "--wait"]);
-                            self.confirm(&format!("Start the job {}", r.name), w);
-                        }
-                    }
-                }
-            }
-            Intent::StopRun => {
-                let running = self.selected_run().filter(|r| r.state.is_some_and(|s| !s.is_finished()));
-                if let Some(r) = running.filter(|r| r.kind == RunKind::Crawler) {
-                    let w = words(&["glue", "stop-crawler", "--name", &r.name]);
-                    self.confirm(&format!("Stop the crawl of {}: tables it already wrote stay", r.name), w);
-                } else if let Some(r) = running.filter(|r| r.kind == RunKind::Job)
-                    && let Some(id) = &r.run_id
-                {
-                    let w = words(&["glue", "batch-stop-job-run", "--job-name", &r.name, "--job-run-ids", id]);
-                    self.confirm(&format!("Stop the run of {}: its output is discarded", r.name), w);
-                }
-            }
-            Intent::RunLog => {
-                if let Some(r) = self.selected_run().filter(|r| r.kind == RunKind::Job)
-                    && let Some(id) = &r.run_id
-                {
-                    let (job, id) = (r.name.clone(), id.clone());
-                    self.run_job(Job::new(format!("log of {job}"), move |ctx| {
-                        Box::pin(async move {
-                            let body = ctx.services.jobs.get_job_run_log(&ctx.principal, &job, &id).await?;
-                            Ok(JobOutcome::Text { title: format!("log of {job} run {id}"), body })
-                        })
-                    }));
-                }
-            }
+            Intent::StartRun => self.start_run(),
+            Intent::StopRun => self.stop_run(),
+            Intent::RunLog => self.run_log(),
+            Intent::Replay => self.replay_delivery(),
             Intent::Catalog => self.run_job(catalog_tree()),
-            Intent::Reveal if self.pane == super::app::Pane::Keys => {
-                if let Some(s) = self.secrets.selected() {
-                    let w = words(&["secretsmanager", "get-secret-value", "--secret-id", &s.arn]);
-                    let message = format!(
-                        "Show the value of the secret {}? It is read with your rights (the secret's policy and kms:Decrypt on its key) and recorded in the audit log.\n\n{}",
-                        s.name,
-                        command_text(&w)
-                    );
-                    self.popup = Some(Popup::Confirm { message, job: Job::command(format!("value of {}", s.name), w, true) });
-                }
-            }
+            Intent::Reveal if self.pane == super::app::Pane::Keys => self.reveal_secret(),
             Intent::Reveal => {
                 if let Some(f) = self.selected_finding() {
                     let o = &f.resources_affected.s3_object;

@@ -10,15 +10,19 @@ use super::grants::{GrantsData, GrantsPane};
 use super::jobs::{Job, JobContext, JobOutcome};
 use super::keymap::{self, Intent, Scope};
 pub use super::list_view::{ListView, PaneList};
-pub use super::loads::{RunKind, RunRow, finding_label};
-use super::loads::{load_findings, load_runs};
+pub use super::loads::finding_label;
+use super::loads::load_findings;
 use super::popup::{Outcome, Popup, single_line};
 use super::query::{QueryPane, QueryResult};
+use super::runs::load_runs;
+use super::runs::rules::{DeliveriesView, DeliveryRow};
+use super::runs::workflows::GraphLoad;
+pub use super::runs::{RunKind, RunRow};
 use crate::service::classification::Finding;
 use crate::service::iam::PrincipalInfo;
 use crate::service::keys::KeyOverview;
 use crate::service::secrets::SecretDescription;
-use crate::service::storage::{BucketOverview, Listing, ObjectInfo};
+use crate::service::storage::{BucketOverview, Listing};
 use crate::service::{Code, Principal, Progress, Result, ServiceError, Services};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +76,16 @@ pub enum Msg {
         result: Result<JobOutcome>,
     },
     Grants(Result<GrantsData>),
+    /// The run graph a popup shows, read (again).
+    Graph {
+        workflow: String,
+        result: Result<GraphLoad>,
+    },
+    /// A rule's deliveries, for the Runs pane's deliveries view.
+    Deliveries {
+        rule: String,
+        result: Result<Vec<DeliveryRow>>,
+    },
     QueryDone {
         task: u64,
         result: Result<QueryResult>,
@@ -107,6 +121,9 @@ pub struct App {
     /// Why the secrets cannot be listed, when the principal may not list them.
     pub secrets_denied: Option<String>,
     pub runs: ListView<RunRow>,
+    /// One rule's deliveries, shown in the Runs pane instead of the runs (`enter` on a rule).
+    pub deliveries: Option<DeliveriesView>,
+    pub(super) deliveries_loaded: std::time::Instant,
     pub findings: ListView<Finding>,
     /// Why the findings cannot be shown, when they cannot: the principal is not a lake admin,
     /// or (on AWS) Macie is not enabled in this account and region.
@@ -115,7 +132,7 @@ pub struct App {
     /// a popup on every refresh.
     pub denied: Vec<(Pane, String)>,
     /// When the Runs pane last asked for fresh runs (it asks every second while one is running).
-    runs_loaded: std::time::Instant,
+    pub(super) runs_loaded: std::time::Instant,
     pub principals: Vec<PrincipalInfo>,
     pub grants: GrantsPane,
     pub query: QueryPane,
@@ -147,6 +164,8 @@ impl App {
             show_secrets: false,
             secrets_denied: None,
             runs: ListView::new(|r: &RunRow| r.name.clone()),
+            deliveries: None,
+            deliveries_loaded: std::time::Instant::now(),
             findings: ListView::new(finding_label),
             findings_unavailable: None,
             denied: Vec::new(),
@@ -190,6 +209,7 @@ impl App {
         let (s, p) = (self.services.clone(), self.principal.clone());
         self.spawn(async move { Msg::Findings(load_findings(&s, &p).await) });
         self.load_runs();
+        self.load_deliveries();
         self.load_grants();
         self.load_objects();
     }
@@ -214,25 +234,15 @@ impl App {
         })
     }
 
-    fn load_runs(&mut self) {
+    pub(super) fn load_runs(&mut self) {
         self.runs_loaded = std::time::Instant::now();
         let (s, p) = (self.services.clone(), self.principal.clone());
         self.spawn(async move { Msg::Runs(load_runs(&s, &p).await) });
     }
 
-    /// Called on every tick of the event loop: runs under way are watched live.
+    /// Called on every tick of the event loop: runs under way are watched live (runs/actions.rs).
     pub fn on_tick(&mut self) {
-        let running = self
-            .runs
-            .items
-            .iter()
-            .any(|r| r.state.is_some_and(|s| !s.is_finished()))
-            || !self.tasks.is_empty();
-        // Once a second, or as seldom as the backend asks (AWS throttles its APIs).
-        let every = std::time::Duration::from_secs(1).max(self.services.backend.poll_interval);
-        if running && self.runs_loaded.elapsed() > every {
-            self.load_runs();
-        }
+        self.watch_runs();
     }
 
     /// Lists the open bucket where its view is (one folder, or every key in the flat view).
@@ -329,6 +339,18 @@ impl App {
             }
             Msg::Principals(Ok(items)) => self.principals = items,
             Msg::Grants(Ok(data)) => self.grants.set(data),
+            Msg::Graph { workflow, result } => {
+                if let Some(Popup::Graph(g)) = &mut self.popup
+                    && g.workflow == workflow
+                {
+                    g.set(result);
+                }
+            }
+            Msg::Deliveries { rule, result } => {
+                if let Some(d) = self.deliveries.as_mut().filter(|d| d.rule == rule) {
+                    d.set(result);
+                }
+            }
             Msg::QueryDone { task, result } => self.query_done(task, result),
             Msg::Connected(Ok(services)) => {
                 self.message = Some(format!("connected: {}", services.backend.location));
@@ -383,6 +405,11 @@ impl App {
                 self.tasks.retain(|t| t.id != task);
                 match result {
                     Ok(JobOutcome::Message(m)) => self.message = Some(m),
+                    Ok(JobOutcome::Secret(view)) => {
+                        self.message =
+                            Some(format!("{label}: shown, and recorded in the audit log"));
+                        self.popup = Some(Popup::Secret(view));
+                    }
                     Ok(JobOutcome::Text { title, body }) => {
                         self.message = Some(format!("{label}: done"));
                         self.popup = Some(Popup::Text {
@@ -422,6 +449,7 @@ impl App {
             Pane::Buckets => Scope::Buckets,
             Pane::Keys if self.show_secrets => Scope::Secrets,
             Pane::Keys => Scope::Keys,
+            Pane::Runs if self.deliveries.is_some() => Scope::Deliveries,
             Pane::Runs => Scope::Runs,
             Pane::Findings => Scope::Findings,
             Pane::Grants => Scope::Grants,
@@ -475,70 +503,12 @@ impl App {
         }
     }
 
-    /// The list the current pane shows, if it shows one.
-    fn list(&self) -> Option<&dyn PaneList> {
-        match (self.pane, &self.objects) {
-            (Pane::Buckets, Some(o)) => Some(&o.list),
-            (Pane::Buckets, None) => Some(&self.buckets),
-            (Pane::Keys, _) if self.show_secrets => Some(&self.secrets),
-            (Pane::Keys, _) => Some(&self.keys),
-            (Pane::Runs, _) => Some(&self.runs),
-            (Pane::Findings, _) => Some(&self.findings),
-            (Pane::Grants, _) => Some(&self.grants.list),
-            _ => None,
-        }
-    }
-
-    fn list_mut(&mut self) -> Option<&mut dyn PaneList> {
-        match (self.pane, self.objects.as_mut()) {
-            (Pane::Buckets, Some(o)) => Some(&mut o.list),
-            (Pane::Buckets, None) => Some(&mut self.buckets),
-            (Pane::Keys, _) if self.show_secrets => Some(&mut self.secrets),
-            (Pane::Keys, _) => Some(&mut self.keys),
-            (Pane::Runs, _) => Some(&mut self.runs),
-            (Pane::Findings, _) => Some(&mut self.findings),
-            (Pane::Grants, _) => Some(&mut self.grants.list),
-            _ => None,
-        }
-    }
-
-    fn set_filter(&mut self, text: String) {
-        if let Some(list) = self.list_mut() {
-            list.set_filter(text);
-        }
-    }
-
     /// What the open confirmation asks, unwrapped (the screen wraps it to the popup's width).
     pub fn confirmation(&self) -> Option<&str> {
         match &self.popup {
             Some(Popup::Confirm { message, .. }) => Some(message),
             _ => None,
         }
-    }
-
-    pub fn current_filter(&self) -> Option<&str> {
-        let f = self.list()?.filter();
-        (!f.is_empty() || self.filter_input.is_some()).then_some(f)
-    }
-
-    pub fn selected_bucket(&self) -> Option<&BucketOverview> {
-        self.buckets.selected()
-    }
-
-    pub fn selected_object(&self) -> Option<&ObjectInfo> {
-        self.objects.as_ref()?.selected_object()
-    }
-
-    pub fn selected_finding(&self) -> Option<&Finding> {
-        self.findings.selected()
-    }
-
-    pub fn selected_run(&self) -> Option<&RunRow> {
-        self.runs.selected()
-    }
-
-    pub fn selected_key(&self) -> Option<&KeyOverview> {
-        self.keys.selected()
     }
 
     fn on_intent(&mut self, intent: Intent) {
@@ -562,6 +532,7 @@ impl App {
                     list.step(intent == Intent::Down);
                 }
             }
+            Intent::Back if self.pane == Pane::Runs => self.deliveries = None,
             Intent::Back => {
                 if self.objects.as_mut().is_some_and(Objects::up) {
                     self.load_objects();

@@ -17,6 +17,8 @@ pub enum JobOutcome {
     Message(String),
     /// A popup with text (command output, key details).
     Text { title: String, body: String },
+    /// A secret's value, revealed on request: shown in its own popup, wiped when it closes.
+    Secret(Box<super::secrets::SecretView>),
 }
 
 type Run = Box<dyn FnOnce(JobContext) -> BoxFuture<'static, Result<JobOutcome>> + Send>;

@@ -14,6 +14,8 @@ pub enum Scope {
     /// The Keys pane showing the secrets sealed under the keys (`s` toggles).
     Secrets,
     Runs,
+    /// The Runs pane showing one rule's recent deliveries and failures (`enter` on a rule).
+    Deliveries,
     Findings,
     Grants,
     Query,
@@ -21,7 +23,7 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope, in the order help lists them.
-    pub const ALL: [Scope; 9] = [
+    pub const ALL: [Scope; 10] = [
         Scope::Global,
         Scope::Buckets,
         Scope::Objects,
@@ -29,6 +31,7 @@ impl Scope {
         Scope::Secrets,
         Scope::Findings,
         Scope::Runs,
+        Scope::Deliveries,
         Scope::Grants,
         Scope::Query,
     ];
@@ -42,7 +45,8 @@ impl Scope {
             Scope::Objects => "Objects of a bucket",
             Scope::Keys => "Keys",
             Scope::Secrets => "Secrets (in the Keys pane)",
-            Scope::Runs => "Runs",
+            Scope::Runs => "Runs (jobs, crawlers, replication tasks, workflows, rules)",
+            Scope::Deliveries => "A rule's deliveries (in the Runs pane)",
             Scope::Findings => "Findings",
             Scope::Grants => "Grants",
             Scope::Query => "Query",
@@ -82,6 +86,8 @@ pub enum Intent {
     EditKeyUsers,
     StartRun,
     StopRun,
+    /// Deliver one failed delivery of a rule again.
+    Replay,
     RunLog,
     Catalog,
     Reveal,
@@ -423,6 +429,22 @@ pub const BINDINGS: &[Binding] = &[
     ),
     b(S::Runs, &[ch('s')], I::StartRun, "start", true, true),
     b(S::Runs, &[ch('S')], I::StopRun, "stop", true, true),
+    b(
+        S::Deliveries,
+        &[ch('R')],
+        I::Replay,
+        "replay this failed delivery",
+        true,
+        true,
+    ),
+    b(
+        S::Deliveries,
+        &[code(KeyCode::Esc), code(KeyCode::Backspace)],
+        I::Back,
+        "back to the runs",
+        false,
+        true,
+    ),
     b(S::Runs, &[ch('l')], I::RunLog, "log", false, true),
     b(S::Runs, &[ch('c')], I::Catalog, "catalog", false, true),
     b(
@@ -618,6 +640,7 @@ mod tests {
             I::EditKeyUsers,
             I::StartRun,
             I::StopRun,
+            I::Replay,
             I::Classify,
             I::MaskFromFinding,
             I::NewGrant,

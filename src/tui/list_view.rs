@@ -4,6 +4,11 @@
 
 use ratatui::widgets::TableState;
 
+use super::app::{App, Pane, RunRow};
+use crate::service::classification::Finding;
+use crate::service::keys::KeyOverview;
+use crate::service::storage::{BucketOverview, ObjectInfo};
+
 /// A list with a selection and a filter; `name` says what the filter matches in an item.
 pub struct ListView<T> {
     pub items: Vec<T>,
@@ -82,5 +87,73 @@ impl<T> PaneList for ListView<T> {
         } else {
             i.saturating_sub(1)
         }));
+    }
+}
+
+/// The list the App's current pane shows, and the selection in each.
+impl App {
+    /// The list the current pane shows, if it shows one.
+    fn list(&self) -> Option<&dyn PaneList> {
+        match (self.pane, &self.objects) {
+            (Pane::Buckets, Some(o)) => Some(&o.list),
+            (Pane::Buckets, None) => Some(&self.buckets),
+            (Pane::Keys, _) if self.show_secrets => Some(&self.secrets),
+            (Pane::Keys, _) => Some(&self.keys),
+            (Pane::Runs, _) if self.deliveries.is_some() => {
+                self.deliveries.as_ref().map(|d| &d.list as &dyn PaneList)
+            }
+            (Pane::Runs, _) => Some(&self.runs),
+            (Pane::Findings, _) => Some(&self.findings),
+            (Pane::Grants, _) => Some(&self.grants.list),
+            _ => None,
+        }
+    }
+
+    pub(super) fn list_mut(&mut self) -> Option<&mut dyn PaneList> {
+        match (self.pane, self.objects.as_mut()) {
+            (Pane::Buckets, Some(o)) => Some(&mut o.list),
+            (Pane::Buckets, None) => Some(&mut self.buckets),
+            (Pane::Keys, _) if self.show_secrets => Some(&mut self.secrets),
+            (Pane::Keys, _) => Some(&mut self.keys),
+            (Pane::Runs, _) if self.deliveries.is_some() => self
+                .deliveries
+                .as_mut()
+                .map(|d| &mut d.list as &mut dyn PaneList),
+            (Pane::Runs, _) => Some(&mut self.runs),
+            (Pane::Findings, _) => Some(&mut self.findings),
+            (Pane::Grants, _) => Some(&mut self.grants.list),
+            _ => None,
+        }
+    }
+
+    pub(super) fn set_filter(&mut self, text: String) {
+        if let Some(list) = self.list_mut() {
+            list.set_filter(text);
+        }
+    }
+
+    pub fn current_filter(&self) -> Option<&str> {
+        let f = self.list()?.filter();
+        (!f.is_empty() || self.filter_input.is_some()).then_some(f)
+    }
+
+    pub fn selected_bucket(&self) -> Option<&BucketOverview> {
+        self.buckets.selected()
+    }
+
+    pub fn selected_object(&self) -> Option<&ObjectInfo> {
+        self.objects.as_ref()?.selected_object()
+    }
+
+    pub fn selected_finding(&self) -> Option<&Finding> {
+        self.findings.selected()
+    }
+
+    pub fn selected_run(&self) -> Option<&RunRow> {
+        self.runs.selected()
+    }
+
+    pub fn selected_key(&self) -> Option<&KeyOverview> {
+        self.keys.selected()
     }
 }

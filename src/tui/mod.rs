@@ -6,6 +6,7 @@ mod actions;
 pub mod app;
 mod bar_label;
 mod connection;
+mod form;
 mod grant_editor;
 mod grants;
 mod jobs;
@@ -15,6 +16,8 @@ mod loads;
 mod objects;
 mod popup;
 mod query;
+mod runs;
+mod secrets;
 pub mod theme;
 pub mod view;
 

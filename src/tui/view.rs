@@ -7,10 +7,9 @@ use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Cell, HighlightSpacing, Paragraph, Row, Table, Wrap};
 
-use super::app::{App, PANES, Pane, RunKind, key_label};
+use super::app::{App, PANES, Pane, key_label};
 use super::objects::ObjectRow;
 use super::theme;
-use crate::service::jobs::RunState;
 use crate::service::keys::KeyState;
 use crate::service::storage::Sse;
 
@@ -27,7 +26,7 @@ pub fn render(app: &mut App, f: &mut Frame) {
         Pane::Buckets if app.objects.is_some() => render_objects(app, f, main),
         Pane::Buckets => render_buckets(app, f, main),
         Pane::Keys => render_keys(app, f, main),
-        Pane::Runs => render_runs(app, f, main),
+        Pane::Runs => super::runs::render(app, f, main),
         Pane::Findings => render_findings(app, f, main),
         Pane::Grants => super::grants::render(app, f, main),
         Pane::Query => super::query::render(app, f, main),
@@ -213,7 +212,7 @@ fn fit(mut widths: Vec<usize>, room: usize) -> Vec<usize> {
     widths.iter().map(|&w| w.min(low)).collect()
 }
 
-fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+pub(super) fn when(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M").to_string()
 }
 
@@ -369,7 +368,7 @@ fn render_objects(app: &mut App, f: &mut Frame, area: Rect) {
 
 fn render_keys(app: &mut App, f: &mut Frame, area: Rect) {
     if app.show_secrets {
-        return render_secrets(app, f, area);
+        return super::secrets::render(app, f, area);
     }
     let block = pane_block(
         format!(" Keys ({}) ", app.keys.items.len()),
@@ -442,50 +441,6 @@ fn render_keys(app: &mut App, f: &mut Frame, area: Rect) {
         area,
     );
     f.render_stateful_widget(t, area, &mut app.keys.state);
-}
-
-/// The secrets beside the keys: what each is, which key seals it and when it last changed; never
-/// a value (that is `v`, which asks first).
-fn render_secrets(app: &mut App, f: &mut Frame, area: Rect) {
-    let block = pane_block(
-        format!(" Secrets ({}) · s: keys ", app.secrets.items.len()),
-        app.current_filter(),
-    );
-    if let Some(why) = app.secrets_denied.clone() {
-        return empty(f, area, block, &why);
-    }
-    if app.secrets.items.is_empty() {
-        return empty(
-            f,
-            area,
-            block,
-            "No secrets. `:secretsmanager create-secret --name N --secret-string file://F` makes one.",
-        );
-    }
-    let rows: Vec<Vec<Line>> = app
-        .secrets
-        .visible()
-        .into_iter()
-        .map(|s| {
-            let key = match &s.kms_key_id {
-                Some(k) => app.key_name_for_arn(k),
-                None => crate::service::secrets::DEFAULT_KEY_ALIAS.to_string(),
-            };
-            vec![
-                Line::from(s.name.clone()),
-                Line::from(key),
-                Line::from(when(s.last_changed_date)),
-                Line::from(s.description.clone().unwrap_or_default()),
-            ]
-        })
-        .collect();
-    let t = table(
-        rows,
-        &["Name", "Key", "Last changed", "Description"],
-        block,
-        area,
-    );
-    f.render_stateful_widget(t, area, &mut app.secrets.state);
 }
 
 fn render_findings(app: &mut App, f: &mut Frame, area: Rect) {
@@ -593,69 +548,6 @@ fn render_findings(app: &mut App, f: &mut Frame, area: Rect) {
         table_area,
     );
     f.render_stateful_widget(t, table_area, &mut app.findings.state);
-}
-
-fn render_runs(app: &mut App, f: &mut Frame, area: Rect) {
-    let what = if app.runs.items.iter().any(|r| r.kind == RunKind::Rule) {
-        "Jobs, crawlers and rules"
-    } else {
-        "Jobs and crawlers"
-    };
-    let block = pane_block(
-        format!(" {what} ({}) ", app.runs.items.len()),
-        app.current_filter(),
-    );
-    if let Some(why) = app.denied_reason(Pane::Runs) {
-        return empty(f, area, block, &why);
-    }
-    if app.runs.items.is_empty() {
-        let hint = "No jobs or crawlers yet. Create them with :glue create-job and :glue create-crawler \
-                    (the demo lake has both); c shows the catalog.";
-        return empty(f, area, block, hint);
-    }
-    let rows: Vec<Vec<Line>> = app
-        .runs
-        .visible()
-        .into_iter()
-        .map(|r| {
-            let state = match r.state {
-                None => Span::styled("never run", theme::dim()),
-                Some(s) => {
-                    let text = format!("{s:?}").to_uppercase();
-                    let color = match s {
-                        RunState::Succeeded => theme::ok(),
-                        RunState::Running | RunState::Starting => theme::warn(),
-                        _ => theme::bad(),
-                    };
-                    Span::styled(text, Style::new().fg(color))
-                }
-            };
-            vec![
-                Line::from(r.kind.label()),
-                Line::from(r.name.clone()),
-                Line::from(state),
-                Line::from(r.started.map(when).unwrap_or_default()),
-                Line::from(r.seconds.map(|s| format!("{s} s")).unwrap_or_default()),
-                Line::from(r.error.clone().unwrap_or_else(|| r.counts.clone())),
-                Line::from(r.route.clone()),
-            ]
-        })
-        .collect();
-    let t = table(
-        rows,
-        &[
-            "Kind",
-            "Name",
-            "Last run",
-            "Started",
-            "Took",
-            "Records",
-            "Reads → writes",
-        ],
-        block,
-        area,
-    );
-    f.render_stateful_widget(t, area, &mut app.runs.state);
 }
 
 #[cfg(test)]

@@ -18,12 +18,12 @@ async fn cli(t: &TestLake, line: &str) -> Result<Value> {
     Context::new(&t.services, &admin()).execute(cmd).await
 }
 
-async fn ok(t: &TestLake, line: &str) -> Value {
+pub(crate) async fn ok(t: &TestLake, line: &str) -> Value {
     cli(t, line).await.unwrap_or_else(|e| panic!("{line}: {e}"))
 }
 
 /// The seed's bucket `data` with JSON lines under raw/trades/, database `db`, configuration `sc`.
-async fn workflow_lake() -> TestLake {
+pub(crate) async fn workflow_lake() -> TestLake {
     let t = new_lake();
     seed(&t).await;
     ok(&t, "glue create-database --name db").await;
@@ -54,7 +54,7 @@ async fn workflow_lake() -> TestLake {
     t
 }
 
-async fn crawler(t: &TestLake, name: &str, target: &str) {
+pub(crate) async fn crawler(t: &TestLake, name: &str, target: &str) {
     let def = CrawlerDefinition {
         name: name.into(),
         database_name: "db".into(),
@@ -67,7 +67,7 @@ async fn crawler(t: &TestLake, name: &str, target: &str) {
     t.services.jobs.create_crawler(&admin(), def).await.unwrap();
 }
 
-async fn job(t: &TestLake, name: &str, source: &str, target: &str) {
+pub(crate) async fn job(t: &TestLake, name: &str, source: &str, target: &str) {
     ok(
         t,
         &format!("glue create-job --name {name} --source {source} --target {target} --security-configuration sc"),

@@ -320,6 +320,27 @@ pub enum StartType {
 }
 
 impl StartType {
+    /// The AWS CLI's word for it (`--start-replication-task-type`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StartType::StartReplication => "start-replication",
+            StartType::ResumeProcessing => "resume-processing",
+            StartType::ReloadTarget => "reload-target",
+        }
+    }
+
+    /// How a task with `status` starts again: from the beginning when it never ran, from its
+    /// last committed change when it reads changes, else by loading its tables again.
+    pub fn for_restart(status: &str, migration: MigrationType) -> StartType {
+        if status == "ready" {
+            StartType::StartReplication
+        } else if migration.cdc() {
+            StartType::ResumeProcessing
+        } else {
+            StartType::ReloadTarget
+        }
+    }
+
     pub fn parse(s: &str) -> Result<Self> {
         match s {
             "start-replication" => Ok(StartType::StartReplication),

@@ -13,10 +13,19 @@ use crate::common::*;
 mod grant_paths;
 mod lifecycle;
 mod query_keys;
+mod replication_keys;
+mod rules_keys;
 mod runs_keys;
+mod secrets_keys;
+mod workflow_keys;
 
 pub(crate) fn screen(app: &mut App) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(120, 24)).unwrap();
+    screen_of(app, 120, 24)
+}
+
+/// The screen on a terminal of `width` × `height` (a tall one shows a whole run graph).
+pub(crate) fn screen_of(app: &mut App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|f| view::render(app, f)).unwrap();
     let buf = terminal.backend().buffer();
     (0..buf.area.height)
@@ -29,6 +38,31 @@ pub(crate) fn screen(app: &mut App) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Lets the console's clock tick (its live refreshes) until `shown` holds for the screen of
+/// `width` × `height`, failing the test with `what` and the last screen after `within`.
+pub(crate) async fn until_shown(
+    app: &mut App,
+    (width, height): (u16, u16),
+    what: &str,
+    within: std::time::Duration,
+    shown: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        app.on_tick();
+        settle(app).await;
+        let s = screen_of(app, width, height);
+        if shown(&s) {
+            return s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up after {within:?} waiting for {what}:\n{s}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 pub(crate) fn press(app: &mut App, code: KeyCode) {

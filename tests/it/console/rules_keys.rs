@@ -32,6 +32,8 @@ async fn one_failed_delivery_is_replayed_when_confirmed_and_the_others_stay_fail
         retry_policy: Some(RetryPolicy {
             maximum_retry_attempts: 0,
         }),
+        role_arn: None,
+        dead_letter_config: None,
     };
     s.events
         .put_targets(&a, "uploads", vec![target])

@@ -5,11 +5,13 @@
 #
 # It does what lakectl's own engine (src/etl) does, so both backends give the same output for
 # the same input: each object's format is told by its bytes (gzip, Parquet, a JSON array, JSON
-# lines, else CSV with a header); CSV columns are typed by the engine's rules (a leading zero
-# keeps a column text); records that cannot be rows are quarantined to `_errors/` and counted;
-# a mask on a column the data lacks fails the run; values become text as Arrow writes them
-# before they are hashed or tokenized. The output replaces the previous run's only once it is
-# complete, and lakectl's own files (`_lakectl/`) are never touched.
+# lines, else CSV with a header); each object's columns are typed by the engine's rules (a
+# leading zero keeps a CSV column text; a JSON field always null gives way to another object's
+# type) and widened across objects as the engine widens them; records that cannot be rows are
+# quarantined to `_errors/` with their line and counted; a mask on a column the data lacks fails
+# the run; values become text as Arrow writes them (a zoned timestamp in UTC) before they are
+# hashed or tokenized. The output replaces the previous run's only once it is complete, and
+# lakectl's own files (`_lakectl/`) are never touched.
 import base64
 import datetime
 import decimal
@@ -187,6 +189,34 @@ def sniff(head, name):
     return "csv", head.split(b"\n", 1)[0].rstrip(b"\r")
 
 
+def broken_element(text):
+    """The number (from 1) of the first element of a JSON array that is not a JSON object, or
+    where the array itself breaks, as lakectl's engine numbers the record it quarantines; None
+    if the array is whole."""
+    decoder, space = json.JSONDecoder(), re.compile(r"[ \t\n\r]*")
+    at = space.match(text, 0).end()
+    if not text.startswith("[", at):
+        return 1
+    at, number = space.match(text, at + 1).end(), 1
+    if text.startswith("]", at):
+        return 1 if text[at + 1:].strip() else None
+    while True:
+        try:
+            value, at = decoder.raw_decode(text, at)
+        except ValueError:
+            return number
+        if not isinstance(value, dict):
+            return number
+        at = space.match(text, at).end()
+        if text.startswith(",", at):
+            at, number = space.match(text, at + 1).end(), number + 1
+        elif text.startswith("]", at):
+            # Anything after the closing bracket breaks the last element, as the engine cuts.
+            return number if text[at + 1:].strip() else None
+        else:
+            return number
+
+
 class S3Objects:
     """The job's storage edge on S3: listing, a look at an object's first bytes, puts under
     SSE-KMS and deletes. Spark reads and writes the same `s3://` URLs itself."""
@@ -285,74 +315,105 @@ from pyspark.sql import Observation  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 from pyspark.sql import types as T  # noqa: E402
 
+from pyspark.sql.window import Window  # noqa: E402
+
+# Beside the data columns, while a source is read: a record that is not a row (its text), where
+# each record is (its object; the byte its object's split starts at; its place in that split;
+# the lines it takes) and whether it is a blank line, which is no record but still a line.
 CORRUPT = "_lakectl_corrupt_record"
 OBJECT = "_lakectl_object"
+BLOCK = "_lakectl_block"
+POS = "_lakectl_position"
+SPAN = "_lakectl_lines"
+BLANK = "_lakectl_blank"
+PLACE = [CORRUPT, OBJECT, BLOCK, POS, SPAN, BLANK]
 INT_TEXT = r"^[+-]?[0-9]+$"
 FLOAT_TEXT = r"(?i)^[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?|inf|infinity|nan)$"
+# Types whose text Spark's cast writes otherwise than Arrow's: made text by value_text.
+ARROW_TEXT = (T.FloatType, T.DoubleType, T.DateType, T.TimestampType, T.TimestampNTZType,
+              T.DecimalType, T.BinaryType)
+REASON = "not a record of the source's format"
 
 
 def column(name):
     return F.col("`%s`" % name.replace("`", "``"))
 
 
+def placed(frame, block, span, blank=None, every_row=True):
+    """The frame with where each record is, taken in the scan itself (so a quarantined record's
+    line needs no second read): its object (on every row where lines are counted or objects
+    typed one by one, else on corrupt records only), its split's start and its place in the
+    split, in the order of the object's bytes."""
+    where = F.input_file_name()
+    if not every_row:
+        where = F.when(column(CORRUPT).isNotNull(), where)
+    return frame.select("*", where.alias(OBJECT), block.cast("long").alias(BLOCK),
+                        F.monotonically_increasing_id().alias(POS), span.cast("long").alias(SPAN),
+                        (blank if blank is not None else F.lit(False)).alias(BLANK))
+
+
+def newlines(text):
+    return F.coalesce(F.length(text) - F.length(F.regexp_replace(text, "\n", "")), F.lit(0))
+
+
 def csv_frame(spark, paths):
     """CSV objects of one header: RFC 4180 quotes (a doubled quote, newlines inside quotes),
     every cell text, names trimmed as lakectl trims them. A row of the wrong length is
-    corrupt."""
+    corrupt. An object is one split (multiLine); a record takes one line and one more for each
+    newline in its cells (or in its text, if corrupt)."""
     reader = spark.read.options(header="true", multiLine="true", escape='"', mode="PERMISSIVE",
                                 columnNameOfCorruptRecord=CORRUPT, enforceSchema="false")
     names = reader.csv(paths).columns
     schema = T.StructType([T.StructField(n, T.StringType()) for n in names]
                           + [T.StructField(CORRUPT, T.StringType())])
     frame = reader.schema(schema).csv(paths)
-    return frame.select(*[column(n).alias(n.strip()) for n in names], column(CORRUPT))
+    cells = sum((newlines(column(n)) for n in names), F.lit(0))
+    record = F.regexp_replace(column(CORRUPT), "[\r\n]+$", "")
+    span = F.lit(1) + F.when(column(CORRUPT).isNotNull(), newlines(record)).otherwise(cells)
+    frame = placed(frame, F.lit(0), span)
+    return frame.select(*[column(n).alias(n.strip()) for n in names], *map(column, PLACE))
 
 
-def typed_csv(frame):
-    """Each column boolean, bigint or double when every cell of the well-formed rows is one,
-    else text, by lakectl's rules (a number with a leading zero is an identifier): one pass."""
-    good = frame.filter(column(CORRUPT).isNull())
-    names = [n for n in frame.columns if n != CORRUPT]
-    checks = []
-    for i, n in enumerate(names):
-        c = column(n)
-        present = c.isNotNull() & (c != "")
-        leading_zero = (F.length(c) > 1) & c.startswith("0")
-        is_bool = F.lower(c).isin("true", "false")
-        is_int = c.rlike(INT_TEXT) & ~leading_zero & c.cast("long").isNotNull()
-        is_float = c.rlike(FLOAT_TEXT) & ~(leading_zero & ~c.startswith("0."))
-        for kind, test in (("b", is_bool), ("i", is_int), ("f", is_float)):
-            checks.append(F.min(F.when(present, test)).alias("%s%d" % (kind, i)))
-        checks.append(F.max(present.cast("int")).alias("a%d" % i))
-    row = good.agg(*checks).collect()[0] if names else None
-    columns = []
-    for i, n in enumerate(names):
-        c = column(n)
-        cell = F.when(c != "", c)
-        if not row["a%d" % i]:
-            columns.append(cell.alias(n))
-        elif row["b%d" % i]:
-            columns.append((F.lower(cell) == "true").alias(n))
-        elif row["i%d" % i]:
-            columns.append(cell.cast("long").alias(n))
-        elif row["f%d" % i]:
-            columns.append(cell.cast("double").alias(n))
-        else:
-            columns.append(cell.alias(n))
-    return frame.select(*columns, column(CORRUPT))
+def json_lines_frame(spark, paths):
+    """JSON lines read as lines (so blank ones count, as the engine counts lines), each parsed
+    by Spark's JSON parser under the schema Spark infers over the objects; a line that is not
+    an object is corrupt."""
+    inferred = spark.read.options(mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT)
+    fields = [f for f in inferred.json(paths).schema.fields if f.name != CORRUPT]
+    schema = T.StructType(fields + [T.StructField(CORRUPT, T.StringType())])
+    text = spark.read.text(paths)
+    blank = F.col("value").rlike(r"^[ \t\r\n\f]*$")
+    text = placed(text.withColumn(CORRUPT, F.lit(None).cast("string")),
+                  F.expr("input_file_block_start()"), F.lit(1), blank)
+    options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
+    parsed = F.when(~column(BLANK), F.from_json(F.col("value"), schema, options))
+    text = text.select("value", parsed.alias("_lakectl_parsed"),
+                       *[column(m) for m in PLACE if m != CORRUPT])
+    record = F.col("_lakectl_parsed")
+    corrupt = F.when(~column(BLANK) & record.isNull(), F.col("value")).otherwise(
+        record.getField(CORRUPT))
+    return text.select(*[record.getField(f.name).alias(f.name) for f in fields],
+                       corrupt.alias(CORRUPT), *[column(m) for m in PLACE if m != CORRUPT])
 
 
-def json_frame(spark, paths, multi_line):
+def json_array_frame(spark, paths):
+    """JSON arrays, each object whole (Spark's multiLine): a broken array is one corrupt
+    record, numbered by its first broken element."""
     frame = spark.read.options(mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT,
-                               multiLine="true" if multi_line else "false").json(paths)
+                               multiLine="true").json(paths)
     if CORRUPT not in frame.columns:
         frame = frame.withColumn(CORRUPT, F.lit(None).cast("string"))
-    return frame
+    return placed(frame, F.lit(0), F.lit(1), every_row=False)
+
+
+def parquet_frame(spark, paths):
+    frame = spark.read.parquet(*paths).withColumn(CORRUPT, F.lit(None).cast("string"))
+    return placed(frame, F.lit(None), F.lit(None), every_row=False)
 
 
 def widen(a, b):
     """As lakectl merges the schemas of a source's objects: int and double give double,
-    anything else that differs gives text."""
+    anything else that differs gives text; null gives way to any type."""
     if a == b or isinstance(b, T.NullType):
         return a
     if isinstance(a, T.NullType):
@@ -374,58 +435,189 @@ def first_keys(head):
         return []
 
 
-def read_dataset(spark, objects, paths):
-    """Every object of a source in one frame of the merged schema, the corrupt records
-    marked in CORRUPT (null for rows); columns in the order lakectl's engine gives them."""
-    by_format, order = {}, {}
+def same_object(url):
+    """An object's URL as the listing writes it, from Spark's (escaped, `file:/` for local)."""
+    from urllib.parse import unquote
+
+    url = unquote(url)
+    return "file:///" + url[len("file:"):].lstrip("/") if url.startswith("file:") else url
+
+
+def csv_type(row, i):
+    """A CSV column's type in one object, by lakectl's rules, from the object's checks."""
+    if row is None or not row["a%d" % i]:
+        return T.StringType()  # no cell anywhere in the object: text, as the engine types it
+    if row["b%d" % i]:
+        return T.BooleanType()
+    if row["i%d" % i]:
+        return T.LongType()
+    if row["f%d" % i]:
+        return T.DoubleType()
+    return T.StringType()
+
+
+class Part:
+    """The objects of one format, read once into one frame held in memory only (no spill of
+    plaintext to the workers' disks) until the output is written; surveyed in one pass: the
+    records read and corrupt, and the types the engine would give each object's columns."""
+
+    def __init__(self, kind, frame, objects):
+        self.kind, self.objects = kind, objects  # objects: [(url, its columns in order)]
+        self.frame = frame.persist(StorageLevel.MEMORY_ONLY)
+        self.types = {}  # url -> {column: type}, or None -> for every object of the part
+        good = column(CORRUPT).isNull()
+        names = [n for n in self.frame.columns if n not in PLACE]
+        counts = [F.count(F.when(~column(BLANK), 1)).alias("read"),
+                  F.count(column(CORRUPT)).alias("bad")]
+        if kind == "csv":
+            # Each object typed alone, as the engine samples each object: one grouped pass.
+            checks = []
+            for i, n in enumerate(names):
+                c = column(n)
+                present = good & c.isNotNull() & (c != "")
+                leading_zero = (F.length(c) > 1) & c.startswith("0")
+                is_bool = F.lower(c).isin("true", "false")
+                is_int = c.rlike(INT_TEXT) & ~leading_zero & c.cast("long").isNotNull()
+                is_float = c.rlike(FLOAT_TEXT) & ~(leading_zero & ~c.startswith("0."))
+                for kind_, test in (("b", is_bool), ("i", is_int), ("f", is_float)):
+                    checks.append(F.min(F.when(present, test)).alias("%s%d" % (kind_, i)))
+                checks.append(F.max(present.cast("int")).alias("a%d" % i))
+            rows = self.frame.groupBy(OBJECT).agg(*counts, *checks).collect()
+            by_object = {same_object(r[OBJECT]): r for r in rows}
+            self.read = sum(r["read"] for r in rows)
+            self.bad = sum(r["bad"] for r in rows)
+            for url, columns in objects:
+                row = by_object.get(url)
+                self.types[url] = {n: csv_type(row, names.index(n)) for n in columns}
+            return
+        # JSON: a field null in every record is Spark's text and the engine's null type.
+        texts = [f.name for f in self.frame.schema.fields
+                 if f.name not in PLACE and isinstance(f.dataType, T.StringType)]
+        nulls = [F.count(column(n)).alias("n%d" % i) for i, n in enumerate(texts)]
+        row = self.frame.agg(*counts, *nulls).collect()[0]
+        self.read, self.bad = row["read"], row["bad"]
+        types = {f.name: f.dataType for f in self.frame.schema.fields if f.name not in PLACE}
+        for i, n in enumerate(texts):
+            if not row["n%d" % i]:
+                types[n] = T.NullType()
+        self.types = {url: types for url, _ in objects}
+
+    def aligned(self, fields):
+        """The part's records in the merged columns: CSV cells read as the merged type from
+        their text (text keeps the cell as written), other columns cast, and made text as
+        Arrow writes them where the merge made them text."""
+        frame = self.frame
+        actual = {f.name: f.dataType for f in frame.schema.fields}
+        if self.kind != "csv":
+            texts = [n for n, t in fields.items() if isinstance(t, T.StringType)
+                     and isinstance(actual.get(n), ARROW_TEXT)]
+            if texts:
+                frame = as_text(frame, texts)
+                actual.update({n: T.StringType() for n in texts})
+        columns = []
+        for n, t in fields.items():
+            c = column(n)
+            if n not in actual:
+                value = F.lit(None).cast(t)
+            elif self.kind == "csv":
+                cell = F.when(c != "", c)
+                if isinstance(t, T.BooleanType):
+                    value = F.lower(cell) == "true"
+                else:
+                    value = cell if isinstance(t, T.StringType) else cell.cast(t)
+            else:
+                value = c if actual[n] == t else c.cast(t)
+            columns.append(value.alias(n))
+        return frame.select(*columns, *map(column, PLACE))
+
+    def quarantined(self):
+        """The corrupt records, with the line (or array element) each is at, as the engine
+        numbers them: from the records' places in the cache, not a second read."""
+        bad = self.frame.filter(column(CORRUPT).isNotNull())
+        if self.kind == "json-array":
+            line = F.udf(broken_element, T.LongType())(column(CORRUPT))
+            return bad.select(column(OBJECT), line.alias("line"), column(CORRUPT))
+        # Lines before a record: those of the records before it in its object, blank lines
+        # included; for CSV after the header's line. Only objects holding a corrupt record.
+        first = 2 if self.kind == "csv" else 1
+        holding = bad.select(OBJECT).distinct()
+        records = self.frame.select(*map(column, [OBJECT, BLOCK, POS, SPAN, CORRUPT]))
+        records = records.join(F.broadcast(holding), OBJECT, "left_semi")
+        before = Window.partitionBy(OBJECT).orderBy(BLOCK, POS).rowsBetween(
+            Window.unboundedPreceding, -1)
+        line = F.lit(first) + F.coalesce(F.sum(column(SPAN)).over(before), F.lit(0))
+        return (records.select(column(OBJECT), line.alias("line"), column(CORRUPT))
+                .filter(column(CORRUPT).isNotNull()))
+
+
+def as_text(frame, names):
+    """Columns made text as Arrow's cast writes them (value_text), a batch at a time, where
+    Spark's cast would write them otherwise (doubles, dates, timestamps)."""
+    wanted = set(names)
+    out = T.StructType([T.StructField(f.name, T.StringType() if f.name in wanted else f.dataType)
+                        for f in frame.schema.fields])
+
+    def text_batches(batches):
+        import pyarrow as pa
+
+        for batch in batches:
+            yield pa.RecordBatch.from_arrays(
+                [pa.array([value_text(v) for v in batch.column(i).to_pylist()], pa.string())
+                 if name in wanted else batch.column(i)
+                 for i, name in enumerate(batch.schema.names)],
+                names=batch.schema.names)
+
+    return frame.mapInArrow(text_batches, out)
+
+
+def read_parts(spark, objects, paths):
+    """Every object of a source, read by format into parts, and the merged columns: each
+    object's columns in its order, objects in listing order, types widened as lakectl's
+    engine widens them (src/etl/schema.rs)."""
+    looks = []
     for p in paths:
         head = objects.head(p, 4096)
-        fmt = sniff(head, p)
-        by_format.setdefault(fmt, []).append(p)
-        if fmt in ("json", "json-array") and fmt not in order:
-            order[fmt] = first_keys(head)
-    frames, texts = [], []
-    for fmt, group in by_format.items():  # in the order of the objects
-        if isinstance(fmt, tuple):  # ("csv", its header line)
-            # Objects with different headers meet by column name; all are typed together,
-            # in the place of the first.
-            if not texts:
-                frames.append(None)
-            texts.append(csv_frame(spark, group))
-            continue
-        if fmt == "parquet":
-            frame = spark.read.parquet(*group).withColumn(CORRUPT, F.lit(None).cast("string"))
+        looks.append((p, sniff(head, p), head))
+    by_kind = {}
+    for p, fmt, head in looks:
+        by_kind.setdefault(fmt[0] if isinstance(fmt, tuple) else fmt, []).append((p, fmt, head))
+    parts = []
+    for kind, found in by_kind.items():
+        group = [p for p, _, _ in found]
+        if kind == "csv":
+            # Objects with different headers meet by column name.
+            headers = {}
+            for p, fmt, _ in found:
+                headers.setdefault(fmt[1], []).append(p)
+            frames = [csv_frame(spark, g) for g in headers.values()]
+            frame = frames[0]
+            for other in frames[1:]:
+                frame = frame.unionByName(other, allowMissingColumns=True)
+            own = {p: frames[i].columns for i, g in enumerate(headers.values()) for p in g}
+            columns = [(p, [n for n in own[p] if n not in PLACE]) for p in group]
         else:
-            frame = json_frame(spark, group, fmt == "json-array")
-            known = [k for k in order[fmt] if k in frame.columns]
-            frame = frame.select(*[column(n) for n in known],
-                                 *[column(n) for n in frame.columns if n not in known])
-        frames.append(frame)
-    if texts:
-        text = texts[0]
-        for other in texts[1:]:
-            text = text.unionByName(other, allowMissingColumns=True)
-        frames[frames.index(None)] = typed_csv(text)
-    # Where a corrupt record came from, taken while the scan still knows.
-    frames = [f.withColumn(OBJECT, F.when(column(CORRUPT).isNotNull(), F.input_file_name()))
-              for f in frames]
+            read = {"json": json_lines_frame, "json-array": json_array_frame,
+                    "parquet": parquet_frame}[kind]
+            frame = read(spark, group)
+            names = [n for n in frame.columns if n not in PLACE]
+            columns = []
+            for i, (p, _, head) in enumerate(found):
+                known = [k for k in first_keys(head) if k in names] if kind != "parquet" else names
+                # The first object brings the fields Spark found beyond its first record's.
+                rest = [n for n in names if n not in known] if i == 0 else []
+                columns.append((p, known + rest))
+        parts.append(Part(kind, frame, columns))
     fields = {}
-    for frame in frames:
-        for f in frame.schema.fields:
-            if f.name not in (CORRUPT, OBJECT):
-                known = fields.get(f.name)
-                fields[f.name] = f.dataType if known is None else widen(known, f.dataType)
-    aligned = []
-    for frame in frames:
-        types = {f.name: f.dataType for f in frame.schema.fields}
-        aligned.append(frame.select(
-            *[(column(n).cast(t) if types.get(n) != t else column(n)).alias(n) if n in types
-              else F.lit(None).cast(t).alias(n) for n, t in fields.items()],
-            column(CORRUPT), column(OBJECT)))
-    merged = aligned[0]
-    for frame in aligned[1:]:
-        merged = merged.unionByName(frame)
-    return merged
+    order = {p: i for i, p in enumerate(paths)}
+    placed_objects = sorted(((p, part, cols) for part in parts for p, cols in part.objects),
+                            key=lambda x: order[x[0]])
+    for p, part, cols in placed_objects:
+        for n in cols:
+            t = part.types[p][n]
+            fields[n] = t if n not in fields else widen(fields[n], t)
+    # A column no object typed (null wherever it is) is text, as the engine writes it.
+    fields = {n: T.StringType() if isinstance(t, T.NullType) else t for n, t in fields.items()}
+    return parts, fields
 
 
 def masking(frame, masks, keys):
@@ -484,35 +676,41 @@ def run_dataset(spark, dataset, keys, dedup, run_id):
         raise ValueError("no objects under " + source)
     previous = [u for u in outputs.list(target) if not own(u)]
 
-    frame = read_dataset(spark, objects, paths)
-    # A mask whose column the data lacks fails the run before anything is written.
-    masking(frame.drop(CORRUPT, OBJECT), dataset["masks"], keys)
-    # Held in memory only (no spill of plaintext to the workers' disks): read once, then
-    # counted, quarantined and written from the cache.
-    frame = frame.persist(StorageLevel.MEMORY_ONLY)
-    counts = frame.agg(F.count(F.lit(1)).alias("read"), F.count(column(CORRUPT)).alias("bad"))
-    counts = counts.collect()[0]
-    if counts["bad"]:
-        errors = frame.filter(column(CORRUPT).isNotNull()).select(
-            column(OBJECT).alias("object"), F.lit(None).cast("long").alias("line"),
-            F.lit("not a record of the source's format").alias("reason"),
-            column(CORRUPT).alias("record"))
-        errors.write.mode("append").json(target + "_errors/" + run_id)
-    rows = frame.filter(column(CORRUPT).isNull()).drop(CORRUPT, OBJECT)
-    if dedup:
-        rows = rows.dropDuplicates()
-    written = Observation("written")
-    out = masking(rows, dataset["masks"], keys).observe(written, F.count(F.lit(1)).alias("rows"))
-    # New files beside the old (Spark names them by a new id; no _SUCCESS marker, whose one name
-    # the old output also has), zstd as lakectl writes.
-    out.write.mode("append").option("compression", "zstd").parquet(target)
-    frame.unpersist()
+    parts, fields = read_parts(spark, objects, paths)
+    try:
+        merged = parts[0].aligned(fields)
+        for part in parts[1:]:
+            merged = merged.unionByName(part.aligned(fields))
+        rows = merged.filter(column(CORRUPT).isNull() & ~column(BLANK)).drop(*PLACE)
+        # A mask whose column the data lacks fails the run before anything is written.
+        masking(rows, dataset["masks"], keys)
+        read = sum(part.read for part in parts)
+        bad = sum(part.bad for part in parts)
+        if bad:
+            errors = None
+            for part in parts:
+                if part.bad:
+                    found = part.quarantined().select(
+                        column(OBJECT).alias("object"), column("line"),
+                        F.lit(REASON).alias("reason"), column(CORRUPT).alias("record"))
+                    errors = found if errors is None else errors.unionByName(found)
+            errors.write.mode("append").json(target + "_errors/" + run_id)
+        if dedup:
+            rows = rows.dropDuplicates()
+        written = Observation("written")
+        out = masking(rows, dataset["masks"], keys).observe(
+            written, F.count(F.lit(1)).alias("rows"))
+        # New files beside the old (Spark names them by a new id; no _SUCCESS marker, whose one
+        # name the old output also has), zstd as lakectl writes.
+        out.write.mode("append").option("compression", "zstd").parquet(target)
+    finally:
+        for part in parts:
+            part.frame.unpersist()
     # The new output is complete: only now does the previous run's go.
     outputs.delete(previous)
     rows_written = written.get["rows"]
-    return {"RecordsRead": counts["read"], "RecordsWritten": rows_written,
-            "Duplicates": counts["read"] - counts["bad"] - rows_written,
-            "Quarantined": counts["bad"]}
+    return {"RecordsRead": read, "RecordsWritten": rows_written,
+            "Duplicates": read - bad - rows_written, "Quarantined": bad}
 
 
 def mask_keys():

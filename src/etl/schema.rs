@@ -33,6 +33,21 @@ fn merge(into: &mut Vec<Field>, schema: &Schema) {
     }
 }
 
+/// The merged columns as written: a column no object gave a type (null wherever it appears, a
+/// JSON field always `null`) is text. Null has no type a reader of the output agrees on (Parquet
+/// writes it as an INT32 of unknown meaning, which Spark and Athena refuse and the catalog calls
+/// string), and text takes any value a later record brings. Until the merge ends it stays Null,
+/// so another object's type wins.
+fn settle(fields: Vec<Field>) -> Vec<Field> {
+    fields
+        .into_iter()
+        .map(|f| match f.data_type() {
+            DataType::Null => Field::new(f.name(), DataType::Utf8, true),
+            _ => f,
+        })
+        .collect()
+}
+
 /// The schema of some objects: every object's sample, merged; and the first object's format.
 pub fn sample_schema<S: JobStore + ?Sized>(
     store: &S,
@@ -114,7 +129,50 @@ pub fn sample_schema<S: JobStore + ?Sized>(
         )));
     }
     Ok((
-        Arc::new(Schema::new(fields)),
+        Arc::new(Schema::new(settle(fields))),
         first_format.unwrap_or(Format::JsonLines),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn merged(schemas: &[&[(&str, DataType)]]) -> Vec<(String, DataType)> {
+        let mut fields = Vec::new();
+        for schema in schemas {
+            let schema = Schema::new(
+                schema
+                    .iter()
+                    .map(|(n, t)| Field::new(*n, t.clone(), true))
+                    .collect::<Vec<_>>(),
+            );
+            merge(&mut fields, &schema);
+        }
+        settle(fields)
+            .into_iter()
+            .map(|f| (f.name().clone(), f.data_type().clone()))
+            .collect()
+    }
+
+    #[test]
+    fn an_all_null_field_takes_another_objects_type_else_is_text() {
+        use DataType::*;
+        assert_eq!(
+            merged(&[
+                &[("id", Int64), ("nick", Null), ("gone", Null)],
+                &[("nick", Int64), ("id", Float64), ("new", Boolean)],
+            ]),
+            vec![
+                ("id".into(), Float64),
+                ("nick".into(), Int64),
+                ("gone".into(), Utf8),
+                ("new".into(), Boolean),
+            ]
+        );
+        assert_eq!(
+            merged(&[&[("a", Boolean)], &[("a", Int64)]]),
+            vec![("a".into(), Utf8)]
+        );
+    }
 }

@@ -189,32 +189,65 @@ def sniff(head, name):
     return "csv", head.split(b"\n", 1)[0].rstrip(b"\r")
 
 
-def broken_element(text):
-    """The number (from 1) of the first element of a JSON array that is not a JSON object, or
-    where the array itself breaks, as lakectl's engine numbers the record it quarantines; None
-    if the array is whole."""
-    decoder, space = json.JSONDecoder(), re.compile(r"[ \t\n\r]*")
-    at = space.match(text, 0).end()
-    if not text.startswith("[", at):
-        return 1
-    at, number = space.match(text, at + 1).end(), 1
-    if text.startswith("]", at):
-        return 1 if text[at + 1:].strip() else None
+ASCII_SPACE = " \t\n\r\x0c"
+BROKEN = "\x00"  # the record of an array broken at an element, as the engine writes it
+ARRAY_SPECIAL = re.compile(r'["{}\[\],]')
+STRING_SPECIAL = re.compile(r'["\\]')
+
+
+def array_elements(text):
+    """A JSON array's elements as lakectl's engine cuts them (src/etl/json_array.rs), following
+    only nesting and strings: (number from 1, the element's text), the text BROKEN where the
+    array breaks (an empty element, no closing bracket, anything after it), after which
+    nothing is read. Each element is parsed afterwards, so a bad one costs only itself."""
+    out, n = [], len(text)
+
+    def skip(i):
+        while i < n and text[i] in ASCII_SPACE:
+            i += 1
+        return i
+
+    i = skip(0)
+    if i >= n or text[i] != "[":
+        return [(1, BROKEN)]
+    i = skip(i + 1)
+    if i < n and text[i] == "]":
+        return [(1, BROKEN)] if text[i + 1:].strip(ASCII_SPACE) else []
+    number = 0
     while True:
-        try:
-            value, at = decoder.raw_decode(text, at)
-        except ValueError:
-            return number
-        if not isinstance(value, dict):
-            return number
-        at = space.match(text, at).end()
-        if text.startswith(",", at):
-            at, number = space.match(text, at + 1).end(), number + 1
-        elif text.startswith("]", at):
-            # Anything after the closing bracket breaks the last element, as the engine cuts.
-            return number if text[at + 1:].strip() else None
-        else:
-            return number
+        start, depth, end = i, 0, None
+        while end is None:
+            found = ARRAY_SPECIAL.search(text, i)
+            if found is None:
+                break
+            c, i = found.group(), found.end()
+            if c == '"':
+                while True:  # to the string's closing quote, past escapes
+                    quote = STRING_SPECIAL.search(text, i)
+                    if quote is None:
+                        i = n
+                        break
+                    i = quote.end() + (1 if quote.group() == "\\" else 0)
+                    if quote.group() == '"':
+                        break
+            elif c in "{[":
+                depth += 1
+            elif depth > 0 and c in "}]":
+                depth -= 1
+            elif depth == 0 and c in ",]":
+                end = found.start()
+        number += 1
+        element = text[start:end].strip(ASCII_SPACE) if end is not None else ""
+        if not element:
+            out.append((number, BROKEN))
+            return out
+        if text[end] == ",":
+            out.append((number, element))
+            i = end + 1
+            continue
+        # The closing bracket: anything but space after it breaks the last element.
+        out.append((number, BROKEN if text[end + 1:].strip(ASCII_SPACE) else element))
+        return out
 
 
 class S3Objects:
@@ -327,6 +360,9 @@ POS = "_lakectl_position"
 SPAN = "_lakectl_lines"
 BLANK = "_lakectl_blank"
 PLACE = [CORRUPT, OBJECT, BLOCK, POS, SPAN, BLANK]
+# A column read beside the corrupt record when an object has no other (Spark refuses to read
+# the corrupt record alone), never data.
+PAD = "_lakectl_pad"
 INT_TEXT = r"^[+-]?[0-9]+$"
 FLOAT_TEXT = r"(?i)^[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?|inf|infinity|nan)$"
 # Types whose text Spark's cast writes otherwise than Arrow's: made text by value_text.
@@ -337,6 +373,10 @@ REASON = "not a record of the source's format"
 
 def column(name):
     return F.col("`%s`" % name.replace("`", "``"))
+
+
+def data_columns(frame):
+    return [n for n in frame.columns if n not in PLACE and n != PAD]
 
 
 def placed(frame, block, span, blank=None, every_row=True):
@@ -379,12 +419,18 @@ def json_lines_frame(spark, paths):
     by Spark's JSON parser under the schema Spark infers over the objects; a line that is not
     an object is corrupt."""
     inferred = spark.read.options(mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT)
-    fields = [f for f in inferred.json(paths).schema.fields if f.name != CORRUPT]
-    schema = T.StructType(fields + [T.StructField(CORRUPT, T.StringType())])
     text = spark.read.text(paths)
     blank = F.col("value").rlike(r"^[ \t\r\n\f]*$")
     text = placed(text.withColumn(CORRUPT, F.lit(None).cast("string")),
                   F.expr("input_file_block_start()"), F.lit(1), blank)
+    return parsed_json(text, inferred.json(paths).schema)
+
+
+def parsed_json(text, inferred):
+    """Records' text (`value`, beside PLACE) parsed by Spark's JSON parser under a schema Spark
+    inferred; one that is not a JSON object is corrupt, its text kept."""
+    fields = [f for f in inferred.fields if f.name != CORRUPT]
+    schema = T.StructType(fields + [T.StructField(CORRUPT, T.StringType())])
     options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
     parsed = F.when(~column(BLANK), F.from_json(F.col("value"), schema, options))
     text = text.select("value", parsed.alias("_lakectl_parsed"),
@@ -397,13 +443,50 @@ def json_lines_frame(spark, paths):
 
 
 def json_array_frame(spark, paths):
-    """JSON arrays, each object whole (Spark's multiLine): a broken array is one corrupt
-    record, numbered by its first broken element."""
-    frame = spark.read.options(mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT,
-                               multiLine="true").json(paths)
+    """JSON arrays, each object whole (Spark's multiLine, streamed by Jackson): a broken array
+    is one corrupt record here, and its part is then read again element by element."""
+    reader = spark.read.options(mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT,
+                                multiLine="true")
+    frame = reader.json(paths)
+    if frame.columns == [CORRUPT]:  # every object broken
+        frame = reader.schema(T.StructType([T.StructField(PAD, T.StringType()),
+                                            T.StructField(CORRUPT, T.StringType())])).json(paths)
     if CORRUPT not in frame.columns:
         frame = frame.withColumn(CORRUPT, F.lit(None).cast("string"))
     return placed(frame, F.lit(0), F.lit(1), every_row=False)
+
+
+def json_elements_frame(spark, paths):
+    """JSON arrays cut into elements as the engine cuts them (each object whole in one task),
+    each element parsed alone: a bad element is quarantined with its number, the others are
+    rows. Read only when an array of the source is broken."""
+    whole = spark.read.text(paths, wholetext=True).select(
+        F.col("value"), F.input_file_name().alias(OBJECT))
+    cut = T.StructType([T.StructField("value", T.StringType()),
+                        T.StructField(OBJECT, T.StringType()),
+                        T.StructField(POS, T.LongType())])
+
+    def element_batches(batches):
+        import pyarrow as pa
+
+        for batch in batches:
+            values, objects, numbers = [], [], []
+            for text, url in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist()):
+                for number, element in array_elements(text or ""):
+                    values.append(element)
+                    objects.append(url)
+                    numbers.append(number)
+            yield pa.RecordBatch.from_arrays(
+                [pa.array(values, pa.string()), pa.array(objects, pa.string()),
+                 pa.array(numbers, pa.int64())], names=["value", OBJECT, POS])
+
+    elements = whole.mapInArrow(element_batches, cut)
+    inferred = spark.read.options(mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT).json(
+        elements.select("value").rdd.map(lambda row: row[0]))
+    text = elements.select("value", F.lit(None).cast("string").alias(CORRUPT), column(OBJECT),
+                           F.lit(0).cast("long").alias(BLOCK), column(POS),
+                           F.lit(1).cast("long").alias(SPAN), F.lit(False).alias(BLANK))
+    return parsed_json(text, inferred.schema)
 
 
 def parquet_frame(spark, paths):
@@ -466,7 +549,7 @@ class Part:
         self.frame = frame.persist(StorageLevel.MEMORY_ONLY)
         self.types = {}  # url -> {column: type}, or None -> for every object of the part
         good = column(CORRUPT).isNull()
-        names = [n for n in self.frame.columns if n not in PLACE]
+        names = data_columns(self.frame)
         counts = [F.count(F.when(~column(BLANK), 1)).alias("read"),
                   F.count(column(CORRUPT)).alias("bad")]
         if kind == "csv":
@@ -491,12 +574,13 @@ class Part:
                 self.types[url] = {n: csv_type(row, names.index(n)) for n in columns}
             return
         # JSON: a field null in every record is Spark's text and the engine's null type.
+        names = data_columns(self.frame)
         texts = [f.name for f in self.frame.schema.fields
-                 if f.name not in PLACE and isinstance(f.dataType, T.StringType)]
+                 if f.name in names and isinstance(f.dataType, T.StringType)]
         nulls = [F.count(column(n)).alias("n%d" % i) for i, n in enumerate(texts)]
         row = self.frame.agg(*counts, *nulls).collect()[0]
         self.read, self.bad = row["read"], row["bad"]
-        types = {f.name: f.dataType for f in self.frame.schema.fields if f.name not in PLACE}
+        types = {f.name: f.dataType for f in self.frame.schema.fields if f.name in names}
         for i, n in enumerate(texts):
             if not row["n%d" % i]:
                 types[n] = T.NullType()
@@ -534,9 +618,6 @@ class Part:
         """The corrupt records, with the line (or array element) each is at, as the engine
         numbers them: from the records' places in the cache, not a second read."""
         bad = self.frame.filter(column(CORRUPT).isNotNull())
-        if self.kind == "json-array":
-            line = F.udf(broken_element, T.LongType())(column(CORRUPT))
-            return bad.select(column(OBJECT), line.alias("line"), column(CORRUPT))
         # Lines before a record: those of the records before it in its object, blank lines
         # included; for CSV after the header's line. Only objects holding a corrupt record.
         first = 2 if self.kind == "csv" else 1
@@ -599,14 +680,25 @@ def read_parts(spark, objects, paths):
             read = {"json": json_lines_frame, "json-array": json_array_frame,
                     "parquet": parquet_frame}[kind]
             frame = read(spark, group)
-            names = [n for n in frame.columns if n not in PLACE]
+            names = data_columns(frame)
             columns = []
             for i, (p, _, head) in enumerate(found):
                 known = [k for k in first_keys(head) if k in names] if kind != "parquet" else names
                 # The first object brings the fields Spark found beyond its first record's.
                 rest = [n for n in names if n not in known] if i == 0 else []
                 columns.append((p, known + rest))
-        parts.append(Part(kind, frame, columns))
+        part = Part(kind, frame, columns)
+        if kind == "json-array" and part.bad:
+            # A broken array: read again element by element, as the engine reads every array,
+            # so its whole elements are rows and each broken one is quarantined alone.
+            part.frame.unpersist()
+            frame = json_elements_frame(spark, group)
+            names = data_columns(frame)
+            columns = [(p, [k for k in first_keys(head) if k in names]
+                        + ([n for n in names if n not in first_keys(head)] if i == 0 else []))
+                       for i, (p, _, head) in enumerate(found)]
+            part = Part("json", frame, columns)
+        parts.append(part)
     fields = {}
     order = {p: i for i, p in enumerate(paths)}
     placed_objects = sorted(((p, part, cols) for part in parts for p, cols in part.objects),

@@ -69,6 +69,14 @@ const ARRAY: &str = r#"[
 ]
 "#;
 
+/// An array broken at its second element: the engine keeps the whole elements and quarantines
+/// the broken one (the script reads such an array again element by element).
+const BROKEN_ARRAY: &str = r#"[
+  {"id": 12, "email": "gil@example.com", "zip": "00501"},
+  {"id": oops},
+  {"id": 13, "email": "hub@example.com", "active": true}
+]"#;
+
 /// RFC 4180: a header name with a space, a quoted newline, a doubled quote, a leading-zero
 /// column (text, not a number), a row of the wrong length (quarantined), a duplicate.
 const CSV: &str = "id,email ,card,born,amount,zip,active,seen\r\n\
@@ -214,7 +222,14 @@ type Case = (&'static str, Vec<(&'static str, Vec<u8>)>, Masks);
 fn cases() -> Vec<Case> {
     vec![
         ("lines", vec![("people.json", LINES.as_bytes().to_vec())], MASKS),
-        ("array", vec![("people.json", ARRAY.as_bytes().to_vec())], MASKS),
+        (
+            "array",
+            vec![
+                ("broken.json", BROKEN_ARRAY.as_bytes().to_vec()),
+                ("people.json", ARRAY.as_bytes().to_vec()),
+            ],
+            MASKS,
+        ),
         (
             "csv",
             vec![
@@ -490,16 +505,17 @@ async fn the_glue_script_on_spark_gives_what_lakectl_gives() {
     }
     assert_eq!(
         (engine_counts.quarantined, engine_counts.duplicates),
-        (5, 3),
-        "a malformed line (plain, gzipped, mixed) and a CSV row of the wrong length (plain, \
-         mixed); a duplicate in the JSON lines (plain and gzipped) and in the CSV: \
-         {engine_counts:?}"
+        (6, 3),
+        "a malformed line (plain, gzipped, mixed), a CSV row of the wrong length (plain, mixed) \
+         and an array's broken element; a duplicate in the JSON lines (plain and gzipped) and \
+         in the CSV: {engine_counts:?}"
     );
     assert_eq!(
         engine["mixed"].1,
         [("a.csv".to_string(), 6), ("b.json".to_string(), 4)],
         "the lines the engine gives: a quoted newline and a blank line count"
     );
+    assert_eq!(engine["array"].1, [("broken.json".to_string(), 2)]);
 
     // The Glue job lakectl makes: its script, its plan and its arguments.
     let name = unique("glue");

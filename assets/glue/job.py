@@ -250,6 +250,24 @@ def array_elements(text):
         return out
 
 
+def head_keys(head, array):
+    """The keys of the JSON records in an object's first bytes, in the order they first appear
+    (Spark sorts a JSON schema's columns; lakectl's engine keeps them as they come): records
+    cut off or broken are passed over."""
+    text = zlib.decompressobj(31).decompress(head) if head.startswith(b"\x1f\x8b") else head
+    text = text.decode("utf-8", "ignore")
+    records = [e for _, e in array_elements(text)] if array else text.split("\n")
+    keys = {}
+    for record in records:
+        try:  # an object as a tuple of its pairs (arrays stay lists)
+            value = json.loads(record, object_pairs_hook=tuple)
+        except ValueError:
+            continue
+        if isinstance(value, tuple):
+            keys.update((k, None) for k, _ in value)
+    return list(keys)
+
+
 class S3Objects:
     """The job's storage edge on S3: listing, a look at an object's first bytes, puts under
     SSE-KMS and deletes. Spark reads and writes the same `s3://` URLs itself."""
@@ -506,18 +524,6 @@ def widen(a, b):
     return T.StringType()
 
 
-def first_keys(head):
-    """The keys of the first JSON object in an object's first bytes, in their order (Spark
-    sorts a JSON schema's columns; lakectl keeps them as they come); none if it is cut off."""
-    text = zlib.decompressobj(31).decompress(head) if head.startswith(b"\x1f\x8b") else head
-    start = text.find(b"{")
-    try:
-        keys = json.JSONDecoder(object_pairs_hook=lambda pairs: [k for k, _ in pairs])
-        return keys.raw_decode(text[start:].decode("utf-8", "ignore"))[0] if start >= 0 else []
-    except ValueError:
-        return []
-
-
 def same_object(url):
     """An object's URL as the listing writes it, from Spark's (escaped, `file:/` for local)."""
     from urllib.parse import unquote
@@ -683,7 +689,8 @@ def read_parts(spark, objects, paths):
             names = data_columns(frame)
             columns = []
             for i, (p, _, head) in enumerate(found):
-                known = [k for k in first_keys(head) if k in names] if kind != "parquet" else names
+                known = names if kind == "parquet" else [
+                    k for k in head_keys(head, kind == "json-array") if k in names]
                 # The first object brings the fields Spark found beyond its first record's.
                 rest = [n for n in names if n not in known] if i == 0 else []
                 columns.append((p, known + rest))
@@ -694,9 +701,11 @@ def read_parts(spark, objects, paths):
             part.frame.unpersist()
             frame = json_elements_frame(spark, group)
             names = data_columns(frame)
-            columns = [(p, [k for k in first_keys(head) if k in names]
-                        + ([n for n in names if n not in first_keys(head)] if i == 0 else []))
-                       for i, (p, _, head) in enumerate(found)]
+            columns = []
+            for i, (p, _, head) in enumerate(found):
+                known = [k for k in head_keys(head, True) if k in names]
+                columns.append((p, known + ([n for n in names if n not in known] if i == 0
+                                            else [])))
             part = Part("json", frame, columns)
         parts.append(part)
     fields = {}

@@ -657,6 +657,20 @@ def as_text(frame, names):
     return frame.mapInArrow(text_batches, out)
 
 
+def ordered(kind, found, names):
+    """Each object's columns in its order: a Parquet object's as its part has them; a JSON
+    object's as its first records give them, the first object also bringing those no object's
+    first bytes show (Spark's order, as the engine meets them later in some object)."""
+    if kind == "parquet":
+        return [(p, names) for p, _, _ in found]
+    known = [[k for k in head_keys(head, kind == "json-array") if k in names]
+             for _, _, head in found]
+    seen = {k for keys in known for k in keys}
+    rest = [n for n in names if n not in seen]
+    return [(p, keys + (rest if i == 0 else [])) for i, ((p, _, _), keys)
+            in enumerate(zip(found, known))]
+
+
 def read_parts(spark, objects, paths):
     """Every object of a source, read by format into parts, and the merged columns: each
     object's columns in its order, objects in listing order, types widened as lakectl's
@@ -686,27 +700,14 @@ def read_parts(spark, objects, paths):
             read = {"json": json_lines_frame, "json-array": json_array_frame,
                     "parquet": parquet_frame}[kind]
             frame = read(spark, group)
-            names = data_columns(frame)
-            columns = []
-            for i, (p, _, head) in enumerate(found):
-                known = names if kind == "parquet" else [
-                    k for k in head_keys(head, kind == "json-array") if k in names]
-                # The first object brings the fields Spark found beyond its first record's.
-                rest = [n for n in names if n not in known] if i == 0 else []
-                columns.append((p, known + rest))
+            columns = ordered(kind, found, data_columns(frame))
         part = Part(kind, frame, columns)
         if kind == "json-array" and part.bad:
             # A broken array: read again element by element, as the engine reads every array,
             # so its whole elements are rows and each broken one is quarantined alone.
             part.frame.unpersist()
             frame = json_elements_frame(spark, group)
-            names = data_columns(frame)
-            columns = []
-            for i, (p, _, head) in enumerate(found):
-                known = [k for k in head_keys(head, True) if k in names]
-                columns.append((p, known + ([n for n in names if n not in known] if i == 0
-                                            else [])))
-            part = Part("json", frame, columns)
+            part = Part("json", frame, ordered(kind, found, data_columns(frame)))
         parts.append(part)
     fields = {}
     order = {p: i for i, p in enumerate(paths)}

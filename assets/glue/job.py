@@ -553,7 +553,7 @@ class Part:
     def __init__(self, kind, frame, objects):
         self.kind, self.objects = kind, objects  # objects: [(url, its columns in order)]
         self.frame = frame.persist(StorageLevel.MEMORY_ONLY)
-        self.types = {}  # url -> {column: type}, or None -> for every object of the part
+        self.types = {}  # url -> {column: its type in that object}
         good = column(CORRUPT).isNull()
         names = data_columns(self.frame)
         counts = [F.count(F.when(~column(BLANK), 1)).alias("read"),
@@ -568,8 +568,8 @@ class Part:
                 is_bool = F.lower(c).isin("true", "false")
                 is_int = c.rlike(INT_TEXT) & ~leading_zero & c.cast("long").isNotNull()
                 is_float = c.rlike(FLOAT_TEXT) & ~(leading_zero & ~c.startswith("0."))
-                for kind_, test in (("b", is_bool), ("i", is_int), ("f", is_float)):
-                    checks.append(F.min(F.when(present, test)).alias("%s%d" % (kind_, i)))
+                for check, test in (("b", is_bool), ("i", is_int), ("f", is_float)):
+                    checks.append(F.min(F.when(present, test)).alias("%s%d" % (check, i)))
                 checks.append(F.max(present.cast("int")).alias("a%d" % i))
             rows = self.frame.groupBy(OBJECT).agg(*counts, *checks).collect()
             by_object = {same_object(r[OBJECT]): r for r in rows}
@@ -580,7 +580,6 @@ class Part:
                 self.types[url] = {n: csv_type(row, names.index(n)) for n in columns}
             return
         # JSON: a field null in every record is Spark's text and the engine's null type.
-        names = data_columns(self.frame)
         texts = [f.name for f in self.frame.schema.fields
                  if f.name in names and isinstance(f.dataType, T.StringType)]
         nulls = [F.count(column(n)).alias("n%d" % i) for i, n in enumerate(texts)]

@@ -12,6 +12,13 @@
 # the run; values become text as Arrow writes them (a zoned timestamp in UTC) before they are
 # hashed or tokenized. The output replaces the previous run's only once it is complete, and
 # lakectl's own files (`_lakectl/`) are never touched.
+#
+# Where Spark cannot follow the engine (each rare, and tested where it can be): Spark types a
+# column over every record, the engine over a sample of each object (10,000 records), so a late
+# value of another type is widened here and quarantined there; a JSON number in a column that
+# ends up text is kept as written by the engine and written from its double here (`2.50` is
+# `2.5`); blank lines inside a CSV object are dropped by Spark's reader unseen, so a bad record
+# after one is given an earlier line; the quarantine's reason is one sentence for all.
 import base64
 import datetime
 import decimal

@@ -143,7 +143,8 @@ impl Operator {
         if self == Operator::Null {
             return Ok(new_null_array(column.data_type(), column.len()));
         }
-        let text = arrow::compute::cast(&in_utc(column)?, &DataType::Utf8).map_err(|e| e.to_string())?;
+        let text =
+            arrow::compute::cast(&in_utc(column)?, &DataType::Utf8).map_err(|e| e.to_string())?;
         let text = text
             .as_any()
             .downcast_ref::<StringArray>()

@@ -177,7 +177,11 @@ fn parquet_input() -> Vec<u8> {
 
 /// Instants kept under a fixed offset, a named zone (in summer and winter) and UTC.
 fn zoned_input() -> Vec<u8> {
-    let instants = vec![1_704_096_000_000_000i64, 1_719_835_200_123_000, 1_719_835_200_123_456];
+    let instants = vec![
+        1_704_096_000_000_000i64,
+        1_719_835_200_123_000,
+        1_719_835_200_123_456,
+    ];
     let stamps = |zone: &str| -> ArrayRef {
         Arc::new(TimestampMicrosecondArray::from(instants.clone()).with_timezone(zone))
     };
@@ -221,7 +225,11 @@ type Case = (&'static str, Vec<(&'static str, Vec<u8>)>, Masks);
 
 fn cases() -> Vec<Case> {
     vec![
-        ("lines", vec![("people.json", LINES.as_bytes().to_vec())], MASKS),
+        (
+            "lines",
+            vec![("people.json", LINES.as_bytes().to_vec())],
+            MASKS,
+        ),
         (
             "array",
             vec![
@@ -249,7 +257,11 @@ fn cases() -> Vec<Case> {
             ],
             MIXED_MASKS,
         ),
-        ("zoned", vec![("events.parquet", zoned_input())], ZONED_MASKS),
+        (
+            "zoned",
+            vec![("events.parquet", zoned_input())],
+            ZONED_MASKS,
+        ),
     ]
 }
 
@@ -412,7 +424,10 @@ fn quarantine_places(body: &[u8]) -> Vec<(String, u64)> {
             let object = record["object"].as_str().unwrap();
             let (_, file) = object.split_once("/raw/").expect("an object of the source");
             let line = record["line"].as_u64();
-            (file.to_string(), line.expect("every quarantined record has its line"))
+            (
+                file.to_string(),
+                line.expect("every quarantined record has its line"),
+            )
         })
         .collect()
 }
@@ -496,11 +511,7 @@ async fn the_glue_script_on_spark_gives_what_lakectl_gives() {
             }
         }
         quarantined.sort();
-        assert_eq!(
-            quarantined.len() as u64,
-            run.metrics.quarantined,
-            "{case}"
-        );
+        assert_eq!(quarantined.len() as u64, run.metrics.quarantined, "{case}");
         engine.insert(case, (table(&parquet), quarantined));
     }
     assert_eq!(
@@ -520,7 +531,10 @@ async fn the_glue_script_on_spark_gives_what_lakectl_gives() {
     // The Glue job lakectl makes: its script, its plan and its arguments.
     let name = unique("glue");
     s.jobs
-        .create_job(&a, definition(&name, &bucket, ("lines", MASKS), &config, false))
+        .create_job(
+            &a,
+            definition(&name, &bucket, ("lines", MASKS), &config, false),
+        )
         .await
         .unwrap();
     let job = clients()

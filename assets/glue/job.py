@@ -5,11 +5,20 @@
 #
 # It does what lakectl's own engine (src/etl) does, so both backends give the same output for
 # the same input: each object's format is told by its bytes (gzip, Parquet, a JSON array, JSON
-# lines, else CSV with a header); CSV columns are typed by the engine's rules (a leading zero
-# keeps a column text); records that cannot be rows are quarantined to `_errors/` and counted;
-# a mask on a column the data lacks fails the run; values become text as Arrow writes them
-# before they are hashed or tokenized. The output replaces the previous run's only once it is
-# complete, and lakectl's own files (`_lakectl/`) are never touched.
+# lines, else CSV with a header); each object's columns are typed by the engine's rules (a
+# leading zero keeps a CSV column text; a JSON field always null gives way to another object's
+# type) and widened across objects as the engine widens them; records that cannot be rows are
+# quarantined to `_errors/` with their line and counted; a mask on a column the data lacks fails
+# the run; values become text as Arrow writes them (a zoned timestamp in UTC) before they are
+# hashed or tokenized. The output replaces the previous run's only once it is complete, and
+# lakectl's own files (`_lakectl/`) are never touched.
+#
+# Where Spark cannot follow the engine (each rare, and tested where it can be): Spark types a
+# column over every record, the engine over a sample of each object (10,000 records), so a late
+# value of another type is widened here and quarantined there; a JSON number in a column that
+# ends up text is kept as written by the engine and written from its double here (`2.50` is
+# `2.5`); blank lines inside a CSV object are dropped by Spark's reader unseen, so a bad record
+# after one is given an earlier line; the quarantine's reason is one sentence for all.
 import base64
 import datetime
 import decimal
@@ -187,6 +196,85 @@ def sniff(head, name):
     return "csv", head.split(b"\n", 1)[0].rstrip(b"\r")
 
 
+ASCII_SPACE = " \t\n\r\x0c"
+BROKEN = "\x00"  # the record of an array broken at an element, as the engine writes it
+ARRAY_SPECIAL = re.compile(r'["{}\[\],]')
+STRING_SPECIAL = re.compile(r'["\\]')
+
+
+def array_elements(text):
+    """A JSON array's elements as lakectl's engine cuts them (src/etl/json_array.rs), following
+    only nesting and strings: (number from 1, the element's text), the text BROKEN where the
+    array breaks (an empty element, no closing bracket, anything after it), after which
+    nothing is read. Each element is parsed afterwards, so a bad one costs only itself."""
+    out, n = [], len(text)
+
+    def skip(i):
+        while i < n and text[i] in ASCII_SPACE:
+            i += 1
+        return i
+
+    i = skip(0)
+    if i >= n or text[i] != "[":
+        return [(1, BROKEN)]
+    i = skip(i + 1)
+    if i < n and text[i] == "]":
+        return [(1, BROKEN)] if text[i + 1:].strip(ASCII_SPACE) else []
+    number = 0
+    while True:
+        start, depth, end = i, 0, None
+        while end is None:
+            found = ARRAY_SPECIAL.search(text, i)
+            if found is None:
+                break
+            c, i = found.group(), found.end()
+            if c == '"':
+                while True:  # to the string's closing quote, past escapes
+                    quote = STRING_SPECIAL.search(text, i)
+                    if quote is None:
+                        i = n
+                        break
+                    i = quote.end() + (1 if quote.group() == "\\" else 0)
+                    if quote.group() == '"':
+                        break
+            elif c in "{[":
+                depth += 1
+            elif depth > 0 and c in "}]":
+                depth -= 1
+            elif depth == 0 and c in ",]":
+                end = found.start()
+        number += 1
+        element = text[start:end].strip(ASCII_SPACE) if end is not None else ""
+        if not element:
+            out.append((number, BROKEN))
+            return out
+        if text[end] == ",":
+            out.append((number, element))
+            i = end + 1
+            continue
+        # The closing bracket: anything but space after it breaks the last element.
+        out.append((number, BROKEN if text[end + 1:].strip(ASCII_SPACE) else element))
+        return out
+
+
+def head_keys(head, array):
+    """The keys of the JSON records in an object's first bytes, in the order they first appear
+    (Spark sorts a JSON schema's columns; lakectl's engine keeps them as they come): records
+    cut off or broken are passed over."""
+    text = zlib.decompressobj(31).decompress(head) if head.startswith(b"\x1f\x8b") else head
+    text = text.decode("utf-8", "ignore")
+    records = [e for _, e in array_elements(text)] if array else text.split("\n")
+    keys = {}
+    for record in records:
+        try:  # an object as a tuple of its pairs (arrays stay lists)
+            value = json.loads(record, object_pairs_hook=tuple)
+        except ValueError:
+            continue
+        if isinstance(value, tuple):
+            keys.update((k, None) for k, _ in value)
+    return list(keys)
+
+
 class S3Objects:
     """The job's storage edge on S3: listing, a look at an object's first bytes, puts under
     SSE-KMS and deletes. Spark reads and writes the same `s3://` URLs itself."""
@@ -285,74 +373,155 @@ from pyspark.sql import Observation  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 from pyspark.sql import types as T  # noqa: E402
 
+from pyspark.sql.window import Window  # noqa: E402
+
+# Beside the data columns, while a source is read: a record that is not a row (its text), where
+# each record is (its object; the byte its object's split starts at; its place in that split;
+# the lines it takes) and whether it is a blank line, which is no record but still a line.
 CORRUPT = "_lakectl_corrupt_record"
 OBJECT = "_lakectl_object"
+BLOCK = "_lakectl_block"
+POS = "_lakectl_position"
+SPAN = "_lakectl_lines"
+BLANK = "_lakectl_blank"
+PLACE = [CORRUPT, OBJECT, BLOCK, POS, SPAN, BLANK]
+# A column read beside the corrupt record when an object has no other (Spark refuses to read
+# the corrupt record alone), never data.
+PAD = "_lakectl_pad"
 INT_TEXT = r"^[+-]?[0-9]+$"
 FLOAT_TEXT = r"(?i)^[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?|inf|infinity|nan)$"
+# Types whose text Spark's cast writes otherwise than Arrow's: made text by value_text.
+ARROW_TEXT = (T.FloatType, T.DoubleType, T.DateType, T.TimestampType, T.TimestampNTZType,
+              T.DecimalType, T.BinaryType)
+REASON = "not a record of the source's format"
 
 
 def column(name):
     return F.col("`%s`" % name.replace("`", "``"))
 
 
+def data_columns(frame):
+    return [n for n in frame.columns if n not in PLACE and n != PAD]
+
+
+def placed(frame, block, span, blank=None, every_row=True):
+    """The frame with where each record is, taken in the scan itself (so a quarantined record's
+    line needs no second read): its object (on every row where lines are counted or objects
+    typed one by one, else on corrupt records only), its split's start and its place in the
+    split, in the order of the object's bytes."""
+    where = F.input_file_name()
+    if not every_row:
+        where = F.when(column(CORRUPT).isNotNull(), where)
+    return frame.select("*", where.alias(OBJECT), block.cast("long").alias(BLOCK),
+                        F.monotonically_increasing_id().alias(POS), span.cast("long").alias(SPAN),
+                        (blank if blank is not None else F.lit(False)).alias(BLANK))
+
+
+def newlines(text):
+    return F.coalesce(F.length(text) - F.length(F.regexp_replace(text, "\n", "")), F.lit(0))
+
+
 def csv_frame(spark, paths):
     """CSV objects of one header: RFC 4180 quotes (a doubled quote, newlines inside quotes),
     every cell text, names trimmed as lakectl trims them. A row of the wrong length is
-    corrupt."""
+    corrupt. An object is one split (multiLine); a record takes one line and one more for each
+    newline in its cells (or in its text, if corrupt)."""
     reader = spark.read.options(header="true", multiLine="true", escape='"', mode="PERMISSIVE",
                                 columnNameOfCorruptRecord=CORRUPT, enforceSchema="false")
     names = reader.csv(paths).columns
     schema = T.StructType([T.StructField(n, T.StringType()) for n in names]
                           + [T.StructField(CORRUPT, T.StringType())])
     frame = reader.schema(schema).csv(paths)
-    return frame.select(*[column(n).alias(n.strip()) for n in names], column(CORRUPT))
+    cells = sum((newlines(column(n)) for n in names), F.lit(0))
+    record = F.regexp_replace(column(CORRUPT), "[\r\n]+$", "")
+    span = F.lit(1) + F.when(column(CORRUPT).isNotNull(), newlines(record)).otherwise(cells)
+    frame = placed(frame, F.lit(0), span)
+    return frame.select(*[column(n).alias(n.strip()) for n in names], *map(column, PLACE))
 
 
-def typed_csv(frame):
-    """Each column boolean, bigint or double when every cell of the well-formed rows is one,
-    else text, by lakectl's rules (a number with a leading zero is an identifier): one pass."""
-    good = frame.filter(column(CORRUPT).isNull())
-    names = [n for n in frame.columns if n != CORRUPT]
-    checks = []
-    for i, n in enumerate(names):
-        c = column(n)
-        present = c.isNotNull() & (c != "")
-        leading_zero = (F.length(c) > 1) & c.startswith("0")
-        is_bool = F.lower(c).isin("true", "false")
-        is_int = c.rlike(INT_TEXT) & ~leading_zero & c.cast("long").isNotNull()
-        is_float = c.rlike(FLOAT_TEXT) & ~(leading_zero & ~c.startswith("0."))
-        for kind, test in (("b", is_bool), ("i", is_int), ("f", is_float)):
-            checks.append(F.min(F.when(present, test)).alias("%s%d" % (kind, i)))
-        checks.append(F.max(present.cast("int")).alias("a%d" % i))
-    row = good.agg(*checks).collect()[0] if names else None
-    columns = []
-    for i, n in enumerate(names):
-        c = column(n)
-        cell = F.when(c != "", c)
-        if not row["a%d" % i]:
-            columns.append(cell.alias(n))
-        elif row["b%d" % i]:
-            columns.append((F.lower(cell) == "true").alias(n))
-        elif row["i%d" % i]:
-            columns.append(cell.cast("long").alias(n))
-        elif row["f%d" % i]:
-            columns.append(cell.cast("double").alias(n))
-        else:
-            columns.append(cell.alias(n))
-    return frame.select(*columns, column(CORRUPT))
+def json_lines_frame(spark, paths):
+    """JSON lines read as lines (so blank ones count, as the engine counts lines), each parsed
+    by Spark's JSON parser under the schema Spark infers over the objects; a line that is not
+    an object is corrupt."""
+    inferred = spark.read.options(mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT)
+    text = spark.read.text(paths)
+    blank = F.col("value").rlike(r"^[ \t\r\n\f]*$")
+    text = placed(text.withColumn(CORRUPT, F.lit(None).cast("string")),
+                  F.expr("input_file_block_start()"), F.lit(1), blank)
+    return parsed_json(text, inferred.json(paths).schema)
 
 
-def json_frame(spark, paths, multi_line):
-    frame = spark.read.options(mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT,
-                               multiLine="true" if multi_line else "false").json(paths)
+def parsed_json(text, inferred):
+    """Records' text (`value`, beside PLACE) parsed by Spark's JSON parser under a schema Spark
+    inferred; one that is not a JSON object is corrupt, its text kept."""
+    fields = [f for f in inferred.fields if f.name != CORRUPT]
+    schema = T.StructType(fields + [T.StructField(CORRUPT, T.StringType())])
+    options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
+    parsed = F.when(~column(BLANK), F.from_json(F.col("value"), schema, options))
+    text = text.select("value", parsed.alias("_lakectl_parsed"),
+                       *[column(m) for m in PLACE if m != CORRUPT])
+    record = F.col("_lakectl_parsed")
+    corrupt = F.when(~column(BLANK) & record.isNull(), F.col("value")).otherwise(
+        record.getField(CORRUPT))
+    return text.select(*[record.getField(f.name).alias(f.name) for f in fields],
+                       corrupt.alias(CORRUPT), *[column(m) for m in PLACE if m != CORRUPT])
+
+
+def json_array_frame(spark, paths):
+    """JSON arrays, each object whole (Spark's multiLine, streamed by Jackson): a broken array
+    is one corrupt record here, and its part is then read again element by element."""
+    reader = spark.read.options(mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT,
+                                multiLine="true")
+    frame = reader.json(paths)
+    if frame.columns == [CORRUPT]:  # every object broken
+        frame = reader.schema(T.StructType([T.StructField(PAD, T.StringType()),
+                                            T.StructField(CORRUPT, T.StringType())])).json(paths)
     if CORRUPT not in frame.columns:
         frame = frame.withColumn(CORRUPT, F.lit(None).cast("string"))
-    return frame
+    return placed(frame, F.lit(0), F.lit(1), every_row=False)
+
+
+def json_elements_frame(spark, paths):
+    """JSON arrays cut into elements as the engine cuts them (each object whole in one task),
+    each element parsed alone: a bad element is quarantined with its number, the others are
+    rows. Read only when an array of the source is broken."""
+    whole = spark.read.text(paths, wholetext=True).select(
+        F.col("value"), F.input_file_name().alias(OBJECT))
+    cut = T.StructType([T.StructField("value", T.StringType()),
+                        T.StructField(OBJECT, T.StringType()),
+                        T.StructField(POS, T.LongType())])
+
+    def element_batches(batches):
+        import pyarrow as pa
+
+        for batch in batches:
+            values, objects, numbers = [], [], []
+            for text, url in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist()):
+                for number, element in array_elements(text or ""):
+                    values.append(element)
+                    objects.append(url)
+                    numbers.append(number)
+            yield pa.RecordBatch.from_arrays(
+                [pa.array(values, pa.string()), pa.array(objects, pa.string()),
+                 pa.array(numbers, pa.int64())], names=["value", OBJECT, POS])
+
+    elements = whole.mapInArrow(element_batches, cut)
+    inferred = spark.read.options(mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT).json(
+        elements.select("value").rdd.map(lambda row: row[0]))
+    text = elements.select("value", F.lit(None).cast("string").alias(CORRUPT), column(OBJECT),
+                           F.lit(0).cast("long").alias(BLOCK), column(POS),
+                           F.lit(1).cast("long").alias(SPAN), F.lit(False).alias(BLANK))
+    return parsed_json(text, inferred.schema)
+
+
+def parquet_frame(spark, paths):
+    frame = spark.read.parquet(*paths).withColumn(CORRUPT, F.lit(None).cast("string"))
+    return placed(frame, F.lit(None), F.lit(None), every_row=False)
 
 
 def widen(a, b):
     """As lakectl merges the schemas of a source's objects: int and double give double,
-    anything else that differs gives text."""
+    anything else that differs gives text; null gives way to any type."""
     if a == b or isinstance(b, T.NullType):
         return a
     if isinstance(a, T.NullType):
@@ -362,70 +531,201 @@ def widen(a, b):
     return T.StringType()
 
 
-def first_keys(head):
-    """The keys of the first JSON object in an object's first bytes, in their order (Spark
-    sorts a JSON schema's columns; lakectl keeps them as they come); none if it is cut off."""
-    text = zlib.decompressobj(31).decompress(head) if head.startswith(b"\x1f\x8b") else head
-    start = text.find(b"{")
-    try:
-        keys = json.JSONDecoder(object_pairs_hook=lambda pairs: [k for k, _ in pairs])
-        return keys.raw_decode(text[start:].decode("utf-8", "ignore"))[0] if start >= 0 else []
-    except ValueError:
-        return []
+def same_object(url):
+    """An object's URL as the listing writes it, from Spark's (escaped, `file:/` for local)."""
+    from urllib.parse import unquote
+
+    url = unquote(url)
+    return "file:///" + url[len("file:"):].lstrip("/") if url.startswith("file:") else url
 
 
-def read_dataset(spark, objects, paths):
-    """Every object of a source in one frame of the merged schema, the corrupt records
-    marked in CORRUPT (null for rows); columns in the order lakectl's engine gives them."""
-    by_format, order = {}, {}
+def csv_type(row, i):
+    """A CSV column's type in one object, by lakectl's rules, from the object's checks."""
+    if row is None or not row["a%d" % i]:
+        return T.StringType()  # no cell anywhere in the object: text, as the engine types it
+    if row["b%d" % i]:
+        return T.BooleanType()
+    if row["i%d" % i]:
+        return T.LongType()
+    if row["f%d" % i]:
+        return T.DoubleType()
+    return T.StringType()
+
+
+class Part:
+    """The objects of one format, read once into one frame held in memory only (no spill of
+    plaintext to the workers' disks) until the output is written; surveyed in one pass: the
+    records read and corrupt, and the types the engine would give each object's columns."""
+
+    def __init__(self, kind, frame, objects):
+        self.kind, self.objects = kind, objects  # objects: [(url, its columns in order)]
+        self.frame = frame.persist(StorageLevel.MEMORY_ONLY)
+        self.types = {}  # url -> {column: its type in that object}
+        good = column(CORRUPT).isNull()
+        names = data_columns(self.frame)
+        counts = [F.count(F.when(~column(BLANK), 1)).alias("read"),
+                  F.count(column(CORRUPT)).alias("bad")]
+        if kind == "csv":
+            # Each object typed alone, as the engine samples each object: one grouped pass.
+            checks = []
+            for i, n in enumerate(names):
+                c = column(n)
+                present = good & c.isNotNull() & (c != "")
+                leading_zero = (F.length(c) > 1) & c.startswith("0")
+                is_bool = F.lower(c).isin("true", "false")
+                is_int = c.rlike(INT_TEXT) & ~leading_zero & c.cast("long").isNotNull()
+                is_float = c.rlike(FLOAT_TEXT) & ~(leading_zero & ~c.startswith("0."))
+                for check, test in (("b", is_bool), ("i", is_int), ("f", is_float)):
+                    checks.append(F.min(F.when(present, test)).alias("%s%d" % (check, i)))
+                checks.append(F.max(present.cast("int")).alias("a%d" % i))
+            rows = self.frame.groupBy(OBJECT).agg(*counts, *checks).collect()
+            by_object = {same_object(r[OBJECT]): r for r in rows}
+            self.read = sum(r["read"] for r in rows)
+            self.bad = sum(r["bad"] for r in rows)
+            for url, columns in objects:
+                row = by_object.get(url)
+                self.types[url] = {n: csv_type(row, names.index(n)) for n in columns}
+            return
+        # JSON: a field null in every record is Spark's text and the engine's null type.
+        texts = [f.name for f in self.frame.schema.fields
+                 if f.name in names and isinstance(f.dataType, T.StringType)]
+        nulls = [F.count(column(n)).alias("n%d" % i) for i, n in enumerate(texts)]
+        row = self.frame.agg(*counts, *nulls).collect()[0]
+        self.read, self.bad = row["read"], row["bad"]
+        types = {f.name: f.dataType for f in self.frame.schema.fields if f.name in names}
+        for i, n in enumerate(texts):
+            if not row["n%d" % i]:
+                types[n] = T.NullType()
+        self.types = {url: types for url, _ in objects}
+
+    def aligned(self, fields):
+        """The part's records in the merged columns: CSV cells read as the merged type from
+        their text (text keeps the cell as written), other columns cast, and made text as
+        Arrow writes them where the merge made them text."""
+        frame = self.frame
+        actual = {f.name: f.dataType for f in frame.schema.fields}
+        if self.kind != "csv":
+            texts = [n for n, t in fields.items() if isinstance(t, T.StringType)
+                     and isinstance(actual.get(n), ARROW_TEXT)]
+            if texts:
+                frame = as_text(frame, texts)
+                actual.update({n: T.StringType() for n in texts})
+        columns = []
+        for n, t in fields.items():
+            c = column(n)
+            if n not in actual:
+                value = F.lit(None).cast(t)
+            elif self.kind == "csv":
+                cell = F.when(c != "", c)
+                if isinstance(t, T.BooleanType):
+                    value = F.lower(cell) == "true"
+                else:
+                    value = cell if isinstance(t, T.StringType) else cell.cast(t)
+            else:
+                value = c if actual[n] == t else c.cast(t)
+            columns.append(value.alias(n))
+        return frame.select(*columns, *map(column, PLACE))
+
+    def quarantined(self):
+        """The corrupt records, with the line (or array element) each is at, as the engine
+        numbers them: from the records' places in the cache, not a second read."""
+        bad = self.frame.filter(column(CORRUPT).isNotNull())
+        # Lines before a record: those of the records before it in its object, blank lines
+        # included; for CSV after the header's line. Only objects holding a corrupt record.
+        first = 2 if self.kind == "csv" else 1
+        holding = bad.select(OBJECT).distinct()
+        records = self.frame.select(*map(column, [OBJECT, BLOCK, POS, SPAN, CORRUPT]))
+        records = records.join(F.broadcast(holding), OBJECT, "left_semi")
+        before = Window.partitionBy(OBJECT).orderBy(BLOCK, POS).rowsBetween(
+            Window.unboundedPreceding, -1)
+        line = F.lit(first) + F.coalesce(F.sum(column(SPAN)).over(before), F.lit(0))
+        return (records.select(column(OBJECT), line.alias("line"), column(CORRUPT))
+                .filter(column(CORRUPT).isNotNull()))
+
+
+def as_text(frame, names):
+    """Columns made text as Arrow's cast writes them (value_text), a batch at a time, where
+    Spark's cast would write them otherwise (doubles, dates, timestamps)."""
+    wanted = set(names)
+    out = T.StructType([T.StructField(f.name, T.StringType() if f.name in wanted else f.dataType)
+                        for f in frame.schema.fields])
+
+    def text_batches(batches):
+        import pyarrow as pa
+
+        for batch in batches:
+            yield pa.RecordBatch.from_arrays(
+                [pa.array([value_text(v) for v in batch.column(i).to_pylist()], pa.string())
+                 if name in wanted else batch.column(i)
+                 for i, name in enumerate(batch.schema.names)],
+                names=batch.schema.names)
+
+    return frame.mapInArrow(text_batches, out)
+
+
+def ordered(kind, found, names):
+    """Each object's columns in its order: a Parquet object's as its part has them; a JSON
+    object's as its first records give them, the first object also bringing those no object's
+    first bytes show (Spark's order, as the engine meets them later in some object)."""
+    if kind == "parquet":
+        return [(p, names) for p, _, _ in found]
+    known = [[k for k in head_keys(head, kind == "json-array") if k in names]
+             for _, _, head in found]
+    seen = {k for keys in known for k in keys}
+    rest = [n for n in names if n not in seen]
+    return [(p, keys + (rest if i == 0 else [])) for i, ((p, _, _), keys)
+            in enumerate(zip(found, known))]
+
+
+def read_parts(spark, objects, paths):
+    """Every object of a source, read by format into parts, and the merged columns: each
+    object's columns in its order, objects in listing order, types widened as lakectl's
+    engine widens them (src/etl/schema.rs)."""
+    looks = []
     for p in paths:
         head = objects.head(p, 4096)
-        fmt = sniff(head, p)
-        by_format.setdefault(fmt, []).append(p)
-        if fmt in ("json", "json-array") and fmt not in order:
-            order[fmt] = first_keys(head)
-    frames, texts = [], []
-    for fmt, group in by_format.items():  # in the order of the objects
-        if isinstance(fmt, tuple):  # ("csv", its header line)
-            # Objects with different headers meet by column name; all are typed together,
-            # in the place of the first.
-            if not texts:
-                frames.append(None)
-            texts.append(csv_frame(spark, group))
-            continue
-        if fmt == "parquet":
-            frame = spark.read.parquet(*group).withColumn(CORRUPT, F.lit(None).cast("string"))
+        looks.append((p, sniff(head, p), head))
+    by_kind = {}
+    for p, fmt, head in looks:
+        by_kind.setdefault(fmt[0] if isinstance(fmt, tuple) else fmt, []).append((p, fmt, head))
+    parts = []
+    for kind, found in by_kind.items():
+        group = [p for p, _, _ in found]
+        if kind == "csv":
+            # Objects with different headers meet by column name.
+            headers = {}
+            for p, fmt, _ in found:
+                headers.setdefault(fmt[1], []).append(p)
+            frames = [csv_frame(spark, g) for g in headers.values()]
+            frame = frames[0]
+            for other in frames[1:]:
+                frame = frame.unionByName(other, allowMissingColumns=True)
+            own = {p: frames[i].columns for i, g in enumerate(headers.values()) for p in g}
+            columns = [(p, [n for n in own[p] if n not in PLACE]) for p in group]
         else:
-            frame = json_frame(spark, group, fmt == "json-array")
-            known = [k for k in order[fmt] if k in frame.columns]
-            frame = frame.select(*[column(n) for n in known],
-                                 *[column(n) for n in frame.columns if n not in known])
-        frames.append(frame)
-    if texts:
-        text = texts[0]
-        for other in texts[1:]:
-            text = text.unionByName(other, allowMissingColumns=True)
-        frames[frames.index(None)] = typed_csv(text)
-    # Where a corrupt record came from, taken while the scan still knows.
-    frames = [f.withColumn(OBJECT, F.when(column(CORRUPT).isNotNull(), F.input_file_name()))
-              for f in frames]
+            read = {"json": json_lines_frame, "json-array": json_array_frame,
+                    "parquet": parquet_frame}[kind]
+            frame = read(spark, group)
+            columns = ordered(kind, found, data_columns(frame))
+        part = Part(kind, frame, columns)
+        if kind == "json-array" and part.bad:
+            # A broken array: read again element by element, as the engine reads every array,
+            # so its whole elements are rows and each broken one is quarantined alone.
+            part.frame.unpersist()
+            frame = json_elements_frame(spark, group)
+            part = Part("json", frame, ordered(kind, found, data_columns(frame)))
+        parts.append(part)
     fields = {}
-    for frame in frames:
-        for f in frame.schema.fields:
-            if f.name not in (CORRUPT, OBJECT):
-                known = fields.get(f.name)
-                fields[f.name] = f.dataType if known is None else widen(known, f.dataType)
-    aligned = []
-    for frame in frames:
-        types = {f.name: f.dataType for f in frame.schema.fields}
-        aligned.append(frame.select(
-            *[(column(n).cast(t) if types.get(n) != t else column(n)).alias(n) if n in types
-              else F.lit(None).cast(t).alias(n) for n, t in fields.items()],
-            column(CORRUPT), column(OBJECT)))
-    merged = aligned[0]
-    for frame in aligned[1:]:
-        merged = merged.unionByName(frame)
-    return merged
+    order = {p: i for i, p in enumerate(paths)}
+    placed_objects = sorted(((p, part, cols) for part in parts for p, cols in part.objects),
+                            key=lambda x: order[x[0]])
+    for p, part, cols in placed_objects:
+        for n in cols:
+            t = part.types[p][n]
+            fields[n] = t if n not in fields else widen(fields[n], t)
+    # A column no object typed (null wherever it is) is text, as the engine writes it.
+    fields = {n: T.StringType() if isinstance(t, T.NullType) else t for n, t in fields.items()}
+    return parts, fields
 
 
 def masking(frame, masks, keys):
@@ -484,35 +784,41 @@ def run_dataset(spark, dataset, keys, dedup, run_id):
         raise ValueError("no objects under " + source)
     previous = [u for u in outputs.list(target) if not own(u)]
 
-    frame = read_dataset(spark, objects, paths)
-    # A mask whose column the data lacks fails the run before anything is written.
-    masking(frame.drop(CORRUPT, OBJECT), dataset["masks"], keys)
-    # Held in memory only (no spill of plaintext to the workers' disks): read once, then
-    # counted, quarantined and written from the cache.
-    frame = frame.persist(StorageLevel.MEMORY_ONLY)
-    counts = frame.agg(F.count(F.lit(1)).alias("read"), F.count(column(CORRUPT)).alias("bad"))
-    counts = counts.collect()[0]
-    if counts["bad"]:
-        errors = frame.filter(column(CORRUPT).isNotNull()).select(
-            column(OBJECT).alias("object"), F.lit(None).cast("long").alias("line"),
-            F.lit("not a record of the source's format").alias("reason"),
-            column(CORRUPT).alias("record"))
-        errors.write.mode("append").json(target + "_errors/" + run_id)
-    rows = frame.filter(column(CORRUPT).isNull()).drop(CORRUPT, OBJECT)
-    if dedup:
-        rows = rows.dropDuplicates()
-    written = Observation("written")
-    out = masking(rows, dataset["masks"], keys).observe(written, F.count(F.lit(1)).alias("rows"))
-    # New files beside the old (Spark names them by a new id; no _SUCCESS marker, whose one name
-    # the old output also has), zstd as lakectl writes.
-    out.write.mode("append").option("compression", "zstd").parquet(target)
-    frame.unpersist()
+    parts, fields = read_parts(spark, objects, paths)
+    try:
+        merged = parts[0].aligned(fields)
+        for part in parts[1:]:
+            merged = merged.unionByName(part.aligned(fields))
+        rows = merged.filter(column(CORRUPT).isNull() & ~column(BLANK)).drop(*PLACE)
+        # A mask whose column the data lacks fails the run before anything is written.
+        masking(rows, dataset["masks"], keys)
+        read = sum(part.read for part in parts)
+        bad = sum(part.bad for part in parts)
+        if bad:
+            errors = None
+            for part in parts:
+                if part.bad:
+                    found = part.quarantined().select(
+                        column(OBJECT).alias("object"), column("line"),
+                        F.lit(REASON).alias("reason"), column(CORRUPT).alias("record"))
+                    errors = found if errors is None else errors.unionByName(found)
+            errors.write.mode("append").json(target + "_errors/" + run_id)
+        if dedup:
+            rows = rows.dropDuplicates()
+        written = Observation("written")
+        out = masking(rows, dataset["masks"], keys).observe(
+            written, F.count(F.lit(1)).alias("rows"))
+        # New files beside the old (Spark names them by a new id; no _SUCCESS marker, whose one
+        # name the old output also has), zstd as lakectl writes.
+        out.write.mode("append").option("compression", "zstd").parquet(target)
+    finally:
+        for part in parts:
+            part.frame.unpersist()
     # The new output is complete: only now does the previous run's go.
     outputs.delete(previous)
     rows_written = written.get["rows"]
-    return {"RecordsRead": counts["read"], "RecordsWritten": rows_written,
-            "Duplicates": counts["read"] - counts["bad"] - rows_written,
-            "Quarantined": counts["bad"]}
+    return {"RecordsRead": read, "RecordsWritten": rows_written,
+            "Duplicates": read - bad - rows_written, "Quarantined": bad}
 
 
 def mask_keys():

@@ -94,6 +94,21 @@ impl Columns {
     }
 }
 
+/// The merged columns as written: a column no object gave a type (null wherever it appears, a
+/// JSON field always `null`) is text. Null has no type a reader of the output agrees on (Parquet
+/// writes it as an INT32 of unknown meaning, which Spark and Athena refuse and the catalog calls
+/// string), and text takes any value a later record brings. Until the merge ends it stays Null,
+/// so another object's type wins.
+fn settle(fields: Vec<Field>) -> Vec<Field> {
+    fields
+        .into_iter()
+        .map(|f| match f.data_type() {
+            DataType::Null => Field::new(f.name(), DataType::Utf8, true),
+            _ => f,
+        })
+        .collect()
+}
+
 /// The schema of some objects: every object's sample, columns typed by `consensus`; and the
 /// first object's format.
 pub fn sample_schema<S: JobStore + ?Sized>(
@@ -196,7 +211,55 @@ pub fn sample_schema<S: JobStore + ?Sized>(
         .map(|c| Field::new(&c.name, c.decide(consensus), true))
         .collect();
     Ok((
-        Arc::new(Schema::new(fields)),
+        Arc::new(Schema::new(settle(fields))),
         first_format.unwrap_or(Format::JsonLines),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn merged(schemas: &[&[(&str, DataType)]]) -> Vec<(String, DataType)> {
+        let mut columns = Columns::default();
+        for schema in schemas {
+            let schema = Schema::new(
+                schema
+                    .iter()
+                    .map(|(n, t)| Field::new(*n, t.clone(), true))
+                    .collect::<Vec<_>>(),
+            );
+            columns.infer(&schema);
+        }
+        let fields = columns
+            .0
+            .iter()
+            .map(|c| Field::new(&c.name, c.decide(Consensus::DEFAULT), true))
+            .collect();
+        settle(fields)
+            .into_iter()
+            .map(|f| (f.name().clone(), f.data_type().clone()))
+            .collect()
+    }
+
+    #[test]
+    fn an_all_null_field_takes_another_objects_type_else_is_text() {
+        use DataType::*;
+        assert_eq!(
+            merged(&[
+                &[("id", Int64), ("nick", Null), ("gone", Null)],
+                &[("nick", Int64), ("id", Float64), ("new", Boolean)],
+            ]),
+            vec![
+                ("id".into(), Float64),
+                ("nick".into(), Int64),
+                ("gone".into(), Utf8),
+                ("new".into(), Boolean),
+            ]
+        );
+        assert_eq!(
+            merged(&[&[("a", Boolean)], &[("a", Int64)]]),
+            vec![("a".into(), Utf8)]
+        );
+    }
 }

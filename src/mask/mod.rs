@@ -143,7 +143,8 @@ impl Operator {
         if self == Operator::Null {
             return Ok(new_null_array(column.data_type(), column.len()));
         }
-        let text = arrow::compute::cast(column, &DataType::Utf8).map_err(|e| e.to_string())?;
+        let text =
+            arrow::compute::cast(&in_utc(column)?, &DataType::Utf8).map_err(|e| e.to_string())?;
         let text = text
             .as_any()
             .downcast_ref::<StringArray>()
@@ -176,6 +177,20 @@ impl Operator {
             out.append_option(masked);
         }
         Ok(Arc::new(out.finish()))
+    }
+}
+
+/// A zoned timestamp column as the same instants in UTC, so its text ends in `Z` whatever
+/// zone its writer chose: the instant is the value (Parquet stores instants; the zone is a
+/// hint only Arrow's writers keep), so the same instant masks alike from any source and on
+/// Spark, which sees no zone at all. Other columns are as they are.
+fn in_utc(column: &ArrayRef) -> Result<ArrayRef, String> {
+    match column.data_type() {
+        DataType::Timestamp(unit, Some(_)) => {
+            arrow::compute::cast(column, &DataType::Timestamp(*unit, Some("+00:00".into())))
+                .map_err(|e| e.to_string())
+        }
+        _ => Ok(column.clone()),
     }
 }
 
@@ -317,5 +332,25 @@ mod tests {
                 Some("##########".into())
             ]
         );
+    }
+
+    #[test]
+    fn a_zoned_instant_masks_alike_whatever_its_zone() {
+        use arrow::array::TimestampMicrosecondArray;
+        // 2024-01-01T08:00:00Z, kept under three zones: one instant.
+        let instant = 1_704_096_000_000_000i64;
+        let zoned = |zone: &str| -> ArrayRef {
+            Arc::new(TimestampMicrosecondArray::from(vec![instant]).with_timezone(zone))
+        };
+        let redacted = |c: &ArrayRef| strings(&Operator::Partial(30).apply(c, &keys()).unwrap());
+        let text = redacted(&zoned("+02:00"));
+        assert_eq!(text, vec![Some("2024-01-01T08:00:00Z".into())]);
+        assert_eq!(redacted(&zoned("UTC")), text);
+        assert_eq!(redacted(&zoned("America/New_York")), text);
+        let hash = |c: &ArrayRef| strings(&Operator::Hash.apply(c, &keys()).unwrap());
+        assert_eq!(hash(&zoned("+02:00")), hash(&zoned("-05:00")));
+        // A timestamp without a zone is a wall-clock time: written as it is.
+        let naive: ArrayRef = Arc::new(TimestampMicrosecondArray::from(vec![instant]));
+        assert_eq!(redacted(&naive), vec![Some("2024-01-01T08:00:00".into())]);
     }
 }

@@ -59,7 +59,7 @@ done > "$work/results"
 
 written=$(python3 -c "import json; m=json.load(open('$work/run.json'))['JobRun']['Metrics']; print(m['RecordsWritten'], m['Duplicates'], m['Quarantined'])")
 echo "ETL of $n JSON lines to deduplicated Parquet, median of $runs runs ($(nproc) cores)"
-duck_rows=$("$venv/bin/python" -c "import duckdb; print(duckdb.sql(\"SELECT count(*) FROM '$work/duck.parquet'\").fetchone()[0])")
+duck_rows=$("$venv/bin/python" -c "import duckdb; print(duckdb.sql(\"SELECT count(*) FROM '$work/duck.parquet'\").fetchall()[0][0])")
 echo "lakectl wrote/duplicates/quarantined: $written; duckdb wrote: $duck_rows"
 python3 - "$work/results" "$n" <<'PY'
 import statistics, sys

@@ -63,6 +63,9 @@ q athena create-work-group --name primary --output-location s3://bench/results/ 
 q lakeformation create-data-cells-filter --name buys --table bench.trades --row-filter "side = 'BUY'" --columns symbol,quantity,price
 q lakeformation grant-permissions --principal restricted --permissions SELECT --data-cells-filter buys --filter-table bench.trades
 q lakeformation grant-permissions --principal restricted --permissions SELECT --table bench.symbols
+# Identity policies: Athena and the catalog (Athena's managed policy), its own Lake Formation data access.
+q iam attach-user-policy --user-name restricted --policy-arn arn:aws:iam::aws:policy/AmazonAthenaFullAccess
+q iam put-user-policy --user-name restricted --policy-name lake-user --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lakeformation:GetDataAccess","Resource":"*"}]}'
 
 # name | query | the same with the restricted principal's row filter written in
 queries=(

@@ -542,7 +542,9 @@ def same_object(url):
 def csv_type(row, i):
     """A CSV column's type in one object, by lakectl's rules, from the object's checks."""
     if row is None or not row["a%d" % i]:
-        return T.StringType()  # no cell anywhere in the object: text, as the engine types it
+        # No cell anywhere in the object: no say in the column's type (the engine counts only
+        # values); another object's type wins, and a column nothing types is text in the end.
+        return T.NullType()
     if row["b%d" % i]:
         return T.BooleanType()
     if row["i%d" % i]:

@@ -21,7 +21,7 @@ def parquet(prefix):
         table = pq.read_table(io.BytesIO(s3.get_object(Bucket="pii-datalake", Key=key)["Body"].read()))
         rows += table.to_pylist()
     return rows
-raw = list(csv.DictReader(io.StringIO(s3.get_object(Bucket="pii-datalake", Key="raw/bank/bank.csv")["Body"].read().decode())))
+raw = list(csv.DictReader(io.StringIO(s3.get_object(Bucket="pii-datalake", Key="raw/shop/bank/LOAD00000001.csv")["Body"].read().decode())))
 out = parquet("through/")
 old = parquet("encrypted/")
 print(json.dumps({"raw": raw, "out": out, "old": old}, default=str))
@@ -44,7 +44,7 @@ fn the_aws_backend_hashes_and_tokenizes_through_the_server_and_both_backends_det
             "--name",
             "through",
             "--source",
-            "s3://pii-datalake/raw/bank/",
+            "s3://pii-datalake/raw/shop/bank/",
             "--target",
             "s3://pii-datalake/through/",
             "--mask",

@@ -329,20 +329,10 @@ impl Dms for Aws {
     async fn describe_endpoints(&self, by: &Principal) -> Result<Vec<Endpoint>> {
         self.acting(by)?;
         let mut all = Vec::new();
-        let mut marker = None;
-        loop {
-            let out = self
-                .dms
-                .describe_endpoints()
-                .set_marker(marker)
-                .send()
-                .await
-                .map_err(|e| aws_error("DescribeEndpoints", e))?;
-            all.extend(out.endpoints().iter().map(endpoint_from_sdk));
-            match out.marker() {
-                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
-                _ => break,
-            }
+        let mut pages = self.dms.describe_endpoints().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("DescribeEndpoints", e))?;
+            all.extend(page.endpoints().iter().map(endpoint_from_sdk));
         }
         Ok(all)
     }
@@ -480,20 +470,14 @@ impl Dms for Aws {
     async fn describe_replication_tasks(&self, by: &Principal) -> Result<Vec<ReplicationTask>> {
         self.acting(by)?;
         let mut all = Vec::new();
-        let mut marker = None;
-        loop {
-            let out = self
-                .dms
-                .describe_replication_tasks()
-                .set_marker(marker)
-                .send()
-                .await
-                .map_err(|e| aws_error("DescribeReplicationTasks", e))?;
-            all.extend(out.replication_tasks().iter().map(task_from_sdk));
-            match out.marker() {
-                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
-                _ => break,
-            }
+        let mut pages = self
+            .dms
+            .describe_replication_tasks()
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("DescribeReplicationTasks", e))?;
+            all.extend(page.replication_tasks().iter().map(task_from_sdk));
         }
         Ok(all)
     }
@@ -506,21 +490,15 @@ impl Dms for Aws {
         self.acting(by)?;
         let arn = self.task_arn(task).await?;
         let mut all = Vec::new();
-        let mut marker = None;
-        loop {
-            let out = self
-                .dms
-                .describe_table_statistics()
-                .replication_task_arn(&arn)
-                .set_marker(marker)
-                .send()
-                .await
-                .map_err(|e| aws_error("DescribeTableStatistics", e))?;
-            all.extend(out.table_statistics().iter().map(stats_from_sdk));
-            match out.marker() {
-                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
-                _ => break,
-            }
+        let mut pages = self
+            .dms
+            .describe_table_statistics()
+            .replication_task_arn(&arn)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("DescribeTableStatistics", e))?;
+            all.extend(page.table_statistics().iter().map(stats_from_sdk));
         }
         Ok(all)
     }

@@ -536,6 +536,22 @@ fn two_processes_on_one_lake_do_not_corrupt_it() {
     assert_eq!(v["Valid"], true);
 }
 
+/// A command on a demo lake, which must succeed; its JSON answer.
+fn on_demo_lake(lake: &std::path::Path, args: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_lakectl"))
+        .args(["--lake", lake.to_str().unwrap()])
+        .args(args)
+        .env("LAKECTL_PASSPHRASE", "demo")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<Value>(&out.stdout).unwrap()
+}
+
 #[test]
 fn the_demo_loads_both_seed_scenarios() {
     let dir = tempfile::tempdir().unwrap();
@@ -550,20 +566,7 @@ fn the_demo_loads_both_seed_scenarios() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let demo = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_lakectl"))
-            .args(["--lake", lake.to_str().unwrap()])
-            .args(args)
-            .env("LAKECTL_PASSPHRASE", "demo")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice::<Value>(&out.stdout).unwrap()
-    };
+    let demo = |args: &[&str]| on_demo_lake(&lake, args);
     let buckets = demo(&["s3", "ls"]);
     let names: Vec<&str> = buckets["Buckets"]
         .as_array()
@@ -695,20 +698,7 @@ fn the_demo_replicates_the_masking_scenario_from_postgresql_when_given_one() {
     assert!(!said.contains(&db.password), "{said}");
     // The tables were made in the source, and the task read them from there.
     assert_eq!(db.sql("SELECT count(*) FROM bank").trim(), "200");
-    let lakectl = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_lakectl"))
-            .args(["--lake", lake.to_str().unwrap()])
-            .args(args)
-            .env("LAKECTL_PASSPHRASE", "demo")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice::<Value>(&out.stdout).unwrap()
-    };
+    let lakectl = |args: &[&str]| on_demo_lake(&lake, args);
     let endpoints = lakectl(&["dms", "describe-endpoints"]);
     let source = endpoints["Endpoints"]
         .as_array()
